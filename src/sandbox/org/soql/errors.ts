@@ -1,0 +1,70 @@
+/**
+ * SOQL errors, shaped the way Salesforce shapes them (reference §5.7).
+ *
+ * Salesforce prefixes query errors that have a position with the offending line, a caret and
+ * `ERROR at Row:r:Column:c`, then the detail:
+ *
+ *     \nSELECT Foo FROM Case\n       ^\nERROR at Row:1:Column:8\nNo such column 'Foo' on entity 'Case'. …
+ *
+ * `detail` keeps the bare text (the last line) for callers and tests that do not care where.
+ */
+
+export type SoqlErrorCode =
+  | 'MALFORMED_QUERY'
+  | 'INVALID_FIELD'
+  | 'INVALID_TYPE'
+  | 'INVALID_QUERY_FILTER_OPERATOR';
+
+export class SoqlError extends Error {
+  readonly errorCode: SoqlErrorCode;
+  /** The message without Salesforce's position prefix. */
+  readonly detail: string;
+
+  constructor(errorCode: SoqlErrorCode, message: string, detail: string = message) {
+    super(message);
+    this.name = 'SoqlError';
+    this.errorCode = errorCode;
+    this.detail = detail;
+  }
+}
+
+/** An error pointing at `offset` in `soql`, with Salesforce's row/column prefix. */
+export function soqlErrorAt(
+  errorCode: SoqlErrorCode,
+  detail: string,
+  soql: string,
+  offset: number,
+): SoqlError {
+  const before = soql.slice(0, offset);
+  const row = before.split('\n').length;
+  const lineStart = before.lastIndexOf('\n') + 1;
+  const lineEnd = soql.indexOf('\n', offset);
+  const line = soql.slice(lineStart, lineEnd === -1 ? undefined : lineEnd);
+  const column = offset - lineStart + 1;
+  const message = `\n${line}\n${' '.repeat(column - 1)}^\nERROR at Row:${row}:Column:${column}\n${detail}`;
+  return new SoqlError(errorCode, message, detail);
+}
+
+// Message texts, verbatim from Salesforce where Salesforce has the same error.
+
+export const messages = {
+  unexpectedToken: (token: string) => `unexpected token: '${token}'`,
+  /** Valid SOQL that the sandbox does not implement: say so, so nobody hunts a bug in their query. */
+  unsupported: (token: string, feature: string) =>
+    `unexpected token: '${token}' (${feature} is not supported by the sandbox SOQL subset)`,
+  noSuchColumn: (field: string, entity: string) =>
+    `No such column '${field}' on entity '${entity}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.`,
+  unknownRelationship: (relationship: string) =>
+    `Didn't understand relationship '${relationship}' in field path. If you are attempting to use a custom relationship, be sure to append the '__r' after the custom relationship name. Please reference your WSDL or the describe call for the appropriate names.`,
+  unsupportedObject: (objectName: string) =>
+    `sObject type '${objectName}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names.`,
+  duplicateField: (field: string) => `duplicate field selected: ${field}`,
+  filterValueType: (field: string, type: string, quoted: boolean) =>
+    `value of filter criterion for field '${field}' must be of type ${type} and should ${quoted ? '' : 'not '}be enclosed in quotes`,
+  invalidId: (value: string) => `invalid ID field: ${value}`,
+  invalidOperator: (operator: string, type: string) => `invalid operator on ${type} field: ${operator}`,
+  nullOperator: (operator: string) => `invalid operator for null value: ${operator}`,
+  notFilterable: (field: string) => `field '${field}' can not be filtered in query call`,
+  notSortable: (field: string) => `field '${field}' can not be sorted in a query call`,
+  offsetTooLarge: () => 'NUMBER_OUTSIDE_VALID_RANGE: Maximum SOQL offset allowed is 2000',
+} as const;
