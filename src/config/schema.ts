@@ -1,0 +1,240 @@
+/**
+ * The config file's schema: one zod definition that validates, documents (`docs/config.md` is
+ * generated from it) and marks secrets (the logger's redaction list comes from it).
+ * Every object is strict: a typo must fail `check`, never pass silently.
+ */
+import { z } from 'zod';
+import { parseDuration } from './duration.ts';
+import { fieldPathProblem, isObjectName, OBJECTS_WITHOUT_CDC } from './names.ts';
+import type { InterpolationProblem } from './interpolate.ts';
+
+/** A secret value: never logged; must come from the environment in real deployments. */
+function secret(description: string) {
+  return z.string().min(1, 'must not be empty').meta({ secret: true, description });
+}
+
+/** A duration string (`30s`, `5m`, `1h`, `30d`), parsed to milliseconds. */
+function duration(description: string) {
+  return z
+    .string()
+    .meta({ description, format: 'duration' })
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === undefined || ms <= 0) {
+        ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration: use a number and a unit, e.g. 30s, 5m, 1h, 30d` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+}
+
+/** `${PORT:-8080}` arrives as a string after interpolation, so numbers and booleans accept their text form. */
+const integer = (min: number, max: number) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v),
+    z.number().int().min(min).max(max),
+  );
+const boolean = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
+
+const httpUrl = (description: string) =>
+  z
+    .string()
+    .meta({ description })
+    .refine((text) => {
+      try {
+        const url = new URL(text);
+        return url.protocol === 'http:' || url.protocol === 'https:';
+      } catch {
+        return false;
+      }
+    }, 'must be an http:// or https:// URL')
+    // Normalise once here so nobody joins paths onto a trailing slash (`//cometd`, reference §1.7).
+    .transform((text) => text.replace(/\/+$/, ''));
+
+const fieldPath = z
+  .string()
+  .superRefine((path, ctx) => {
+    const problem = fieldPathProblem(path);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .meta({ description: 'A field API name or a relationship path such as Parent.CaseNumber' });
+
+/** Property names the legacy Re:infer client rejected (reference §2.3): avoid them. */
+const RESERVED_PROPERTY_LABELS = new Set(['conversation', 'title', 'source']);
+
+const propertyLabel = z
+  .string()
+  .min(1, 'a property label must not be empty')
+  .max(128, 'a property label must be at most 128 characters')
+  .refine((label) => label.trim() === label, 'a property label must not start or end with spaces')
+  .refine((label) => !/^(string|number):/.test(label), 'write the label without a string:/number: prefix; the bridge adds it from the field type')
+  .refine((label) => !RESERVED_PROPERTY_LABELS.has(label.toLowerCase()), 'this property name is reserved in Communications Mining; pick another label');
+
+export const CommentMappingSchema = z
+  .object({
+    id: fieldPath.default('Id').meta({ description: 'Field whose value becomes the comment id (unprefixed)' }),
+    timestamp: fieldPath
+      .default('CreatedDate')
+      .meta({ description: 'Datetime field for the comment timestamp; a null value falls back to CreatedDate' }),
+    thread: fieldPath.optional().meta({ description: 'Field whose value becomes thread_id' }),
+    subject: fieldPath.optional(),
+    body: z
+      .union([fieldPath, z.array(fieldPath).min(1, 'list at least one body field')])
+      .meta({ description: 'Body field, or a list of fields: the first non-empty one is used; HTML is converted to text' }),
+    from: fieldPath.optional(),
+    to: fieldPath.optional().meta({ description: 'Address list field, split on ; and ,' }),
+    cc: fieldPath.optional(),
+    bcc: fieldPath.optional(),
+    properties: z
+      .record(propertyLabel, fieldPath)
+      .optional()
+      .meta({ description: 'label → field: user_properties, number:<label> for numeric fields, string:<label> otherwise' }),
+  })
+  .strict();
+
+export const ObjectSchema = z
+  .object({
+    mode: z
+      .enum(['cdc', 'poll'])
+      .default('cdc')
+      .meta({ description: 'cdc: Change Data Capture stream plus periodic reconciliation; poll: SOQL reconciliation only' }),
+    where: z
+      .string()
+      .min(1)
+      .max(4000)
+      .optional()
+      .meta({ description: 'SOQL condition; records outside it are not in the source (deleted from it)' }),
+    backfill: duration('On first authorisation, load the records changed in this window (e.g. 30d)').optional(),
+    comment: CommentMappingSchema,
+  })
+  .strict();
+
+export const IntegrationSchema = z
+  .object({
+    project: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,128}$/, 'use letters, digits, ".", "_" and "-" (it is part of the authenticate URL)')
+      .meta({ description: 'Project name: the first part of the authenticate URL' }),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,128}$/, 'use letters, digits, "_" and "-" (it is part of the authenticate URL)')
+      .meta({ description: 'Integration name: the second part of the authenticate URL' }),
+    salesforce: z
+      .object({
+        loginUrl: httpUrl('https://login.salesforce.com, https://test.salesforce.com or a My Domain URL').default(
+          'https://login.salesforce.com',
+        ),
+        apiVersion: z
+          .string()
+          .regex(/^\d{2,3}\.0$/, 'write the API version as "62.0"')
+          .refine((v) => Number(v) >= 37, 'CometD needs API version 37.0 or later')
+          .default('62.0'),
+        clientId: z.string().min(1).meta({ description: 'Connected App consumer key' }),
+        clientSecret: secret('Connected App consumer secret'),
+        pkce: boolean.default(false).meta({ description: 'Also send a PKCE S256 challenge' }),
+      })
+      .strict(),
+    target: z
+      .object({
+        url: httpUrl('Communications Mining base URL; keep a path such as .../reinfer_'),
+        token: secret('Communications Mining API token (a dedicated service user)'),
+        project: z.string().regex(/^[A-Za-z0-9_.-]{1,1024}$/, 'not a valid Communications Mining project name'),
+        source: z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'not a valid Communications Mining source name'),
+      })
+      .strict(),
+    reconcile: z
+      .object({
+        every: duration('SOQL reconciliation period (also the poll period of mode: poll)').prefault('5m'),
+        lookback: duration('How far before the watermark each reconciliation looks again (late commits)').prefault('60s'),
+      })
+      .strict()
+      .prefault({}),
+    objects: z
+      .record(
+        z.string().refine(isObjectName, { error: (issue) => `"${String(issue.input)}" is not a valid Salesforce object API name` }),
+        ObjectSchema,
+      )
+      .refine((objects) => Object.keys(objects).length > 0, 'declare at least one object')
+      .meta({ description: 'Salesforce object API name → how its records become comments' }),
+  })
+  .strict();
+
+export const ConfigSchema = z
+  .object({
+    redis: z
+      .object({
+        url: z
+          .string()
+          .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+          .default('redis://127.0.0.1:6379')
+          .meta({ description: 'Redis URL (may carry a password: it is never logged)' }),
+        prefix: z
+          .string()
+          .regex(/^[A-Za-z0-9_:{}.-]{1,64}$/, 'use letters, digits and _ : { } . -')
+          .default('sfcm')
+          .meta({ description: 'Key prefix; wrap it in braces ("{sfcm}") for Redis Cluster' }),
+      })
+      .strict()
+      .default({ url: 'redis://127.0.0.1:6379', prefix: 'sfcm' }),
+    server: z
+      .object({
+        host: z.string().min(1).default('0.0.0.0'),
+        port: integer(0, 65535).default(8080),
+        publicUrl: httpUrl('Public base URL; the OAuth redirect URI is <publicUrl>/external/salesforce/oauth2/callback').default(
+          'http://localhost:8080',
+        ),
+        adminToken: secret('Bearer token for the admin API and the status page').refine(
+          (token) => token.length >= 16,
+          'must be at least 16 characters',
+        ),
+      })
+      .strict(),
+    secrets: z
+      .object({
+        encryptionKey: secret('32 bytes, base64: tokens are encrypted at rest with it').refine(
+          (key) => /^[A-Za-z0-9+/]+={0,2}$/.test(key) && Buffer.from(key, 'base64').length === 32,
+          'must be 32 bytes in base64 (generate one with: openssl rand -base64 32)',
+        ),
+      })
+      .strict(),
+    integrations: z
+      .array(IntegrationSchema)
+      .min(1, 'declare at least one integration'),
+  })
+  .strict();
+
+export type ConfigInput = z.input<typeof ConfigSchema>;
+export type ParsedConfig = z.output<typeof ConfigSchema>;
+export type CommentMapping = z.output<typeof CommentMappingSchema>;
+
+/**
+ * Rules that span several fields, checked on the raw (interpolated) input so that they are reported
+ * together with every other problem: unique integration names, CDC only where Salesforce has it.
+ */
+export function crossFieldProblems(input: unknown): InterpolationProblem[] {
+  const problems: InterpolationProblem[] = [];
+  const integrations = (input as { integrations?: unknown } | null)?.integrations;
+  if (!Array.isArray(integrations)) return problems;
+  const seen = new Map<string, number>();
+  integrations.forEach((integration: unknown, index) => {
+    if (integration === null || typeof integration !== 'object') return;
+    const { project, name, objects } = integration as { project?: unknown; name?: unknown; objects?: unknown };
+    if (typeof project === 'string' && typeof name === 'string') {
+      const key = `${project}/${name}`;
+      const first = seen.get(key);
+      if (first === undefined) seen.set(key, index);
+      else problems.push({ path: ['integrations', index, 'name'], message: `duplicate integration "${key}" (also integrations[${first}])` });
+    }
+    if (objects === null || typeof objects !== 'object') return;
+    for (const [objectName, object] of Object.entries(objects)) {
+      const mode = (object as { mode?: unknown } | null)?.mode ?? 'cdc';
+      if (OBJECTS_WITHOUT_CDC.has(objectName) && mode === 'cdc') {
+        problems.push({
+          path: ['integrations', index, 'objects', objectName, 'mode'],
+          message: `${objectName} has no Change Data Capture in Salesforce: set mode: poll`,
+        });
+      }
+    }
+  });
+  return problems;
+}
