@@ -126,7 +126,7 @@ describe('config errors: every problem, as "file: path: what is wrong (line N)"'
 
   it('missing required field', () => {
     expect(problemsOf(configYaml({ objects: '      Case:\n        comment:\n          subject: Subject' }))).toEqual([
-      'bridge.yaml: integrations[0].objects.Case.comment.body: is required (line 20)',
+      'bridge.yaml: integrations[0].objects.Case.comment.body: is required (line 19)',
     ]);
   });
 
