@@ -87,13 +87,8 @@ class Parser {
   // SELECT list
 
   private parseSelectClause(): SelectClause {
-    const first = this.peek();
-    if (isKeyword(first, 'COUNT') && this.peek(1).text === '(') {
-      this.position += 2;
-      const closing = this.next();
-      if (closing.text !== ')') throw this.reject(closing, 'COUNT(field) (aggregate queries)');
-      const after = this.peek();
-      if (!isKeyword(after, 'FROM')) throw this.reject(after);
+    if (isKeyword(this.peek(), 'COUNT') && this.peek(1).text === '(' && this.peek(2).text === ')' && isKeyword(this.peek(3), 'FROM')) {
+      this.position += 3;
       return { kind: 'count' };
     }
     const fields: FieldPath[] = [];
@@ -109,10 +104,10 @@ class Parser {
     const token = this.peek();
     if (token.text === '(') throw this.reject(token, 'a relationship subquery');
     if (token.kind === 'ident' && this.peek(1).text === '(') {
-      const feature = isKeyword(token, 'COUNT')
-        ? 'COUNT() together with fields'
-        : `${token.text}() in the SELECT list (aggregate and other functions; only a bare COUNT() is supported)`;
-      throw this.reject(token, feature);
+      if (!isKeyword(token, 'COUNT')) {
+        throw this.reject(token, `${token.text}() in the SELECT list (aggregate and other functions; only a bare COUNT() is supported)`);
+      }
+      throw this.reject(token, this.peek(2).text === ')' ? 'COUNT() together with fields' : 'COUNT(field) (aggregate queries)');
     }
     return this.parseFieldPath();
   }
