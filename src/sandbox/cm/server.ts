@@ -1,0 +1,79 @@
+/**
+ * Assembles the simulated CM Fastify app: the API under `<basePath>/api`, the control API under
+ * `/_sandbox/cm`, and one error and not-found handler that keep every answer in the CM envelope.
+ * Builds, never listens: index.ts does that.
+ */
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { cmApiRoutes } from './api-routes.ts';
+import type { CmControl, CmRuntime } from './control.ts';
+import { CONTROL_PREFIX, cmControlRoutes } from './control-routes.ts';
+import { sendError } from './envelope.ts';
+import { InvalidInputError } from './input.ts';
+import { SourceExistsError } from './store.ts';
+
+/** UNVERIFIED on the real API (reference §3.4: no byte limit documented); generous but finite. */
+export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
+
+export interface CmAppOptions {
+  runtime: CmRuntime;
+  control: CmControl;
+  /** Normalised: `''` or `/a/b` (leading slash, no trailing slash). */
+  basePath: string;
+  autoCreateSources: boolean;
+  bodyLimitBytes: number;
+  closing: AbortSignal;
+}
+
+export function buildCmApp(opts: CmAppOptions): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: opts.bodyLimitBytes,
+    // Comment ids are up to 1024 characters, up to 3× that once percent-encoded (reference §2.1).
+    routerOptions: { maxParamLength: 4096 },
+    // Keep-alive sockets from test clients must not hold `close()` open.
+    forceCloseConnections: true,
+  });
+
+  // An empty body with a JSON content type (a DELETE from a client that always sets the header) is
+  // "no body", not an error; the routes that need a body say so in their own words.
+  const defaultJsonParser = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body.toString();
+    if (text === '') done(null, undefined);
+    else defaultJsonParser(request, text, done);
+  });
+
+  app.setErrorHandler((error: FastifyError, _request, reply) => {
+    if (error instanceof InvalidInputError) return sendError(reply, 400, error.message);
+    if (error instanceof SourceExistsError) return sendError(reply, 409, error.message);
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return sendError(reply, 413, `Request body is larger than the ${opts.bodyLimitBytes}-byte limit`);
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      const what = error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? 'Malformed JSON body: ' : '';
+      return sendError(reply, status, `${what}${error.message}`);
+    }
+    // A sandbox bug, not a simulated outage: say what broke so the developer can see it.
+    return sendError(reply, 500, `Internal sandbox error: ${error.message}`);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    if (!path.startsWith(CONTROL_PREFIX)) opts.runtime.requests.record('unmatched', 404);
+    // reference §8.1: a client that drops the tenant path must fail visibly, and be told why.
+    const hint =
+      opts.basePath !== '' && path.startsWith('/api/') ? ` (this API lives under ${opts.basePath}/api/…)` : '';
+    return sendError(reply, 404, `404 Not Found: ${request.method} ${path}${hint}`);
+  });
+
+  app.register(cmApiRoutes, {
+    prefix: `${opts.basePath}/api`,
+    runtime: opts.runtime,
+    autoCreateSources: opts.autoCreateSources,
+    closing: opts.closing,
+  });
+  app.register(cmControlRoutes, { prefix: CONTROL_PREFIX, control: opts.control });
+  return app;
+}
