@@ -1,0 +1,649 @@
+/**
+ * OAuth 2.0 web-server flow of the simulated org (reference §4): authorize page, token endpoint
+ * (authorization_code + refresh_token grants, PKCE), revoke, identity URL and userinfo.
+ *
+ * The service is also the org's `TokenAuthority`: REST and CometD hand it the raw `Authorization`
+ * header and it says whether the access token is live.
+ *
+ * Choices where Salesforce's documentation is silent (all visible in tests):
+ * - A `code_challenge` without `code_challenge_method` is taken as S256. jsforce never sends the
+ *   method (reference §4.7) and Salesforce documents S256 only; any other method is refused with
+ *   `invalid_request` on the redirect.
+ * - PKCE at the token endpoint follows reference §4.2: a verifier that does not hash to the
+ *   challenge → `invalid_request`, no verifier although a challenge was sent → `invalid_grant`.
+ *   (Field reports show `invalid_grant` + `invalid code verifier` for a mismatch; we keep the
+ *   reference's code and use that description for both.)
+ * - An unknown client_id or a redirect_uri that does not match is shown on an error page, never
+ *   redirected: the redirect target is untrusted at that point.
+ */
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import formbody from '@fastify/formbody';
+import { z } from 'zod';
+import type { AuthCheck, TokenAuthority } from './contracts.ts';
+
+/** Access-token lifetime when none is configured: Salesforce's default session timeout. */
+export const DEFAULT_ACCESS_TOKEN_TTL_MS = 2 * 60 * 60 * 1000;
+/** Authorization codes are single-use and short-lived (reference §4.3). */
+export const DEFAULT_AUTHORIZATION_CODE_TTL_MS = 15 * 60 * 1000;
+/** Every scope the simulated org knows (reference §4.2). */
+export const KNOWN_SCOPES = ['api', 'refresh_token', 'offline_access', 'id', 'openid', 'full', 'web'] as const;
+
+export const DEFAULT_ORG_ID = '00D5g00000SbxQEEAZ';
+
+export interface ConnectedAppConfig {
+  /** Consumer key. */
+  clientId: string;
+  /** Consumer secret; also the key of the token response `signature`. */
+  clientSecret: string;
+  /** Callback URLs; `redirect_uri` must match one byte for byte. */
+  redirectUris: string[];
+  /** "Require Secret for Web Server Flow". @defaultValue true */
+  requireSecret?: boolean;
+  /** Refresh token rotation: every refresh returns a new refresh token and kills the old one. @defaultValue false */
+  rotateRefreshTokens?: boolean;
+  /** Scopes the app may grant. @defaultValue every scope in KNOWN_SCOPES */
+  scopes?: string[];
+}
+
+export interface OrgUser {
+  id: string;
+  username: string;
+  password: string;
+  orgId: string;
+  displayName: string;
+  email: string;
+}
+
+export const DEFAULT_CONNECTED_APP: ConnectedAppConfig = {
+  clientId: '3MVG9SandboxBridgeConsumerKey',
+  clientSecret: 'sandbox-consumer-secret',
+  redirectUris: ['http://localhost:8787/oauth/callback'],
+};
+
+export const DEFAULT_INTEGRATION_USER: OrgUser = {
+  id: '0055g00000IntgUAAR',
+  username: 'integration@sandbox.example.com',
+  password: 'sandbox',
+  orgId: DEFAULT_ORG_ID,
+  displayName: 'Integration User',
+  email: 'integration@sandbox.example.com',
+};
+
+export interface OAuthOptions {
+  /** @defaultValue [DEFAULT_CONNECTED_APP] */
+  connectedApps?: ConnectedAppConfig[];
+  /** The first user is the one auto-approve logs in as. @defaultValue [DEFAULT_INTEGRATION_USER] */
+  users?: OrgUser[];
+  /** Base URL of the sandbox (login host and instance_url alike), known once the server listens. */
+  baseUrl: () => string;
+  /** Approve every authorize request as the default user, without the login page. @defaultValue false */
+  autoApprove?: boolean;
+  /** @defaultValue DEFAULT_ACCESS_TOKEN_TTL_MS */
+  accessTokenTtlMs?: number;
+  /** @defaultValue DEFAULT_AUTHORIZATION_CODE_TTL_MS */
+  authorizationCodeTtlMs?: number;
+  /** Clock (epoch ms). @defaultValue Date.now */
+  now?: () => number;
+}
+
+export interface OAuthCounters {
+  /** Successful token responses by grant type. */
+  grants: Record<string, number>;
+  /** Failed token/authorize requests by OAuth error code. */
+  failures: Record<string, number>;
+  approvals: number;
+  denials: number;
+  revocations: number;
+  liveAccessTokens: number;
+  liveRefreshTokens: number;
+}
+
+/** Test and operator handles on the token state (also exposed over the Control API). */
+export interface OAuthControl {
+  /** Every access token issued so far stops working (REST 401, CometD 401). Returns how many were live. */
+  expireAccessTokens(): number;
+  /** Every refresh token stops working (and, by default, their access tokens). Returns how many were live. */
+  revokeRefreshTokens(opts?: { includeAccessTokens?: boolean }): number;
+  setAccessTokenTtl(ms: number): void;
+  setAutoApprove(on: boolean): void;
+  counters(): OAuthCounters;
+}
+
+export interface OAuthService extends TokenAuthority {
+  control: OAuthControl;
+  /** Fastify plugin with /services/oauth2/* and /id/*. */
+  routes: FastifyPluginAsync;
+  users(): readonly OrgUser[];
+}
+
+interface AuthorizationCode {
+  clientId: string;
+  redirectUri: string;
+  userId: string;
+  scopes: string[];
+  codeChallenge: string | undefined;
+  expiresAt: number;
+  used: boolean;
+}
+
+interface RefreshTokenGrant {
+  clientId: string;
+  userId: string;
+  scopes: string[];
+  revoked: boolean;
+}
+
+interface AccessTokenGrant {
+  clientId: string;
+  userId: string;
+  orgId: string;
+  refreshToken: string | undefined;
+  expiresAt: number;
+  revoked: boolean;
+}
+
+/** An OAuth error as the token and revoke endpoints return it (reference §4.5). */
+class OAuthError extends Error {
+  constructor(
+    readonly error: string,
+    readonly description: string,
+    readonly status = 400,
+  ) {
+    super(`${error}: ${description}`);
+  }
+}
+
+const ERR = {
+  unknownClient: () => new OAuthError('invalid_client_id', 'client identifier invalid'),
+  badSecret: () => new OAuthError('invalid_client', 'invalid client credentials', 401),
+  badRedirect: () => new OAuthError('redirect_uri_mismatch', 'redirect_uri must match configuration'),
+  badCode: () => new OAuthError('invalid_grant', 'authentication failure'),
+  expiredCode: () => new OAuthError('invalid_grant', 'expired authorization code'),
+  expiredRefresh: () => new OAuthError('invalid_grant', 'expired access/refresh token'),
+  missingVerifier: () => new OAuthError('invalid_grant', 'invalid code verifier'),
+  wrongVerifier: () => new OAuthError('invalid_request', 'invalid code verifier'),
+  grantType: () => new OAuthError('unsupported_grant_type', 'grant type not supported'),
+} as const;
+
+const base64url = (buf: Buffer): string => buf.toString('base64url');
+const s256 = (verifier: string): string => base64url(createHash('sha256').update(verifier).digest());
+
+function safeEqual(a: string, b: string): boolean {
+  const ab = Buffer.from(a);
+  const bb = Buffer.from(b);
+  return ab.length === bb.length && timingSafeEqual(ab, bb);
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** Reads `Bearer x` / `OAuth x` (reference §1.1: jsforce sends `OAuth`). */
+export function tokenFromAuthorizationHeader(header: string | undefined): string | undefined {
+  const match = /^(?:Bearer|OAuth)\s+(\S+)\s*$/i.exec(header ?? '');
+  return match?.[1];
+}
+
+// ---- request schemas (form and query bodies are strings; repeated keys become arrays and fail) ----
+
+const authorizeParams = z.object({
+  response_type: z.string().optional(),
+  client_id: z.string().optional(),
+  redirect_uri: z.string().optional(),
+  scope: z.string().optional(),
+  state: z.string().optional(),
+  code_challenge: z.string().optional(),
+  code_challenge_method: z.string().optional(),
+  login_hint: z.string().optional(),
+  prompt: z.string().optional(),
+  /** Sandbox-only: approve this one request without the page (tests). */
+  sandbox_auto_approve: z.string().optional(),
+});
+type AuthorizeParams = z.infer<typeof authorizeParams>;
+
+const consentForm = authorizeParams.extend({
+  username: z.string().optional(),
+  password: z.string().optional(),
+  action: z.enum(['allow', 'deny']).optional(),
+});
+
+const tokenForm = z.object({
+  grant_type: z.string().optional(),
+  code: z.string().optional(),
+  refresh_token: z.string().optional(),
+  client_id: z.string().optional(),
+  client_secret: z.string().optional(),
+  redirect_uri: z.string().optional(),
+  code_verifier: z.string().optional(),
+});
+
+const revokeParams = z.object({ token: z.string().optional() });
+
+const identityQuery = z.object({ oauth_token: z.string().optional(), format: z.string().optional(), version: z.string().optional() });
+
+export function createOAuthService(opts: OAuthOptions): OAuthService {
+  const now = opts.now ?? Date.now;
+  const apps = opts.connectedApps ?? [DEFAULT_CONNECTED_APP];
+  const users = opts.users && opts.users.length > 0 ? opts.users : [DEFAULT_INTEGRATION_USER];
+  const codeTtlMs = opts.authorizationCodeTtlMs ?? DEFAULT_AUTHORIZATION_CODE_TTL_MS;
+  let accessTokenTtlMs = opts.accessTokenTtlMs ?? DEFAULT_ACCESS_TOKEN_TTL_MS;
+  let autoApprove = opts.autoApprove ?? false;
+
+  const codes = new Map<string, AuthorizationCode>();
+  const refreshTokens = new Map<string, RefreshTokenGrant>();
+  const accessTokens = new Map<string, AccessTokenGrant>();
+  const counters = { grants: {} as Record<string, number>, failures: {} as Record<string, number>, approvals: 0, denials: 0, revocations: 0 };
+  const bump = (bucket: Record<string, number>, key: string) => {
+    bucket[key] = (bucket[key] ?? 0) + 1;
+  };
+
+  const findApp = (clientId: string | undefined) => apps.find((a) => a.clientId === clientId);
+  const findUser = (id: string) => users.find((u) => u.id === id);
+  const defaultUser = (): OrgUser => users[0] ?? DEFAULT_INTEGRATION_USER;
+  const loginUrl = () => opts.baseUrl().replace(/\/+$/, '');
+  const identityUrl = (user: OrgUser) => `${loginUrl()}/id/${user.orgId}/${user.id}`;
+
+  function liveAccessToken(token: string): AccessTokenGrant | undefined {
+    const grant = accessTokens.get(token);
+    if (!grant || grant.revoked || grant.expiresAt <= now()) return undefined;
+    return grant;
+  }
+
+  function issueAccessToken(user: OrgUser, clientId: string, refreshToken: string | undefined): string {
+    // Shaped like Salesforce's session ids: the 15-char org id, '!', then an opaque part.
+    const token = `${user.orgId.slice(0, 15)}!AQ${base64url(randomBytes(48)).replace(/[-_]/g, '')}`;
+    accessTokens.set(token, { clientId, userId: user.id, orgId: user.orgId, refreshToken, expiresAt: now() + accessTokenTtlMs, revoked: false });
+    return token;
+  }
+
+  function issueRefreshToken(user: OrgUser, clientId: string, scopes: string[]): string {
+    const token = `5Aep861${base64url(randomBytes(48)).replace(/[-_]/g, '')}`;
+    refreshTokens.set(token, { clientId, userId: user.id, scopes, revoked: false });
+    return token;
+  }
+
+  function tokenResponse(app: ConnectedAppConfig, user: OrgUser, scopes: string[], refreshToken: string | undefined, accessRefreshLink: string | undefined) {
+    const issuedAt = String(now());
+    const id = identityUrl(user);
+    return {
+      access_token: issueAccessToken(user, app.clientId, accessRefreshLink),
+      ...(refreshToken ? { refresh_token: refreshToken } : {}),
+      signature: createHmac('sha256', app.clientSecret).update(id + issuedAt).digest('base64'),
+      scope: scopes.join(' '),
+      instance_url: loginUrl(),
+      id,
+      token_type: 'Bearer',
+      issued_at: issuedAt,
+    };
+  }
+
+  function authenticateClient(form: z.infer<typeof tokenForm>): ConnectedAppConfig {
+    const app = findApp(form.client_id);
+    if (!app) throw ERR.unknownClient();
+    const secretRequired = app.requireSecret ?? true;
+    if (form.client_secret !== undefined ? !safeEqual(form.client_secret, app.clientSecret) : secretRequired) {
+      throw ERR.badSecret();
+    }
+    return app;
+  }
+
+  function authorizationCodeGrant(form: z.infer<typeof tokenForm>) {
+    const app = authenticateClient(form);
+    const code = form.code ? codes.get(form.code) : undefined;
+    if (!code || code.clientId !== app.clientId) throw ERR.badCode();
+    if (code.used || code.expiresAt <= now()) throw ERR.expiredCode();
+    if (form.redirect_uri !== code.redirectUri) throw ERR.badRedirect();
+    if (code.codeChallenge !== undefined) {
+      if (!form.code_verifier) throw ERR.missingVerifier();
+      if (!safeEqual(s256(form.code_verifier), code.codeChallenge)) throw ERR.wrongVerifier();
+    }
+    code.used = true;
+    const user = findUser(code.userId);
+    if (!user) throw ERR.badCode();
+    const wantsRefresh = code.scopes.includes('refresh_token') || code.scopes.includes('offline_access');
+    const refreshToken = wantsRefresh ? issueRefreshToken(user, app.clientId, code.scopes) : undefined;
+    return tokenResponse(app, user, code.scopes, refreshToken, refreshToken);
+  }
+
+  function refreshTokenGrant(form: z.infer<typeof tokenForm>) {
+    const app = authenticateClient(form);
+    const grant = form.refresh_token ? refreshTokens.get(form.refresh_token) : undefined;
+    if (!form.refresh_token || !grant || grant.revoked || grant.clientId !== app.clientId) throw ERR.expiredRefresh();
+    const user = findUser(grant.userId);
+    if (!user) throw ERR.expiredRefresh();
+    if (app.rotateRefreshTokens) {
+      // Rotation: the old token dies at once (reference §4.4, trap §8.9).
+      grant.revoked = true;
+      const next = issueRefreshToken(user, app.clientId, grant.scopes);
+      return tokenResponse(app, user, grant.scopes, next, next);
+    }
+    return tokenResponse(app, user, grant.scopes, undefined, form.refresh_token);
+  }
+
+  function revoke(token: string): boolean {
+    const refresh = refreshTokens.get(token);
+    if (refresh && !refresh.revoked) {
+      refresh.revoked = true;
+      for (const access of accessTokens.values()) if (access.refreshToken === token) access.revoked = true;
+      return true;
+    }
+    const access = accessTokens.get(token);
+    if (access && !access.revoked) {
+      access.revoked = true;
+      return true;
+    }
+    return false;
+  }
+
+  // ---- authorize ----
+
+  type AuthorizeCheck =
+    | { kind: 'page-error'; error: string; description: string }
+    | { kind: 'redirect-error'; app: ConnectedAppConfig; redirectUri: string; error: string; description: string }
+    | { kind: 'ok'; app: ConnectedAppConfig; redirectUri: string; scopes: string[]; codeChallenge: string | undefined };
+
+  function checkAuthorizeRequest(p: AuthorizeParams): AuthorizeCheck {
+    const app = findApp(p.client_id);
+    if (!app) return { kind: 'page-error', error: 'invalid_client_id', description: 'client identifier invalid' };
+    if (!p.redirect_uri || !app.redirectUris.includes(p.redirect_uri)) {
+      return { kind: 'page-error', error: 'redirect_uri_mismatch', description: 'redirect_uri must match configuration' };
+    }
+    const redirectUri = p.redirect_uri;
+    if (p.response_type !== 'code') {
+      return { kind: 'redirect-error', app, redirectUri, error: 'unsupported_response_type', description: 'response type not supported' };
+    }
+    const appScopes = app.scopes ?? [...KNOWN_SCOPES];
+    const requested = p.scope ? p.scope.split(/[\s+]+/).filter(Boolean) : appScopes;
+    if (requested.some((s) => !appScopes.includes(s))) {
+      return { kind: 'redirect-error', app, redirectUri, error: 'invalid_scope', description: 'the requested scope is not allowed' };
+    }
+    if (p.code_challenge !== undefined) {
+      const method = p.code_challenge_method ?? 'S256';
+      if (method !== 'S256' || !/^[A-Za-z0-9_-]{43}$/.test(p.code_challenge)) {
+        return { kind: 'redirect-error', app, redirectUri, error: 'invalid_request', description: 'invalid code_challenge' };
+      }
+    }
+    return { kind: 'ok', app, redirectUri, scopes: [...new Set(requested)], codeChallenge: p.code_challenge };
+  }
+
+  function redirectWith(reply: FastifyReply, redirectUri: string, params: Record<string, string | undefined>) {
+    const url = new URL(redirectUri);
+    for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, v);
+    return reply.code(302).header('location', url.toString()).send();
+  }
+
+  function approve(reply: FastifyReply, check: Extract<AuthorizeCheck, { kind: 'ok' }>, user: OrgUser, state: string | undefined) {
+    const code = `aPrx${base64url(randomBytes(36))}`;
+    codes.set(code, {
+      clientId: check.app.clientId,
+      redirectUri: check.redirectUri,
+      userId: user.id,
+      scopes: check.scopes,
+      codeChallenge: check.codeChallenge,
+      expiresAt: now() + codeTtlMs,
+      used: false,
+    });
+    counters.approvals++;
+    return redirectWith(reply, check.redirectUri, { code, state });
+  }
+
+  function deny(reply: FastifyReply, redirectUri: string, state: string | undefined) {
+    counters.denials++;
+    return redirectWith(reply, redirectUri, { error: 'access_denied', error_description: 'end-user denied authorization', state });
+  }
+
+  function errorPage(reply: FastifyReply, error: string, description: string) {
+    bump(counters.failures, error);
+    const body = `<!doctype html><html><head><title>Error</title></head><body><h1>OAuth Error</h1>
+<p>We can't authorize you because of an OAuth error. For more information, contact your Salesforce administrator.</p>
+<p id="error">error=${escapeHtml(error)}</p><p id="error_description">error_description=${escapeHtml(description)}</p></body></html>`;
+    return reply.code(400).type('text/html; charset=utf-8').send(body);
+  }
+
+  function loginPage(reply: FastifyReply, p: AuthorizeParams, app: ConnectedAppConfig, scopes: string[], message?: string) {
+    const hidden = Object.entries(p)
+      .filter(([k, v]) => v !== undefined && !['username', 'password', 'action'].includes(k))
+      .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(String(v))}">`)
+      .join('\n');
+    const body = `<!doctype html><html><head><title>Login | Salesforce (sandbox)</title></head><body>
+<h1>Allow access?</h1>
+<p><strong>${escapeHtml(app.clientId)}</strong> is asking to: ${scopes.map(escapeHtml).join(', ')}</p>
+${message ? `<p id="login-error" role="alert">${escapeHtml(message)}</p>` : ''}
+<form method="post" action="/services/oauth2/authorize">
+${hidden}
+<label>Username <input name="username" value="${escapeHtml(p.login_hint ?? defaultUser().username)}"></label>
+<label>Password <input name="password" type="password"></label>
+<button type="submit" name="action" value="allow">Allow</button>
+<button type="submit" name="action" value="deny">Deny</button>
+</form></body></html>`;
+    return reply.code(200).type('text/html; charset=utf-8').send(body);
+  }
+
+  function handleAuthorize(p: AuthorizeParams, form: z.infer<typeof consentForm> | undefined, reply: FastifyReply) {
+    const check = checkAuthorizeRequest(p);
+    if (check.kind === 'page-error') return errorPage(reply, check.error, check.description);
+    if (check.kind === 'redirect-error') {
+      bump(counters.failures, check.error);
+      return redirectWith(reply, check.redirectUri, { error: check.error, error_description: check.description, state: p.state });
+    }
+    if (!form) {
+      if (autoApprove || p.sandbox_auto_approve === 'true') {
+        const hinted = users.find((u) => u.username === p.login_hint);
+        return approve(reply, check, hinted ?? defaultUser(), p.state);
+      }
+      return loginPage(reply, p, check.app, check.scopes);
+    }
+    if (form.action === 'deny') return deny(reply, check.redirectUri, p.state);
+    const user = users.find((u) => u.username === form.username && u.password === form.password);
+    if (!user || form.action !== 'allow') {
+      return loginPage(reply, p, check.app, check.scopes, 'Please check your username and password. If you still can\'t log in, contact your Salesforce administrator.');
+    }
+    return approve(reply, check, user, p.state);
+  }
+
+  // ---- identity ----
+
+  function identityDocument(user: OrgUser) {
+    const base = loginUrl();
+    const urls = {
+      enterprise: `${base}/services/Soap/c/{version}/${user.orgId}`,
+      metadata: `${base}/services/Soap/m/{version}/${user.orgId}`,
+      partner: `${base}/services/Soap/u/{version}/${user.orgId}`,
+      rest: `${base}/services/data/v{version}/`,
+      sobjects: `${base}/services/data/v{version}/sobjects/`,
+      search: `${base}/services/data/v{version}/search/`,
+      query: `${base}/services/data/v{version}/query/`,
+      recent: `${base}/services/data/v{version}/recent/`,
+      profile: `${base}/${user.id}`,
+      users: `${base}/services/data/v{version}/chatter/users`,
+      custom_domain: base,
+    };
+    return { user, urls };
+  }
+
+  /** Identity service errors are plain-text codes with 403/404, as Salesforce documents them. */
+  function identityUser(request: FastifyRequest, reply: FastifyReply): OrgUser | undefined {
+    const query = identityQuery.safeParse(request.query);
+    const token = tokenFromAuthorizationHeader(request.headers.authorization) ?? (query.success ? query.data.oauth_token : undefined);
+    if (!token) {
+      void reply.code(403).type('text/plain').send('Missing_OAuth_Token');
+      return undefined;
+    }
+    const grant = liveAccessToken(token);
+    const user = grant ? findUser(grant.userId) : undefined;
+    if (!grant || !user) {
+      void reply.code(403).type('text/plain').send('Bad_OAuth_Token');
+      return undefined;
+    }
+    return user;
+  }
+
+  const routes: FastifyPluginAsync = async (app) => {
+    await app.register(formbody);
+
+    // Unparseable bodies and other framework errors keep the OAuth error shape.
+    app.setErrorHandler((err: { statusCode?: number; message: string }, _request, reply) => {
+      const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+      return reply.code(status).send({ error: status === 500 ? 'server_error' : 'invalid_request', error_description: status === 500 ? 'internal error' : err.message });
+    });
+
+    app.get('/services/oauth2/authorize', async (request, reply) => {
+      const parsed = authorizeParams.safeParse(request.query);
+      if (!parsed.success) return errorPage(reply, 'invalid_request', 'malformed authorization request');
+      return handleAuthorize(parsed.data, undefined, reply);
+    });
+
+    app.post('/services/oauth2/authorize', async (request, reply) => {
+      const parsed = consentForm.safeParse(request.body ?? {});
+      if (!parsed.success) return errorPage(reply, 'invalid_request', 'malformed authorization request');
+      const { username, password, action, ...params } = parsed.data;
+      return handleAuthorize(params, { ...params, username, password, action }, reply);
+    });
+
+    app.post('/services/oauth2/token', async (request, reply) => {
+      const parsed = tokenForm.safeParse(request.body ?? {});
+      try {
+        if (!parsed.success) throw new OAuthError('invalid_request', 'malformed token request');
+        const form = parsed.data;
+        const grantType = form.grant_type;
+        const response =
+          grantType === 'authorization_code' ? authorizationCodeGrant(form)
+          : grantType === 'refresh_token' ? refreshTokenGrant(form)
+          : (() => { throw ERR.grantType(); })();
+        bump(counters.grants, grantType ?? '');
+        return reply.code(200).header('cache-control', 'no-cache, no-store').send(response);
+      } catch (err) {
+        if (!(err instanceof OAuthError)) throw err;
+        bump(counters.failures, err.error);
+        return reply.code(err.status).send({ error: err.error, error_description: err.description });
+      }
+    });
+
+    const revokeHandler = async (request: FastifyRequest, reply: FastifyReply) => {
+      const parsed = revokeParams.safeParse(request.method === 'GET' ? request.query : (request.body ?? {}));
+      const token = parsed.success ? parsed.data.token : undefined;
+      if (!token || !revoke(token)) {
+        bump(counters.failures, 'invalid_token');
+        return reply.code(400).send({ error: 'invalid_token', error_description: 'invalid token' });
+      }
+      counters.revocations++;
+      return reply.code(200).send();
+    };
+    app.post('/services/oauth2/revoke', revokeHandler);
+    app.get('/services/oauth2/revoke', revokeHandler);
+
+    app.get('/id/:orgId/:userId', async (request, reply) => {
+      const user = identityUser(request, reply);
+      if (!user) return reply;
+      const { orgId, userId } = request.params as { orgId: string; userId: string };
+      if (orgId !== user.orgId || userId !== user.id) return reply.code(404).type('text/plain').send('Bad_Id');
+      const { urls } = identityDocument(user);
+      const [firstName, ...rest] = user.displayName.split(' ');
+      return {
+        id: identityUrl(user),
+        asserted_user: true,
+        user_id: user.id,
+        organization_id: user.orgId,
+        username: user.username,
+        nick_name: user.username.split('@')[0],
+        display_name: user.displayName,
+        email: user.email,
+        email_verified: true,
+        first_name: firstName ?? '',
+        last_name: rest.join(' '),
+        timezone: 'GMT',
+        status: { created_date: null, body: null },
+        urls,
+        active: true,
+        user_type: 'STANDARD',
+        language: 'en_US',
+        locale: 'en_US',
+        utcOffset: 0,
+        last_modified_date: '2024-01-01T00:00:00.000+0000',
+        is_app_installed: true,
+      };
+    });
+
+    app.get('/services/oauth2/userinfo', async (request, reply) => {
+      const user = identityUser(request, reply);
+      if (!user) return reply;
+      const { urls } = identityDocument(user);
+      return {
+        sub: identityUrl(user),
+        user_id: user.id,
+        organization_id: user.orgId,
+        preferred_username: user.username,
+        nickname: user.username.split('@')[0],
+        name: user.displayName,
+        email: user.email,
+        email_verified: true,
+        zoneinfo: 'GMT',
+        urls,
+        active: true,
+        user_type: 'STANDARD',
+        language: 'en_US',
+        locale: 'en_US',
+        utcOffset: 0,
+        updated_at: '2024-01-01T00:00:00Z',
+        is_app_installed: true,
+      };
+    });
+  };
+
+  const control: OAuthControl = {
+    expireAccessTokens() {
+      let n = 0;
+      for (const grant of accessTokens.values()) {
+        if (!grant.revoked && grant.expiresAt > now()) {
+          grant.expiresAt = now();
+          n++;
+        }
+      }
+      return n;
+    },
+    revokeRefreshTokens({ includeAccessTokens = true } = {}) {
+      let n = 0;
+      for (const grant of refreshTokens.values()) {
+        if (!grant.revoked) {
+          grant.revoked = true;
+          n++;
+        }
+      }
+      if (includeAccessTokens) for (const grant of accessTokens.values()) if (grant.refreshToken) grant.revoked = true;
+      return n;
+    },
+    setAccessTokenTtl(ms) {
+      accessTokenTtlMs = ms;
+    },
+    setAutoApprove(on) {
+      autoApprove = on;
+    },
+    counters() {
+      const t = now();
+      return {
+        grants: { ...counters.grants },
+        failures: { ...counters.failures },
+        approvals: counters.approvals,
+        denials: counters.denials,
+        revocations: counters.revocations,
+        liveAccessTokens: [...accessTokens.values()].filter((g) => !g.revoked && g.expiresAt > t).length,
+        liveRefreshTokens: [...refreshTokens.values()].filter((g) => !g.revoked).length,
+      };
+    },
+  };
+
+  return {
+    check(authorizationHeader: string | undefined): AuthCheck {
+      if (!authorizationHeader?.trim()) return { ok: false, reason: 'missing' };
+      const token = tokenFromAuthorizationHeader(authorizationHeader);
+      if (!token) return { ok: false, reason: 'invalid' };
+      const grant = liveAccessToken(token);
+      if (!grant) return { ok: false, reason: 'invalid' };
+      return { ok: true, userId: grant.userId, orgId: grant.orgId, token };
+    },
+    control,
+    routes,
+    users: () => users,
+  };
+}
