@@ -77,14 +77,14 @@ export const CommentMappingSchema = z
       .default('CreatedDate')
       .meta({ description: 'Datetime field for the comment timestamp; a null value falls back to CreatedDate' }),
     thread: fieldPath.optional().meta({ description: 'Field whose value becomes thread_id' }),
-    subject: fieldPath.optional(),
+    subject: fieldPath.optional().meta({ description: 'Field for the message subject' }),
     body: z
       .union([fieldPath, z.array(fieldPath).min(1, 'list at least one body field')])
       .meta({ description: 'Body field, or a list of fields: the first non-empty one is used; HTML is converted to text' }),
-    from: fieldPath.optional(),
+    from: fieldPath.optional().meta({ description: 'Field for the sender address' }),
     to: fieldPath.optional().meta({ description: 'Address list field, split on ; and ,' }),
-    cc: fieldPath.optional(),
-    bcc: fieldPath.optional(),
+    cc: fieldPath.optional().meta({ description: 'Address list field for cc, split on ; and ,' }),
+    bcc: fieldPath.optional().meta({ description: 'Address list field for bcc, split on ; and ,' }),
     properties: z
       .record(propertyLabel, fieldPath)
       .optional()
@@ -121,25 +121,32 @@ export const IntegrationSchema = z
       .meta({ description: 'Integration name: the second part of the authenticate URL' }),
     salesforce: z
       .object({
-        loginUrl: httpUrl('https://login.salesforce.com, https://test.salesforce.com or a My Domain URL').default(
-          'https://login.salesforce.com',
-        ),
+        loginUrl: httpUrl('https://login.salesforce.com, https://test.salesforce.com or a My Domain URL')
+          .default('https://login.salesforce.com')
+          .meta({ shownDefault: 'https://login.salesforce.com' }),
         apiVersion: z
           .string()
           .regex(/^\d{2,3}\.0$/, 'write the API version as "62.0"')
           .refine((v) => Number(v) >= 37, 'CometD needs API version 37.0 or later')
-          .default('62.0'),
+          .default('62.0')
+          .meta({ description: 'Salesforce API version for REST and CometD (37.0 or later)' }),
         clientId: z.string().min(1).meta({ description: 'Connected App consumer key' }),
         clientSecret: secret('Connected App consumer secret'),
-        pkce: boolean.default(false).meta({ description: 'Also send a PKCE S256 challenge' }),
+        pkce: boolean.default(false).meta({ description: 'Also send a PKCE S256 challenge', shownDefault: false }),
       })
       .strict(),
     target: z
       .object({
         url: httpUrl('Communications Mining base URL; keep a path such as .../reinfer_'),
         token: secret('Communications Mining API token (a dedicated service user)'),
-        project: z.string().regex(/^[A-Za-z0-9_.-]{1,1024}$/, 'not a valid Communications Mining project name'),
-        source: z.string().regex(/^[A-Za-z0-9_-]{1,256}$/, 'not a valid Communications Mining source name'),
+        project: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]{1,1024}$/, 'not a valid Communications Mining project name')
+          .meta({ description: 'Communications Mining project that owns the source' }),
+        source: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{1,256}$/, 'not a valid Communications Mining source name')
+          .meta({ description: 'Communications Mining source the comments go to' }),
       })
       .strict(),
     reconcile: z
@@ -178,11 +185,11 @@ export const ConfigSchema = z
       .default({ url: 'redis://127.0.0.1:6379', prefix: 'sfcm' }),
     server: z
       .object({
-        host: z.string().min(1).default('0.0.0.0'),
-        port: integer(0, 65535).default(8080),
-        publicUrl: httpUrl('Public base URL; the OAuth redirect URI is <publicUrl>/external/salesforce/oauth2/callback').default(
-          'http://localhost:8080',
-        ),
+        host: z.string().min(1).default('0.0.0.0').meta({ description: 'Interface the api role listens on' }),
+        port: integer(0, 65535).default(8080).meta({ description: 'Port the api role listens on', shownDefault: 8080 }),
+        publicUrl: httpUrl('Public base URL; the OAuth redirect URI is <publicUrl>/external/salesforce/oauth2/callback')
+          .default('http://localhost:8080')
+          .meta({ shownDefault: 'http://localhost:8080' }),
         adminToken: secret('Bearer token for the admin API and the status page').refine(
           (token) => token.length >= 16,
           'must be at least 16 characters',
@@ -199,7 +206,8 @@ export const ConfigSchema = z
       .strict(),
     integrations: z
       .array(IntegrationSchema)
-      .min(1, 'declare at least one integration'),
+      .min(1, 'declare at least one integration')
+      .meta({ description: 'One entry per Salesforce org → Communications Mining source' }),
   })
   .strict();
 

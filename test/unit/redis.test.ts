@@ -1,0 +1,42 @@
+import { createServer } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { RedisUnreachableError } from '../../src/errors.ts';
+import { assertRedisReachable, createRedis, describeRedisUrl } from '../../src/redis.ts';
+
+/** A port nothing listens on: bind, read the port, close. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+describe('Redis connection factory', () => {
+  it('connects to the Redis the tests run against', async () => {
+    const settings = { url: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: 'sfcm-test' };
+    await assertRedisReachable(settings);
+    const redis = createRedis(settings);
+    try {
+      expect(await redis.ping()).toBe('PONG');
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('says how to start Redis when none answers, without leaking the password', async () => {
+    const port = await freePort();
+    const attempt = assertRedisReachable({ url: `redis://:hunter2-secret@127.0.0.1:${port}`, prefix: 'x' }, 1000);
+    await expect(attempt).rejects.toBeInstanceOf(RedisUnreachableError);
+    await expect(attempt).rejects.toThrow(`Redis is not reachable at redis://:***@127.0.0.1:${port}`);
+    const error = await attempt.catch((e: unknown) => e as RedisUnreachableError);
+    expect(error.hint).toContain('redis-server');
+    expect(`${error.message} ${error.hint}`).not.toContain('hunter2');
+  });
+
+  it('describeRedisUrl masks passwords', () => {
+    expect(describeRedisUrl('rediss://user:pw@cache.example.com:6380/2')).toBe('rediss://user:***@cache.example.com:6380/2');
+    expect(describeRedisUrl('not a url')).toBe('the configured Redis URL');
+  });
+});
