@@ -148,6 +148,18 @@ describe('SOQL malformed queries are MALFORMED_QUERY, never rows', () => {
     expect(error.detail).toBe(detail);
   });
 
+  it('refuses statements longer than 100,000 characters (reference §0)', () => {
+    const ids = Array.from({ length: 5000 }, (_, i) => `'5005g0000${String(i).padStart(6, '0')}AAA'`).join(', ');
+    const error = errorOf(`SELECT Id FROM Case WHERE Id IN (${ids})`);
+    expect(error.errorCode).toBe('MALFORMED_QUERY');
+    expect(error.message).toBe('SOQL statements cannot be longer than 100,000 characters.');
+  });
+
+  it('takes `Group` as an object name although GROUP is reserved', () => {
+    const error = errorOf('SELECT Id FROM Group');
+    expect(error.errorCode).toBe('INVALID_TYPE');
+  });
+
   it('never reads records for a malformed query', () => {
     let reads = 0;
     const counting = { ...source, records: (name: string, opts?: { includeDeleted?: boolean }) => (reads++, source.records(name, opts)) };

@@ -231,3 +231,16 @@ describe('SOQL filter type errors (reference §5.7)', () => {
     expect(error.detail).toBe(detail);
   });
 });
+
+describe('SOQL reconciliation queries as the bridge sends them (reference §5.2)', () => {
+  it('wraps the configured condition in parentheses next to the watermark', () => {
+    expect(emailIds('(Incoming = true) AND SystemModstamp >= 2024-05-01T00:00:00Z ORDER BY SystemModstamp, Id'))
+      .toEqual([ids.printerReply, ids.orphan]);
+  });
+
+  it('accepts an IN chunk of 300 Ids mixing 15- and 18-character forms', () => {
+    const filler = Array.from({ length: 298 }, (_, i) => `'5005g0000${String(i).padStart(6, '0')}AAA'`);
+    const chunk = [...filler, `'${ids.printer.slice(0, 15)}'`, `'${ids.untitled}'`].join(',');
+    expect(caseIds(`Id IN (${chunk})`)).toEqual([printer, untitled]);
+  });
+});

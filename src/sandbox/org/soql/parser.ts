@@ -8,7 +8,7 @@
  * loosely: a sandbox that answers a query it did not understand would hide bugs in the bridge.
  */
 import type { ComparisonOperator, Condition, FieldPath, Literal, OrderItem, Query, SelectClause } from './ast.ts';
-import { messages, soqlErrorAt, type SoqlError } from './errors.ts';
+import { messages, SoqlError, soqlErrorAt } from './errors.ts';
 import { tokenize, type Token } from './lexer.ts';
 
 /** Salesforce's reserved words: never a field or object name (SOQL reference, "Reserved Characters"). */
@@ -37,7 +37,13 @@ const RELATIVE_DATE_LITERAL = /^(TODAY|YESTERDAY|TOMORROW|(LAST|NEXT|THIS)_\w+|N
 const DATETIME_PARTS =
   /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?(?:Z|([+-])(\d{2}):(\d{2}))$/;
 
+/** Longest SOQL statement Salesforce accepts (reference §0). */
+export const MAX_SOQL_LENGTH = 100_000;
+
 export function parseSoql(soql: string): Query {
+  if (soql.length > MAX_SOQL_LENGTH) {
+    throw new SoqlError('MALFORMED_QUERY', 'SOQL statements cannot be longer than 100,000 characters.');
+  }
   return new Parser(soql).parseQuery();
 }
 
@@ -54,7 +60,9 @@ class Parser {
     const select = this.parseSelectClause();
     this.expectKeyword('FROM');
     const objectToken = this.next();
-    if (objectToken.kind !== 'ident' || RESERVED.has(objectToken.text.toUpperCase())) {
+    // `Group` is a real object although GROUP is reserved.
+    const objectName = objectToken.text.toUpperCase();
+    if (objectToken.kind !== 'ident' || (RESERVED.has(objectName) && objectName !== 'GROUP')) {
       throw this.reject(objectToken);
     }
     const query: Query = { select, from: { name: objectToken.text, offset: objectToken.offset }, orderBy: [] };
