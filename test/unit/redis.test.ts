@@ -30,7 +30,10 @@ describe('Redis connection factory', () => {
     const attempt = assertRedisReachable({ url: `redis://:hunter2-secret@127.0.0.1:${port}`, prefix: 'x' }, 1000);
     await expect(attempt).rejects.toBeInstanceOf(RedisUnreachableError);
     await expect(attempt).rejects.toThrow(`Redis is not reachable at redis://:***@127.0.0.1:${port}`);
-    const error = await attempt.catch((e: unknown) => e as RedisUnreachableError);
+    const error = (await attempt.then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as RedisUnreachableError;
     expect(error.hint).toContain('redis-server');
     expect(`${error.message} ${error.hint}`).not.toContain('hunter2');
   });

@@ -163,10 +163,14 @@ function describeJson(value: unknown): string {
 /** `comments[3].messages[0].body.text`, `comments[0].user_properties["string:Case Number"]`. */
 export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';
+  let previous: PropertyKey | undefined;
   for (const part of path) {
+    // Property names are data, always quoted: `user_properties["x"]`, not `user_properties.x`.
+    const isData = previous === 'user_properties';
     if (typeof part === 'number') out += `[${part}]`;
-    else if (typeof part === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(part)) out += out ? `.${part}` : part;
+    else if (!isData && typeof part === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(part)) out += out ? `.${part}` : part;
     else out += `[${JSON.stringify(String(part))}]`;
+    previous = part;
   }
   return out;
 }
