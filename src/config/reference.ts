@@ -52,7 +52,7 @@ function walk(node: Node, path: string, required: boolean, rows: Row[]): void {
       type: typeOf(node),
       required: required && fallback === undefined,
       default: fallback === undefined ? '' : `\`${typeof fallback === 'object' ? JSON.stringify(fallback) : String(fallback)}\``,
-      description: `${node.secret ? '**Secret** (use `${VAR}`; never logged). ' : ''}${node.description ?? ''}`,
+      description: `${node.secret || node.items?.secret ? '**Secret** (use `${VAR}`; never logged). ' : ''}${node.description ?? ''}`,
     });
   }
   for (const [key, child] of Object.entries(node.properties ?? {})) {

@@ -13,6 +13,14 @@ function secret(description: string) {
   return z.string().min(1, 'must not be empty').meta({ secret: true, description });
 }
 
+/** A 32-byte AES key in base64. */
+function encryptionKey(description: string) {
+  return secret(description).refine(
+    (key) => /^[A-Za-z0-9+/]+={0,2}$/.test(key) && Buffer.from(key, 'base64').length === 32,
+    'must be 32 bytes in base64 (generate one with: openssl rand -base64 32)',
+  );
+}
+
 /** A duration string (`30s`, `5m`, `1h`, `30d`), parsed to milliseconds. */
 function duration(description: string) {
   return z
@@ -198,10 +206,11 @@ export const ConfigSchema = z
       .strict(),
     secrets: z
       .object({
-        encryptionKey: secret('32 bytes, base64: tokens are encrypted at rest with it').refine(
-          (key) => /^[A-Za-z0-9+/]+={0,2}$/.test(key) && Buffer.from(key, 'base64').length === 32,
-          'must be 32 bytes in base64 (generate one with: openssl rand -base64 32)',
-        ),
+        encryptionKey: encryptionKey('32 bytes, base64: tokens are encrypted at rest with it'),
+        previousEncryptionKeys: z
+          .array(encryptionKey('A retired key, still accepted for reading'))
+          .default([])
+          .meta({ description: 'Key rotation: tokens written with these keys are still read, and re-encrypted with encryptionKey on their next write' }),
       })
       .strict(),
     integrations: z

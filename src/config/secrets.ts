@@ -32,7 +32,7 @@ export function secretPaths(): string[] {
 
 /** The secret values of a loaded config, for scrubbing them out of any log line. */
 export function secretValues(config: BridgeConfig): string[] {
-  const values = [config.server.adminToken, config.secrets.encryptionKey];
+  const values = [config.server.adminToken, config.secrets.encryptionKey, ...config.secrets.previousEncryptionKeys];
   for (const integration of config.integrations) values.push(integration.salesforce.clientSecret, integration.target.token);
   return values.filter((v) => v.length >= 6);
 }

@@ -15,6 +15,7 @@ describe('docs/config.md', () => {
     expect(secretRows).toEqual([
       '`server.adminToken`',
       '`secrets.encryptionKey`',
+      '`secrets.previousEncryptionKeys`',
       '`integrations[].salesforce.clientSecret`',
       '`integrations[].target.token`',
     ]);
