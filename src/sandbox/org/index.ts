@@ -1,0 +1,15 @@
+/**
+ * The simulated Salesforce org: start one with `startSalesforceOrg()`; the rest is for tests and
+ * tools that drive it in-process.
+ */
+export { startSalesforceOrg, MAX_URI_BYTES, type SalesforceOrgOptions, type SimulatedSalesforceOrg, type SalesforceOrgCounters } from './server.ts';
+export {
+  DEFAULT_CONNECTED_APP,
+  DEFAULT_INTEGRATION_USER,
+  DEFAULT_ORG_ID,
+  type ConnectedAppConfig,
+  type OrgUser,
+  type OAuthControl,
+  type OAuthCounters,
+} from './oauth.ts';
+export type { RestControl, RestCounters, RestFault } from './rest.ts';
