@@ -1,0 +1,210 @@
+/**
+ * The faye engine behind the sandbox CometD endpoint: client sessions, subscriptions with replay
+ * cursors, and a message queue per client.
+ *
+ * faye's own Memory engine can only publish to every subscriber of a channel. Salesforce replays
+ * retained events to the one client that asked (reference §1.4), so this engine replaces it
+ * (faye's `engine.type` option, the same hook faye-redis uses). Each subscription keeps a cursor,
+ * the highest replay id queued for it. Replay and live delivery both go through the cursor, and
+ * everything runs on one thread, so a client whose catch-up is being queued can neither miss nor
+ * see twice a live event.
+ */
+import { randomBytes } from 'node:crypto';
+import type faye from 'faye';
+import type { ChangeEventLog, LoggedChangeEvent } from './change-events.ts';
+
+/** `ext.replay` values (reference §1.4). */
+export const REPLAY_NEW_ONLY = -1;
+export const REPLAY_ALL_RETAINED = -2;
+
+export interface SubscriptionInfo {
+  clientId: string;
+  channel: string;
+  /** The replay id asked for at subscribe time (-1 when none was sent). */
+  replayFrom: number;
+}
+
+interface ChannelSubscription {
+  replayFrom: number;
+  /** Highest replay id queued for this subscription. */
+  cursor: number;
+}
+
+interface ClientSession {
+  subscriptions: Map<string, ChannelSubscription>;
+  queue: faye.Message[];
+  expiry: NodeJS.Timeout | undefined;
+}
+
+export interface ReplayingEngineOptions {
+  log: ChangeEventLog;
+  /**
+   * How long a client may stay without a `/meta/connect` before its session is dropped: the
+   * long-poll time plus Salesforce's 40 s reconnect deadline (reference §1.3).
+   */
+  sessionTimeoutMs: number;
+}
+
+export class ReplayingEngine implements faye.Engine {
+  private readonly sessions = new Map<string, ClientSession>();
+  /** Replay requests validated by the subscribe extension, consumed by `subscribe()`. */
+  private readonly pendingReplays = new Map<string, number>();
+  private readonly stopFollowing: () => void;
+  private delivered = 0;
+
+  constructor(
+    private readonly proxy: faye.EngineProxy,
+    private readonly opts: ReplayingEngineOptions,
+  ) {
+    this.stopFollowing = opts.log.onAppend((event) => this.deliverLive(event));
+  }
+
+  /** Build the `engine` option of a faye NodeAdapter; `onCreate` receives the engine instance. */
+  static factory(opts: ReplayingEngineOptions, onCreate: (engine: ReplayingEngine) => void): faye.EngineOptions {
+    return {
+      type: {
+        create(proxy) {
+          const engine = new ReplayingEngine(proxy, opts);
+          onCreate(engine);
+          return engine;
+        },
+      },
+    };
+  }
+
+  // ── faye.Engine ───────────────────────────────────────────────────────────────────────────
+
+  createClient(callback: (clientId: string) => void, context?: unknown): void {
+    const clientId = randomBytes(16).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 26);
+    this.sessions.set(clientId, { subscriptions: new Map(), queue: [], expiry: undefined });
+    this.ping(clientId);
+    this.proxy.trigger('handshake', clientId);
+    callback.call(context, clientId);
+  }
+
+  clientExists(clientId: string, callback: (exists: boolean) => void, context?: unknown): void {
+    callback.call(context, this.sessions.has(clientId));
+  }
+
+  destroyClient(clientId: string, callback?: () => void, context?: unknown): void {
+    const session = this.sessions.get(clientId);
+    if (!session) return;
+    clearTimeout(session.expiry);
+    this.sessions.delete(clientId);
+    for (const key of this.pendingReplays.keys()) if (key.startsWith(`${clientId} `)) this.pendingReplays.delete(key);
+    this.proxy.trigger('disconnect', clientId);
+    // The proxy answers the client's open long-poll, if any, when it hears `close`.
+    this.proxy.trigger('close', clientId);
+    callback?.call(context);
+  }
+
+  ping(clientId: string): void {
+    const session = this.sessions.get(clientId);
+    if (!session) return;
+    clearTimeout(session.expiry);
+    session.expiry = setTimeout(() => this.destroyClient(clientId), this.opts.sessionTimeoutMs);
+    session.expiry.unref();
+  }
+
+  subscribe(clientId: string, channel: string, callback?: (ok: boolean) => void, context?: unknown): void {
+    const session = this.sessions.get(clientId);
+    if (!session) return callback?.call(context, false);
+    const key = `${clientId} ${channel}`;
+    const replayFrom = this.pendingReplays.get(key) ?? REPLAY_NEW_ONLY;
+    this.pendingReplays.delete(key);
+
+    const subscription: ChannelSubscription = { replayFrom, cursor: this.opts.log.lastReplayId() };
+    session.subscriptions.set(channel, subscription);
+    if (replayFrom !== REPLAY_NEW_ONLY) {
+      const from = replayFrom === REPLAY_ALL_RETAINED ? Number.NEGATIVE_INFINITY : replayFrom;
+      for (const event of this.opts.log.eventsAfter(from, channel)) {
+        session.queue.push(toDelivery(channel, event));
+      }
+    }
+    this.proxy.trigger('subscribe', clientId, channel);
+    this.emptyQueue(clientId);
+    callback?.call(context, true);
+  }
+
+  unsubscribe(clientId: string, channel: string, callback?: (ok: boolean) => void, context?: unknown): void {
+    const removed = this.sessions.get(clientId)?.subscriptions.delete(channel) ?? false;
+    if (removed) this.proxy.trigger('unsubscribe', clientId, channel);
+    callback?.call(context, true);
+  }
+
+  /** Clients cannot publish on CDC channels; the endpoint refuses them before they get here. */
+  publish(): void {}
+
+  emptyQueue(clientId: string): void {
+    const session = this.sessions.get(clientId);
+    if (!session || session.queue.length === 0 || !this.proxy.hasConnection(clientId)) return;
+    const batch = session.queue;
+    session.queue = [];
+    this.delivered += batch.filter((m) => m.data !== undefined).length;
+    this.proxy.deliver(clientId, batch);
+  }
+
+  disconnect(): void {
+    this.stopFollowing();
+    for (const session of this.sessions.values()) clearTimeout(session.expiry);
+    this.sessions.clear();
+    this.pendingReplays.clear();
+  }
+
+  // ── Used by the CometD endpoint ────────────────────────────────────────────────────────────
+
+  /** Remember the `ext.replay` value of a subscribe the endpoint has accepted. */
+  expectReplay(clientId: string, channel: string, replayFrom: number): void {
+    if (!this.sessions.has(clientId)) return;
+    this.pendingReplays.set(`${clientId} ${channel}`, replayFrom);
+  }
+
+  /** Queue a message (e.g. a server-initiated `/meta/disconnect`) for one client. */
+  sendTo(clientId: string, message: faye.Message): void {
+    this.sessions.get(clientId)?.queue.push(message);
+    this.emptyQueue(clientId);
+  }
+
+  /**
+   * Answer the client's open long-poll now (with whatever is queued) and forget that connection,
+   * so later events wait in the queue for the next `/meta/connect`.
+   */
+  endLongPoll(clientId: string): void {
+    if (this.proxy.hasConnection(clientId)) this.proxy.flushConnection(clientId);
+  }
+
+  clientIds(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  subscriptions(): SubscriptionInfo[] {
+    const out: SubscriptionInfo[] = [];
+    for (const [clientId, session] of this.sessions) {
+      for (const [channel, sub] of session.subscriptions) out.push({ clientId, channel, replayFrom: sub.replayFrom });
+    }
+    return out;
+  }
+
+  /** Change events handed to long-poll responses so far. */
+  eventsDelivered(): number {
+    return this.delivered;
+  }
+
+  private deliverLive(event: LoggedChangeEvent): void {
+    for (const [clientId, session] of this.sessions) {
+      let queued = false;
+      for (const channel of event.channels) {
+        const sub = session.subscriptions.get(channel);
+        if (!sub || event.replayId <= sub.cursor) continue;
+        sub.cursor = event.replayId;
+        session.queue.push(toDelivery(channel, event));
+        queued = true;
+      }
+      if (queued) this.emptyQueue(clientId);
+    }
+  }
+}
+
+function toDelivery(channel: string, event: LoggedChangeEvent): faye.Message {
+  return { channel, data: event.message };
+}
