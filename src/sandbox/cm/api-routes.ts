@@ -87,6 +87,7 @@ export async function cmApiRoutes(app: FastifyInstance, opts: CmApiOptions): Pro
   app.addHook('onRequest', async (request, reply) => {
     const name = routeNameOf(request);
     if (name === undefined) return;
+    requests.track(reply.raw);
     const { latencyMs, action } = faults.decide(name);
     if (latencyMs > 0) {
       try {

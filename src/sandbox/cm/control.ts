@@ -28,6 +28,8 @@ import {
 export interface CmCounters {
   /** Route name → HTTP status (or `"dropped"`) → count, e.g. `requests.sync?.["429"]`. */
   requests: RequestCountsByRoute;
+  /** `/api` requests received and not yet answered or dropped (e.g. waiting in injected latency). */
+  inFlight: number;
   /** What syncs and deletes did to comments; `billable` = new + updated_text_changed. */
   comments: CommentCounts;
 }
@@ -119,7 +121,7 @@ export function createCmControl(runtime: CmRuntime, initial: CmInitialState): Cm
     comments: (project, source) => store.comments(project, source),
     comment: (project, source, id) => store.comment(project, source, id),
     history: (filter) => store.history(filter),
-    counters: () => ({ requests: requests.snapshot(), comments: store.commentCounts() }),
+    counters: () => ({ requests: requests.snapshot(), inFlight: requests.inFlight(), comments: store.commentCounts() }),
     failNext: (opts) => faults.failNext(opts),
     failUntilCleared: (opts) => faults.failUntilCleared(opts),
     latency: (ms, opts) => faults.latency(ms, opts),

@@ -10,6 +10,18 @@ export type RequestCountsByRoute = Partial<Record<CountedRoute, Record<string, n
 
 export class RequestCounters {
   #counts: RequestCountsByRoute = {};
+  #inFlight = 0;
+
+  /** Counts a request as in flight until its connection answers or closes. */
+  track(response: { once(event: 'close', listener: () => void): unknown }): void {
+    this.#inFlight++;
+    response.once('close', () => this.#inFlight--);
+  }
+
+  /** `/api` requests received and not yet answered (or dropped), latency included. */
+  inFlight(): number {
+    return this.#inFlight;
+  }
 
   record(route: CountedRoute, outcome: number | 'dropped'): void {
     const byOutcome = (this.#counts[route] ??= {});
