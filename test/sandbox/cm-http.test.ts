@@ -57,7 +57,7 @@ describe('simulated CM auth', () => {
   const path = `/sources/${PROJECT}/${SOURCE}/sync`;
   const body = { comments: [validComment('x')] };
 
-  it.each([
+  it.each<{ name: string; headers: Record<string, string>; message: string }>([
     { name: 'no Authorization header', headers: {}, message: 'Missing "Authorization: Bearer <token>" header' },
     { name: 'an unknown token', headers: { authorization: 'Bearer wrong' }, message: 'Invalid or revoked API token' },
     { name: 'another scheme', headers: { authorization: `Basic ${TOKEN}` }, message: 'Missing "Authorization: Bearer <token>" header' },
