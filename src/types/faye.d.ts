@@ -2,6 +2,10 @@
  * Types for the parts of faye 1.4 we use (faye ships none). Read against
  * node_modules/faye/src/{protocol,engines,adapters}. Callbacks that faye calls with a `context`
  * argument are declared with it, because faye invokes them as `callback.call(context, …)`.
+ *
+ * jsforce 3 ships a small `declare module 'faye'` of its own (node_modules/jsforce/typings/faye),
+ * which TypeScript merges with this one whenever jsforce's types are loaded; every member here is
+ * kept compatible with it.
  */
 declare module 'faye' {
   import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
@@ -74,7 +78,11 @@ declare module 'faye' {
     interface Subscription extends Deferrable<void> {
       cancel(): void;
       unsubscribe(): void;
-      withChannel(callback: (channel: string, data: unknown) => void, context?: unknown): this;
+      /**
+       * faye returns the Subscription, but jsforce ships its own `declare module 'faye'`
+       * (jsforce/typings/faye) that merges with this one and says void; keep the two compatible.
+       */
+      withChannel(callback: (channel: string, data: unknown) => void, context?: unknown): void;
     }
 
     type Publication = Deferrable<void>;

@@ -126,9 +126,11 @@ export class TestClient {
   }
 
   subscribe(channel: string): faye.Subscription {
-    return this.faye.subscribe(channel).withChannel((ch, data) => {
+    const sub = this.faye.subscribe(channel);
+    sub.withChannel((ch, data) => {
       this.deliveries.push({ channel: ch, data: data as ChangeEventMessage });
     });
+    return sub;
   }
 
   /**
