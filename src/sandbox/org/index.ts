@@ -13,3 +13,5 @@ export {
   type OAuthCounters,
 } from './oauth.ts';
 export type { RestControl, RestCounters, RestFault } from './rest.ts';
+export { startActivity, seededRandom, type ActivityOptions, type ActivityGenerator, type ActivityKind, type ActivityResult } from './activity.ts';
+export type { StreamingControl, StreamingCounters } from './cometd.ts';
