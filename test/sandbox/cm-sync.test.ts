@@ -197,6 +197,16 @@ describe('simulated CM get comment', () => {
     });
   });
 
+  it('finds a 1024-character id that is 3072 characters once percent-encoded (reference §2.1, §3.6)', async () => {
+    const id = '%'.repeat(1024);
+    await sync(cm, [validComment(id)]);
+
+    const response = await callApi(cm, 'GET', `${commentsPath}/${encodeURIComponent(id)}`);
+
+    expect(response.status).toBe(200);
+    expect((response.body.comment as { id: string }).id).toBe(id);
+  });
+
   it('answers 404 with the envelope for a missing comment (reference §3.6, §1)', async () => {
     const response = await callApi(cm, 'GET', `${commentsPath}/missing`);
 
