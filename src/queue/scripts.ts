@@ -1,0 +1,38 @@
+/**
+ * Typed wrappers of the bridge's Lua scripts (`src/queue/lua/<name>-<numKeys>.lua`).
+ * Scripts are registered per connection with ioredis' `defineCommand` (EVALSHA with EVAL fallback).
+ */
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+
+const scriptCache = new Map<string, string>();
+
+function load(name: string): string {
+  let source = scriptCache.get(name);
+  if (source === undefined) {
+    source = readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
+    scriptCache.set(name, source);
+  }
+  return source;
+}
+
+type ScriptRunner = (...args: (string | number)[]) => Promise<unknown>;
+
+function command(redis: Redis, name: string, numberOfKeys: number): ScriptRunner {
+  const commandName = `sfcm_${name.replaceAll('-', '_')}`;
+  const target = redis as unknown as Record<string, ScriptRunner | undefined>;
+  if (!target[commandName]) redis.defineCommand(commandName, { numberOfKeys, lua: load(name) });
+  const run = target[commandName];
+  if (!run) throw new Error(`script ${name} could not be registered`);
+  return run.bind(redis);
+}
+
+/** Delete `lockKey` only if it still holds `owner`. */
+export async function releaseLock(redis: Redis, lockKey: string, owner: string): Promise<boolean> {
+  return (await command(redis, 'release-lock-1', 1)(lockKey, owner)) === 1;
+}
+
+/** Set `key` to `replacement` only if it still equals `expected`. */
+export async function compareAndSet(redis: Redis, key: string, expected: string, replacement: string): Promise<boolean> {
+  return (await command(redis, 'compare-and-set-1', 1)(key, expected, replacement)) === 1;
+}

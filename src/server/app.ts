@@ -1,0 +1,43 @@
+/**
+ * The Fastify app of the `api` role, built and never listened to here (tests `inject` into it; the
+ * role listens). Every route group is one plugin, registered in this one visible list.
+ */
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import Fastify from 'fastify';
+import { ZodError } from 'zod';
+import type { AppDeps } from './deps.ts';
+import { adminRoutes } from './routes/admin.ts';
+import { healthRoutes } from './routes/health.ts';
+import { oauthRoutes } from './routes/oauth.ts';
+import { statusRoutes } from './routes/status.ts';
+
+export async function buildApp(deps: AppDeps) {
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: 'http' }),
+    // The callback's query string carries the one-time code: request lines log paths only (below).
+    disableRequestLogging: true,
+    trustProxy: true,
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+    if (error instanceof ZodError) return reply.code(400).send({ error: 'bad_request', message: error.issues.map((i) => i.message).join('; ') });
+    const status = error.statusCode ?? 500;
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    // Never send 5xx internals to the client.
+    return reply.code(status).send({ error: status >= 500 ? 'internal_error' : 'bad_request', message: status >= 500 ? 'internal error' : error.message });
+  });
+
+  await app.register(cookie);
+  await app.register(formbody);
+
+  await app.register(healthRoutes, deps);
+  await app.register(oauthRoutes, deps);
+  await app.register(statusRoutes, deps);
+  await app.register(adminRoutes, { ...deps, prefix: '/api' });
+  return app;
+}
+
+export type BridgeApp = Awaited<ReturnType<typeof buildApp>>;
