@@ -80,8 +80,9 @@ export interface StreamingControl {
   /** While on, subscribing to `channel` fails with the View All Data error (§1.5, §2.3). */
   denyChannel(channel: string, on: boolean): void;
   /**
-   * Server-initiated `/meta/disconnect` (§1.2): each client with an open long-poll receives one,
-   * and every client is forgotten, so the next connect gets `403::Unknown client`.
+   * Server-initiated `/meta/disconnect` (§1.2): every client receives one on its current or next
+   * long-poll and is then forgotten, so its following connect gets `403::Unknown client` and faye
+   * handshakes again.
    */
   serverDisconnect(): void;
   /** Drop every retained event, so stored replay ids become invalid (§1.4). */
@@ -102,6 +103,8 @@ export interface StreamingCounters {
   eventsDelivered: number;
   subscriptions: SubscriptionInfo[];
   activeClients: number;
+  /** Clients whose `/meta/connect` long-poll is held open right now. */
+  openLongPolls: number;
 }
 
 export interface CometdEndpoint {
@@ -130,11 +133,20 @@ export function createCometdEndpoint(opts: CometdEndpointOptions): CometdEndpoin
   const timeoutSeconds = opts.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
   const log = opts.log;
   let engine: ReplayingEngine | undefined;
+  /** Each client's latest `/meta/connect` response (declared first: the engine reads it). */
+  const heldConnects = new Map<string, ServerResponse>();
   const adapter = new faye.NodeAdapter({
     mount: '/cometd',
     timeout: timeoutSeconds,
     engine: ReplayingEngine.factory(
-      { log, sessionTimeoutMs: (timeoutSeconds + RECONNECT_DEADLINE_SECONDS) * 1000 },
+      {
+        log,
+        sessionTimeoutMs: (timeoutSeconds + RECONNECT_DEADLINE_SECONDS) * 1000,
+        isLongPollAlive: (clientId) => {
+          const res = heldConnects.get(clientId);
+          return res !== undefined && !res.destroyed && res.socket?.destroyed !== true;
+        },
+      },
       (created) => (engine = created),
     ),
   });
@@ -156,6 +168,7 @@ export function createCometdEndpoint(opts: CometdEndpointOptions): CometdEndpoin
   const clientBrowsers = new Map<string, string>();
   /** The client a pending `/meta/connect` request belongs to, to clean up cut long-polls. */
   const connectClientOf = new WeakMap<IncomingMessage, string>();
+  const responseOf = new WeakMap<IncomingMessage, ServerResponse>();
   const inFlight = new Set<ServerResponse>();
   const timers = new Set<NodeJS.Timeout>();
 
@@ -218,7 +231,11 @@ export function createCometdEndpoint(opts: CometdEndpointOptions): CometdEndpoin
           break;
         case '/meta/connect':
           counts.connects += 1;
-          if (message.clientId) connectClientOf.set(req, message.clientId);
+          if (message.clientId) {
+            connectClientOf.set(req, message.clientId);
+            const res = responseOf.get(req);
+            if (res) heldConnects.set(message.clientId, res);
+          }
           refusal = authRefusal(req, message) ?? cookieRefusal(req, message);
           if (!refusal && message.connectionType !== 'long-polling') {
             refusal = { error: CometdErrors.invalidConnectionType(String(message.connectionType)), advice: null };
@@ -269,7 +286,9 @@ export function createCometdEndpoint(opts: CometdEndpointOptions): CometdEndpoin
   };
   adapter.addExtension(salesforceRules);
   adapter.bind('disconnect', (clientId) => {
-    if (typeof clientId === 'string') clientBrowsers.delete(clientId);
+    if (typeof clientId !== 'string') return;
+    clientBrowsers.delete(clientId);
+    heldConnects.delete(clientId);
   });
 
   const matches = (url: string | undefined): boolean => {
@@ -279,6 +298,7 @@ export function createCometdEndpoint(opts: CometdEndpointOptions): CometdEndpoin
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     inFlight.add(res);
+    responseOf.set(req, res);
     res.on('close', () => {
       inFlight.delete(res);
       // A long-poll cut before its reply: end faye's connection for it now, or events flushed
@@ -342,8 +362,7 @@ export function createCometdEndpoint(opts: CometdEndpointOptions): CometdEndpoin
     },
     serverDisconnect() {
       for (const clientId of sessions.clientIds()) {
-        sessions.sendTo(clientId, { channel: '/meta/disconnect', clientId, successful: true });
-        sessions.destroyClient(clientId);
+        sessions.sendFinalMessage(clientId, { channel: '/meta/disconnect', clientId, successful: true });
       }
     },
     purgeRetention() {
@@ -362,6 +381,7 @@ export function createCometdEndpoint(opts: CometdEndpointOptions): CometdEndpoin
         eventsDelivered: sessions.eventsDelivered(),
         subscriptions: sessions.subscriptions(),
         activeClients: sessions.clientIds().length,
+        openLongPolls: sessions.openLongPolls(),
       };
     },
   };

@@ -34,6 +34,8 @@ interface ClientSession {
   subscriptions: Map<string, ChannelSubscription>;
   queue: faye.Message[];
   expiry: NodeJS.Timeout | undefined;
+  /** Forget the client as soon as its queue has been handed to a long-poll. */
+  forgetAfterDelivery: boolean;
 }
 
 export interface ReplayingEngineOptions {
@@ -43,6 +45,11 @@ export interface ReplayingEngineOptions {
    * long-poll time plus Salesforce's 40 s reconnect deadline (reference §1.3).
    */
   sessionTimeoutMs: number;
+  /**
+   * Whether the HTTP response of the client's held `/meta/connect` can still be written. faye
+   * learns about a cut socket only later; events handed to a dead long-poll would be lost.
+   */
+  isLongPollAlive?: (clientId: string) => boolean;
 }
 
 export class ReplayingEngine implements faye.Engine {
@@ -76,7 +83,7 @@ export class ReplayingEngine implements faye.Engine {
 
   createClient(callback: (clientId: string) => void, context?: unknown): void {
     const clientId = randomBytes(16).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 26);
-    this.sessions.set(clientId, { subscriptions: new Map(), queue: [], expiry: undefined });
+    this.sessions.set(clientId, { subscriptions: new Map(), queue: [], expiry: undefined, forgetAfterDelivery: false });
     this.ping(clientId);
     this.proxy.trigger('handshake', clientId);
     callback.call(context, clientId);
@@ -138,10 +145,16 @@ export class ReplayingEngine implements faye.Engine {
   emptyQueue(clientId: string): void {
     const session = this.sessions.get(clientId);
     if (!session || session.queue.length === 0 || !this.proxy.hasConnection(clientId)) return;
+    if (this.opts.isLongPollAlive && !this.opts.isLongPollAlive(clientId)) {
+      // Keep the queue for the client's next connect.
+      this.proxy.flushConnection(clientId);
+      return;
+    }
     const batch = session.queue;
     session.queue = [];
     this.delivered += batch.filter((m) => m.data !== undefined).length;
     this.proxy.deliver(clientId, batch);
+    if (session.forgetAfterDelivery) this.destroyClient(clientId);
   }
 
   disconnect(): void {
@@ -159,9 +172,15 @@ export class ReplayingEngine implements faye.Engine {
     this.pendingReplays.set(`${clientId} ${channel}`, replayFrom);
   }
 
-  /** Queue a message (e.g. a server-initiated `/meta/disconnect`) for one client. */
-  sendTo(clientId: string, message: faye.Message): void {
-    this.sessions.get(clientId)?.queue.push(message);
+  /**
+   * Send `message` (a server-initiated `/meta/disconnect`) on the client's current or next
+   * long-poll, then forget the client.
+   */
+  sendFinalMessage(clientId: string, message: faye.Message): void {
+    const session = this.sessions.get(clientId);
+    if (!session) return;
+    session.queue.push(message);
+    session.forgetAfterDelivery = true;
     this.emptyQueue(clientId);
   }
 
@@ -171,6 +190,11 @@ export class ReplayingEngine implements faye.Engine {
    */
   endLongPoll(clientId: string): void {
     if (this.proxy.hasConnection(clientId)) this.proxy.flushConnection(clientId);
+  }
+
+  /** Clients whose `/meta/connect` is being held open right now. */
+  openLongPolls(): number {
+    return [...this.sessions.keys()].filter((id) => this.proxy.hasConnection(id)).length;
   }
 
   clientIds(): string[] {
