@@ -75,6 +75,12 @@ describe('CometD endpoint, handshake and auth errors (reference §1.1, §1.5)', 
     expect(withCookie.replies[0]).toMatchObject({ successful: true, channel: '/meta/connect' });
   });
 
+  it('attach() leaves every other path to the server\'s own listeners (reference §1.1 endpoint path)', async () => {
+    const res = await fetch(`${h.baseUrl}/services/data/v62.0`);
+    expect(res.status).toBe(404);
+    expect(await res.text()).toBe('not cometd');
+  });
+
   it('only long-polling is accepted as connection type (reference §1.1)', async () => {
     const hs = await post(h.url, [HANDSHAKE]);
     const clientId = hs.replies[0]?.['clientId'] as string;
@@ -133,7 +139,7 @@ describe('CometD endpoint, session faults (reference §1.3, §1.5)', () => {
     expect(client.deliveries[0]!.data.payload['Subject']).toBe('while down');
   });
 
-  it('latency delays every request but events still arrive in order', async () => {
+  it('latency delays every request but events still arrive in order (reference §3.7)', async () => {
     h.endpoint.control.latency(150);
     const client = h.client();
     const started = Date.now();

@@ -28,7 +28,7 @@ describe('ids', () => {
     expect(to18('0055f000005mc66')).toBe('0055f000005mc66AAA');
   });
 
-  it('validates 15/18-char Ids and extracts key prefixes', () => {
+  it('validates 15/18-char Ids and extracts key prefixes (reference §3.6 empty Id)', () => {
     expect(isValidId('0015f00002J9YaUAAV')).toBe(true);
     expect(isValidId('0015f00002J9YaUaav')).toBe(true);
     expect(isValidId('0015f00002J9YaUAAA')).toBe(false);
@@ -38,7 +38,7 @@ describe('ids', () => {
     expect(isValidId(EMPTY_ID)).toBe(true);
   });
 
-  it('generates increasing, valid 18-char Ids per prefix', () => {
+  it('generates increasing, valid 18-char Ids per prefix (reference §3.1 Id shape)', () => {
     const next = createIdGenerator();
     const a = next('500');
     const b = next('500');
@@ -181,7 +181,7 @@ describe('org store', () => {
     expect(events[1]!.ChangeEventHeader).toMatchObject({ changeType: 'DELETE', recordIds: [a, b] });
   });
 
-  it('a failing transaction rolls back and emits nothing', () => {
+  it('a failing transaction rolls back and emits nothing (reference §3.7: events exist only for commits)', () => {
     const { store, events } = storeWithEvents();
     const a = store.create('Case', { Subject: 'keep' })['Id'] as string;
     events.length = 0;
@@ -205,7 +205,7 @@ describe('org store', () => {
     expect(store.get(c['Id'] as string)?.['Subject']).toBe('x');
   });
 
-  it('rejects unknown fields, read-only fields and bad values with InvalidRecordError codes', () => {
+  it('rejects unknown fields, read-only fields and bad values with InvalidRecordError and Salesforce errorCodes (reference §5.7)', () => {
     const { store } = storeWithEvents();
     const c = store.create('Case', {})['Id'] as string;
     const codeOf = (fn: () => unknown) => {
