@@ -1,0 +1,94 @@
+/** A bridge wired to a sandbox org, for integration tests: real Redis, real HTTP, the real app. */
+import type { Logger } from 'pino';
+import { loadConfigText, type BridgeConfig } from '../../src/config/index.ts';
+import { createLogger, SecretScrubber } from '../../src/logging.ts';
+import { createContext, type BridgeContext } from '../../src/roles/context.ts';
+import { startSalesforceOrg, type SalesforceOrgOptions, type SimulatedSalesforceOrg } from '../../src/sandbox/org/index.ts';
+import { VALID_KEY } from './config-text.ts';
+import { testRedis, type TestRedis } from './redis.ts';
+
+export const PUBLIC_URL = 'http://bridge.test';
+export const CLIENT_ID = '3MVG9TestBridgeConsumerKey';
+export const CLIENT_SECRET = 'test-consumer-secret-123';
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export interface BridgeHarness {
+  org: SimulatedSalesforceOrg;
+  config: BridgeConfig;
+  context: BridgeContext;
+  redis: TestRedis;
+  /** Every log line written, to assert that no secret leaks. */
+  logLines: string[];
+  logger: Logger;
+  /** Another process's view: a second context on its own Redis connection. */
+  secondContext(): BridgeContext;
+  close(): Promise<void>;
+}
+
+export function bridgeConfigYaml(orgUrl: string, prefix: string, options: { pkce?: boolean } = {}): string {
+  return `
+redis:
+  url: redis://127.0.0.1:6379
+  prefix: "${prefix}"
+server:
+  publicUrl: ${PUBLIC_URL}
+  adminToken: ${ADMIN_TOKEN}
+secrets:
+  encryptionKey: ${VALID_KEY}
+integrations:
+  - project: acme
+    name: emails
+    salesforce:
+      loginUrl: ${orgUrl}
+      clientId: ${CLIENT_ID}
+      clientSecret: ${CLIENT_SECRET}
+      pkce: ${options.pkce ? 'true' : 'false'}
+    target: { url: "http://cm.test/reinfer_", token: cm-token-value, project: acme, source: emails }
+    objects:
+      EmailMessage:
+        comment: { body: TextBody }
+`;
+}
+
+export async function startBridgeHarness(
+  options: { pkce?: boolean; org?: Partial<SalesforceOrgOptions>; oauthStateTtlMs?: number; rotateRefreshTokens?: boolean } = {},
+): Promise<BridgeHarness> {
+  const org = await startSalesforceOrg({
+    autoApprove: true,
+    connectedApps: [
+      {
+        clientId: CLIENT_ID,
+        clientSecret: CLIENT_SECRET,
+        redirectUris: [`${PUBLIC_URL}/external/salesforce/oauth2/callback`],
+        rotateRefreshTokens: options.rotateRefreshTokens ?? false,
+      },
+    ],
+    ...options.org,
+  });
+  const redis = testRedis();
+  const config = loadConfigText(bridgeConfigYaml(org.url, redis.prefix, options), 'test.yaml', {});
+  const logLines: string[] = [];
+  const scrubber = new SecretScrubber();
+  const logger = createLogger({ destination: { write: (line: string) => void logLines.push(line) }, scrubber, level: 'debug' });
+  const make = (connection = redis.redis) =>
+    createContext({
+      config,
+      logger,
+      redis: connection,
+      scrubber,
+      ...(options.oauthStateTtlMs ? { oauthStateTtlMs: options.oauthStateTtlMs } : {}),
+    });
+  return {
+    org,
+    config,
+    context: make(),
+    redis,
+    logLines,
+    logger,
+    secondContext: () => make(redis.connect()),
+    async close() {
+      await redis.cleanup();
+      await org.close();
+    },
+  };
+}
