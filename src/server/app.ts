@@ -4,7 +4,7 @@
  */
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import { ZodError } from 'zod';
 import type { AppDeps } from './deps.ts';
 import { adminRoutes } from './routes/admin.ts';
@@ -16,7 +16,7 @@ export async function buildApp(deps: AppDeps) {
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'http' }),
     // The callback's query string carries the one-time code: request lines log paths only (below).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: true,
   });
   app.addHook('onResponse', async (request, reply) => {
