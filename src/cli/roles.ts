@@ -1,0 +1,23 @@
+/** The role commands (`api`, later `subscriber`, `worker`, `all`): one process per role or several. */
+import { startRoles, untilSignal, type RoleName } from '../roles/run.ts';
+import { CONFIG_HELP, CONFIG_OPTION, configPath, type Command } from './command.ts';
+
+function roleCommand(name: RoleName, summary: string, help: string): Command {
+  return {
+    name,
+    summary,
+    usage: `sf-cm-bridge ${name} [--config FILE]`,
+    help: [help, '', 'Stops gracefully on SIGTERM/SIGINT. Logs JSON lines (pretty on a terminal); LOG_LEVEL sets the level.', '', 'Options:', CONFIG_HELP].join('\n'),
+    options: CONFIG_OPTION,
+    async run({ values }) {
+      const running = await startRoles([name], configPath(values));
+      return untilSignal(running.shutdown);
+    },
+  };
+}
+
+export const apiCommand = roleCommand(
+  'api',
+  'HTTP server: OAuth authorisation, status page, admin API, health',
+  'Serves the admin\'s one-time Salesforce authorisation (/integrations/<project>/<name>/oauth2/authenticate),\nthe status page (/), the admin API (/api), /healthz and /readyz on server.host:server.port.',
+);

@@ -1,0 +1,109 @@
+/** `sf-cm-bridge sandbox` and `sf-cm-bridge demo`. */
+import { loadConfigFile } from '../config/index.ts';
+import { UsageError } from '../errors.ts';
+import { createLogger } from '../logging.ts';
+import { startRoles, untilSignal } from '../roles/run.ts';
+import { DEMO } from '../sandbox/demo.ts';
+import { startSandbox } from '../sandbox/index.ts';
+import { Shutdown } from '../shutdown.ts';
+import type { Command } from './command.ts';
+
+function intOption(value: string | boolean | undefined, name: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const parsed = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}`);
+  return parsed;
+}
+
+export const sandboxCommand: Command = {
+  name: 'sandbox',
+  summary: 'run the simulated Salesforce org and simulated Communications Mining',
+  usage: 'sf-cm-bridge sandbox [--port N] [--activity RATE]',
+  help: [
+    'Runs the built-in simulated Salesforce org (OAuth, REST with a SOQL subset, CometD Change Data',
+    'Capture) on --port and a simulated Communications Mining on the next port, for offline work on',
+    'mappings. Prints their URLs and the demo Connected App credentials.',
+    '',
+    'Options:',
+    `  --port N          port of the org (default ${DEMO.orgPort}); Communications Mining uses N+1`,
+    '  --activity RATE   simulated email/case changes per minute (default 0)',
+  ].join('\n'),
+  options: { port: { type: 'string' }, activity: { type: 'string' } },
+  async run({ values }) {
+    const port = intOption(values.port, 'port', DEMO.orgPort, 1, 65534);
+    const activityPerMinute = intOption(values.activity, 'activity', 0, 0, 60_000);
+    const sandbox = await startSandbox({ port, activityPerMinute });
+    const logger = createLogger({ base: { role: 'sandbox' } });
+    const shutdown = new Shutdown(logger);
+    shutdown.onShutdown('sandbox', () => sandbox.close());
+    process.stdout.write(
+      [
+        'sf-cm-bridge sandbox',
+        `  Salesforce org            ${sandbox.org.url}   (login URL and instance URL; control API under /_sandbox/sf)`,
+        `  Communications Mining     ${sandbox.cm.url}   (control API: ${new URL(sandbox.cm.url).origin}/_sandbox/cm)`,
+        `  Connected App             client id ${DEMO.clientId}`,
+        `                            client secret ${DEMO.clientSecret}`,
+        `                            callback ${DEMO.redirectUri}`,
+        `  Login                     integration@sandbox.example.com / sandbox`,
+        `  CM API token              ${DEMO.cmToken}   (project ${DEMO.cmProject}, source ${DEMO.cmSource})`,
+        `  Activity                  ${activityPerMinute} changes per minute`,
+        'Press Ctrl-C to stop.',
+        '',
+      ].join('\n'),
+    );
+    return untilSignal(shutdown);
+  },
+};
+
+export const demoCommand: Command = {
+  name: 'demo',
+  summary: 'the sandbox plus the bridge against it, with config/demo.yaml',
+  usage: 'sf-cm-bridge demo [--activity RATE]',
+  help: [
+    'Starts the sandbox and every bridge role that exists, configured by config/demo.yaml, and prints',
+    'the URL to open to authorise the demo integration. Needs a Redis (REDIS_URL, default',
+    'redis://127.0.0.1:6379); the demo keeps its keys under the "sfcm-demo" prefix.',
+    '',
+    'Options:',
+    '  --activity RATE   simulated email/case changes per minute (default 12)',
+  ].join('\n'),
+  options: { activity: { type: 'string' } },
+  async run({ values }) {
+    const activityPerMinute = intOption(values.activity, 'activity', 12, 0, 60_000);
+    const configFile = 'config/demo.yaml';
+    const config = loadConfigFile(configFile);
+    const integration = config.integrations[0];
+    if (!integration) throw new UsageError('config/demo.yaml declares no integration');
+    const orgPort = Number(new URL(integration.salesforce.loginUrl).port);
+    const sandbox = await startSandbox({
+      port: orgPort,
+      activityPerMinute,
+      redirectUris: [`${config.server.publicUrl}/external/salesforce/oauth2/callback`],
+      org: { autoApprove: false },
+    });
+    const logger = createLogger({ base: { role: 'demo' } });
+    const shutdown = new Shutdown(logger);
+    shutdown.onShutdown('sandbox', () => sandbox.close());
+    try {
+      await startRoles(['api'], configFile, shutdown);
+    } catch (error) {
+      await shutdown.run('start failed');
+      throw error;
+    }
+    const authenticate = `${config.server.publicUrl}/integrations/${integration.project}/${integration.name}/oauth2/authenticate`;
+    process.stdout.write(
+      [
+        '',
+        'sf-cm-bridge demo is running',
+        `  1. Authorise: open ${authenticate}`,
+        '     and sign in to the simulated Salesforce as integration@sandbox.example.com / sandbox, then Allow.',
+        `  2. Status:    ${config.server.publicUrl}/  (admin token: ${config.server.adminToken})`,
+        `  Sandbox org:  ${sandbox.org.url}   Communications Mining: ${sandbox.cm.url}`,
+        `  Simulated activity: ${activityPerMinute} changes per minute.`,
+        'Press Ctrl-C to stop.',
+        '',
+      ].join('\n'),
+    );
+    return untilSignal(shutdown);
+  },
+};

@@ -1,0 +1,49 @@
+/**
+ * Running roles as a process: config → logger → Redis (fail fast with a hint) → context → roles,
+ * then wait for SIGTERM/SIGINT and close in reverse order.
+ */
+import { loadConfigFile, secretValues, type BridgeConfig } from '../config/index.ts';
+import { createLogger, SecretScrubber, type Logger } from '../logging.ts';
+import { assertRedisReachable, createRedis } from '../redis.ts';
+import { Shutdown } from '../shutdown.ts';
+import { startApiRole } from './api.ts';
+import { createContext, type BridgeContext } from './context.ts';
+
+export const ROLE_NAMES = ['api'] as const;
+export type RoleName = (typeof ROLE_NAMES)[number];
+
+const ROLES: Record<RoleName, (context: BridgeContext, shutdown: Shutdown) => Promise<unknown>> = {
+  api: startApiRole,
+};
+
+export interface RunningProcess {
+  config: BridgeConfig;
+  context: BridgeContext;
+  logger: Logger;
+  shutdown: Shutdown;
+}
+
+/** Start `roles` in this process; resolves once they run (the process then lives until a signal). */
+export async function startRoles(roles: readonly RoleName[], configFile: string, shutdown?: Shutdown): Promise<RunningProcess> {
+  const config = loadConfigFile(configFile);
+  const scrubber = new SecretScrubber();
+  scrubber.add(...secretValues(config));
+  const logger = createLogger({ scrubber, base: { role: roles.join('+') } });
+  const processShutdown = shutdown ?? new Shutdown(logger);
+  await assertRedisReachable(config.redis);
+  const redis = createRedis(config.redis);
+  processShutdown.onShutdown('redis', async () => {
+    await redis.quit().catch(() => redis.disconnect());
+  });
+  const context = createContext({ config, logger, redis, scrubber });
+  for (const role of roles) await ROLES[role](context, processShutdown);
+  return { config, context, logger, shutdown: processShutdown };
+}
+
+/** Keep the process alive until a signal; the signal handler exits. */
+export function untilSignal(shutdown: Shutdown): Promise<number> {
+  shutdown.installSignalHandlers();
+  return new Promise<number>(() => {
+    /* resolved never: Shutdown exits the process */
+  });
+}

@@ -1,0 +1,103 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startSalesforceOrg, type SimulatedSalesforceOrg } from '../../src/sandbox/org/index.ts';
+import { ADMIN_TOKEN, bridgeConfigYaml, CLIENT_ID, CLIENT_SECRET } from '../helpers/bridge.ts';
+import { runCli, startCli, type RunningCli } from '../helpers/cli.ts';
+import { eventually, testRedis, type TestRedis } from '../helpers/redis.ts';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+function writeConfig(text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'sfcm-role-')), 'bridge.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('role processes', () => {
+  let org: SimulatedSalesforceOrg | undefined;
+  let redis: TestRedis | undefined;
+  let running: RunningCli | undefined;
+
+  afterEach(async () => {
+    running?.kill('SIGKILL');
+    await running?.exited;
+    await redis?.cleanup();
+    await org?.close();
+    running = undefined;
+    redis = undefined;
+    org = undefined;
+  });
+
+  it('api: serves the OAuth flow over real HTTP and exits 0 on SIGTERM', async () => {
+    const port = await freePort();
+    const publicUrl = `http://127.0.0.1:${port}`;
+    org = await startSalesforceOrg({
+      autoApprove: true,
+      connectedApps: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`${publicUrl}/external/salesforce/oauth2/callback`] }],
+    });
+    redis = testRedis();
+    const config = bridgeConfigYaml(org.url, redis.prefix)
+      .replace('publicUrl: http://bridge.test', `publicUrl: ${publicUrl}\n  host: 127.0.0.1\n  port: ${port}`);
+    running = startCli(['api', '--config', writeConfig(config)]);
+
+    await eventually(async () => (await fetch(`${publicUrl}/readyz`).catch(() => undefined))?.ok, 15_000, 100);
+    // The admin's browser: authenticate → Salesforce (auto-approve) → callback on the bridge.
+    const start = await fetch(`${publicUrl}/integrations/acme/emails/oauth2/authenticate`, { redirect: 'manual' });
+    const authorize = await fetch(String(start.headers.get('location')), { redirect: 'manual' });
+    const done = await fetch(String(authorize.headers.get('location')));
+    expect(done.status).toBe(200);
+    expect(await done.text()).toContain('Integration configured successfully');
+    const api = await fetch(`${publicUrl}/api/integrations`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(((await api.json()) as { integrations: Array<{ auth: { state: string } }> }).integrations[0]?.auth.state).toBe('authorized');
+
+    running.kill('SIGTERM');
+    expect(await running.exited).toBe(0);
+    expect(running.output()).toContain('shutting down');
+    expect(running.output()).not.toContain(ADMIN_TOKEN);
+    expect(running.output()).not.toContain(CLIENT_SECRET);
+  });
+
+  it('api: exits 1 with a clear message when Redis is not reachable', async () => {
+    const port = await freePort();
+    const config = bridgeConfigYaml('https://login.salesforce.com', 'sfcm-test-unreachable').replace(
+      'url: redis://127.0.0.1:6379',
+      `url: redis://127.0.0.1:${port}`,
+    );
+    const result = await runCli(['api', '--config', writeConfig(config)]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`Redis is not reachable at redis://127.0.0.1:${port}`);
+    expect(result.stderr).toContain('start one with `redis-server');
+  });
+
+  it('sandbox: prints its URLs and credentials, serves both APIs, exits 0 on SIGTERM', async () => {
+    const port = await freePort();
+    running = startCli(['sandbox', '--port', String(port)]);
+    await eventually(() => running?.output().includes('Press Ctrl-C to stop.'), 15_000, 50);
+    expect(running.output()).toContain(`Salesforce org            http://127.0.0.1:${port}`);
+    expect(running.output()).toContain('client id sf-cm-bridge-demo-consumer-key');
+    const versions = await fetch(`http://127.0.0.1:${port}/services/data`);
+    expect(versions.status).toBe(200);
+    const cm = await fetch(`http://127.0.0.1:${port + 1}/demo-org/demo-tenant/reinfer_/api/v1/sources`, {
+      headers: { authorization: 'Bearer sf-cm-bridge-demo-cm-token' },
+    });
+    expect(cm.status).toBe(200);
+    running.kill('SIGTERM');
+    expect(await running.exited).toBe(0);
+  });
+
+  it('sandbox: a bad --port is a usage error', async () => {
+    const result = await runCli(['sandbox', '--port', 'eighty']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--port must be an integer from 1 to 65534');
+  });
+});
