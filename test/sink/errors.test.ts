@@ -43,7 +43,7 @@ describe('cmErrorFromResponse (reference §3.4)', () => {
     [500, CmServerError, 'BRIDGE_ERR_SINK_UNAVAILABLE', true],
     [502, CmServerError, 'BRIDGE_ERR_SINK_UNAVAILABLE', true],
     [503, CmServerError, 'BRIDGE_ERR_SINK_UNAVAILABLE', true],
-  ])('%i → %o with a stable code, shouldRetry %s', (status, type, code, retry) => {
+  ])('%i maps to its typed error, stable code and retry decision', (status, type, code, retry) => {
     const error = fromStatus(status);
     expect(error).toBeInstanceOf(type);
     expect(error).toBeInstanceOf(BridgeError);
@@ -61,7 +61,7 @@ describe('cmErrorFromResponse (reference §3.4)', () => {
   it('a non-envelope body (proxy HTML page) becomes a short excerpt', () => {
     const error = fromStatus(502, {}, `<html>${'x'.repeat(2000)}</html>`);
     expect(error.cmMessage.length).toBeLessThanOrEqual(501);
-    expect(fromStatus(503, {}, undefined).cmMessage).toBe('HTTP 503 with no error message');
+    expect(fromStatus(503, {}, '').cmMessage).toBe('HTTP 503 with no error message');
   });
 
   it('401 hints at a dedicated service user: regenerating a token revokes the old one (reference §1, §8.12)', () => {
