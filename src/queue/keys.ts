@@ -12,6 +12,8 @@ export function bridgeKeys(prefix: string) {
     tokenEvents: () => `${prefix}:events:tokens`,
     /** BullMQ's own prefix for the bridge's queues. */
     queuePrefix: () => `${prefix}:bull`,
+    /** Queue of record changes of one integration (BullMQ forbids ':' in names; '/' cannot occur in either part). */
+    changeQueueName: (integration: string) => `changes/${integration}`,
   };
 }
 
@@ -25,6 +27,21 @@ export function integrationKeys(prefix: string, integration: string) {
     auth: () => `${base}:auth`,
     /** Lock held by the one process refreshing this integration's access token. */
     refreshLock: () => `${base}:refresh-lock`,
+    /** Durable CDC positions (hash): channel → replay id of the last event safely enqueued. */
+    replay: () => `${base}:replay`,
+    /** Subscriber leader lease: only its holder streams this integration. */
+    subscriberLease: () => `${base}:subscriber-lease`,
+    /** Per-object streaming state (hash): lastEventAt, error… shown on the status page. */
+    objectState: (object: string) => `${base}:object:${object}`,
+    /** Last pushed version of every record (hash): recordId → `version|state|contentHash`. */
+    versions: (object: string) => `${base}:versions:${object}`,
+    /** Per-record push lock: serialises pushes of one record across workers. */
+    recordLock: (object: string, recordId: string) => `${base}:lock:${object}:${recordId}`,
+    /** Dead letters (hash id → JSON) and their order (sorted set by time). */
+    deadLetters: () => `${base}:dead-letters`,
+    deadLetterIndex: () => `${base}:dead-letters:index`,
+    /** Pending reconciliation requests (hash object → JSON {since, reason}). */
+    reconcileRequests: () => `${base}:reconcile-requests`,
   };
 }
 

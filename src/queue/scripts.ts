@@ -36,3 +36,8 @@ export async function releaseLock(redis: Redis, lockKey: string, owner: string):
 export async function compareAndSet(redis: Redis, key: string, expected: string, replacement: string): Promise<boolean> {
   return (await command(redis, 'compare-and-set-1', 1)(key, expected, replacement)) === 1;
 }
+
+/** Move a channel's replay position forward to `replayId` (never backwards). */
+export async function advanceReplay(redis: Redis, replayKey: string, channel: string, replayId: number): Promise<boolean> {
+  return (await command(redis, 'advance-replay-1', 1)(replayKey, channel, replayId)) === 1;
+}

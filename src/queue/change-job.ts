@@ -1,0 +1,47 @@
+/**
+ * A change job: "record X of object O changed; make Communications Mining match it". One job per
+ * record per event, with a deterministic job id so that an event delivered twice (a crash between
+ * enqueue and checkpoint, a replay from an older position) never becomes a second job. Workers
+ * take many jobs at once, coalesce them by record and fetch the records in bulk.
+ */
+import { z } from 'zod';
+
+/**
+ * - `CREATE`/`UPDATE`/`UNDELETE`/`REFRESH`: fetch the record and push what it is now.
+ * - `DELETE`: the record is gone; delete its comment (no fetch).
+ * - `GAP`: a gap event named the record without data (reference §3.5): fetch it by id.
+ */
+export const ChangeKindSchema = z.enum(['CREATE', 'UPDATE', 'DELETE', 'UNDELETE', 'GAP', 'REFRESH']);
+export type ChangeKind = z.infer<typeof ChangeKindSchema>;
+
+export const ChangeJobSchema = z.object({
+  integration: z.string(),
+  object: z.string(),
+  recordId: z.string().regex(/^[A-Za-z0-9]{15,18}$/),
+  kind: ChangeKindSchema,
+  /** Salesforce commit time (ms) of the change, when known: orders a DELETE against fetched versions. */
+  commitTimestamp: z.number().optional(),
+  /** Where it came from, for metrics and the record lookup. */
+  origin: z.enum(['cdc', 'gap', 'reconcile', 'backfill', 'relationship', 'retry', 'admin']),
+  /** CDC position, when it came from an event. */
+  channel: z.string().optional(),
+  replayId: z.number().optional(),
+  /** When it entered the queue (ms): enqueue→push latency. */
+  enqueuedAt: z.number(),
+});
+export type ChangeJob = z.infer<typeof ChangeJobSchema>;
+
+/** BullMQ job name of change jobs. */
+export const CHANGE_JOB_NAME = 'change';
+
+/**
+ * Deterministic job id. CDC: channel + replay id + record (a merged event names several records);
+ * others: origin + record + a discriminator the caller picks (e.g. the record's SystemModstamp).
+ * BullMQ forbids ':' in custom ids.
+ */
+export function changeJobId(job: Pick<ChangeJob, 'object' | 'recordId' | 'origin' | 'channel' | 'replayId'>, discriminator?: string | number): string {
+  if (job.origin === 'cdc' && job.channel !== undefined && job.replayId !== undefined) {
+    return `cdc|${job.channel}|${job.replayId}|${job.recordId}`;
+  }
+  return `${job.origin}|${job.object}|${job.recordId}|${discriminator ?? Date.now()}`;
+}

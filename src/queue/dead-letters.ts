@@ -1,0 +1,83 @@
+/**
+ * Dead letters: changes that cannot succeed as they are (a malformed event, a record that cannot
+ * be converted, a comment Communications Mining rejects). Kept with their reason, listed by the
+ * admin API and status page, retryable. Never dropped silently.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { integrationKeys } from './keys.ts';
+
+export const DeadLetterSchema = z.object({
+  id: z.string(),
+  integration: z.string(),
+  object: z.string(),
+  recordId: z.string().optional(),
+  /** What went wrong, in words an admin can act on. */
+  reason: z.string(),
+  /** Where it failed: `event` (subscriber), `transform`, `push`. */
+  stage: z.enum(['event', 'transform', 'push', 'fetch']),
+  /** ISO time. */
+  at: z.string(),
+  /** The event or comment involved, for diagnosis (never secrets). */
+  payload: z.unknown().optional(),
+});
+export type DeadLetter = z.infer<typeof DeadLetterSchema>;
+
+/** Dead letters kept per integration; the oldest go first beyond it. */
+const MAX_DEAD_LETTERS = 10_000;
+
+export class DeadLetterStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  async add(entry: Omit<DeadLetter, 'id' | 'at'>): Promise<DeadLetter> {
+    const letter: DeadLetter = { ...entry, id: randomUUID(), at: new Date().toISOString() };
+    const keys = integrationKeys(this.prefix, entry.integration);
+    await this.redis
+      .multi()
+      .hset(keys.deadLetters(), letter.id, JSON.stringify(letter))
+      .zadd(keys.deadLetterIndex(), Date.now(), letter.id)
+      .exec();
+    await this.#trim(entry.integration);
+    return letter;
+  }
+
+  /** Newest first. */
+  async list(integration: string, limit = 100): Promise<DeadLetter[]> {
+    const keys = integrationKeys(this.prefix, integration);
+    const ids = await this.redis.zrevrange(keys.deadLetterIndex(), 0, limit - 1);
+    if (ids.length === 0) return [];
+    const raw = await this.redis.hmget(keys.deadLetters(), ...ids);
+    return raw.flatMap((item) => {
+      const parsed = item === null ? undefined : DeadLetterSchema.safeParse(JSON.parse(item));
+      return parsed?.success ? [parsed.data] : [];
+    });
+  }
+
+  async count(integration: string): Promise<number> {
+    return this.redis.zcard(integrationKeys(this.prefix, integration).deadLetterIndex());
+  }
+
+  async get(integration: string, id: string): Promise<DeadLetter | undefined> {
+    const raw = await this.redis.hget(integrationKeys(this.prefix, integration).deadLetters(), id);
+    const parsed = raw === null ? undefined : DeadLetterSchema.safeParse(JSON.parse(raw));
+    return parsed?.success ? parsed.data : undefined;
+  }
+
+  async remove(integration: string, id: string): Promise<boolean> {
+    const keys = integrationKeys(this.prefix, integration);
+    const [[, removed] = []] = (await this.redis.multi().hdel(keys.deadLetters(), id).zrem(keys.deadLetterIndex(), id).exec()) ?? [];
+    return removed === 1;
+  }
+
+  async #trim(integration: string): Promise<void> {
+    const keys = integrationKeys(this.prefix, integration);
+    const excess = (await this.redis.zcard(keys.deadLetterIndex())) - MAX_DEAD_LETTERS;
+    if (excess <= 0) return;
+    const oldest = await this.redis.zrange(keys.deadLetterIndex(), 0, excess - 1);
+    if (oldest.length > 0) await this.redis.multi().hdel(keys.deadLetters(), ...oldest).zrem(keys.deadLetterIndex(), ...oldest).exec();
+  }
+}
