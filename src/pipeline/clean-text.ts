@@ -45,16 +45,19 @@ export function htmlToText(html: string): string {
   return convertHtml(html);
 }
 
-/**
- * Tags that only appear in markup. Plain text such as `a < b`, `<jane@example.com>` or `<urgent>` must
- * not be taken for HTML: it would lose its line breaks.
- */
-const HTML_TAG =
-  /<\/?(?:html|head|body|div|p|br|span|table|tbody|thead|tr|td|th|ul|ol|li|a|b|i|u|em|strong|font|img|h[1-6]|blockquote|pre|hr|center|style|script|meta|title|section|article|header|footer|o:p)(?:\s[^<>]*)?\/?>|<!DOCTYPE\s+html/i;
+/** Element names of real HTML (and Outlook's `o:p`): `<urgent>` or `<jane@example.com>` are not among them. */
+const TAG_NAME = '(?:html|head|body|div|p|br|span|table|tbody|thead|tr|td|th|ul|ol|li|a|b|i|u|em|strong|font|img|h[1-6]|blockquote|pre|hr|center|style|script|meta|title|section|article|header|footer|o:p)';
 
-/** Whether `text` is HTML by its content: it contains at least one real HTML tag. */
+/**
+ * Evidence of markup that plain text does not produce by accident: a closing tag (`</p>`), a line break
+ * tag, a known tag with attributes, or a doctype. A bare `<b>` in "choose <a> or <b>" is not enough:
+ * plain text taken for HTML would lose its line breaks.
+ */
+const HTML_EVIDENCE = new RegExp(`</${TAG_NAME}\\s*>|<br\\s*/?>|<${TAG_NAME}\\s+[A-Za-z-]+\\s*=|<!DOCTYPE\\s+html`, 'i');
+
+/** Whether `text` is HTML by its content (see `HTML_EVIDENCE`). */
 export function looksLikeHtml(text: string): boolean {
-  return HTML_TAG.test(text);
+  return HTML_EVIDENCE.test(text);
 }
 
 /** Any tag or entity at all: enough for a field declared as HTML, whose content is HTML by contract. */

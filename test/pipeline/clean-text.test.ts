@@ -53,6 +53,7 @@ describe('cleanText: plain text is not mangled', () => {
     { rule: 'comparisons are not tags', text: 'if a < b and c > d then', options: { detectHtml: true } },
     { rule: 'angle-bracket addresses are not tags', text: 'From: Jane <jane@x.example>\nTo: Bob <bob@x.example>', options: { detectHtml: true } },
     { rule: 'unknown bracketed words are not tags', text: 'Subject: <urgent> please <reply>', options: { detectHtml: true } },
+    { rule: 'lone tag names without markup evidence are not HTML', text: 'Pick <a> or <b>\nthen reply', options: { detectHtml: true } },
     { rule: 'entities in plain text are not decoded', text: 'AT&amp;T is literal here', options: { detectHtml: true } },
     { rule: 'indentation kept', text: 'Steps:\n  1. open\n  2. close', options: { detectHtml: true } },
     { rule: 'subjects are never HTML by content', text: 'Question about <div> and <p>', options: {} },
@@ -104,6 +105,8 @@ describe('HTML detection', () => {
     ['an address in brackets', 'Jane <jane@x.example>', false],
     ['a comparison', '1 < 2 > 0', false],
     ['an unknown word in brackets', '<urgent>', false],
+    ['bare opening tags without closing tags', 'choose <a> or <b>', false],
+    ['an unclosed paragraph tag', 'use <p> for paragraphs', false],
   ])('looksLikeHtml: %s → %s', (_rule, text, want) => {
     expect(looksLikeHtml(text)).toBe(want);
   });
