@@ -21,3 +21,9 @@ export const apiCommand = roleCommand(
   'HTTP server: OAuth authorisation, status page, admin API, health',
   'Serves the admin\'s one-time Salesforce authorisation (/integrations/<project>/<name>/oauth2/authenticate),\nthe status page (/), the admin API (/api), /healthz and /readyz on server.host:server.port.',
 );
+
+export const workerCommand = roleCommand(
+  'worker',
+  'workers: fetch changed records in bulk, convert them to comments, push them',
+  'Takes change jobs from the queue of every integration, fetches the records in bulk, converts them\nto Communications Mining comments and pushes them in batches; deletes delete. Stateless: run as many\nworker processes as you like.',
+);

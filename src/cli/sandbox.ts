@@ -85,7 +85,7 @@ export const demoCommand: Command = {
     const shutdown = new Shutdown(logger);
     shutdown.onShutdown('sandbox', () => sandbox.close());
     try {
-      await startRoles(['api'], configFile, shutdown);
+      await startRoles(['api', 'worker'], configFile, shutdown);
     } catch (error) {
       await shutdown.run('start failed');
       throw error;

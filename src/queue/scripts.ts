@@ -18,10 +18,11 @@ function load(name: string): string {
 
 type ScriptRunner = (...args: (string | number)[]) => Promise<unknown>;
 
-function command(redis: Redis, name: string, numberOfKeys: number): ScriptRunner {
+/** `numberOfKeys` undefined: a variadic script (`-n`), called with the key count first. */
+function command(redis: Redis, name: string, numberOfKeys?: number): ScriptRunner {
   const commandName = `sfcm_${name.replaceAll('-', '_')}`;
   const target = redis as unknown as Record<string, ScriptRunner | undefined>;
-  if (!target[commandName]) redis.defineCommand(commandName, { numberOfKeys, lua: load(name) });
+  if (!target[commandName]) redis.defineCommand(commandName, { ...(numberOfKeys === undefined ? {} : { numberOfKeys }), lua: load(name) });
   const run = target[commandName];
   if (!run) throw new Error(`script ${name} could not be registered`);
   return run.bind(redis);
@@ -40,4 +41,17 @@ export async function compareAndSet(redis: Redis, key: string, expected: string,
 /** Move a channel's replay position forward to `replayId` (never backwards). */
 export async function advanceReplay(redis: Redis, replayKey: string, channel: string, replayId: number): Promise<boolean> {
   return (await command(redis, 'advance-replay-1', 1)(replayKey, channel, replayId)) === 1;
+}
+
+/** Take each lock that is free; returns, per key, whether we hold it now. */
+export async function lockRecords(redis: Redis, lockKeys: readonly string[], owner: string, ttlMs: number): Promise<boolean[]> {
+  if (lockKeys.length === 0) return [];
+  const result = (await command(redis, 'lock-records-n')(lockKeys.length, ...lockKeys, owner, ttlMs)) as number[];
+  return result.map((taken) => taken === 1);
+}
+
+/** Release the locks among `lockKeys` that `owner` still holds. */
+export async function releaseRecordLocks(redis: Redis, lockKeys: readonly string[], owner: string): Promise<number> {
+  if (lockKeys.length === 0) return 0;
+  return (await command(redis, 'release-locks-n')(lockKeys.length, ...lockKeys, owner)) as number;
 }

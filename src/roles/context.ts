@@ -13,6 +13,8 @@ import { TokenCipher } from '../salesforce/token-cipher.ts';
 import { TokenService } from '../salesforce/token-service.ts';
 import { TokenStore } from '../salesforce/token-store.ts';
 import { redirectUri } from '../server/deps.ts';
+import { ChangeQueue } from '../queue/change-queue.ts';
+import { DeadLetterStore } from '../queue/dead-letters.ts';
 
 export interface BridgeContext {
   config: BridgeConfig;
@@ -21,6 +23,11 @@ export interface BridgeContext {
   tokens: TokenService;
   oauthStates: OAuthStateStore;
   oauthClients: ReadonlyMap<string, SalesforceOAuthClient>;
+  /** Producer side of each integration's change queue (by integration key). */
+  queues: ReadonlyMap<string, ChangeQueue>;
+  deadLetters: DeadLetterStore;
+  /** Close what the context opened (queues); the Redis connection belongs to the caller. */
+  close(): Promise<void>;
 }
 
 export interface ContextOptions {
@@ -60,5 +67,19 @@ export function createContext(options: ContextOptions): BridgeContext {
     ...(options.scrubber ? { scrubber: options.scrubber } : {}),
   });
   const oauthStates = new OAuthStateStore(redis, config.redis.prefix, options.oauthStateTtlMs);
-  return { config, logger, redis, tokens, oauthStates, oauthClients };
+  const queues = new Map(config.integrations.map((integration) => [integration.key, new ChangeQueue(redis, config.redis.prefix, integration.key)]));
+  const deadLetters = new DeadLetterStore(redis, config.redis.prefix);
+  return {
+    config,
+    logger,
+    redis,
+    tokens,
+    oauthStates,
+    oauthClients,
+    queues,
+    deadLetters,
+    close: async () => {
+      await Promise.all([...queues.values()].map((queue) => queue.close()));
+    },
+  };
 }

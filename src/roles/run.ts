@@ -7,13 +7,15 @@ import { createLogger, SecretScrubber, type Logger } from '../logging.ts';
 import { assertRedisReachable, createRedis } from '../redis.ts';
 import { Shutdown } from '../shutdown.ts';
 import { startApiRole } from './api.ts';
+import { startWorkerRole } from './worker.ts';
 import { createContext, type BridgeContext } from './context.ts';
 
-export const ROLE_NAMES = ['api'] as const;
+export const ROLE_NAMES = ['api', 'worker'] as const;
 export type RoleName = (typeof ROLE_NAMES)[number];
 
 const ROLES: Record<RoleName, (context: BridgeContext, shutdown: Shutdown) => Promise<unknown>> = {
   api: startApiRole,
+  worker: (context, shutdown) => startWorkerRole(context, shutdown),
 };
 
 export interface RunningProcess {
@@ -36,6 +38,7 @@ export async function startRoles(roles: readonly RoleName[], configFile: string,
     await redis.quit().catch(() => redis.disconnect());
   });
   const context = createContext({ config, logger, redis, scrubber });
+  processShutdown.onShutdown('queues', () => context.close());
   for (const role of roles) await ROLES[role](context, processShutdown);
   return { config, context, logger, shutdown: processShutdown };
 }

@@ -4,6 +4,10 @@
  * never decrypted here.
  */
 import type { BridgeConfig, IntegrationConfig } from '../config/index.ts';
+import type { Redis } from 'ioredis';
+import type { ChangeQueue } from '../queue/change-queue.ts';
+import type { DeadLetterStore } from '../queue/dead-letters.ts';
+import { integrationKeys } from '../queue/keys.ts';
 import type { AuthStatus, TokenStore } from '../salesforce/token-store.ts';
 
 export interface ObjectView {
@@ -22,20 +26,51 @@ export interface IntegrationView {
   name: string;
   auth: AuthStatus;
   objects: ObjectView[];
+  /** Changes waiting for workers (all objects). */
+  backlog: number;
+  deadLetters: number;
 }
 
-export async function integrationView(integration: IntegrationConfig, tokens: TokenStore): Promise<IntegrationView> {
-  const auth = await tokens.status(integration.key);
+/** Where the views read from: the token status, queues, dead letters and per-object state. */
+export interface StatusSources {
+  redis: Redis;
+  config: BridgeConfig;
+  tokens: { store: TokenStore };
+  queues: ReadonlyMap<string, ChangeQueue>;
+  deadLetters: DeadLetterStore;
+}
+
+export async function integrationView(integration: IntegrationConfig, sources: StatusSources): Promise<IntegrationView> {
+  const keys = integrationKeys(sources.config.redis.prefix, integration.key);
+  const [auth, backlog, deadLetters, objectStates] = await Promise.all([
+    sources.tokens.store.status(integration.key),
+    sources.queues.get(integration.key)?.backlog() ?? Promise.resolve(0),
+    sources.deadLetters.count(integration.key),
+    Promise.all(integration.objects.map((object) => sources.redis.hgetall(keys.objectState(object.name)))),
+  ]);
   return {
     project: integration.project,
     name: integration.name,
     auth,
-    objects: integration.objects.map((object) => ({ name: object.name, mode: object.mode, backlog: 0 })),
+    objects: integration.objects.map((object, index) => {
+      const state = objectStates[index] ?? {};
+      return {
+        name: object.name,
+        mode: object.mode,
+        ...(state.lastEventAt ? { lastEventAt: state.lastEventAt } : {}),
+        ...(state.lastReconcileAt ? { lastReconcileAt: state.lastReconcileAt } : {}),
+        // Per-object backlog needs a scan of the queue; the integration total is below.
+        backlog: 0,
+        ...(state.error ? { error: state.error } : {}),
+      };
+    }),
+    backlog,
+    deadLetters,
   };
 }
 
-export function integrationViews(config: BridgeConfig, tokens: TokenStore): Promise<IntegrationView[]> {
-  return Promise.all(config.integrations.map((integration) => integrationView(integration, tokens)));
+export function integrationViews(sources: StatusSources): Promise<IntegrationView[]> {
+  return Promise.all(sources.config.integrations.map((integration) => integrationView(integration, sources)));
 }
 
 export function findIntegration(config: BridgeConfig, project: string, name: string): IntegrationConfig | undefined {

@@ -25,7 +25,19 @@ export interface BridgeHarness {
   close(): Promise<void>;
 }
 
-export function bridgeConfigYaml(orgUrl: string, prefix: string, options: { pkce?: boolean } = {}): string {
+export interface BridgeConfigOptions {
+  pkce?: boolean;
+  /** Communications Mining base URL and token (default: an unreachable placeholder). */
+  cmUrl?: string;
+  cmToken?: string;
+  /** YAML of `objects:` entries, indented by 6 spaces. */
+  objects?: string;
+}
+
+export const DEFAULT_OBJECTS_YAML = `      EmailMessage:
+        comment: { body: TextBody }`;
+
+export function bridgeConfigYaml(orgUrl: string, prefix: string, options: BridgeConfigOptions = {}): string {
   return `
 redis:
   url: redis://127.0.0.1:6379
@@ -43,15 +55,14 @@ integrations:
       clientId: ${CLIENT_ID}
       clientSecret: ${CLIENT_SECRET}
       pkce: ${options.pkce ? 'true' : 'false'}
-    target: { url: "http://cm.test/reinfer_", token: cm-token-value, project: acme, source: emails }
+    target: { url: "${options.cmUrl ?? 'http://cm.test/reinfer_'}", token: ${options.cmToken ?? 'cm-token-value'}, project: acme, source: emails }
     objects:
-      EmailMessage:
-        comment: { body: TextBody }
+${options.objects ?? DEFAULT_OBJECTS_YAML}
 `;
 }
 
 export async function startBridgeHarness(
-  options: { pkce?: boolean; org?: Partial<SalesforceOrgOptions>; oauthStateTtlMs?: number; rotateRefreshTokens?: boolean } = {},
+  options: BridgeConfigOptions & { org?: Partial<SalesforceOrgOptions>; oauthStateTtlMs?: number; rotateRefreshTokens?: boolean } = {},
 ): Promise<BridgeHarness> {
   const org = await startSalesforceOrg({
     autoApprove: true,
@@ -70,14 +81,18 @@ export async function startBridgeHarness(
   const logLines: string[] = [];
   const scrubber = new SecretScrubber();
   const logger = createLogger({ destination: { write: (line: string) => void logLines.push(line) }, scrubber, level: 'debug' });
-  const make = (connection = redis.redis) =>
-    createContext({
+  const contexts: BridgeContext[] = [];
+  const make = (connection = redis.redis) => {
+    const context = createContext({
       config,
       logger,
       redis: connection,
       scrubber,
       ...(options.oauthStateTtlMs ? { oauthStateTtlMs: options.oauthStateTtlMs } : {}),
     });
+    contexts.push(context);
+    return context;
+  };
   return {
     org,
     config,
@@ -87,6 +102,7 @@ export async function startBridgeHarness(
     logger,
     secondContext: () => make(redis.connect()),
     async close() {
+      await Promise.all(contexts.map((context) => context.close()));
       await redis.cleanup();
       await org.close();
     },

@@ -38,7 +38,16 @@ describe('admin API and status page', () => {
   it('lists integrations in the contract shape, before and after authorisation', async () => {
     const before = await app.inject({ method: 'GET', url: '/api/integrations', headers: bearer });
     expect(before.json()).toEqual({
-      integrations: [{ project: 'acme', name: 'emails', auth: { state: 'unauthorized' }, objects: [{ name: 'EmailMessage', mode: 'cdc', backlog: 0 }] }],
+      integrations: [
+        {
+          project: 'acme',
+          name: 'emails',
+          auth: { state: 'unauthorized' },
+          objects: [{ name: 'EmailMessage', mode: 'cdc', backlog: 0 }],
+          backlog: 0,
+          deadLetters: 0,
+        },
+      ],
     });
     await completeFlow(app);
     const after = await app.inject({ method: 'GET', url: '/api/integrations/acme/emails', headers: bearer });
@@ -87,6 +96,36 @@ describe('admin API and status page', () => {
     expect(page.body).toContain('This integration is paused');
     expect(page.body).toContain('<a class="button" href="/integrations/acme/emails/oauth2/authenticate">Re-authorise in Salesforce</a>');
     expect(page.body).toContain('integration@sandbox.example.com');
+  });
+
+  it('dead letters are listed and retried: the record is fetched and pushed again', async () => {
+    const letter = await harness.context.deadLetters.add({
+      integration: INTEGRATION,
+      object: 'EmailMessage',
+      recordId: '02s5g00000AbCdEAAV',
+      reason: 'Communications Mining rejected the comment: bad',
+      stage: 'push',
+      payload: { id: '02s5g00000AbCdEAAV' },
+    });
+    const list = await app.inject({ method: 'GET', url: '/api/integrations/acme/emails/dead-letters', headers: bearer });
+    expect(list.json()).toEqual({
+      items: [{ id: letter.id, object: 'EmailMessage', recordId: '02s5g00000AbCdEAAV', reason: letter.reason, stage: 'push', at: letter.at }],
+    });
+    const queue = harness.context.queues.get(INTEGRATION);
+    expect(await queue?.backlog()).toBe(0);
+
+    const retry = await app.inject({ method: 'POST', url: `/api/integrations/acme/emails/dead-letters/${letter.id}/retry`, headers: bearer });
+    expect(retry.statusCode).toBe(200);
+    expect(retry.json()).toEqual({ retried: letter.id, object: 'EmailMessage', recordId: '02s5g00000AbCdEAAV' });
+    expect(await queue?.backlog()).toBe(1);
+    const [job] = (await queue?.queue.getWaiting()) ?? [];
+    expect(job?.data).toMatchObject({ object: 'EmailMessage', recordId: '02s5g00000AbCdEAAV', kind: 'REFRESH', origin: 'retry' });
+    expect(await harness.context.deadLetters.count(INTEGRATION)).toBe(0);
+
+    const again = await app.inject({ method: 'POST', url: `/api/integrations/acme/emails/dead-letters/${letter.id}/retry`, headers: bearer });
+    expect(again.statusCode).toBe(404);
+    const malformed = await app.inject({ method: 'POST', url: '/api/integrations/acme/emails/dead-letters/not-a-uuid/retry', headers: bearer });
+    expect(malformed.statusCode).toBe(400);
   });
 
   it('healthz and readyz', async () => {

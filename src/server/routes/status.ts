@@ -19,7 +19,7 @@ export const statusRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
 
   app.get('/', async (request, reply) => {
     if (!isAdminSession(request, adminToken) && !isAdminBearer(request, adminToken)) return loginPage(reply, 401);
-    const views = await integrationViews(deps.config, deps.tokens.store);
+    const views = await integrationViews(deps);
     return reply
       .type('text/html; charset=utf-8')
       .header('Cache-Control', 'no-store')
@@ -74,11 +74,13 @@ function integrationCard(view: IntegrationView): SafeHtml {
       <dt>User</dt><dd>${auth.user ?? '—'}</dd>
       <dt>Authorised</dt><dd>${auth.authorizedAt ?? '—'}</dd>
       <dt>Last token refresh</dt><dd>${auth.lastRefreshAt ?? '—'}</dd>
+      <dt>Backlog</dt><dd>${view.backlog} change(s) waiting</dd>
+      <dt>Dead letters</dt><dd>${view.deadLetters}</dd>
     </dl>
     <p>${reauthorize}</p>
-    <table><thead><tr><th>Object</th><th>Mode</th><th>Last event</th><th>Last reconcile</th><th>Backlog</th><th>Error</th></tr></thead>
+    <table><thead><tr><th>Object</th><th>Mode</th><th>Last event</th><th>Last reconcile</th><th>Error</th></tr></thead>
     <tbody>${view.objects.map(
-      (o) => html`<tr><td>${o.name}</td><td>${o.mode}</td><td>${o.lastEventAt ?? '—'}</td><td>${o.lastReconcileAt ?? '—'}</td><td>${o.backlog}</td><td>${o.error ?? ''}</td></tr>`,
+      (o) => html`<tr><td>${o.name}</td><td>${o.mode}</td><td>${o.lastEventAt ?? '—'}</td><td>${o.lastReconcileAt ?? '—'}</td><td>${o.error ?? ''}</td></tr>`,
     )}</tbody></table>
   </section>`;
 }

@@ -1,0 +1,25 @@
+/**
+ * The `subscriber` role: CDC streams for every authorised integration, one active subscriber per
+ * integration across all replicas (leader lease), the others standing by. Composition only.
+ */
+import { Subscriber, type SubscriberOptions } from '../salesforce/streaming/subscriber.ts';
+import type { Shutdown } from '../shutdown.ts';
+import type { BridgeContext } from './context.ts';
+
+export interface SubscriberRole {
+  subscriber: Subscriber;
+  /** Graceful: stop consuming, flush the buffer, disconnect, release the leases. */
+  close(): Promise<void>;
+}
+
+export async function startSubscriberRole(context: BridgeContext, shutdown: Shutdown, options: SubscriberOptions = {}): Promise<SubscriberRole> {
+  const subscriber = new Subscriber(
+    { config: context.config, logger: context.logger.child({ role: 'subscriber' }), redis: context.redis, tokens: context.tokens },
+    options,
+  );
+  await subscriber.start();
+  let closing: Promise<void> | undefined;
+  const close = () => (closing ??= subscriber.close());
+  shutdown.onShutdown('subscriber', close);
+  return { subscriber, close };
+}

@@ -1,0 +1,88 @@
+/**
+ * The `worker` role: for every integration, a change worker that fetches, transforms and pushes.
+ * Stateless; scale it by running more processes. Composition only.
+ */
+import { createRedis } from '../redis.ts';
+import { RecordVersions } from '../queue/record-versions.ts';
+import { DescribeCache } from '../salesforce/describe-cache.ts';
+import { SalesforceRestClient } from '../salesforce/rest-client.ts';
+import type { Shutdown } from '../shutdown.ts';
+import { CommentPusher } from '../sink/comment-pusher.ts';
+import { createCmClient } from '../sink/client.ts';
+import type { RetryPolicy } from '../sink/retry.ts';
+import { processChangeBatch, type ChangeBatchDeps } from '../worker/change-batch.ts';
+import { ChangeWorker } from '../worker/change-worker.ts';
+import type { BridgeContext } from './context.ts';
+
+export interface WorkerRoleOptions {
+  /** Jobs per batch. @defaultValue 200 */
+  batchSize?: number;
+  /** Communications Mining retry policy (tests make it fast). */
+  sinkRetry?: Partial<RetryPolicy>;
+  /** Test seam: called right before each push (to provoke races). */
+  beforePush?: ChangeBatchDeps['beforePush'];
+}
+
+export interface WorkerRole {
+  workers: ChangeWorker[];
+  close(): Promise<void>;
+}
+
+export async function startWorkerRole(context: BridgeContext, shutdown: Shutdown, options: WorkerRoleOptions = {}): Promise<WorkerRole> {
+  const { config, redis, tokens, logger } = context;
+  const prefix = config.redis.prefix;
+  const workers: ChangeWorker[] = [];
+  const blocking = createRedis(config.redis, 'worker');
+
+  for (const integration of config.integrations) {
+    const log = logger.child({ integration: integration.key });
+    const rest = new SalesforceRestClient({ integration: integration.key, apiVersion: integration.salesforce.apiVersion, tokens });
+    const client = createCmClient({ baseUrl: integration.target.url, token: integration.target.token, logger: log });
+    const pusher = new CommentPusher({
+      client,
+      project: integration.target.project,
+      source: integration.target.source,
+      logger: log,
+      ...(options.sinkRetry ? { retry: options.sinkRetry } : {}),
+    });
+    const deps: ChangeBatchDeps = {
+      integration,
+      rest,
+      describes: new DescribeCache(rest),
+      pusher,
+      versions: new RecordVersions(redis, prefix, integration.key),
+      deadLetters: context.deadLetters,
+      logger: log,
+      ...(options.beforePush ? { beforePush: options.beforePush } : {}),
+    };
+    const queue = context.queues.get(integration.key);
+    if (!queue) throw new Error(`no change queue for ${integration.key}`);
+    const worker = new ChangeWorker({
+      connection: blocking,
+      prefix,
+      integration: integration.key,
+      queue,
+      process: (jobs) => processChangeBatch(jobs, deps),
+      logger: log,
+      ...(options.batchSize ? { batchSize: options.batchSize } : {}),
+    });
+    worker.start();
+    workers.push(worker);
+  }
+
+  // A re-authorised integration resumes at once instead of at the end of its pause.
+  const unsubscribe = await tokens.subscribe((event) => {
+    if (event.kind !== 'authorized') return;
+    const index = config.integrations.findIndex((i) => i.key === event.integration);
+    workers[index]?.resume();
+  });
+
+  const close = async () => {
+    await unsubscribe();
+    await Promise.all(workers.map((w) => w.close()));
+    blocking.disconnect();
+  };
+  shutdown.onShutdown('worker', close);
+  logger.info({ integrations: config.integrations.length }, 'workers started');
+  return { workers, close };
+}

@@ -1,0 +1,150 @@
+/**
+ * Salesforce REST for the workers (reference §5): SOQL query/queryAll with paging, describe.
+ * Every request takes the current token from the token service; a 401 refreshes once (across all
+ * processes) and retries once. `Sforce-Limit-Info` is read on every response for the API budget.
+ *
+ * Hand-written over fetch rather than jsforce's Connection: the token lifecycle must stay in the
+ * token service (jsforce captures tokens per connection, reference §4.7), and errors must keep
+ * Salesforce's `errorCode` for the retry decision.
+ */
+import { z } from 'zod';
+import { BridgeError } from '../errors.ts';
+import { SalesforceUnavailableError } from './errors.ts';
+import type { SalesforceSession, TokenService } from './token-service.ts';
+
+const REQUEST_TIMEOUT_MS = 120_000;
+
+/** A REST error body `[{message, errorCode, fields?}]` (reference §5.7). */
+export class SalesforceApiError extends BridgeError {
+  readonly code = 'BRIDGE_ERR_SALESFORCE_API';
+
+  constructor(
+    readonly status: number,
+    readonly errorCode: string,
+    message: string,
+  ) {
+    super(`Salesforce ${errorCode} (HTTP ${status}): ${message}`, hintFor(errorCode));
+  }
+
+  /** The daily API allocation is used up (403 REQUEST_LIMIT_EXCEEDED): stop until it recovers. */
+  get isLimitExceeded(): boolean {
+    return this.errorCode === 'REQUEST_LIMIT_EXCEEDED';
+  }
+}
+
+function hintFor(errorCode: string): string | undefined {
+  switch (errorCode) {
+    case 'INVALID_FIELD':
+      return 'a mapped field does not exist or is not readable by the integration user: run `sf-cm-bridge check --online`';
+    case 'INVALID_TYPE':
+      return 'the object does not exist or the integration user cannot read it';
+    case 'REQUEST_LIMIT_EXCEEDED':
+      return 'the org\'s API allocation is used up; work resumes when it recovers';
+    default:
+      return undefined;
+  }
+}
+
+const ErrorBodySchema = z.array(z.object({ message: z.string(), errorCode: z.string() }).passthrough()).min(1);
+
+export const QueryPageSchema = z.object({
+  totalSize: z.number(),
+  done: z.boolean(),
+  nextRecordsUrl: z.string().optional(),
+  records: z.array(z.record(z.string(), z.unknown())),
+});
+export type QueryRecord = Record<string, unknown>;
+
+/** Parsed `Sforce-Limit-Info: api-usage=used/max`. */
+export interface ApiUsage {
+  used: number;
+  max: number;
+}
+
+export interface RestClientOptions {
+  integration: string;
+  apiVersion: string;
+  tokens: TokenService;
+  fetch?: typeof fetch;
+  /** Told about every `Sforce-Limit-Info` header (API budget governor, metrics). */
+  onApiUsage?: (usage: ApiUsage) => void;
+  /** Told about every call, by kind: metrics and "API calls per 1000 changes". */
+  onCall?: (kind: 'query' | 'queryMore' | 'describe') => void;
+}
+
+export interface QueryResult {
+  records: QueryRecord[];
+  /** Server time of the first page (`Date` header, ms): what "absent from the result" is relative to. */
+  serverTime: number | undefined;
+}
+
+export class SalesforceRestClient {
+  readonly #fetch: typeof fetch;
+
+  constructor(private readonly options: RestClientOptions) {
+    this.#fetch = options.fetch ?? fetch;
+  }
+
+  /** All rows of a SOQL query (every page). `all`: queryAll, which also returns soft-deleted rows. */
+  async query(soql: string, opts: { all?: boolean } = {}): Promise<QueryResult> {
+    const resource = opts.all ? 'queryAll' : 'query';
+    const first = await this.#request(`/services/data/v${this.options.apiVersion}/${resource}?q=${encodeURIComponent(soql)}`, 'query');
+    const records: QueryRecord[] = [];
+    let page = QueryPageSchema.parse(first.body);
+    records.push(...page.records);
+    while (!page.done && page.nextRecordsUrl) {
+      page = QueryPageSchema.parse((await this.#request(page.nextRecordsUrl, 'queryMore')).body);
+      records.push(...page.records);
+    }
+    return { records, serverTime: first.serverTime };
+  }
+
+  async describe(objectName: string): Promise<unknown> {
+    return (await this.#request(`/services/data/v${this.options.apiVersion}/sobjects/${encodeURIComponent(objectName)}/describe`, 'describe')).body;
+  }
+
+  async #request(path: string, kind: 'query' | 'queryMore' | 'describe'): Promise<{ body: unknown; serverTime: number | undefined }> {
+    let session = await this.options.tokens.session(this.options.integration);
+    for (let attempt = 0; ; attempt++) {
+      const response = await this.#send(session, path);
+      this.options.onCall?.(kind);
+      this.#readLimitInfo(response.headers);
+      if (response.status === 401 && attempt === 0) {
+        // Expired session (reference §5.7): refresh once across processes, retry once.
+        session = await this.options.tokens.refresh(this.options.integration, session.accessToken);
+        continue;
+      }
+      const body: unknown = await response.json().catch(() => undefined);
+      if (response.ok) {
+        const date = response.headers.get('date');
+        return { body, serverTime: date ? Date.parse(date) : undefined };
+      }
+      if (response.status >= 500) throw new SalesforceUnavailableError(`Salesforce answered HTTP ${response.status} for ${kind}`);
+      const errors = ErrorBodySchema.safeParse(body);
+      const first = errors.success ? errors.data[0] : undefined;
+      throw new SalesforceApiError(response.status, first?.errorCode ?? `HTTP_${response.status}`, first?.message ?? 'no error body');
+    }
+  }
+
+  async #send(session: SalesforceSession, path: string): Promise<Response> {
+    const url = new URL(path, session.instanceUrl);
+    try {
+      return await this.#fetch(url, {
+        headers: { Authorization: `Bearer ${session.accessToken}`, Accept: 'application/json' },
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+    } catch (error) {
+      throw new SalesforceUnavailableError(`Salesforce is not reachable at ${url.origin}: ${(error as Error).message}`);
+    }
+  }
+
+  #readLimitInfo(headers: Headers): void {
+    const match = /api-usage=(\d+)\/(\d+)/.exec(headers.get('sforce-limit-info') ?? '');
+    if (match) this.options.onApiUsage?.({ used: Number(match[1]), max: Number(match[2]) });
+  }
+}
+
+/** A SOQL string literal: backslash and quote escaped (reference §5.2). */
+export function soqlString(value: string): string {
+  return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+}

@@ -1,0 +1,133 @@
+/**
+ * What one CDC message means for the bridge (reference §3.1–3.6): change jobs, a reconciliation
+ * of the whole object, or a dead letter. Pure: no I/O, so every case is tested table-driven.
+ *
+ * - CREATE / UPDATE / UNDELETE → one job per record id (merged events name several, §3.2).
+ * - DELETE → DELETE jobs carrying `commitTimestamp`, so a stale fetched version never wins.
+ * - GAP_* → GAP jobs: the record changed but the event has no data; fetch it by id (§3.5).
+ * - GAP_OVERFLOW, or a wildcard record id (`001*`, custom field type conversion) → reconcile the
+ *   whole object (§3.6).
+ * - Anything that does not fit the schema → a dead letter with the reason; never a crash.
+ */
+import { z } from 'zod';
+import type { ChangeJob, ChangeKind } from '../../queue/change-job.ts';
+
+const RECORD_ID = /^[A-Za-z0-9]{15,18}$/;
+/** `001*`: every record of the object (custom field type conversions, §3.2). */
+const WILDCARD_ID = /^[A-Za-z0-9]{3}\*$/;
+
+const CHANGE_TYPES = [
+  'CREATE',
+  'UPDATE',
+  'DELETE',
+  'UNDELETE',
+  'GAP_CREATE',
+  'GAP_UPDATE',
+  'GAP_DELETE',
+  'GAP_UNDELETE',
+  'GAP_OVERFLOW',
+] as const;
+type ChangeType = (typeof CHANGE_TYPES)[number];
+
+export const ChangeEventHeaderSchema = z
+  .object({
+    entityName: z.string().min(1),
+    recordIds: z.array(z.string()).min(1),
+    changeType: z.enum(CHANGE_TYPES),
+    /** Epoch ms of the commit. */
+    commitTimestamp: z.number().int().nonnegative(),
+    transactionKey: z.string().optional(),
+    sequenceNumber: z.number().int().optional(),
+    changeOrigin: z.string().optional(),
+    changedFields: z.array(z.string()).optional(),
+  })
+  .loose();
+
+/** The `data` of a CDC delivery as the faye listener receives it (§3.1). */
+export const ChangeEventMessageSchema = z.object({
+  schema: z.string().optional(),
+  payload: z.object({ ChangeEventHeader: ChangeEventHeaderSchema }).loose(),
+  event: z.object({ replayId: z.number().int() }),
+});
+export type ChangeEventMessage = z.infer<typeof ChangeEventMessageSchema>;
+
+const ReplayIdOnlySchema = z.object({ event: z.object({ replayId: z.number().int() }) });
+
+export interface EventContext {
+  integration: string;
+  /** The configured object whose channel delivered the event. */
+  object: string;
+  channel: string;
+  /** Epoch ms, stamped on jobs as `enqueuedAt`. */
+  now: number;
+}
+
+export type EventOutcome =
+  | { type: 'changes'; replayId: number; commitTimestamp: number; jobs: ChangeJob[] }
+  | { type: 'reconcile'; replayId: number; commitTimestamp: number; reason: string }
+  | { type: 'malformed'; replayId: number | undefined; reason: string; recordId?: string | undefined; payload: unknown };
+
+const KIND_OF: Record<Exclude<ChangeType, 'GAP_OVERFLOW'>, ChangeKind> = {
+  CREATE: 'CREATE',
+  UPDATE: 'UPDATE',
+  DELETE: 'DELETE',
+  UNDELETE: 'UNDELETE',
+  GAP_CREATE: 'GAP',
+  GAP_UPDATE: 'GAP',
+  GAP_DELETE: 'GAP',
+  GAP_UNDELETE: 'GAP',
+};
+
+/** Interpret one delivery on `context.channel`. */
+export function interpretChangeEvent(data: unknown, context: EventContext): EventOutcome {
+  const parsed = ChangeEventMessageSchema.safeParse(data);
+  if (!parsed.success) {
+    // Keep the replay id when it is readable: the position may still move past a bad event.
+    const replayId = ReplayIdOnlySchema.safeParse(data).data?.event.replayId;
+    return { type: 'malformed', replayId, reason: `malformed change event: ${z.prettifyError(parsed.error).replaceAll('\n', '; ')}`, payload: data };
+  }
+  const message = parsed.data;
+  const header = message.payload.ChangeEventHeader;
+  const replayId = message.event.replayId;
+  const { commitTimestamp } = header;
+
+  if (header.entityName !== context.object) {
+    return { type: 'malformed', replayId, reason: `event for ${header.entityName} arrived on ${context.channel} (${context.object})`, payload: data };
+  }
+  if (header.changeType === 'GAP_OVERFLOW') {
+    return { type: 'reconcile', replayId, commitTimestamp, reason: 'overflow event: more than 100,000 changes in one transaction (reference §3.6)' };
+  }
+  if (header.recordIds.some((id) => WILDCARD_ID.test(id))) {
+    return { type: 'reconcile', replayId, commitTimestamp, reason: `wildcard record id ${header.recordIds.join(',')} (reference §3.2)` };
+  }
+  const badId = header.recordIds.find((id) => !RECORD_ID.test(id));
+  if (badId !== undefined) {
+    return { type: 'malformed', replayId, reason: `malformed change event: invalid record id ${JSON.stringify(badId)}`, recordId: badId, payload: data };
+  }
+
+  const kind = KIND_OF[header.changeType];
+  const isGap = kind === 'GAP';
+  // A merged event can repeat nothing, but never trust it to: one job per distinct id.
+  const jobs = [...new Set(header.recordIds)].map(
+    (recordId): ChangeJob => ({
+      integration: context.integration,
+      object: context.object,
+      recordId,
+      kind,
+      commitTimestamp,
+      origin: isGap ? 'gap' : 'cdc',
+      channel: context.channel,
+      replayId,
+      enqueuedAt: context.now,
+    }),
+  );
+  return { type: 'changes', replayId, commitTimestamp, jobs };
+}
+
+/**
+ * Job id discriminator for non-CDC jobs made from events (GAP): the replay id, so a redelivered
+ * gap event is the same job (`gap|<object>|<recordId>|<replayId>`).
+ */
+export function eventJobDiscriminator(job: ChangeJob): string | number {
+  return job.replayId ?? job.enqueuedAt;
+}

@@ -1,0 +1,156 @@
+/**
+ * The subscriber: for every integration with a `mode: cdc` object, compete for its leader lease;
+ * the holder runs the integration's {@link IntegrationStream}, the others stand by. Token events
+ * from any process steer the streams: `authorized` resumes a paused one, `refreshed` moves it to
+ * the new token, `needs_reauth` and `disconnected` pause it.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { BridgeConfig, IntegrationConfig } from '../../config/index.ts';
+import { ChangeQueue } from '../../queue/change-queue.ts';
+import { DeadLetterStore } from '../../queue/dead-letters.ts';
+import { integrationKeys } from '../../queue/keys.ts';
+import { ReplayStore } from '../../queue/replay-store.ts';
+import type { TokenEvent, TokenService } from '../token-service.ts';
+import { IntegrationStream, type StreamTimings } from './integration-stream.ts';
+import { LeaderLease, type LeaseTimings } from './leader-lease.ts';
+import { StreamStatus } from './stream-status.ts';
+
+export interface SubscriberDeps {
+  config: BridgeConfig;
+  logger: Logger;
+  redis: Redis;
+  tokens: TokenService;
+}
+
+export interface SubscriberOptions {
+  /** Lease timings (tests shorten them). */
+  lease?: Partial<LeaseTimings>;
+  /** Stream timings and backoffs (tests shorten them). */
+  stream?: Partial<StreamTimings>;
+  /** Jitter source. @defaultValue Math.random */
+  random?: () => number;
+}
+
+/** One integration in this process: its lease, and its stream while we hold the lease. */
+class IntegrationSlot {
+  readonly lease: LeaderLease;
+  readonly queue: ChangeQueue;
+  stream: IntegrationStream | undefined;
+
+  constructor(
+    readonly integration: IntegrationConfig,
+    private readonly deps: SubscriberDeps,
+    private readonly options: SubscriberOptions,
+  ) {
+    const { redis, config, logger } = deps;
+    this.queue = new ChangeQueue(redis, config.redis.prefix, integration.key);
+    this.lease = new LeaderLease(
+      redis,
+      integrationKeys(config.redis.prefix, integration.key).subscriberLease(),
+      { acquired: () => this.#lead(), lost: () => void this.#standDown() },
+      logger.child({ integration: integration.key }),
+      options.lease,
+    );
+  }
+
+  #lead(): void {
+    const { redis, config, logger, tokens } = this.deps;
+    const prefix = config.redis.prefix;
+    this.stream = new IntegrationStream({
+      integration: this.integration,
+      tokens,
+      queue: this.queue,
+      replay: new ReplayStore(redis, prefix),
+      deadLetters: new DeadLetterStore(redis, prefix),
+      status: new StreamStatus(redis, prefix, this.integration.key),
+      logger,
+      ...(this.options.stream ? { timings: this.options.stream } : {}),
+      ...(this.options.random ? { random: this.options.random } : {}),
+    });
+    void this.stream.start();
+  }
+
+  /** Lost the lease: stop at once; the new leader replays what we had not checkpointed. */
+  async #standDown(): Promise<void> {
+    const stream = this.stream;
+    this.stream = undefined;
+    await stream?.stop({ flush: false });
+  }
+
+  onTokenEvent(event: TokenEvent): void {
+    const stream = this.stream;
+    if (!stream) return;
+    switch (event.kind) {
+      case 'authorized':
+        stream.authorized();
+        break;
+      case 'refreshed':
+        void stream.tokenRefreshed();
+        break;
+      case 'needs_reauth':
+      case 'disconnected':
+        stream.pause(event.kind);
+        break;
+    }
+  }
+
+  /** Graceful: stop consuming, flush (enqueue + checkpoint), disconnect, release the lease. */
+  async close(): Promise<void> {
+    const stream = this.stream;
+    this.stream = undefined;
+    await stream?.stop({ flush: true });
+    await this.lease.release();
+    await this.queue.close();
+  }
+
+  abandon(): void {
+    this.stream?.abandon();
+    this.stream = undefined;
+    this.lease.abandon();
+  }
+}
+
+export class Subscriber {
+  readonly #deps: SubscriberDeps;
+  readonly #slots = new Map<string, IntegrationSlot>();
+  #unsubscribe: (() => Promise<void>) | undefined;
+
+  constructor(deps: SubscriberDeps, options: SubscriberOptions = {}) {
+    this.#deps = deps;
+    for (const integration of deps.config.integrations) {
+      if (!integration.objects.some((o) => o.mode === 'cdc')) continue;
+      this.#slots.set(integration.key, new IntegrationSlot(integration, deps, options));
+    }
+  }
+
+  /** Listen to token events, then compete for every integration's lease. */
+  async start(): Promise<void> {
+    this.#unsubscribe = await this.#deps.tokens.subscribe((event) => this.#slots.get(event.integration)?.onTokenEvent(event));
+    await Promise.all([...this.#slots.values()].map((slot) => slot.lease.start()));
+    this.#deps.logger.info({ integrations: [...this.#slots.keys()] }, 'subscriber started');
+  }
+
+  /** The running stream of `integration` in this process (undefined while standing by). */
+  stream(integration: string): IntegrationStream | undefined {
+    return this.#slots.get(integration)?.stream;
+  }
+
+  isLeader(integration: string): boolean {
+    return this.#slots.get(integration)?.lease.holding ?? false;
+  }
+
+  async close(): Promise<void> {
+    await this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    await Promise.all([...this.#slots.values()].map((slot) => slot.close()));
+  }
+
+  /** Stop everything at once, releasing nothing: what `kill -9` leaves behind (takeover tests). */
+  async abandon(): Promise<void> {
+    for (const slot of this.#slots.values()) slot.abandon();
+    await this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    await Promise.all([...this.#slots.values()].map((slot) => slot.queue.close()));
+  }
+}
