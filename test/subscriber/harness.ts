@@ -1,0 +1,168 @@
+/**
+ * A subscriber wired to a sandbox org with an authorised integration: real Redis (own prefix),
+ * real OAuth tokens, real CometD, short long-polls and fast backoffs so self-healing is quick.
+ */
+import type { Queue } from 'bullmq';
+import pino from 'pino';
+import { loadConfigText, type BridgeConfig } from '../../src/config/index.ts';
+import { createLogger, SecretScrubber } from '../../src/logging.ts';
+import type { ChangeJob } from '../../src/queue/change-job.ts';
+import { ChangeQueue } from '../../src/queue/change-queue.ts';
+import { DeadLetterStore } from '../../src/queue/dead-letters.ts';
+import { integrationKeys } from '../../src/queue/keys.ts';
+import { ReplayStore } from '../../src/queue/replay-store.ts';
+import { createContext, type BridgeContext } from '../../src/roles/context.ts';
+import { startSubscriberRole, type SubscriberRole } from '../../src/roles/subscriber.ts';
+import type { SubscriberOptions } from '../../src/salesforce/streaming/subscriber.ts';
+import { StreamStatus, type ReconcileRequest } from '../../src/salesforce/streaming/stream-status.ts';
+import { startSalesforceOrg, type SalesforceOrgOptions, type SimulatedSalesforceOrg } from '../../src/sandbox/org/index.ts';
+import { buildApp } from '../../src/server/app.ts';
+import { Shutdown } from '../../src/shutdown.ts';
+import { CLIENT_ID, CLIENT_SECRET, PUBLIC_URL, ADMIN_TOKEN } from '../helpers/bridge.ts';
+import { VALID_KEY } from '../helpers/config-text.ts';
+import { completeFlow, INTEGRATION } from '../helpers/oauth.ts';
+import { eventually, testRedis, type TestRedis } from '../helpers/redis.ts';
+
+export { INTEGRATION };
+export const EMAIL_CHANNEL = '/data/EmailMessageChangeEvent';
+export const CASE_CHANNEL = '/data/CaseChangeEvent';
+
+/** Timings for tests: 1 s long-polls (the org's), a stall after 2.5 s of silence, ms backoffs. */
+export const FAST: SubscriberOptions = {
+  lease: { ttlMs: 2_000, renewEveryMs: 400, standbyPollMs: 200 },
+  stream: {
+    requestTimeoutSeconds: 5,
+    retrySeconds: 0.2,
+    longPollTimeoutMs: 1_000,
+    stallMarginMs: 1_500,
+    watchdogIntervalMs: 100,
+    reconcileMarginMs: 1_000,
+    resubscribeCheckMs: 2_000,
+    channelRetryMs: 60_000,
+    rebuild: { baseMs: 50, ceilingMs: 400 },
+    connectionLimit: { baseMs: 300, ceilingMs: 600 },
+    dailyLimit: { baseMs: 600, ceilingMs: 900 },
+  },
+};
+
+function configYaml(orgUrl: string, prefix: string): string {
+  return `
+redis:
+  url: redis://127.0.0.1:6379
+  prefix: "${prefix}"
+server:
+  publicUrl: ${PUBLIC_URL}
+  adminToken: ${ADMIN_TOKEN}
+secrets:
+  encryptionKey: ${VALID_KEY}
+integrations:
+  - project: acme
+    name: emails
+    salesforce:
+      loginUrl: ${orgUrl}
+      clientId: ${CLIENT_ID}
+      clientSecret: ${CLIENT_SECRET}
+    target: { url: "http://cm.test/reinfer_", token: cm-token-value, project: acme, source: emails }
+    objects:
+      EmailMessage:
+        comment: { body: TextBody }
+      Case:
+        comment: { body: Description, subject: Subject }
+      CaseComment:
+        mode: poll
+        comment: { body: CommentBody }
+`;
+}
+
+export interface SubscriberHarness {
+  org: SimulatedSalesforceOrg;
+  config: BridgeConfig;
+  context: BridgeContext;
+  redis: TestRedis;
+  replay: ReplayStore;
+  status: StreamStatus;
+  deadLetters: DeadLetterStore;
+  /** The integration's change queue, to inspect what the subscriber enqueued. */
+  queue: Queue<ChangeJob>;
+  /** Start a subscriber role (its own Redis connection and context: another "process"). */
+  startRole(options?: SubscriberOptions): Promise<SubscriberRole>;
+  jobs(): Promise<ChangeJob[]>;
+  jobIds(): Promise<string[]>;
+  position(channel: string): Promise<number | undefined>;
+  reconcileRequest(object: string): Promise<ReconcileRequest | undefined>;
+  close(): Promise<void>;
+}
+
+export async function startSubscriberHarness(org: Partial<SalesforceOrgOptions> = {}): Promise<SubscriberHarness> {
+  const sf = await startSalesforceOrg({
+    autoApprove: true,
+    cometdTimeoutSeconds: 1,
+    connectedApps: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`${PUBLIC_URL}/external/salesforce/oauth2/callback`], rotateRefreshTokens: false }],
+    ...org,
+  });
+  const redis = testRedis();
+  const config = loadConfigText(configYaml(sf.url, redis.prefix), 'subscriber-test.yaml', {});
+  const scrubber = new SecretScrubber();
+  const quiet = process.env.TEST_LOG ? createLogger({ scrubber, level: 'debug' }) : pino({ level: 'silent' });
+  const makeContext = () => createContext({ config, logger: quiet, redis: redis.connect(), scrubber });
+  const context = makeContext();
+
+  const app = await buildApp(context);
+  const callback = await completeFlow(app);
+  await app.close();
+  if (callback.statusCode !== 200) throw new Error(`authorisation failed: ${callback.statusCode} ${callback.body}`);
+
+  const changeQueue = new ChangeQueue(redis.redis, redis.prefix, INTEGRATION);
+  const roles: SubscriberRole[] = [];
+  const replay = new ReplayStore(redis.redis, redis.prefix);
+  return {
+    org: sf,
+    config,
+    context,
+    redis,
+    replay,
+    status: new StreamStatus(redis.redis, redis.prefix, INTEGRATION),
+    deadLetters: new DeadLetterStore(redis.redis, redis.prefix),
+    queue: changeQueue.queue,
+    async startRole(options = FAST) {
+      const role = await startSubscriberRole(makeContext(), new Shutdown(quiet), options);
+      roles.push(role);
+      return role;
+    },
+    async jobs() {
+      const jobs = await changeQueue.queue.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed', 'prioritized']);
+      return jobs.map((job) => job.data).sort((a, b) => (a.replayId ?? 0) - (b.replayId ?? 0));
+    },
+    async jobIds() {
+      const jobs = await changeQueue.queue.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed', 'prioritized']);
+      return jobs.map((job) => job.id ?? '').sort();
+    },
+    position: (channel) => replay.position(INTEGRATION, channel),
+    async reconcileRequest(object) {
+      const raw = await redis.redis.hget(integrationKeys(redis.prefix, INTEGRATION).reconcileRequests(), object);
+      return raw === null ? undefined : (JSON.parse(raw) as ReconcileRequest);
+    },
+    async close() {
+      for (const role of roles) await role.close();
+      await changeQueue.close();
+      await redis.cleanup();
+      await sf.close();
+    },
+  };
+}
+
+/** Wait until the role's stream has every listed channel confirmed by a subscribe reply. */
+export async function subscribed(role: SubscriberRole, channels: readonly string[], timeoutMs = 8_000): Promise<void> {
+  await eventually(() => {
+    const stats = role.subscriber.stream(INTEGRATION)?.stats();
+    return stats !== undefined && stats.state === 'streaming' && channels.every((c) => stats.channels[c] === 'active');
+  }, timeoutMs);
+}
+
+/** Wait until `count` change jobs are in the queue; returns them in replay order. */
+export async function jobsInQueue(h: SubscriberHarness, count: number, timeoutMs = 8_000): Promise<ChangeJob[]> {
+  return eventually(async () => {
+    const jobs = await h.jobs();
+    return jobs.length >= count ? jobs : undefined;
+  }, timeoutMs);
+}

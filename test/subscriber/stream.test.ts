@@ -1,0 +1,197 @@
+/**
+ * The subscriber's core promise against the sandbox org and real Redis: every CDC event becomes
+ * change jobs in BullMQ, and the channel's durable position moves only after they are enqueued
+ * (reference §1.4, §1.8 steps 3–4; §3.1–3.6 for the event shapes).
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ChangeEventPayload } from '../../src/sandbox/org/contracts.ts';
+import { eventually } from '../helpers/redis.ts';
+import { CASE_CHANNEL, EMAIL_CHANNEL, INTEGRATION, jobsInQueue, startSubscriberHarness, subscribed, type SubscriberHarness } from './harness.ts';
+
+describe('subscriber stream (reference §1.4, §1.8, §3)', () => {
+  let h: SubscriberHarness;
+
+  beforeEach(async () => {
+    h = await startSubscriberHarness();
+  });
+
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('a CREATE in the org becomes one change job, and the checkpoint equals its replay id (§1.8 step 4)', async () => {
+    const role = await h.startRole();
+    await subscribed(role, [EMAIL_CHANNEL, CASE_CHANNEL]);
+
+    const email = h.org.store.create('EmailMessage', { Subject: 'Hello', TextBody: 'Body', Incoming: true });
+    const [job] = await jobsInQueue(h, 1);
+    const replayId = h.org.events.lastReplayId();
+    expect(job).toMatchObject({
+      integration: INTEGRATION,
+      object: 'EmailMessage',
+      recordId: email.Id,
+      kind: 'CREATE',
+      origin: 'cdc',
+      channel: EMAIL_CHANNEL,
+      replayId,
+    });
+    expect(job?.commitTimestamp).toBeTypeOf('number');
+    expect(await h.jobIds()).toEqual([`cdc|${EMAIL_CHANNEL}|${replayId}|${String(email.Id)}`]);
+    expect(await eventually(() => h.position(EMAIL_CHANNEL))).toBe(replayId);
+
+    const state = await h.status.objectState('EmailMessage');
+    expect(Date.parse(state.lastEventAt ?? '')).toBeGreaterThan(Date.now() - 60_000);
+    expect(state.lastCommitAt).toBeDefined();
+  });
+
+  it('first start subscribes at -1 and requests a reconciliation from before the subscribe (§1.8 step 3)', async () => {
+    const before = Date.now();
+    const role = await h.startRole();
+    await subscribed(role, [EMAIL_CHANNEL, CASE_CHANNEL]);
+
+    const subscriptions = h.org.counters().streaming.subscriptions;
+    expect(subscriptions.map((s) => [s.channel, s.replayFrom]).sort()).toEqual([
+      [CASE_CHANNEL, -1],
+      [EMAIL_CHANNEL, -1],
+    ]);
+    for (const object of ['EmailMessage', 'Case']) {
+      const request = await h.reconcileRequest(object);
+      expect(Date.parse(request?.since ?? '')).toBeLessThan(before);
+    }
+    // Poll objects are not streamed.
+    expect(await h.reconcileRequest('CaseComment')).toBeUndefined();
+  });
+
+  it('a restart resumes from the checkpoint and enqueues only later events (§1.4)', async () => {
+    const first = await h.startRole();
+    await subscribed(first, [EMAIL_CHANNEL, CASE_CHANNEL]);
+    h.org.store.create('Case', { Subject: 'one' });
+    await jobsInQueue(h, 1);
+    const checkpoint = await eventually(() => h.position(CASE_CHANNEL));
+    await first.close();
+
+    // Changes while no subscriber runs.
+    const missed = h.org.store.create('Case', { Subject: 'while stopped' });
+    const second = await h.startRole();
+    await subscribed(second, [EMAIL_CHANNEL, CASE_CHANNEL]);
+    const caseSubscription = h.org.counters().streaming.subscriptions.find((s) => s.channel === CASE_CHANNEL);
+    expect(caseSubscription?.replayFrom).toBe(checkpoint);
+
+    const jobs = await jobsInQueue(h, 2);
+    expect(jobs).toHaveLength(2);
+    expect(jobs[1]).toMatchObject({ recordId: missed.Id, kind: 'CREATE' });
+    expect(await eventually(async () => (await h.position(CASE_CHANNEL)) === h.org.events.lastReplayId())).toBe(true);
+  });
+
+  it('an event delivered again (subscribe from an older position) makes no second job', async () => {
+    const first = await h.startRole();
+    await subscribed(first, [EMAIL_CHANNEL, CASE_CHANNEL]);
+    h.org.store.create('Case', { Subject: 'a' });
+    h.org.store.create('Case', { Subject: 'b' });
+    await jobsInQueue(h, 2);
+    const idsBefore = await h.jobIds();
+    await first.close();
+
+    // As if the process died between enqueue and checkpoint: the position is behind the queue.
+    await h.replay.reset(INTEGRATION, CASE_CHANNEL);
+    const oldest = h.org.events.retained()[0]?.replayId ?? 0;
+    await h.replay.checkpoint(INTEGRATION, CASE_CHANNEL, oldest - 1);
+
+    const second = await h.startRole();
+    await subscribed(second, [EMAIL_CHANNEL, CASE_CHANNEL]);
+    await eventually(async () => (await h.position(CASE_CHANNEL)) === h.org.events.lastReplayId());
+    expect(second.subscriber.stream(INTEGRATION)?.stats().ingest.accepted).toBe(2);
+    expect(await h.jobIds()).toEqual(idsBefore);
+  });
+
+  it('a merged event becomes one job per record id (§3.2)', async () => {
+    const role = await h.startRole();
+    await subscribed(role, [EMAIL_CHANNEL, CASE_CHANNEL]);
+    const a = h.org.store.create('Case', { Subject: 'a' });
+    const b = h.org.store.create('Case', { Subject: 'b' });
+    await jobsInQueue(h, 2);
+
+    const merged = h.org.events.appendMerged('Case', 'UPDATE', [String(a.Id), String(b.Id)], { Status: 'Closed' });
+    const jobs = await jobsInQueue(h, 4);
+    const fromMerged = jobs.filter((j) => j.replayId === merged?.replayId);
+    expect(fromMerged.map((j) => [j.recordId, j.kind]).sort()).toEqual([
+      [a.Id, 'UPDATE'],
+      [b.Id, 'UPDATE'],
+    ]);
+  });
+
+  it('a DELETE carries the commit timestamp (§3.3)', async () => {
+    const role = await h.startRole();
+    await subscribed(role, [EMAIL_CHANNEL, CASE_CHANNEL]);
+    const c = h.org.store.create('Case', { Subject: 'doomed' });
+    h.org.store.delete(String(c.Id));
+    const jobs = await jobsInQueue(h, 2);
+    const deletion = h.org.events.retained().at(-1);
+    expect(jobs[1]).toMatchObject({
+      recordId: c.Id,
+      kind: 'DELETE',
+      commitTimestamp: deletion?.message.payload.ChangeEventHeader.commitTimestamp,
+    });
+  });
+
+  it('a gap event becomes GAP jobs for its record ids, a redelivery is the same job (§3.5)', async () => {
+    const role = await h.startRole();
+    await subscribed(role, [EMAIL_CHANNEL, CASE_CHANNEL]);
+    const a = h.org.store.create('Case', { Subject: 'a' });
+    const b = h.org.store.create('Case', { Subject: 'b' });
+    await jobsInQueue(h, 2);
+    h.org.streaming.emitGap('Case', 'GAP_UPDATE', [String(a.Id), String(b.Id)]);
+    const jobs = await jobsInQueue(h, 4);
+    const gaps = jobs.filter((j) => j.kind === 'GAP');
+    expect(gaps.map((j) => j.recordId).sort()).toEqual([a.Id, b.Id].sort());
+    expect(gaps.every((j) => j.origin === 'gap' && j.replayId === h.org.events.lastReplayId())).toBe(true);
+    expect((await h.jobIds()).filter((id) => id.startsWith('gap|'))).toEqual(
+      [`gap|Case|${String(a.Id)}|${h.org.events.lastReplayId()}`, `gap|Case|${String(b.Id)}|${h.org.events.lastReplayId()}`].sort(),
+    );
+  });
+
+  it('an overflow event requests a reconciliation of the whole entity and moves the checkpoint (§3.6)', async () => {
+    const role = await h.startRole();
+    await subscribed(role, [EMAIL_CHANNEL, CASE_CHANNEL]);
+    await h.redis.redis.del(`${h.redis.prefix}:integration:${INTEGRATION}:reconcile-requests`);
+    h.org.streaming.emitOverflow('Case');
+    const request = await eventually(() => h.reconcileRequest('Case'));
+    expect(request.since).toBeNull();
+    expect(request.reason).toMatch(/overflow/);
+    expect(await eventually(async () => (await h.position(CASE_CHANNEL)) === h.org.events.lastReplayId())).toBe(true);
+    expect(await h.jobs()).toEqual([]);
+  });
+
+  it('a malformed event is dead-lettered with its reason, never a crash, and later events flow (style §8)', async () => {
+    const role = await h.startRole();
+    await subscribed(role, [EMAIL_CHANNEL, CASE_CHANNEL]);
+    const bad = {
+      ChangeEventHeader: { entityName: 'Case', recordIds: ['not an id!'], changeType: 'CREATE', commitTimestamp: Date.now(), changedFields: [] },
+    } as unknown as ChangeEventPayload;
+    h.org.events.append(bad);
+    const noHeader = { ChangeEventHeader: { entityName: 'Case', changeType: 'SNAPSHOT' } } as unknown as ChangeEventPayload;
+    h.org.events.append(noHeader);
+    const good = h.org.store.create('Case', { Subject: 'still flowing' });
+
+    const [job] = await jobsInQueue(h, 1);
+    expect(job?.recordId).toBe(good.Id);
+    const letters = await eventually(async () => {
+      const list = await h.deadLetters.list(INTEGRATION);
+      return list.length === 2 ? list : undefined;
+    });
+    expect(letters.map((l) => l.reason).sort()).toEqual([expect.stringMatching(/invalid record id "not an id!"/), expect.stringMatching(/malformed change event/)]);
+    expect(letters.every((l) => l.stage === 'event' && l.object === 'Case')).toBe(true);
+    expect(await eventually(async () => (await h.position(CASE_CHANNEL)) === h.org.events.lastReplayId())).toBe(true);
+    expect(role.subscriber.stream(INTEGRATION)?.state).toBe('streaming');
+  });
+
+  it('a burst is enqueued many events per round trip, every one of them once', async () => {
+    const role = await h.startRole();
+    await subscribed(role, [EMAIL_CHANNEL, CASE_CHANNEL]);
+    const created = h.org.store.transaction((tx) => Array.from({ length: 300 }, (_, i) => tx.create('Case', { Subject: `burst ${i}` })));
+    const jobs = await jobsInQueue(h, 300);
+    expect(new Set(jobs.map((j) => j.recordId))).toEqual(new Set(created.map((c) => c.Id)));
+    const stats = role.subscriber.stream(INTEGRATION)?.stats();
+    expect(stats?.ingest.flushes).toBeLessThan(300);
+  });
+});
