@@ -1,9 +1,11 @@
 /**
- * A change job: "record X of object O changed; make Communications Mining match it". One job per
- * record per event, with a deterministic job id so that an event delivered twice (a crash between
- * enqueue and checkpoint, a replay from an older position) never becomes a second job. Workers
- * take many jobs at once, coalesce them by record and fetch the records in bulk.
+ * A change: "record X of object O changed; make Communications Mining match it". Changes travel in
+ * batch jobs (many changes per BullMQ job: a burst costs a few Redis operations, not two per event)
+ * with a deterministic job id made from the changes' own ids, so that the same events enqueued
+ * twice (a crash between enqueue and checkpoint, a replay from an older position) never become a
+ * second job. Workers take several jobs at once, coalesce by record and fetch in bulk.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 /**
@@ -31,11 +33,23 @@ export const ChangeJobSchema = z.object({
 });
 export type ChangeJob = z.infer<typeof ChangeJobSchema>;
 
-/** BullMQ job name of change jobs. */
-export const CHANGE_JOB_NAME = 'change';
+/** BullMQ job name of change batches. */
+export const CHANGE_JOB_NAME = 'changes';
+
+/** What one BullMQ job carries. */
+export const ChangeBatchSchema = z.object({ changes: z.array(ChangeJobSchema).min(1) });
+export type ChangeBatch = z.infer<typeof ChangeBatchSchema>;
+
+/** The job id of a batch: its changes' ids, hashed (same changes → same id → BullMQ ignores the second add). */
+export function changeBatchId(changeIds: readonly string[]): string {
+  const first = changeIds[0] ?? 'empty';
+  const digest = createHash('sha256').update(changeIds.join('\n')).digest('base64url').slice(0, 22);
+  // Readable prefix for operators, digest for uniqueness; ':' is not allowed in BullMQ ids.
+  return `${first.slice(0, 80)}|n${changeIds.length}|${digest}`;
+}
 
 /**
- * Deterministic job id. CDC: channel + replay id + record (a merged event names several records);
+ * Deterministic id of one change. CDC: channel + replay id + record (a merged event names several records);
  * others: origin + record + a discriminator the caller picks (e.g. the record's SystemModstamp).
  * BullMQ forbids ':' in custom ids.
  */

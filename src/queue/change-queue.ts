@@ -5,10 +5,10 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { bridgeKeys } from './keys.ts';
-import { CHANGE_JOB_NAME, changeJobId, type ChangeJob } from './change-job.ts';
+import { CHANGE_JOB_NAME, changeBatchId, changeJobId, type ChangeBatch, type ChangeJob } from './change-job.ts';
 
-/** Jobs per addBulk call: big enough to amortise the round trip, small enough for one Lua burst. */
-const BULK_CHUNK = 500;
+/** Changes per BullMQ job: one Redis write and one job lock for this many changes. */
+export const CHANGES_PER_JOB = 250;
 
 export const CHANGE_JOB_OPTIONS = {
   attempts: 12,
@@ -19,7 +19,7 @@ export const CHANGE_JOB_OPTIONS = {
 } as const;
 
 export class ChangeQueue {
-  readonly queue: Queue<ChangeJob>;
+  readonly queue: Queue<ChangeBatch>;
 
   constructor(
     connection: Redis,
@@ -27,7 +27,7 @@ export class ChangeQueue {
     readonly integration: string,
   ) {
     const keys = bridgeKeys(prefix);
-    this.queue = new Queue<ChangeJob>(keys.changeQueueName(integration), {
+    this.queue = new Queue<ChangeBatch>(keys.changeQueueName(integration), {
       connection,
       prefix: keys.queuePrefix(),
       defaultJobOptions: CHANGE_JOB_OPTIONS,
@@ -35,23 +35,22 @@ export class ChangeQueue {
   }
 
   /**
-   * Add change jobs. Returns once Redis has them all (the caller may then checkpoint).
-   * `discriminator` distinguishes non-CDC jobs of one record (e.g. its SystemModstamp).
+   * Add changes, in batches of `CHANGES_PER_JOB`, in one Redis round trip. Returns once Redis has
+   * them all (the caller may then checkpoint). `discriminator` distinguishes non-CDC changes of one
+   * record (e.g. its SystemModstamp); without one, a non-CDC change gets a unique id.
    */
-  async enqueue(jobs: readonly ChangeJob[], discriminator?: (job: ChangeJob) => string | number, delayMs?: number): Promise<void> {
-    for (let start = 0; start < jobs.length; start += BULK_CHUNK) {
-      const chunk = jobs.slice(start, start + BULK_CHUNK);
-      await this.queue.addBulk(
-        chunk.map((job) => ({
-          name: CHANGE_JOB_NAME,
-          data: job,
-          opts: { jobId: changeJobId(job, discriminator?.(job)), ...(delayMs ? { delay: delayMs } : {}) },
-        })),
-      );
+  async enqueue(changes: readonly ChangeJob[], discriminator?: (change: ChangeJob) => string | number, delayMs?: number): Promise<void> {
+    if (changes.length === 0) return;
+    const jobs = [];
+    for (let start = 0; start < changes.length; start += CHANGES_PER_JOB) {
+      const chunk = changes.slice(start, start + CHANGES_PER_JOB);
+      const ids = chunk.map((change) => changeJobId(change, discriminator?.(change) ?? `${change.enqueuedAt}.${Math.random().toString(36).slice(2)}`));
+      jobs.push({ name: CHANGE_JOB_NAME, data: { changes: chunk }, opts: { jobId: changeBatchId(ids), ...(delayMs ? { delay: delayMs } : {}) } });
     }
+    await this.queue.addBulk(jobs);
   }
 
-  /** Changes not yet processed: waiting, delayed (retries) and in progress. */
+  /** Batches not yet processed (waiting, delayed, in progress): each holds up to CHANGES_PER_JOB changes. */
   async backlog(): Promise<number> {
     const counts = await this.queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
     return Object.values(counts).reduce((sum, n) => sum + n, 0);

@@ -10,7 +10,7 @@ import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { CHANGE_JOB_OPTIONS, type ChangeQueue } from '../queue/change-queue.ts';
-import { ChangeJobSchema, type ChangeJob } from '../queue/change-job.ts';
+import { ChangeBatchSchema, type ChangeBatch, type ChangeJob } from '../queue/change-job.ts';
 import { bridgeKeys } from '../queue/keys.ts';
 import { NotAuthorizedError } from '../salesforce/errors.ts';
 import { SalesforceApiError } from '../salesforce/rest-client.ts';
@@ -35,12 +35,12 @@ export interface ChangeWorkerOptions {
 }
 
 interface Taken {
-  job: Job<ChangeJob>;
+  job: Job<ChangeBatch>;
   token: string;
 }
 
 export class ChangeWorker {
-  readonly #worker: Worker<ChangeJob>;
+  readonly #worker: Worker<ChangeBatch>;
   readonly #options: Required<Omit<ChangeWorkerOptions, 'connection' | 'prefix'>>;
   #running: Promise<void> | undefined;
   #closing = false;
@@ -49,7 +49,7 @@ export class ChangeWorker {
   constructor(options: ChangeWorkerOptions) {
     const keys = bridgeKeys(options.prefix);
     this.#options = { batchSize: 200, lockDurationMs: 60_000, pauseMs: 30_000, ...options };
-    this.#worker = new Worker<ChangeJob>(keys.changeQueueName(options.integration), null, {
+    this.#worker = new Worker<ChangeBatch>(keys.changeQueueName(options.integration), null, {
       connection: options.connection,
       prefix: keys.queuePrefix(),
       lockDuration: this.#options.lockDurationMs,
@@ -109,35 +109,35 @@ export class ChangeWorker {
 
   async #next(block: boolean): Promise<Taken | undefined> {
     const token = randomUUID();
-    const job = (await this.#worker.getNextJob(token, { block })) as Job<ChangeJob> | undefined;
+    const job = (await this.#worker.getNextJob(token, { block })) as Job<ChangeBatch> | undefined;
     return job ? { job, token } : undefined;
   }
 
   async #handle(batch: Taken[]): Promise<void> {
     const { logger } = this.#options;
     const valid: Taken[] = [];
+    const changes: ChangeJob[] = [];
     for (const taken of batch) {
-      const parsed = ChangeJobSchema.safeParse(taken.job.data);
-      if (parsed.success) valid.push(taken);
-      else await taken.job.moveToFailed(new Error(`malformed change job: ${parsed.error.message}`), taken.token, false);
+      const parsed = ChangeBatchSchema.safeParse(taken.job.data);
+      if (parsed.success) {
+        valid.push(taken);
+        changes.push(...parsed.data.changes);
+      } else {
+        await taken.job.moveToFailed(new Error(`malformed change batch: ${parsed.error.message}`), taken.token, false);
+      }
     }
+    if (valid.length === 0) return;
     const renew = setInterval(() => {
       for (const { job, token } of valid) void job.extendLock(token, this.#options.lockDurationMs).catch(() => undefined);
     }, this.#options.lockDurationMs / 2);
     try {
-      const result = await this.#options.process(valid.map((t) => t.job.data));
-      const busy = new Set(result.busy);
-      if (result.verify.length > 0) {
-        await this.#options.queue.enqueue(result.verify, (job) => `${job.enqueuedAt}`, 2_000);
-      }
-      await Promise.all(
-        valid.map(({ job, token }) =>
-          busy.has(job.data)
-            ? job.moveToDelayed(Date.now() + 250 + Math.floor(Math.random() * 500), token)
-            : job.moveToCompleted('done', token, false),
-        ),
-      );
-      logger.debug({ jobs: valid.length, ...result.stats, busy: result.busy.length }, 'batch done');
+      const result = await this.#options.process(changes);
+      // Records another worker was pushing, and records to verify, come back as new (delayed) jobs:
+      // a job is completed whole or not at all.
+      if (result.busy.length > 0) await this.#options.queue.enqueue(result.busy.map(asRetry), undefined, 250 + Math.floor(Math.random() * 500));
+      if (result.verify.length > 0) await this.#options.queue.enqueue(result.verify, undefined, 2_000);
+      await Promise.all(valid.map(({ job, token }) => job.moveToCompleted('done', token, false)));
+      logger.debug({ jobs: valid.length, changes: changes.length, ...result.stats, busy: result.busy.length }, 'batch done');
     } catch (error) {
       await this.#fail(valid, error);
     } finally {
@@ -174,4 +174,9 @@ export class ChangeWorker {
     await delay(ms, undefined, { signal: controller.signal }).catch(() => undefined);
     this.#wake = undefined;
   }
+}
+
+/** A change handed back for later: same record, fetched again then. */
+function asRetry(change: ChangeJob): ChangeJob {
+  return { ...change, origin: 'retry', kind: change.kind === 'DELETE' ? 'DELETE' : 'REFRESH' };
 }

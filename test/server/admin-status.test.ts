@@ -119,7 +119,9 @@ describe('admin API and status page', () => {
     expect(retry.json()).toEqual({ retried: letter.id, object: 'EmailMessage', recordId: '02s5g00000AbCdEAAV' });
     expect(await queue?.backlog()).toBe(1);
     const [job] = (await queue?.queue.getWaiting()) ?? [];
-    expect(job?.data).toMatchObject({ object: 'EmailMessage', recordId: '02s5g00000AbCdEAAV', kind: 'REFRESH', origin: 'retry' });
+    expect(job?.data.changes).toEqual([
+      expect.objectContaining({ object: 'EmailMessage', recordId: '02s5g00000AbCdEAAV', kind: 'REFRESH', origin: 'retry' }),
+    ]);
     expect(await harness.context.deadLetters.count(INTEGRATION)).toBe(0);
 
     const again = await app.inject({ method: 'POST', url: `/api/integrations/acme/emails/dead-letters/${letter.id}/retry`, headers: bearer });

@@ -74,6 +74,7 @@ describe('worker: fetch, transform, push (reference CM §3, SF §5)', () => {
 
   let sequence = 0;
   const enqueue = (jobs: ChangeJob[]) => queue.enqueue(jobs, () => `t${sequence++}`);
+  const pending = async () => (await queue.backlog()) === 0;
 
   function emailFields(caseId: string, body: string) {
     return {
@@ -138,7 +139,7 @@ describe('worker: fetch, transform, push (reference CM §3, SF §5)', () => {
     await eventually(() => cm.control.comment('acme', 'emails', String(caseRecord.Id)));
     harness.org.store.update(String(caseRecord.Id), { Status: 'Working' }, { silent: true }); // unmapped field
     await enqueue([job('Case', String(caseRecord.Id))]);
-    await eventually(async () => (await queue.backlog()) === 0);
+    await eventually(pending);
     expect(cm.control.history({ commentId: String(caseRecord.Id) })).toHaveLength(1);
   });
 
@@ -218,7 +219,7 @@ describe('worker: fetch, transform, push (reference CM §3, SF §5)', () => {
       await enqueue(records.map((r) => job('Case', String(r.Id))));
       await new Promise((resolve) => setImmediate(resolve));
     }
-    await eventually(async () => (await queue.backlog()) === 0, 15_000);
+    await eventually(pending, 15_000);
     for (const record of records) {
       const pushed = cm.control
         .history({ commentId: String(record.Id) })
