@@ -91,12 +91,18 @@ describe('CommentPusher: the happy path', () => {
     expect(storedIds()).toEqual(ids(3));
   });
 
-  it('§5, §8.10: splits by count: 300 comments at 128 per batch → 3 sync requests', async () => {
+  it('§3.4, §5: splits by count: 1200 comments at the default 500 per batch → 3 sync requests', async () => {
     const { pusher } = harness();
-    const result = await pusher.push({ comments: ids(300).map((id) => comment(id)) });
-    expect(result.pushed).toBe(300);
+    const result = await pusher.push({ comments: ids(1200).map((id) => comment(id)) });
+    expect(result.pushed).toBe(1200);
     expect(syncRequests()).toEqual({ '200': 3 });
-    expect(storedIds()).toHaveLength(300);
+    expect(storedIds()).toHaveLength(1200);
+  });
+
+  it('§5: a configured count limit (the CLI\'s 128) is honoured', async () => {
+    const { pusher } = harness({ pusher: { batch: { maxComments: 128 } } });
+    expect((await pusher.push({ comments: ids(300).map((id) => comment(id)) })).pushed).toBe(300);
+    expect(syncRequests()).toEqual({ '200': 3 });
   });
 
   it('§3.4, §8.10: splits by bytes: ~2 KB comments under a 5-comment byte budget → 4 sync requests', async () => {
