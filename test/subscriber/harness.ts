@@ -2,11 +2,12 @@
  * A subscriber wired to a sandbox org with an authorised integration: real Redis (own prefix),
  * real OAuth tokens, real CometD, short long-polls and fast backoffs so self-healing is quick.
  */
-import type { Queue } from 'bullmq';
+import type { JobType, Queue } from 'bullmq';
 import pino from 'pino';
 import { loadConfigText, type BridgeConfig } from '../../src/config/index.ts';
 import { createLogger, SecretScrubber } from '../../src/logging.ts';
-import type { ChangeJob } from '../../src/queue/change-job.ts';
+import { changeJobId, type ChangeBatch, type ChangeJob } from '../../src/queue/change-job.ts';
+import { eventJobDiscriminator } from '../../src/salesforce/streaming/change-event.ts';
 import { ChangeQueue } from '../../src/queue/change-queue.ts';
 import { DeadLetterStore } from '../../src/queue/dead-letters.ts';
 import { integrationKeys } from '../../src/queue/keys.ts';
@@ -74,6 +75,8 @@ integrations:
 `;
 }
 
+const ALL_STATES: JobType[] = ['waiting', 'delayed', 'active', 'completed', 'failed', 'prioritized'];
+
 export interface SubscriberHarness {
   org: SimulatedSalesforceOrg;
   config: BridgeConfig;
@@ -83,11 +86,15 @@ export interface SubscriberHarness {
   status: StreamStatus;
   deadLetters: DeadLetterStore;
   /** The integration's change queue, to inspect what the subscriber enqueued. */
-  queue: Queue<ChangeJob>;
+  queue: Queue<ChangeBatch>;
   /** Start a subscriber role (its own Redis connection and context: another "process"). */
   startRole(options?: SubscriberOptions): Promise<SubscriberRole>;
+  /** Every change in the queue (all batch jobs, flattened), in replay order. */
   jobs(): Promise<ChangeJob[]>;
+  /** BullMQ job ids of the batches. */
   jobIds(): Promise<string[]>;
+  /** Deterministic ids of every change in the queue, sorted (duplicates kept). */
+  changeIds(): Promise<string[]>;
   position(channel: string): Promise<number | undefined>;
   reconcileRequest(object: string): Promise<ReconcileRequest | undefined>;
   close(): Promise<void>;
@@ -130,11 +137,15 @@ export async function startSubscriberHarness(org: Partial<SalesforceOrgOptions> 
       return role;
     },
     async jobs() {
-      const jobs = await changeQueue.queue.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed', 'prioritized']);
-      return jobs.map((job) => job.data).sort((a, b) => (a.replayId ?? 0) - (b.replayId ?? 0));
+      const jobs = await changeQueue.queue.getJobs(ALL_STATES);
+      return jobs.flatMap((job) => job.data.changes).sort((a, b) => (a.replayId ?? 0) - (b.replayId ?? 0));
+    },
+    async changeIds() {
+      const jobs = await changeQueue.queue.getJobs(ALL_STATES);
+      return jobs.flatMap((job) => job.data.changes.map((change) => changeJobId(change, eventJobDiscriminator(change)))).sort();
     },
     async jobIds() {
-      const jobs = await changeQueue.queue.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed', 'prioritized']);
+      const jobs = await changeQueue.queue.getJobs(ALL_STATES);
       return jobs.map((job) => job.id ?? '').sort();
     },
     position: (channel) => replay.position(INTEGRATION, channel),

@@ -36,7 +36,7 @@ describe('subscriber stream (reference §1.4, §1.8, §3)', () => {
       replayId,
     });
     expect(job?.commitTimestamp).toBeTypeOf('number');
-    expect(await h.jobIds()).toEqual([`cdc|${EMAIL_CHANNEL}|${replayId}|${String(email.Id)}`]);
+    expect(await h.changeIds()).toEqual([`cdc|${EMAIL_CHANNEL}|${replayId}|${String(email.Id)}`]);
     expect(await eventually(() => h.position(EMAIL_CHANNEL))).toBe(replayId);
 
     const state = await h.status.objectState('EmailMessage');
@@ -83,13 +83,17 @@ describe('subscriber stream (reference §1.4, §1.8, §3)', () => {
     expect(await eventually(async () => (await h.position(CASE_CHANNEL)) === h.org.events.lastReplayId())).toBe(true);
   });
 
-  it('an event delivered again (subscribe from an older position) makes no second job', async () => {
+  it('events delivered again (subscribe from an older position) make no second job', async () => {
     const first = await h.startRole();
     await subscribed(first, [EMAIL_CHANNEL, CASE_CHANNEL]);
-    h.org.store.create('Case', { Subject: 'a' });
-    h.org.store.create('Case', { Subject: 'b' });
+    // One transaction: delivered in one long-poll reply, so both deliveries form the same batch.
+    h.org.store.transaction((tx) => {
+      tx.create('Case', { Subject: 'a' });
+      tx.create('Case', { Subject: 'b' });
+    });
     await jobsInQueue(h, 2);
     const idsBefore = await h.jobIds();
+    const changeIdsBefore = await h.changeIds();
     await first.close();
 
     // As if the process died between enqueue and checkpoint: the position is behind the queue.
@@ -102,6 +106,7 @@ describe('subscriber stream (reference §1.4, §1.8, §3)', () => {
     await eventually(async () => (await h.position(CASE_CHANNEL)) === h.org.events.lastReplayId());
     expect(second.subscriber.stream(INTEGRATION)?.stats().ingest.accepted).toBe(2);
     expect(await h.jobIds()).toEqual(idsBefore);
+    expect(await h.changeIds()).toEqual(changeIdsBefore);
   });
 
   it('a merged event becomes one job per record id (§3.2)', async () => {
@@ -145,7 +150,7 @@ describe('subscriber stream (reference §1.4, §1.8, §3)', () => {
     const gaps = jobs.filter((j) => j.kind === 'GAP');
     expect(gaps.map((j) => j.recordId).sort()).toEqual([a.Id, b.Id].sort());
     expect(gaps.every((j) => j.origin === 'gap' && j.replayId === h.org.events.lastReplayId())).toBe(true);
-    expect((await h.jobIds()).filter((id) => id.startsWith('gap|'))).toEqual(
+    expect((await h.changeIds()).filter((id) => id.startsWith('gap|'))).toEqual(
       [`gap|Case|${String(a.Id)}|${h.org.events.lastReplayId()}`, `gap|Case|${String(b.Id)}|${h.org.events.lastReplayId()}`].sort(),
     );
   });
@@ -193,5 +198,6 @@ describe('subscriber stream (reference §1.4, §1.8, §3)', () => {
     expect(new Set(jobs.map((j) => j.recordId))).toEqual(new Set(created.map((c) => c.Id)));
     const stats = role.subscriber.stream(INTEGRATION)?.stats();
     expect(stats?.ingest.flushes).toBeLessThan(300);
+    expect(new Set(await h.changeIds()).size).toBe(300);
   });
 });

@@ -141,7 +141,12 @@ export class IntegrationStream {
   readonly #backoffs: { rebuild: Backoff; connectionLimit: Backoff; dailyLimit: Backoff };
   #client: CometdClient | undefined;
   #handshakes = 0;
+  /** Last successful connect reply, or the client's creation (the stall watchdog counts from it). */
   #lastConnectAt = 0;
+  /** Last successful connect reply of any client: the stream was live then. */
+  #lastLiveAt: number | undefined;
+  /** When the stream stopped being live, until a new client connects: what a -1 subscribe may have missed. */
+  #liveUntil: number | undefined;
   #longPollTimeoutMs: number;
   #state: StreamState = 'starting';
   #pausedBecause: string | undefined;
@@ -320,10 +325,11 @@ export class IntegrationStream {
       const position = stored.get(channel);
       this.#ingest.setPosition(channel, position);
       if (position === undefined && this.#ingest.position(channel) === undefined) {
-        // First start (or after a reset): -1 misses what happens around the subscribe itself.
-        const since = subscribeAt - this.#timings.reconcileMarginMs;
-        await status.requestReconcile(object, since, 'first subscription: changes made before the stream started');
-        this.#logger.info({ object, since: new Date(since).toISOString() }, 'reconciliation requested for the first subscription');
+        // No position yet: -1 misses what happens before and around the subscribe, and, after an
+        // outage, what happened since the stream was last live.
+        const since = Math.min(subscribeAt, this.#liveUntil ?? subscribeAt) - this.#timings.reconcileMarginMs;
+        await status.requestReconcile(object, since, 'subscribed without a stored position: changes made before the stream was live');
+        this.#logger.info({ object, since: new Date(since).toISOString() }, 'reconciliation requested for a subscription at -1');
       }
     }
     if (this.#stopped) return;
@@ -360,6 +366,7 @@ export class IntegrationStream {
 
   #retireClient(): void {
     this.#clearTimers();
+    if (this.#client) this.#liveUntil ??= this.#lastLiveAt;
     this.#client?.retire();
     this.#client = undefined;
   }
@@ -383,7 +390,8 @@ export class IntegrationStream {
 
   #connected(client: CometdClient, timeoutMs: number | undefined): void {
     if (client !== this.#client) return;
-    this.#lastConnectAt = this.#now();
+    this.#lastConnectAt = this.#lastLiveAt = this.#now();
+    this.#liveUntil = undefined;
     if (timeoutMs !== undefined && timeoutMs > 0) this.#longPollTimeoutMs = timeoutMs;
     this.#backoffs.rebuild.reset();
     this.#backoffs.connectionLimit.reset();

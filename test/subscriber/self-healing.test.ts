@@ -1,0 +1,242 @@
+/**
+ * Self-healing of the stream against the sandbox org's fault injection (reference §1.5, §1.6,
+ * §1.8, §8). Every case ends with a change made in the org arriving as a job: healed, not just
+ * reported.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SubscriberRole } from '../../src/roles/subscriber.ts';
+import { buildApp } from '../../src/server/app.ts';
+import { completeFlow } from '../helpers/oauth.ts';
+import { eventually } from '../helpers/redis.ts';
+import { CASE_CHANNEL, EMAIL_CHANNEL, FAST, INTEGRATION, jobsInQueue, startSubscriberHarness, subscribed, type SubscriberHarness } from './harness.ts';
+
+const BOTH = [EMAIL_CHANNEL, CASE_CHANNEL];
+
+/**
+ * Let time pass to show that something does *not* happen (no handshake storm). The window spans
+ * several long-polls and stall deadlines, so a storm would have shown by then.
+ */
+function observeFor(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function statsOf(role: SubscriberRole) {
+  const stream = role.subscriber.stream(INTEGRATION);
+  if (!stream) throw new Error('no stream in this role');
+  return stream.stats();
+}
+
+describe('subscriber self-healing (reference §1.5, §1.8, §8)', () => {
+  let h: SubscriberHarness;
+
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('401 after the access token expires: refresh once, new client, no event lost (§1.5, §8 trap 1)', async () => {
+    h = await startSubscriberHarness();
+    const role = await h.startRole();
+    await subscribed(role, BOTH);
+    const before = h.org.store.create('Case', { Subject: 'before expiry' });
+    await jobsInQueue(h, 1);
+
+    h.org.oauth.expireAccessTokens();
+    const during = h.org.store.create('Case', { Subject: 'while the token is dead' });
+    await eventually(() => (statsOf(role).rebuilds.authentication ?? 0) >= 1, 8_000);
+    await subscribed(role, BOTH);
+    const after = h.org.store.create('Case', { Subject: 'after refresh' });
+
+    const jobs = await jobsInQueue(h, 3);
+    expect(jobs.map((j) => j.recordId)).toEqual([before.Id, during.Id, after.Id]);
+    expect(h.org.counters().oauth.grants.refresh_token).toBe(1);
+    expect(statsOf(role).clientsBuilt).toBe(2);
+  });
+
+  it('revoked refresh token: the integration pauses as needs_reauth, with no handshake storm, and resumes once authorised (§8 traps 6, 10)', async () => {
+    h = await startSubscriberHarness();
+    const role = await h.startRole();
+    await subscribed(role, BOTH);
+
+    h.org.oauth.revokeRefreshTokens();
+    await eventually(() => statsOf(role).state === 'paused', 8_000);
+    expect(statsOf(role).pausedBecause).toBe('needs_reauth');
+    expect((await h.context.tokens.store.status(INTEGRATION)).state).toBe('needs_reauth');
+    const handshakes = h.org.counters().streaming.handshakes;
+    await observeFor(3_000);
+    expect(h.org.counters().streaming.handshakes).toBe(handshakes);
+    expect(h.org.counters().streaming.openLongPolls).toBe(0);
+
+    // An admin authorises again: the token event resumes the stream without a restart.
+    const app = await buildApp(h.context);
+    expect((await completeFlow(app)).statusCode).toBe(200);
+    await app.close();
+    await subscribed(role, BOTH);
+    const c = h.org.store.create('Case', { Subject: 'after re-authorisation' });
+    expect((await jobsInQueue(h, 1))[0]?.recordId).toBe(c.Id);
+  });
+
+  it('a token refreshed by another process moves the stream to it; disconnect pauses it', async () => {
+    h = await startSubscriberHarness();
+    const role = await h.startRole();
+    await subscribed(role, BOTH);
+    const old = (await h.context.tokens.session(INTEGRATION)).accessToken;
+
+    await h.context.tokens.refresh(INTEGRATION, old);
+    await eventually(() => (statsOf(role).rebuilds.token_refreshed ?? 0) === 1);
+    await subscribed(role, BOTH);
+    const c = h.org.store.create('Case', { Subject: 'on the new token' });
+    expect((await jobsInQueue(h, 1))[0]?.recordId).toBe(c.Id);
+
+    await h.context.tokens.disconnect(INTEGRATION);
+    await eventually(() => statsOf(role).state === 'paused');
+    expect(statsOf(role).pausedBecause).toBe('disconnected');
+  });
+
+  it('403::Unknown client: faye handshakes again, every channel is resubscribed from our position, nothing lost or doubled (§1.5, §1.8 step 6)', async () => {
+    h = await startSubscriberHarness();
+    const role = await h.startRole();
+    await subscribed(role, BOTH);
+    h.org.store.create('Case', { Subject: 'before' });
+    await jobsInQueue(h, 1);
+    const checkpoint = await eventually(() => h.position(CASE_CHANNEL));
+    const handshakes = h.org.counters().streaming.handshakes;
+
+    h.org.streaming.injectUnknownClient();
+    const during = h.org.store.create('Case', { Subject: 'while forgotten' });
+    await eventually(() => statsOf(role).rehandshakes >= 1, 8_000);
+    await subscribed(role, BOTH);
+    const after = h.org.store.create('EmailMessage', { Subject: 'after', TextBody: 'x', Incoming: true });
+
+    const jobs = await jobsInQueue(h, 3);
+    expect(jobs.map((j) => j.recordId)).toEqual(expect.arrayContaining([during.Id, after.Id]));
+    expect(new Set(await h.changeIds()).size).toBe(3);
+    expect(await h.changeIds()).toHaveLength(3);
+    expect(statsOf(role).clientsBuilt).toBe(1);
+    expect(statsOf(role).unknownClients).toBeGreaterThanOrEqual(1);
+    expect(h.org.counters().streaming.handshakes - handshakes).toBeLessThanOrEqual(2);
+    // The resubscribe carried the position (the whole map), not -1.
+    const resubscribed = h.org.counters().streaming.subscriptions.find((s) => s.channel === CASE_CHANNEL);
+    expect(resubscribed?.replayFrom).toBeGreaterThanOrEqual(checkpoint);
+  });
+
+  it('invalid replay id after retention passed while stopped: reset, resubscribe at -1, reconcile from the last commit (§1.4, §8 trap 14)', async () => {
+    h = await startSubscriberHarness();
+    const first = await h.startRole();
+    await subscribed(first, BOTH);
+    h.org.store.create('Case', { Subject: 'seen' });
+    await jobsInQueue(h, 1);
+    await eventually(() => h.position(CASE_CHANNEL));
+    const lastCommit = await eventually(() => h.status.lastCommitAt('Case'));
+    await first.close();
+
+    h.org.store.create('Case', { Subject: 'missed, then purged' });
+    h.org.streaming.purgeRetention();
+    await h.redis.redis.del(`${h.redis.prefix}:integration:${INTEGRATION}:reconcile-requests`);
+
+    const second = await h.startRole();
+    await eventually(() => statsOf(second).replayResets === 1, 8_000);
+    await subscribed(second, BOTH);
+    const request = await eventually(() => h.reconcileRequest('Case'));
+    expect(request.reason).toMatch(/no longer retained/);
+    expect(Date.parse(request.since ?? '')).toBeLessThanOrEqual(lastCommit);
+    expect((await h.reconcileRequest('EmailMessage'))?.reason ?? '').not.toMatch(/no longer retained/);
+    expect(h.org.counters().streaming.subscriptions.find((s) => s.channel === CASE_CHANNEL)?.replayFrom).toBe(-1);
+
+    const fresh = h.org.store.create('Case', { Subject: 'after reset' });
+    const jobs = await jobsInQueue(h, 2);
+    expect(jobs[1]?.recordId).toBe(fresh.Id);
+    expect(await eventually(async () => (await h.position(CASE_CHANNEL)) === h.org.events.lastReplayId())).toBe(true);
+  });
+
+  it('a denied channel shows as the object error while the other objects stream; it recovers when allowed (§1.5, §2.3)', async () => {
+    h = await startSubscriberHarness();
+    h.org.streaming.denyChannel(CASE_CHANNEL, true);
+    const role = await h.startRole({ ...FAST, stream: { ...FAST.stream, channelRetryMs: 300 } });
+    await subscribed(role, [EMAIL_CHANNEL]);
+    const state = await eventually(async () => (await h.status.objectState('Case')).error);
+    expect(state).toMatch(/View All Data/);
+
+    const email = h.org.store.create('EmailMessage', { Subject: 'still streams', TextBody: 'x', Incoming: true });
+    expect((await jobsInQueue(h, 1))[0]?.recordId).toBe(email.Id);
+
+    h.org.streaming.denyChannel(CASE_CHANNEL, false);
+    await subscribed(role, BOTH);
+    await eventually(async () => (await h.status.objectState('Case')).error === undefined);
+    const c = h.org.store.create('Case', { Subject: 'allowed again' });
+    expect((await jobsInQueue(h, 2))[1]?.recordId).toBe(c.Id);
+  });
+
+  it('silent stall (no connect reply beyond long-poll + margin): a new client, no loss (§1.8 step 8, §8 trap 8)', async () => {
+    h = await startSubscriberHarness();
+    const role = await h.startRole();
+    await subscribed(role, BOTH);
+
+    h.org.streaming.latency(4_000);
+    const during = h.org.store.create('Case', { Subject: 'during the stall' });
+    await eventually(() => (statsOf(role).rebuilds.stall ?? 0) >= 1, 10_000);
+    h.org.streaming.latency(0);
+    await subscribed(role, BOTH);
+    const after = h.org.store.create('Case', { Subject: 'after' });
+    const jobs = await jobsInQueue(h, 2, 10_000);
+    expect(jobs.map((j) => j.recordId)).toEqual([during.Id, after.Id]);
+  });
+
+  it('server-initiated /meta/disconnect: a new client resubscribes from the checkpoint (§1.2)', async () => {
+    h = await startSubscriberHarness();
+    const role = await h.startRole();
+    await subscribed(role, BOTH);
+    h.org.store.create('Case', { Subject: 'gives Case a position' });
+    await jobsInQueue(h, 1);
+    await eventually(() => h.position(CASE_CHANNEL));
+    await h.redis.redis.del(`${h.redis.prefix}:integration:${INTEGRATION}:reconcile-requests`);
+    const live = Date.now();
+
+    h.org.streaming.serverDisconnect();
+    const during = h.org.store.create('Case', { Subject: 'across the disconnect' });
+    await eventually(() => (statsOf(role).rebuilds.server_disconnect ?? 0) >= 1);
+    await subscribed(role, BOTH);
+    expect((await jobsInQueue(h, 2))[1]?.recordId).toBe(during.Id);
+    // EmailMessage had no position, so it was resubscribed at -1: reconciled from before the outage.
+    const request = await eventually(() => h.reconcileRequest('EmailMessage'));
+    expect(Date.parse(request.since ?? '')).toBeLessThan(live);
+    expect(await h.reconcileRequest('Case')).toBeUndefined();
+  });
+
+  it('daily delivery limit: disconnect, request reconciliation, back off, then stream again (§1.5)', async () => {
+    h = await startSubscriberHarness();
+    const role = await h.startRole();
+    await subscribed(role, BOTH);
+    h.org.store.create('Case', { Subject: 'gives Case a position' });
+    await jobsInQueue(h, 1);
+    await eventually(() => h.position(CASE_CHANNEL));
+    await h.redis.redis.del(`${h.redis.prefix}:integration:${INTEGRATION}:reconcile-requests`);
+
+    h.org.streaming.dailyLimitExceeded(true);
+    await eventually(() => (statsOf(role).rebuilds.daily_limit ?? 0) >= 1);
+    const request = await eventually(() => h.reconcileRequest('Case'));
+    expect(request.reason).toMatch(/daily delivery limit/);
+    expect((await h.status.objectState('EmailMessage')).error).toMatch(/daily delivery limit/);
+    const created = h.org.store.create('Case', { Subject: 'while over the limit' });
+
+    h.org.streaming.dailyLimitExceeded(false);
+    await subscribed(role, BOTH);
+    expect((await jobsInQueue(h, 2))[1]?.recordId).toBe(created.Id);
+    await eventually(async () => (await h.status.objectState('EmailMessage')).error === undefined);
+  });
+
+  it('connection limit on handshake: backs off with jitter instead of storming, then connects (§1.5, §8 trap 6)', async () => {
+    h = await startSubscriberHarness();
+    h.org.streaming.connectionLimitExceeded(true);
+    const role = await h.startRole();
+    await eventually(() => (statsOf(role).rebuilds.connection_limit ?? 0) >= 2, 8_000);
+    const start = h.org.counters().streaming.handshakes;
+    await observeFor(1_500);
+    // Backoff 300–600 ms windows with full jitter: a handful of attempts, not faye's tight loop.
+    expect(h.org.counters().streaming.handshakes - start).toBeLessThan(15);
+
+    h.org.streaming.connectionLimitExceeded(false);
+    await subscribed(role, BOTH);
+    const c = h.org.store.create('Case', { Subject: 'connected at last' });
+    expect((await jobsInQueue(h, 1))[0]?.recordId).toBe(c.Id);
+  });
+});
