@@ -26,6 +26,8 @@ import type { CommentPusher } from '../sink/comment-pusher.ts';
 
 /** Ids per SOQL `IN (…)`: ~25 URL-encoded bytes each keeps the URI far below 16 KB (reference §5.2). */
 export const IDS_PER_QUERY = 200;
+/** SOQL queries of one batch in flight at once. */
+const QUERIES_IN_FLIGHT = 4;
 /** Push-lock lifetime: longer than a push with retries, short enough for a crashed worker's records. */
 const LOCK_TTL_MS = 5 * 60_000;
 
@@ -114,9 +116,12 @@ async function processObject(object: ObjectConfig, plans: RecordPlan[], deps: Ch
 
   if (toFetch.length > 0) {
     const describes = await deps.describes.ensure(object.name, object.fields);
-    for (let start = 0; start < toFetch.length; start += IDS_PER_QUERY) {
-      const chunk = toFetch.slice(start, start + IDS_PER_QUERY);
-      const { records, serverTime } = await fetchRecords(object, chunk.map((p) => p.recordId), deps);
+    const chunks: RecordPlan[][] = [];
+    for (let start = 0; start < toFetch.length; start += IDS_PER_QUERY) chunks.push(toFetch.slice(start, start + IDS_PER_QUERY));
+    // A few queries at a time: latency hides behind each other without flooding the org.
+    const fetched = await mapConcurrently(chunks, QUERIES_IN_FLIGHT, (chunk) => fetchRecords(object, chunk.map((p) => p.recordId), deps));
+    for (const [index, chunk] of chunks.entries()) {
+      const { records, serverTime } = fetched[index] ?? { records: [], serverTime: undefined };
       result.stats.fetched += records.length;
       const byId = new Map(records.map((record) => [String(record.Id), record]));
       for (const plan of chunk) {
@@ -254,4 +259,18 @@ async function deadLetter(
     ...(payload === undefined ? {} : { payload }),
   });
   deps.logger.warn({ object: object.name, recordId, stage, reason }, 'dead-lettered');
+}
+
+/** `fn` over `items` with at most `limit` running at once; results in input order. */
+async function mapConcurrently<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index] as T);
+    }
+  });
+  await Promise.all(lanes);
+  return results;
 }

@@ -26,8 +26,10 @@ export interface ChangeWorkerOptions {
   queue: ChangeQueue;
   process: (jobs: ChangeJob[]) => Promise<BatchResult>;
   logger: Logger;
-  /** Jobs taken per batch. @defaultValue 200 */
+  /** Changes taken per batch (whole jobs, so a batch may pass it by one job). @defaultValue 1000 */
   batchSize?: number;
+  /** Batches processed at the same time in this process (pushes of one record stay serialised by record locks). @defaultValue 4 */
+  concurrency?: number;
   /** How long a job stays locked without renewal. @defaultValue 60000 */
   lockDurationMs?: number;
   /** How long a paused integration (needs re-authorisation) waits before looking again. @defaultValue 30000 */
@@ -48,7 +50,7 @@ export class ChangeWorker {
 
   constructor(options: ChangeWorkerOptions) {
     const keys = bridgeKeys(options.prefix);
-    this.#options = { batchSize: 200, lockDurationMs: 60_000, pauseMs: 30_000, ...options };
+    this.#options = { batchSize: 1000, concurrency: 4, lockDurationMs: 60_000, pauseMs: 30_000, ...options };
     this.#worker = new Worker<ChangeBatch>(keys.changeQueueName(options.integration), null, {
       connection: options.connection,
       prefix: keys.queuePrefix(),
@@ -63,7 +65,7 @@ export class ChangeWorker {
   start(): void {
     if (this.#running) return;
     void this.#worker.startStalledCheckTimer();
-    this.#running = this.#loop();
+    this.#running = Promise.all(Array.from({ length: this.#options.concurrency }, () => this.#loop())).then(() => undefined);
   }
 
   /** Wake a paused loop (e.g. the integration was just re-authorised). */
@@ -99,10 +101,12 @@ export class ChangeWorker {
     const first = await this.#next(true);
     if (!first) return [];
     const batch = [first];
-    while (batch.length < this.#options.batchSize && !this.#closing) {
+    let changes = sizeOf(first);
+    while (changes < this.#options.batchSize && !this.#closing) {
       const next = await this.#next(false);
       if (!next) break;
       batch.push(next);
+      changes += sizeOf(next);
     }
     return batch;
   }
@@ -179,4 +183,9 @@ export class ChangeWorker {
 /** A change handed back for later: same record, fetched again then. */
 function asRetry(change: ChangeJob): ChangeJob {
   return { ...change, origin: 'retry', kind: change.kind === 'DELETE' ? 'DELETE' : 'REFRESH' };
+}
+
+function sizeOf(taken: Taken): number {
+  const changes = (taken.job.data as { changes?: unknown } | undefined)?.changes;
+  return Array.isArray(changes) ? changes.length : 1;
 }

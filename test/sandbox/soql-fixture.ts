@@ -137,8 +137,9 @@ export function createTestSource(): RecordSource {
     describe,
     objects: () => metadata,
     records: (name, opts) => (records[describe(name)?.name ?? ''] ?? []).filter((r) => visible(r, opts?.includeDeleted)),
+    // Like the org store: 15- and 18-character forms of an Id find the same record.
     get: (id, opts) =>
-      Object.values(records).flat().find((r) => r.Id === id && visible(r, opts?.includeDeleted)),
+      Object.values(records).flat().find((r) => String(r.Id).slice(0, 15) === id.slice(0, 15) && visible(r, opts?.includeDeleted)),
   };
 }
 

@@ -80,7 +80,10 @@ export interface RecordSource {
   objects(): ObjectMeta[];
   /** Records of one object. Soft-deleted (recycle bin) rows only with `includeDeleted`. */
   records(objectName: string, opts?: { includeDeleted?: boolean }): Iterable<SRecord>;
-  /** One record by Id, any object (found through the key prefix). Soft-deleted only with `includeDeleted`. */
+  /**
+   * One record by Id (15- or 18-character form), any object (found through the key prefix).
+   * Soft-deleted only with `includeDeleted`.
+   */
   get(id: string, opts?: { includeDeleted?: boolean }): SRecord | undefined;
 }
 

@@ -30,7 +30,7 @@ type SelectNode =
 export function evaluatePlan(plan: QueryPlan, source: RecordSource, opts: EvaluateOptions): SoqlResult {
   const lookup = new RelatedRecords(source, opts.includeDeleted);
   const where = plan.where;
-  let rows = [...source.records(plan.object.name, { includeDeleted: opts.includeDeleted })];
+  let rows = candidateRows(plan, source, opts.includeDeleted);
   if (where !== undefined) rows = rows.filter((row) => matches(where, row, lookup));
   if (plan.orderBy.length > 0) rows = sortRows(rows, plan.orderBy, lookup);
   const start = plan.offset ?? 0;
@@ -44,6 +44,47 @@ export function evaluatePlan(plan: QueryPlan, source: RecordSource, opts: Evalua
     totalSize: rows.length,
     records: rows.map((row) => renderer.render(row, plan.object.name, tree)),
   };
+}
+
+/**
+ * The rows worth testing against WHERE. A top-level `Id IN (…)` / `Id = …` (what the bridge's bulk
+ * fetch sends) reads those records by Id instead of scanning the object — an index, as Salesforce
+ * has one on Id. The full WHERE still runs on them, so the answer is the same; only the order of
+ * rows without ORDER BY follows the Id list (Salesforce guarantees no order either).
+ */
+function candidateRows(plan: QueryPlan, source: RecordSource, includeDeleted: boolean): SRecord[] {
+  const ids = idsConstrainedBy(plan.where);
+  if (ids === undefined) return [...source.records(plan.object.name, { includeDeleted })];
+  const seen = new Set<string>();
+  const rows: SRecord[] = [];
+  for (const id of ids) {
+    const row = source.get(id, { includeDeleted });
+    const key = typeof row?.Id === 'string' ? row.Id : undefined;
+    if (!row || key === undefined || seen.has(key) || source.describe(plan.object.name)?.keyPrefix !== key.slice(0, 3)) continue;
+    seen.add(key);
+    rows.push(row);
+  }
+  return rows;
+}
+
+/** The Ids a condition restricts the root object's `Id` to, when it does so at its top level. */
+function idsConstrainedBy(condition: ResolvedCondition | undefined): string[] | undefined {
+  if (condition === undefined) return undefined;
+  const isRootId = (field: ResolvedField) => field.steps.length === 0 && field.field.name === 'Id';
+  switch (condition.kind) {
+    case 'in':
+      return !condition.negated && isRootId(condition.field) ? condition.values.filter((v): v is string => typeof v === 'string') : undefined;
+    case 'compare':
+      return condition.operator === '=' && isRootId(condition.field) && typeof condition.value === 'string' ? [condition.value] : undefined;
+    case 'and':
+      for (const operand of condition.operands) {
+        const ids = idsConstrainedBy(operand);
+        if (ids !== undefined) return ids;
+      }
+      return undefined;
+    default:
+      return undefined;
+  }
 }
 
 /** Records reached through relationship paths, fetched once per query. */

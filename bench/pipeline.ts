@@ -1,0 +1,202 @@
+/**
+ * `npm run bench`: the worker pipeline end to end through the sandbox, next to the bare BullMQ
+ * yardstick measured in the same run on the same Redis.
+ *
+ *   1. yardstick  — bare BullMQ: addBulk one job per event, a no-op Worker; jobs/s.
+ *   2. burst      — N changed records enqueued as the subscriber would; one `sf-cm-bridge worker`
+ *                   process fetches, converts and pushes them into the simulated CM: changes/s,
+ *                   Salesforce REST calls per 1000 changes, CM requests per 1000 comments.
+ *   3. steady     — changes committed at a fixed rate: p50/p99 commit → comment latency.
+ *   Peak RSS of the bench process (sandbox + driver) and of the worker process.
+ *
+ * Options: --changes N (default 20000), --rate R changes/s for the steady phase (default 1000),
+ * --seconds S steady duration (default 5). Needs Redis at REDIS_URL (default 127.0.0.1:6379);
+ * uses a random key prefix and deletes it afterwards.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { loadConfigText } from '../src/config/index.ts';
+import { ChangeQueue } from '../src/queue/change-queue.ts';
+import type { ChangeJob } from '../src/queue/change-job.ts';
+import { createContext } from '../src/roles/context.ts';
+import { startCommunicationsMining } from '../src/sandbox/cm/index.ts';
+import { startSalesforceOrg } from '../src/sandbox/org/index.ts';
+import { buildApp } from '../src/server/app.ts';
+
+const { values } = parseArgs({
+  options: { changes: { type: 'string', default: '20000' }, rate: { type: 'string', default: '1000' }, seconds: { type: 'string', default: '5' } },
+});
+const CHANGES = Number(values.changes);
+const RATE = Number(values.rate);
+const STEADY_SECONDS = Number(values.seconds);
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const PREFIX = `sfcm-bench:${randomUUID().slice(0, 8)}`;
+const INTEGRATION = 'bench/emails';
+const BIN = new URL('../bin/sf-cm-bridge.js', import.meta.url).pathname;
+
+let peakRss = 0;
+const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function yardstick(redis: Redis): Promise<number> {
+  const name = `yardstick-${randomUUID().slice(0, 8)}`;
+  const queue = new Queue(name, { connection: redis, prefix: `${PREFIX}:bull` });
+  const blocking = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  let done = 0;
+  const worker = new Worker(name, async () => undefined, {
+    connection: blocking,
+    prefix: `${PREFIX}:bull`,
+    concurrency: 100,
+    removeOnComplete: { count: 0 },
+  });
+  worker.on('completed', () => done++);
+  await worker.waitUntilReady();
+  const started = performance.now();
+  for (let i = 0; i < CHANGES; i += 1000) {
+    await queue.addBulk(Array.from({ length: Math.min(1000, CHANGES - i) }, (_, j) => ({ name: 'event', data: { i: i + j } })));
+  }
+  await until(() => done >= CHANGES, 300_000, 'the yardstick worker');
+  const perSecond = CHANGES / ((performance.now() - started) / 1000);
+  await worker.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  blocking.disconnect();
+  return perSecond;
+}
+
+async function main(): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  console.log(`sf-cm-bridge bench — ${CHANGES} changes, node ${process.version}, ${(await import('node:os')).cpus().length} cores`);
+
+  const bare = await yardstick(redis);
+  console.log(`yardstick   bare BullMQ one job per event: ${bare.toFixed(0)} jobs/s`);
+
+  const cm = await startCommunicationsMining({ tokens: ['bench-cm-token'], sources: [{ project: 'bench', name: 'emails' }], basePath: '/t/reinfer_' });
+  const org = await startSalesforceOrg({
+    autoApprove: true,
+    connectedApps: [{ clientId: 'bench-client', clientSecret: 'bench-secret', redirectUris: ['http://bench.local/external/salesforce/oauth2/callback'] }],
+  });
+  const configText = `
+redis: { url: "${REDIS_URL}", prefix: "${PREFIX}" }
+server: { publicUrl: "http://bench.local", adminToken: bench-admin-token-0123456789 }
+secrets: { encryptionKey: ${Buffer.alloc(32, 3).toString('base64')} }
+integrations:
+  - project: bench
+    name: emails
+    salesforce: { loginUrl: "${org.url}", clientId: bench-client, clientSecret: bench-secret }
+    target: { url: "${cm.url}", token: bench-cm-token, project: bench, source: emails }
+    objects:
+      Case:
+        comment:
+          subject: Subject
+          body: Description
+          from: SuppliedEmail
+          properties: { Priority: Priority, Status: Status, Case Number: CaseNumber }
+`;
+  const configFile = join(mkdtempSync(join(tmpdir(), 'sfcm-bench-')), 'bench.yaml');
+  writeFileSync(configFile, configText);
+  const config = loadConfigText(configText, configFile, {});
+  const context = createContext({ config, logger: pino({ level: 'silent' }), redis });
+  const app = await buildApp(context);
+  const start = await app.inject({ method: 'GET', url: '/integrations/bench/emails/oauth2/authenticate' });
+  const callback = new URL(String((await fetch(String(start.headers.location), { redirect: 'manual' })).headers.get('location')));
+  if ((await app.inject({ method: 'GET', url: callback.pathname + callback.search })).statusCode !== 200) throw new Error('bench: OAuth failed');
+  await app.close();
+
+  const ids: string[] = [];
+  for (let i = 0; i < CHANGES; i++) {
+    const record = org.store.create(
+      'Case',
+      {
+        Subject: `Order ${i} arrived damaged`,
+        Description: `Hello,\n\nmy order ${i} arrived damaged. Please send a replacement.\n\nThanks`,
+        SuppliedEmail: `customer${i}@example.com`,
+        Priority: i % 3 === 0 ? 'High' : 'Medium',
+      },
+      { silent: true },
+    );
+    ids.push(String(record.Id));
+  }
+  const queue = new ChangeQueue(redis, PREFIX, INTEGRATION);
+  const change = (recordId: string): ChangeJob => ({ integration: INTEGRATION, object: 'Case', recordId, kind: 'UPDATE', origin: 'reconcile', enqueuedAt: Date.now() });
+
+  // Warm-up: the worker process starts, describes Case and pushes one record.
+  const worker = spawn(process.execPath, [...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean), BIN, 'worker', '--config', configFile], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } });
+  await queue.enqueue([change(ids[0] ?? '')], () => 'warm-up');
+  await until(() => cm.control.comments('bench', 'emails').length >= 1, 60_000, 'the worker to start');
+
+  // Burst: every change queued at once (as after an outage), drained by one worker process.
+  const sumCalls = (calls: Record<string, number>) => Object.values(calls).reduce((a, b) => a + b, 0);
+  const restBefore = sumCalls(org.counters().rest.calls);
+  const cmBefore = Object.values(cm.control.counters().requests.sync ?? {}).reduce((a, b) => a + b, 0);
+  const burstStart = performance.now();
+  for (let i = 0; i < ids.length; i += 1000) await queue.enqueue(ids.slice(i, i + 1000).map(change), () => 'burst');
+  await until(() => cm.control.comments('bench', 'emails').length >= CHANGES, 600_000, 'the burst to land in CM');
+  const burstSeconds = (performance.now() - burstStart) / 1000;
+  const restCalls = sumCalls(org.counters().rest.calls) - restBefore;
+  const cmRequests = Object.values(cm.control.counters().requests.sync ?? {}).reduce((a, b) => a + b, 0) - cmBefore;
+  const throughput = CHANGES / burstSeconds;
+  console.log(`burst       ${CHANGES} changes in ${burstSeconds.toFixed(2)} s: ${throughput.toFixed(0)} changes/s = ${(throughput / bare).toFixed(2)}× yardstick`);
+  console.log(`            Salesforce REST calls per 1000 changes: ${((restCalls / CHANGES) * 1000).toFixed(1)}   CM requests per 1000 comments: ${((cmRequests / CHANGES) * 1000).toFixed(1)}`);
+
+  // Steady: commit changes at RATE/s, measure commit → comment stored.
+  const committed = new Map<string, number>();
+  const total = RATE * STEADY_SECONDS;
+  const steadyStart = Date.now();
+  for (let i = 0; i < total; i++) {
+    const due = steadyStart + (i / RATE) * 1000;
+    if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+    const id = ids[i % ids.length] ?? '';
+    org.store.update(id, { Description: `steady change ${i}` }, { silent: true });
+    committed.set(id, Date.now());
+    if (i % 10 === 9 || i === total - 1) await queue.enqueue([...ids.slice(i - (i % 10), i + 1)].map(change), () => `steady${i}`);
+  }
+  await until(
+    () => [...committed.keys()].every((id) => /steady change/.test(cm.control.comment('bench', 'emails', id)?.comment.messages[0]?.body.text ?? '')),
+    120_000,
+    'the steady changes to land',
+  );
+  const latencies = [...committed.entries()]
+    .map(([id, at]) => Date.parse(cm.control.comment('bench', 'emails', id)?.last_modified ?? '') - at)
+    .sort((a, b) => a - b);
+  console.log(`steady      ${RATE} changes/s for ${STEADY_SECONDS} s: commit → comment p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms`);
+
+  const workerRss = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${worker.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+  worker.kill('SIGTERM');
+  await new Promise((resolve) => worker.on('close', resolve));
+  clearInterval(rssTimer);
+  console.log(`peak RSS    bench process (sandbox + driver) ${mb(peakRss)}, worker process ${mb(workerRss)}`);
+
+  await queue.close();
+  await context.close();
+  await cm.close();
+  await org.close();
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+  redis.disconnect();
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
