@@ -1,8 +1,9 @@
 /** The role commands (`api`, later `subscriber`, `worker`, `all`): one process per role or several. */
-import { startRoles, untilSignal, type RoleName } from '../roles/run.ts';
+import { ROLE_NAMES, startRoles, untilSignal, type RoleName } from '../roles/run.ts';
 import { CONFIG_HELP, CONFIG_OPTION, configPath, type Command } from './command.ts';
 
-function roleCommand(name: RoleName, summary: string, help: string): Command {
+function roleCommand(name: RoleName | 'all', summary: string, help: string): Command {
+  const roles: readonly RoleName[] = name === 'all' ? ROLE_NAMES : [name];
   return {
     name,
     summary,
@@ -10,7 +11,7 @@ function roleCommand(name: RoleName, summary: string, help: string): Command {
     help: [help, '', 'Stops gracefully on SIGTERM/SIGINT. Logs JSON lines (pretty on a terminal); LOG_LEVEL sets the level.', '', 'Options:', CONFIG_HELP].join('\n'),
     options: CONFIG_OPTION,
     async run({ values }) {
-      const running = await startRoles([name], configPath(values));
+      const running = await startRoles(roles, configPath(values));
       return untilSignal(running.shutdown);
     },
   };
@@ -26,4 +27,16 @@ export const workerCommand = roleCommand(
   'worker',
   'workers: fetch changed records in bulk, convert them to comments, push them',
   'Takes change jobs from the queue of every integration, fetches the records in bulk, converts them\nto Communications Mining comments and pushes them in batches; deletes delete. Stateless: run as many\nworker processes as you like.',
+);
+
+export const subscriberCommand = roleCommand(
+  'subscriber',
+  'Change Data Capture subscriptions (CometD) for every authorised integration',
+  'Streams the CDC channels of every `mode: cdc` object of every authorised integration into the change\nqueue, with durable replay positions. One subscriber is active per integration across all replicas\n(a lease in Redis); others stand by and take over.',
+);
+
+export const allCommand = roleCommand(
+  'all',
+  'every role in one process (api + subscriber + worker): the small-deployment default',
+  'Runs the api, subscriber and worker roles in one process.',
 );

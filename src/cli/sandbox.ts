@@ -2,7 +2,7 @@
 import { loadConfigFile } from '../config/index.ts';
 import { UsageError } from '../errors.ts';
 import { createLogger } from '../logging.ts';
-import { startRoles, untilSignal } from '../roles/run.ts';
+import { ROLE_NAMES, startRoles, untilSignal } from '../roles/run.ts';
 import { DEMO } from '../sandbox/demo.ts';
 import { startSandbox } from '../sandbox/index.ts';
 import { Shutdown } from '../shutdown.ts';
@@ -85,7 +85,7 @@ export const demoCommand: Command = {
     const shutdown = new Shutdown(logger);
     shutdown.onShutdown('sandbox', () => sandbox.close());
     try {
-      await startRoles(['api', 'worker'], configFile, shutdown);
+      await startRoles(ROLE_NAMES, configFile, shutdown);
     } catch (error) {
       await shutdown.run('start failed');
       throw error;

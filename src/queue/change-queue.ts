@@ -10,6 +10,11 @@ import { CHANGE_JOB_NAME, changeBatchId, changeJobId, type ChangeBatch, type Cha
 /** Changes per BullMQ job: one Redis write and one job lock for this many changes. */
 export const CHANGES_PER_JOB = 250;
 
+export interface PlannedJob {
+  id: string;
+  data: ChangeBatch;
+}
+
 export const CHANGE_JOB_OPTIONS = {
   attempts: 12,
   backoff: { type: 'exponential', delay: 1_000 },
@@ -40,14 +45,30 @@ export class ChangeQueue {
    * record (e.g. its SystemModstamp); without one, a non-CDC change gets a unique id.
    */
   async enqueue(changes: readonly ChangeJob[], discriminator?: (change: ChangeJob) => string | number, delayMs?: number): Promise<void> {
-    if (changes.length === 0) return;
-    const jobs = [];
+    await this.add(this.plan(changes, discriminator), delayMs);
+  }
+
+  /** The jobs `changes` become, with their ids, before anything is written (see EventIngest's pending marker). */
+  plan(changes: readonly ChangeJob[], discriminator?: (change: ChangeJob) => string | number): PlannedJob[] {
+    const jobs: PlannedJob[] = [];
     for (let start = 0; start < changes.length; start += CHANGES_PER_JOB) {
       const chunk = changes.slice(start, start + CHANGES_PER_JOB);
       const ids = chunk.map((change) => changeJobId(change, discriminator?.(change) ?? `${change.enqueuedAt}.${Math.random().toString(36).slice(2)}`));
-      jobs.push({ name: CHANGE_JOB_NAME, data: { changes: chunk }, opts: { jobId: changeBatchId(ids), ...(delayMs ? { delay: delayMs } : {}) } });
+      jobs.push({ id: changeBatchId(ids), data: { changes: chunk } });
     }
-    await this.queue.addBulk(jobs);
+    return jobs;
+  }
+
+  /** Write planned jobs in one round trip; an id that already exists is ignored by BullMQ. */
+  async add(jobs: readonly PlannedJob[], delayMs?: number): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.queue.addBulk(jobs.map((job) => ({ name: CHANGE_JOB_NAME, data: job.data, opts: { jobId: job.id, ...(delayMs ? { delay: delayMs } : {}) } })));
+  }
+
+  /** Whether every id is a job BullMQ still knows (waiting, active, delayed, failed or recently completed). */
+  async allExist(ids: readonly string[]): Promise<boolean> {
+    for (const id of ids) if (!(await this.queue.getJob(id))) return false;
+    return true;
   }
 
   /** Batches not yet processed (waiting, delayed, in progress): each holds up to CHANGES_PER_JOB changes. */

@@ -29,6 +29,8 @@ export function integrationKeys(prefix: string, integration: string) {
     refreshLock: () => `${base}:refresh-lock`,
     /** Durable CDC positions (hash): channel → replay id of the last event safely enqueued. */
     replay: () => `${base}:replay`,
+    /** The subscriber's enqueue in progress (JSON: job ids and positions), to finish a checkpoint after a crash. */
+    pendingEnqueue: () => `${base}:pending-enqueue`,
     /** Subscriber leader lease: only its holder streams this integration. */
     subscriberLease: () => `${base}:subscriber-lease`,
     /** Per-object streaming state (hash): lastEventAt, error… shown on the status page. */

@@ -7,14 +7,16 @@ import { createLogger, SecretScrubber, type Logger } from '../logging.ts';
 import { assertRedisReachable, createRedis } from '../redis.ts';
 import { Shutdown } from '../shutdown.ts';
 import { startApiRole } from './api.ts';
+import { startSubscriberRole } from './subscriber.ts';
 import { startWorkerRole } from './worker.ts';
 import { createContext, type BridgeContext } from './context.ts';
 
-export const ROLE_NAMES = ['api', 'worker'] as const;
+export const ROLE_NAMES = ['api', 'subscriber', 'worker'] as const;
 export type RoleName = (typeof ROLE_NAMES)[number];
 
 const ROLES: Record<RoleName, (context: BridgeContext, shutdown: Shutdown) => Promise<unknown>> = {
   api: startApiRole,
+  subscriber: (context, shutdown) => startSubscriberRole(context, shutdown),
   worker: (context, shutdown) => startWorkerRole(context, shutdown),
 };
 

@@ -51,7 +51,8 @@ describe('sf-cm-bridge CLI', () => {
   it('--help lists only built commands; each command has --help', async () => {
     const help = await runCli(['--help']);
     expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/Commands:\n {2}api +HTTP server/);
+    expect(help.stdout).toMatch(/Commands:\n {2}all +every role in one process/);
+    for (const role of ['api', 'subscriber', 'worker']) expect(help.stdout).toMatch(new RegExp(`\\n {2}${role} +`));
     expect(help.stdout).toMatch(/\n {2}check +validate a config file/);
     expect(help.stdout).not.toMatch(/not implemented/i);
     const checkHelp = await runCli(['check', '--help']);

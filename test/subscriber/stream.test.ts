@@ -109,6 +109,39 @@ describe('subscriber stream (reference §1.4, §1.8, §3)', () => {
     expect(await h.changeIds()).toEqual(changeIdsBefore);
   });
 
+  it('a crash between enqueue and checkpoint is completed on restart: nothing replayed, no second job', async () => {
+    const first = await h.startRole();
+    await subscribed(first, [EMAIL_CHANNEL, CASE_CHANNEL]);
+    h.org.store.create('Case', { Subject: 'a' });
+    h.org.store.create('Case', { Subject: 'b' });
+    await jobsInQueue(h, 2);
+    const idsBefore = await h.jobIds();
+    await first.close();
+
+    // What a process killed after writing the jobs but before the checkpoint leaves behind.
+    const last = h.org.events.lastReplayId();
+    await h.replay.setPending(INTEGRATION, { jobIds: idsBefore, positions: { [CASE_CHANNEL]: last } });
+    await h.replay.reset(INTEGRATION, CASE_CHANNEL);
+    await h.replay.checkpoint(INTEGRATION, CASE_CHANNEL, (h.org.events.retained()[0]?.replayId ?? 1) - 1);
+
+    const second = await h.startRole();
+    await subscribed(second, [EMAIL_CHANNEL, CASE_CHANNEL]);
+    expect(await h.position(CASE_CHANNEL)).toBe(last);
+    expect(await h.replay.pending(INTEGRATION)).toBeUndefined();
+    h.org.store.create('Case', { Subject: 'c' });
+    await jobsInQueue(h, 3);
+    expect(second.subscriber.stream(INTEGRATION)?.stats().ingest.accepted).toBe(1);
+    expect((await h.jobIds()).filter((id) => idsBefore.includes(id))).toEqual(idsBefore);
+  });
+
+  it('a pending enqueue whose jobs never made it is replayed from the stored position', async () => {
+    await h.replay.setPending(INTEGRATION, { jobIds: ['never-written'], positions: { [CASE_CHANNEL]: 999_999 } });
+    const role = await h.startRole();
+    await subscribed(role, [EMAIL_CHANNEL, CASE_CHANNEL]);
+    expect(await h.position(CASE_CHANNEL)).not.toBe(999_999);
+    expect(await h.replay.pending(INTEGRATION)).toBeUndefined();
+  });
+
   it('a merged event becomes one job per record id (§3.2)', async () => {
     const role = await h.startRole();
     await subscribed(role, [EMAIL_CHANNEL, CASE_CHANNEL]);

@@ -12,6 +12,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { ChangeJob } from '../../queue/change-job.ts';
+import type { PlannedJob } from '../../queue/change-queue.ts';
 import type { DeadLetterStore } from '../../queue/dead-letters.ts';
 import type { ReplayStore } from '../../queue/replay-store.ts';
 import { Backoff, type BackoffPolicy } from './backoff.ts';
@@ -21,6 +22,14 @@ import type { StreamStatus } from './stream-status.ts';
 /** Where change jobs go (a `ChangeQueue`). Resolves once Redis has them. */
 export interface ChangeJobSink {
   enqueue(jobs: readonly ChangeJob[], discriminator?: (job: ChangeJob) => string | number): Promise<void>;
+  /**
+   * With these three, enqueues are exact across crashes: the job ids are recorded before they are
+   * written, and a restart that finds them all in the queue completes the checkpoint instead of
+   * replaying the events into new jobs.
+   */
+  plan?(jobs: readonly ChangeJob[], discriminator?: (job: ChangeJob) => string | number): PlannedJob[];
+  add?(jobs: readonly PlannedJob[]): Promise<void>;
+  allExist?(ids: readonly string[]): Promise<boolean>;
 }
 
 export interface EventIngestOptions {
@@ -170,15 +179,29 @@ export class EventIngest {
     }
   }
 
-  /** Enqueue the batch's jobs, record its requests and dead letters, then move each channel's position. */
+  /**
+   * A crashed predecessor's enqueue: if all its jobs are in the queue, its events are safe and its
+   * checkpoint is completed now (no replay, so no second job); otherwise the events will be
+   * replayed from the stored position. Call before reading positions to subscribe.
+   */
+  async recoverPending(): Promise<void> {
+    const { integration, queue, replay, logger } = this.#options;
+    const pending = await replay.pending(integration);
+    if (!pending) return;
+    if (queue.allExist && (await queue.allExist(pending.jobIds))) {
+      for (const [channel, replayId] of Object.entries(pending.positions)) await replay.checkpoint(integration, channel, replayId);
+      logger.info({ positions: pending.positions }, 'completed the checkpoint of an enqueue interrupted by a crash');
+    }
+    await replay.clearPending(integration);
+  }
+
+  /** Record the batch's requests and dead letters, enqueue its jobs, then move each channel's position. */
   async #enqueueThenCheckpoint(batch: readonly Delivery[]): Promise<void> {
     const { integration, queue, replay, deadLetters, status, logger } = this.#options;
     const now = this.#now();
     const outcomes = batch.map((d) => ({ delivery: d, outcome: interpretChangeEvent(d.data, { integration, object: d.object, channel: d.channel, now }) }));
 
-    const jobs = outcomes.flatMap(({ outcome }) => (outcome.type === 'changes' ? outcome.jobs : []));
-    if (jobs.length > 0) await queue.enqueue(jobs, eventJobDiscriminator);
-
+    // Requests and dead letters first: once the jobs are in, a restart may skip these events.
     for (const { delivery, outcome } of outcomes) {
       if (outcome.type === 'reconcile') {
         const request = await status.requestReconcile(delivery.object, null, outcome.reason);
@@ -198,10 +221,20 @@ export class EventIngest {
       }
     }
 
-    // Checkpoint last: everything up to these ids is now durable outside this process.
-    for (const [channel, replayId] of highestReplayIds(outcomes.map((o) => ({ channel: o.delivery.channel, outcome: o.outcome })))) {
-      await replay.checkpoint(integration, channel, replayId);
+    const positions = highestReplayIds(outcomes.map((o) => ({ channel: o.delivery.channel, outcome: o.outcome })));
+    const jobs = outcomes.flatMap(({ outcome }) => (outcome.type === 'changes' ? outcome.jobs : []));
+    const exact = queue.plan !== undefined && queue.add !== undefined;
+    if (exact && queue.plan && queue.add) {
+      const planned = queue.plan(jobs, eventJobDiscriminator);
+      await replay.setPending(integration, { jobIds: planned.map((job) => job.id), positions: Object.fromEntries(positions) });
+      await queue.add(planned);
+    } else if (jobs.length > 0) {
+      await queue.enqueue(jobs, eventJobDiscriminator);
     }
+
+    // Checkpoint last: everything up to these ids is now durable outside this process.
+    for (const [channel, replayId] of positions) await replay.checkpoint(integration, channel, replayId);
+    if (exact) await replay.clearPending(integration);
     await status.eventsEnqueued(lastEvents(outcomes));
     this.stats.enqueuedJobs += jobs.length;
     this.stats.flushes += 1;

@@ -319,6 +319,7 @@ export class IntegrationStream {
       refreshRejected !== undefined ? await tokens.refresh(this.key, refreshRejected) : await tokens.session(this.key);
     if (this.#stopped) return;
 
+    await this.#ingest.recoverPending();
     const stored = await replay.positions(this.key);
     const subscribeAt = this.#now();
     for (const [channel, object] of this.#objects) {

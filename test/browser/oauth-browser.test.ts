@@ -1,0 +1,88 @@
+/**
+ * The admin's path in a real browser (Debian chromium driven by playwright-core): authenticate URL
+ * → sandbox Salesforce login and consent → Allow → the bridge's success notice → status page.
+ */
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfigText } from '../../src/config/index.ts';
+import { createContext } from '../../src/roles/context.ts';
+import { startSalesforceOrg, type SimulatedSalesforceOrg } from '../../src/sandbox/org/index.ts';
+import { buildApp, type BridgeApp } from '../../src/server/app.ts';
+import pino from 'pino';
+import { ADMIN_TOKEN, bridgeConfigYaml, CLIENT_ID, CLIENT_SECRET } from '../helpers/bridge.ts';
+import { testRedis, type TestRedis } from '../helpers/redis.ts';
+import { freePort } from '../helpers/ports.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
+
+describe('OAuth in a real browser', () => {
+  let browser: BrowserContext;
+  let org: SimulatedSalesforceOrg;
+  let redis: TestRedis;
+  let app: BridgeApp;
+  let publicUrl: string;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (.ci/run does)`);
+    const port = await freePort();
+    publicUrl = `http://127.0.0.1:${port}`;
+    org = await startSalesforceOrg({
+      connectedApps: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`${publicUrl}/external/salesforce/oauth2/callback`] }],
+    });
+    redis = testRedis();
+    const config = loadConfigText(bridgeConfigYaml(org.url, redis.prefix).replace('publicUrl: http://bridge.test', `publicUrl: ${publicUrl}`), 'b.yaml', {});
+    app = await buildApp(createContext({ config, logger: pino({ level: 'silent' }), redis: redis.redis }));
+    await app.listen({ host: '127.0.0.1', port });
+    // A fresh profile each run (playwright passes it as --user-data-dir).
+    browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'sfcm-chromium-')), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await redis?.cleanup();
+    await org?.close();
+  });
+
+  it('authenticate → Salesforce consent → Allow → configured successfully → status page', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${publicUrl}/integrations/acme/emails/oauth2/authenticate`);
+    // The simulated Salesforce login and consent page.
+    expect(page.url()).toContain(`${org.url}/services/oauth2/authorize`);
+    await page.fill('input[name="password"]', 'sandbox');
+    await page.click('button[value="allow"]');
+
+    await page.waitForURL(`${publicUrl}/external/salesforce/oauth2/callback**`);
+    await expect(page.locator('h1').first().textContent()).resolves.toBe('Integration configured successfully');
+    expect(await page.textContent('body')).toContain('acme/emails was configured successfully');
+
+    await page.click('text=Open the status page');
+    await page.fill('input[name="token"]', ADMIN_TOKEN);
+    await page.click('button[type="submit"]');
+    await page.waitForSelector('[data-integration="acme/emails"]');
+    expect(await page.textContent('[data-integration="acme/emails"] .badge')).toBe('authorised');
+    expect(await page.textContent('body')).toContain('integration@sandbox.example.com');
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'oauth-status-page.png'), fullPage: true });
+    const cookies = await browser.cookies();
+    expect(cookies.find((c) => c.name === 'sfcm_admin')).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+  }, 60_000);
+
+  it('Deny ends on a page that says what to do, and stores nothing', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${publicUrl}/integrations/acme/emails/oauth2/authenticate`);
+    await page.click('button[value="deny"]');
+    await page.waitForURL(`${publicUrl}/external/salesforce/oauth2/callback**`);
+    expect(await page.textContent('h1')).toBe('Access was not granted');
+    expect(await page.getAttribute('a.button', 'href')).toBe('/integrations/acme/emails/oauth2/authenticate');
+  }, 60_000);
+});

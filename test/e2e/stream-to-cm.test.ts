@@ -1,0 +1,102 @@
+/**
+ * The whole pipeline in one place: changes made in the simulated org travel as CDC events through
+ * the subscriber, the queue and the workers into the simulated Communications Mining.
+ */
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startSubscriberRole } from '../../src/roles/subscriber.ts';
+import { startWorkerRole } from '../../src/roles/worker.ts';
+import { startCommunicationsMining, type SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
+import { buildApp } from '../../src/server/app.ts';
+import { Shutdown } from '../../src/shutdown.ts';
+import { startBridgeHarness, type BridgeHarness } from '../helpers/bridge.ts';
+import { completeFlow } from '../helpers/oauth.ts';
+import { eventually } from '../helpers/redis.ts';
+import { FAST, subscribed } from '../subscriber/harness.ts';
+
+const CM_TOKEN = 'cm-e2e-token';
+const OBJECTS = `      EmailMessage:
+        where: "Incoming = true"
+        comment:
+          timestamp: MessageDate
+          thread: ParentId
+          subject: Subject
+          body: [TextBody, HtmlBody]
+          from: FromAddress
+          properties:
+            Case Number: Parent.CaseNumber
+      Case:
+        comment:
+          subject: Subject
+          body: Description
+          properties:
+            Priority: Priority`;
+
+describe('end to end: org change → CDC → queue → worker → Communications Mining', () => {
+  let harness: BridgeHarness;
+  let cm: SimulatedCommunicationsMining;
+  let shutdown: Shutdown;
+
+  beforeEach(async () => {
+    cm = await startCommunicationsMining({ basePath: '/org/tenant/reinfer_', tokens: [CM_TOKEN], sources: [{ project: 'acme', name: 'emails' }] });
+    harness = await startBridgeHarness({ cmUrl: cm.url, cmToken: CM_TOKEN, objects: OBJECTS, org: { cometdTimeoutSeconds: 1 } });
+    const app = await buildApp(harness.context);
+    expect((await completeFlow(app)).statusCode).toBe(200);
+    await app.close();
+    shutdown = new Shutdown(pino({ level: 'silent' }));
+    await startWorkerRole(harness.secondContext(), shutdown, { sinkRetry: { baseDelayMs: 10, maxDelayMs: 50 } });
+    const subscriber = await startSubscriberRole(harness.context, shutdown, FAST);
+    await subscribed(subscriber, ['/data/EmailMessageChangeEvent', '/data/CaseChangeEvent']);
+  });
+
+  afterEach(async () => {
+    await shutdown.run('test over');
+    await harness.close();
+    await cm.close();
+  });
+
+  const body = (id: unknown) => cm.control.comment('acme', 'emails', String(id))?.comment.messages[0]?.body.text;
+
+  it('creates, updates, deletes, undeletes and scope changes converge to exactly the expected source', async () => {
+    const store = harness.org.store;
+    const parent = store.create('Case', { Subject: 'Broken screen', Description: 'Screen cracked on arrival', Priority: 'High' });
+    const inbound = store.create('EmailMessage', {
+      Subject: 'Re: Broken screen',
+      HtmlBody: '<p>Photo <b>attached</b>.</p>',
+      FromAddress: 'jane@customer.example',
+      MessageDate: '2026-11-27T10:00:00.000Z',
+      ParentId: String(parent.Id),
+      Incoming: true,
+    });
+    const outbound = store.create('EmailMessage', { Subject: 'Reply', TextBody: 'We are on it', ParentId: String(parent.Id), Incoming: false });
+
+    await eventually(() => body(inbound.Id) === 'Photo attached.' && body(parent.Id) === 'Screen cracked on arrival', 10_000);
+    expect(cm.control.comment('acme', 'emails', String(inbound.Id))?.comment.user_properties).toEqual({ 'string:Case Number': parent.CaseNumber });
+    expect(body(outbound.Id)).toBeUndefined(); // outside `where`
+
+    store.update(String(parent.Id), { Description: 'Screen cracked; replacement sent' });
+    store.update(String(outbound.Id), { Incoming: true }); // enters the scope
+    await eventually(() => body(parent.Id) === 'Screen cracked; replacement sent' && body(outbound.Id) === 'We are on it', 10_000);
+
+    store.delete(String(parent.Id));
+    store.update(String(inbound.Id), { Incoming: false }); // leaves the scope
+    await eventually(() => body(parent.Id) === undefined && body(inbound.Id) === undefined, 10_000);
+
+    store.undelete(String(parent.Id));
+    await eventually(() => body(parent.Id) === 'Screen cracked; replacement sent', 10_000);
+    expect(cm.control.comments('acme', 'emails').map((c) => c.comment.id).sort()).toEqual([String(outbound.Id), String(parent.Id)].sort());
+  });
+
+  it('a burst of changes in one transaction arrives complete, each record pushed at its latest state', async () => {
+    const ids = harness.org.store.transaction((tx) =>
+      Array.from({ length: 150 }, (_, i) => String(tx.create('Case', { Subject: `Case ${i}`, Description: `first ${i}` }).Id)),
+    );
+    harness.org.store.transaction((tx) => ids.forEach((id, i) => tx.update(id, { Description: `second ${i}` })));
+    await eventually(() => ids.every((id, i) => body(id) === `second ${i}`), 15_000);
+    // Never an older text after a newer one, per comment.
+    for (const id of ids) {
+      const texts = cm.control.history({ commentId: id }).flatMap((entry) => (entry.kind === 'upsert' ? [entry.comment.messages[0]?.body.text] : []));
+      expect(texts.indexOf(texts.find((t) => t?.startsWith('second')) ?? '')).toBe(texts.length - 1);
+    }
+  });
+});
