@@ -14,6 +14,8 @@ export function bridgeKeys(prefix: string) {
     queuePrefix: () => `${prefix}:bull`,
     /** Queue of record changes of one integration (BullMQ forbids ':' in names; '/' cannot occur in either part). */
     changeQueueName: (integration: string) => `changes/${integration}`,
+    /** Queue of reconciliation and backfill runs of one integration. */
+    reconcileQueueName: (integration: string) => `reconcile/${integration}`,
   };
 }
 
@@ -44,6 +46,12 @@ export function integrationKeys(prefix: string, integration: string) {
     deadLetterIndex: () => `${base}:dead-letters:index`,
     /** Pending reconciliation requests (hash object → JSON {since, reason}). */
     reconcileRequests: () => `${base}:reconcile-requests`,
+    /** Reconciliation watermark of an object (hash): systemModstamp (ISO), id, at. */
+    watermark: (object: string) => `${base}:watermark:${object}`,
+    /** Backfill progress of an object (hash): cursor, done, total, startedAt. */
+    backfill: (object: string) => `${base}:backfill:${object}`,
+    /** Salesforce API usage as last reported (hash): used, max, at. */
+    apiUsage: () => `${base}:api-usage`,
   };
 }
 
