@@ -76,7 +76,7 @@ function buildConfig(parsed: ParsedConfig, file: string): BridgeConfig {
     }));
     return { ...integration, key: `${integration.project}/${integration.name}`, objects };
   });
-  return { file, redis: parsed.redis, server: parsed.server, secrets: parsed.secrets, integrations };
+  return { file, redis: parsed.redis, server: parsed.server, worker: parsed.worker, secrets: parsed.secrets, integrations };
 }
 
 function describeIssue(issue: z.core.$ZodIssue, input: unknown, lineOf: (path: Path) => number | undefined): ConfigProblem[] {
@@ -112,6 +112,7 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown, lineOf: (path: P
 /** Every key the schema knows, for "did you mean" hints on typos. */
 const KNOWN_KEYS = [
   'redis', 'url', 'prefix', 'server', 'host', 'port', 'publicUrl', 'adminToken', 'secrets', 'encryptionKey',
+  'worker', 'concurrency', 'batchSize', 'jobLock', 'previousEncryptionKeys',
   'integrations', 'project', 'name', 'salesforce', 'loginUrl', 'apiVersion', 'clientId', 'clientSecret', 'pkce',
   'target', 'token', 'source', 'reconcile', 'every', 'lookback', 'objects', 'mode', 'where', 'backfill', 'comment',
   'id', 'timestamp', 'thread', 'subject', 'body', 'from', 'to', 'cc', 'bcc', 'properties',

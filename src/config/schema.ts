@@ -204,6 +204,19 @@ export const ConfigSchema = z
         ),
       })
       .strict(),
+    worker: z
+      .object({
+        concurrency: integer(1, 64)
+          .default(4)
+          .meta({ description: 'Batches a worker process handles at once', shownDefault: 4 }),
+        batchSize: integer(1, 10_000)
+          .default(1000)
+          .meta({ description: 'Changes per batch: one bulk fetch per 200 of them', shownDefault: 1000 }),
+        jobLock: duration('How long a crashed worker holds its jobs and records before another worker takes them over').prefault('60s'),
+      })
+      .strict()
+      .prefault({})
+      .meta({ description: 'Worker tuning (every worker process reads the same values)' }),
     secrets: z
       .object({
         encryptionKey: encryptionKey('32 bytes, base64: tokens are encrypted at rest with it'),

@@ -24,6 +24,7 @@ export interface BridgeConfig {
   readonly file: string;
   readonly redis: ParsedConfig['redis'];
   readonly server: ParsedConfig['server'];
+  readonly worker: ParsedConfig['worker'];
   readonly secrets: ParsedConfig['secrets'];
   readonly integrations: readonly IntegrationConfig[];
 }

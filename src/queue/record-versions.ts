@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { integrationKeys } from './keys.ts';
-import { lockRecords, releaseRecordLocks } from './scripts.ts';
+import { extendRecordLocks, lockRecords, releaseRecordLocks } from './scripts.ts';
 
 export interface RecordVersion {
   /** ms since epoch */
@@ -80,7 +80,8 @@ export class RecordVersions {
 
   /**
    * Run `fn` holding the push locks of the records that are free; the others are returned as
-   * `busy` for the caller to retry shortly. Locks expire after `ttlMs` if this process dies.
+   * `busy` for the caller to retry shortly. Locks are renewed while `fn` runs and expire `ttlMs`
+   * after this process dies.
    */
   async withLocks<T>(object: string, recordIds: readonly string[], ttlMs: number, fn: (locked: string[]) => Promise<T>): Promise<{ result: T; busy: string[] }> {
     const keys = integrationKeys(this.prefix, this.integration);
@@ -89,10 +90,13 @@ export class RecordVersions {
     const taken = await lockRecords(this.redis, lockKeys, owner, ttlMs);
     const locked = recordIds.filter((_, i) => taken[i]);
     const busy = recordIds.filter((_, i) => !taken[i]);
+    const held = lockKeys.filter((_, i) => taken[i]);
+    const renew = setInterval(() => void extendRecordLocks(this.redis, held, owner, ttlMs).catch(() => undefined), Math.max(100, ttlMs / 3));
     try {
       return { result: await fn(locked), busy };
     } finally {
-      await releaseRecordLocks(this.redis, lockKeys.filter((_, i) => taken[i]), owner);
+      clearInterval(renew);
+      await releaseRecordLocks(this.redis, held, owner);
     }
   }
 }

@@ -55,3 +55,9 @@ export async function releaseRecordLocks(redis: Redis, lockKeys: readonly string
   if (lockKeys.length === 0) return 0;
   return (await command(redis, 'release-locks-n')(lockKeys.length, ...lockKeys, owner)) as number;
 }
+
+/** Extend the lifetime of the locks among `lockKeys` that `owner` still holds. */
+export async function extendRecordLocks(redis: Redis, lockKeys: readonly string[], owner: string, ttlMs: number): Promise<number> {
+  if (lockKeys.length === 0) return 0;
+  return (await command(redis, 'extend-locks-n')(lockKeys.length, ...lockKeys, owner, ttlMs)) as number;
+}

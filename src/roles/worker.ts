@@ -15,7 +15,7 @@ import { ChangeWorker } from '../worker/change-worker.ts';
 import type { BridgeContext } from './context.ts';
 
 export interface WorkerRoleOptions {
-  /** Jobs per batch. @defaultValue 200 */
+  /** Changes per batch. @defaultValue config.worker.batchSize */
   batchSize?: number;
   /** Communications Mining retry policy (tests make it fast). */
   sinkRetry?: Partial<RetryPolicy>;
@@ -53,6 +53,7 @@ export async function startWorkerRole(context: BridgeContext, shutdown: Shutdown
       versions: new RecordVersions(redis, prefix, integration.key),
       deadLetters: context.deadLetters,
       logger: log,
+      lockTtlMs: config.worker.jobLock,
       ...(options.beforePush ? { beforePush: options.beforePush } : {}),
     };
     const queue = context.queues.get(integration.key);
@@ -64,7 +65,9 @@ export async function startWorkerRole(context: BridgeContext, shutdown: Shutdown
       queue,
       process: (jobs) => processChangeBatch(jobs, deps),
       logger: log,
-      ...(options.batchSize ? { batchSize: options.batchSize } : {}),
+      batchSize: options.batchSize ?? config.worker.batchSize,
+      concurrency: config.worker.concurrency,
+      lockDurationMs: config.worker.jobLock,
     });
     worker.start();
     workers.push(worker);

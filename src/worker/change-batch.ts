@@ -28,8 +28,6 @@ import type { CommentPusher } from '../sink/comment-pusher.ts';
 export const IDS_PER_QUERY = 200;
 /** SOQL queries of one batch in flight at once. */
 const QUERIES_IN_FLIGHT = 4;
-/** Push-lock lifetime: longer than a push with retries, short enough for a crashed worker's records. */
-const LOCK_TTL_MS = 5 * 60_000;
 
 export interface ChangeBatchDeps {
   integration: IntegrationConfig;
@@ -39,6 +37,8 @@ export interface ChangeBatchDeps {
   versions: RecordVersions;
   deadLetters: DeadLetterStore;
   logger: Logger;
+  /** Record push-lock lifetime (renewed while pushing): how long a crashed worker's records stay locked. */
+  lockTtlMs: number;
   /** Test seam: runs after the version check, right before the push (to provoke races). */
   beforePush?: (object: string, recordIds: readonly string[]) => Promise<void>;
   now?: () => number;
@@ -164,7 +164,7 @@ async function fetchRecords(object: ObjectConfig, ids: string[], deps: ChangeBat
 async function pushUnderLocks(object: ObjectConfig, upserts: Upsert[], removals: Removal[], deps: ChangeBatchDeps, result: BatchResult): Promise<void> {
   const ids = [...upserts.map((u) => u.plan.recordId), ...removals.map((r) => r.plan.recordId)];
   if (ids.length === 0) return;
-  const { busy } = await deps.versions.withLocks(object.name, ids, LOCK_TTL_MS, async (locked) => {
+  const { busy } = await deps.versions.withLocks(object.name, ids, deps.lockTtlMs, async (locked) => {
     const lockedSet = new Set(locked);
     const stored = await deps.versions.read(object.name, locked);
     const now = (deps.now ?? Date.now)();

@@ -55,6 +55,8 @@ export class ChangeWorker {
       connection: options.connection,
       prefix: keys.queuePrefix(),
       lockDuration: this.#options.lockDurationMs,
+      // A crashed worker's jobs go back to the queue one lock period after its last renewal.
+      stalledInterval: this.#options.lockDurationMs,
       autorun: false,
       // Seconds a blocking wait for jobs lasts: also how long close() may wait for it.
       drainDelay: 1,
