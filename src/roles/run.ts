@@ -32,7 +32,7 @@ export async function startRoles(roles: readonly RoleName[], configFile: string,
   const config = loadConfigFile(configFile);
   const scrubber = new SecretScrubber();
   scrubber.add(...secretValues(config));
-  const logger = createLogger({ scrubber, base: { role: roles.join('+') } });
+  const logger = createLogger({ scrubber, base: { process: roles.join('+') } });
   const processShutdown = shutdown ?? new Shutdown(logger);
   await assertRedisReachable(config.redis);
   const redis = createRedis(config.redis);
