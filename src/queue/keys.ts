@@ -10,6 +10,8 @@ export function bridgeKeys(prefix: string) {
     oauthState: (state: string) => `${prefix}:oauth-state:${state}`,
     /** Pub/sub channel: token changes (authorised, refreshed, needs re-authorisation, disconnected). */
     tokenEvents: () => `${prefix}:events:tokens`,
+    /** Counters of every process, summed (hash: series → value); see src/metrics. */
+    metrics: () => `${prefix}:metrics`,
     /** BullMQ's own prefix for the bridge's queues. */
     queuePrefix: () => `${prefix}:bull`,
     /** Queue of record changes of one integration (BullMQ forbids ':' in names; '/' cannot occur in either part). */

@@ -15,6 +15,8 @@ import { TokenStore } from '../salesforce/token-store.ts';
 import { redirectUri } from '../server/deps.ts';
 import { ChangeQueue } from '../queue/change-queue.ts';
 import { DeadLetterStore } from '../queue/dead-letters.ts';
+import { bridgeKeys } from '../queue/keys.ts';
+import { MetricsRecorder } from '../metrics/recorder.ts';
 
 export interface BridgeContext {
   config: BridgeConfig;
@@ -26,7 +28,9 @@ export interface BridgeContext {
   /** Producer side of each integration's change queue (by integration key). */
   queues: ReadonlyMap<string, ChangeQueue>;
   deadLetters: DeadLetterStore;
-  /** Close what the context opened (queues); the Redis connection belongs to the caller. */
+  /** Counters of this process, summed in Redis with every other process's. */
+  metrics: MetricsRecorder;
+  /** Close what the context opened (queues, metrics); the Redis connection belongs to the caller. */
   close(): Promise<void>;
 }
 
@@ -58,11 +62,13 @@ export function createContext(options: ContextOptions): BridgeContext {
     ]),
   );
   const store = new TokenStore(redis, config.redis.prefix, new TokenCipher(config.secrets.encryptionKey, config.secrets.previousEncryptionKeys));
+  const metrics = new MetricsRecorder(redis, bridgeKeys(config.redis.prefix).metrics());
   const tokens = new TokenService({
     redis,
     prefix: config.redis.prefix,
     store,
     oauthClients,
+    onRefresh: (integration, outcome) => metrics.inc('tokenRefreshes', { integration, outcome }),
     logger: logger.child({ component: 'tokens' }),
     ...(options.scrubber ? { scrubber: options.scrubber } : {}),
   });
@@ -78,7 +84,9 @@ export function createContext(options: ContextOptions): BridgeContext {
     oauthClients,
     queues,
     deadLetters,
+    metrics,
     close: async () => {
+      await metrics.close();
       await Promise.all([...queues.values()].map((queue) => queue.close()));
     },
   };

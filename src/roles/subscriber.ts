@@ -14,7 +14,7 @@ export interface SubscriberRole {
 
 export async function startSubscriberRole(context: BridgeContext, shutdown: Shutdown, options: SubscriberOptions = {}): Promise<SubscriberRole> {
   const subscriber = new Subscriber(
-    { config: context.config, logger: context.logger.child({ role: 'subscriber' }), redis: context.redis, tokens: context.tokens },
+    { config: context.config, logger: context.logger.child({ role: 'subscriber' }), redis: context.redis, tokens: context.tokens, metrics: context.metrics },
     options,
   );
   await subscriber.start();

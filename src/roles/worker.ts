@@ -10,6 +10,7 @@ import type { Shutdown } from '../shutdown.ts';
 import { CommentPusher } from '../sink/comment-pusher.ts';
 import { createCmClient } from '../sink/client.ts';
 import type { RetryPolicy } from '../sink/retry.ts';
+import type { SinkMetrics } from '../sink/metrics.ts';
 import { processChangeBatch, type ChangeBatchDeps } from '../worker/change-batch.ts';
 import { ChangeWorker } from '../worker/change-worker.ts';
 import type { BridgeContext } from './context.ts';
@@ -36,13 +37,24 @@ export async function startWorkerRole(context: BridgeContext, shutdown: Shutdown
 
   for (const integration of config.integrations) {
     const log = logger.child({ integration: integration.key });
-    const rest = new SalesforceRestClient({ integration: integration.key, apiVersion: integration.salesforce.apiVersion, tokens });
-    const client = createCmClient({ baseUrl: integration.target.url, token: integration.target.token, logger: log });
+    const labels = { integration: integration.key };
+    const rest = new SalesforceRestClient({
+      integration: integration.key,
+      apiVersion: integration.salesforce.apiVersion,
+      tokens,
+      onCall: (kind) => context.metrics.inc('restCalls', { ...labels, kind }),
+    });
+    const sinkMetrics: SinkMetrics = {
+      onRequest: ({ operation, outcome }) => context.metrics.inc('cmRequests', { ...labels, operation, status: outcome }),
+      onComments: ({ outcome, count }) => context.metrics.inc('cmComments', { ...labels, outcome }, count),
+    };
+    const client = createCmClient({ baseUrl: integration.target.url, token: integration.target.token, logger: log, metrics: sinkMetrics });
     const pusher = new CommentPusher({
       client,
       project: integration.target.project,
       source: integration.target.source,
       logger: log,
+      metrics: sinkMetrics,
       ...(options.sinkRetry ? { retry: options.sinkRetry } : {}),
     });
     const deps: ChangeBatchDeps = {
@@ -54,6 +66,7 @@ export async function startWorkerRole(context: BridgeContext, shutdown: Shutdown
       deadLetters: context.deadLetters,
       logger: log,
       lockTtlMs: config.worker.jobLock,
+      metrics: context.metrics,
       ...(options.beforePush ? { beforePush: options.beforePush } : {}),
     };
     const queue = context.queues.get(integration.key);

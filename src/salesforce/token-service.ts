@@ -49,6 +49,8 @@ export interface TokenServiceOptions {
   logger: Logger;
   /** Tokens are registered here as soon as they are seen, so no log line can carry them. */
   scrubber?: SecretScrubber;
+  /** Told about every refresh this process performs (metrics). */
+  onRefresh?: (integration: string, outcome: 'refreshed' | 'invalid_grant' | 'failed') => void;
   /** How long a refresh may hold the lock. @defaultValue 30000 */
   lockTtlMs?: number;
   /** How often waiting processes look at the stored token. @defaultValue 100 */
@@ -64,6 +66,7 @@ export class TokenService {
   readonly #scrubber: SecretScrubber | undefined;
   readonly #lockTtlMs: number;
   readonly #pollIntervalMs: number;
+  readonly #onRefresh: TokenServiceOptions['onRefresh'];
   /** In-process de-duplication: concurrent callers of one process share one refresh. */
   readonly #inFlight = new Map<string, Promise<SalesforceSession>>();
 
@@ -76,6 +79,7 @@ export class TokenService {
     this.#scrubber = options.scrubber;
     this.#lockTtlMs = options.lockTtlMs ?? 30_000;
     this.#pollIntervalMs = options.pollIntervalMs ?? 100;
+    this.#onRefresh = options.onRefresh;
   }
 
   get store(): TokenStore {
@@ -194,6 +198,8 @@ export class TokenService {
     try {
       token = await this.#client(integration).refresh(current.refreshToken);
     } catch (error) {
+      const invalidGrant = error instanceof SalesforceOAuthError && error.isInvalidGrant;
+      this.#onRefresh?.(integration, invalidGrant ? 'invalid_grant' : 'failed');
       if (error instanceof SalesforceOAuthError && error.isInvalidGrant) {
         await this.#store.markNeedsReauth(integration, `refresh failed: ${error.description || error.error}`);
         await this.#publish({ integration, kind: 'needs_reauth' });
@@ -212,6 +218,7 @@ export class TokenService {
       issuedAt: Number(token.issued_at),
     };
     await this.#store.saveRefresh(integration, refreshed);
+    this.#onRefresh?.(integration, 'refreshed');
     await this.#publish({ integration, kind: 'refreshed' });
     this.#logger.info({ integration, rotated: token.refresh_token !== undefined }, 'access token refreshed');
     return this.#toSession(integration, refreshed);

@@ -9,6 +9,7 @@ import { ZodError } from 'zod';
 import type { AppDeps } from './deps.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { healthRoutes } from './routes/health.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { statusRoutes } from './routes/status.ts';
 
@@ -34,6 +35,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(formbody);
 
   await app.register(healthRoutes, deps);
+  await app.register(metricsRoutes, deps);
   await app.register(oauthRoutes, deps);
   await app.register(statusRoutes, deps);
   await app.register(adminRoutes, { ...deps, prefix: '/api' });

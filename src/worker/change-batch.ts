@@ -23,6 +23,7 @@ import type { DescribeCache } from '../salesforce/describe-cache.ts';
 import { SalesforceApiError, soqlString, type SalesforceRestClient } from '../salesforce/rest-client.ts';
 import type { Comment } from '../sink/comment.ts';
 import type { CommentPusher } from '../sink/comment-pusher.ts';
+import type { MetricsRecorder } from '../metrics/recorder.ts';
 
 /** Ids per SOQL `IN (…)`: ~25 URL-encoded bytes each keeps the URI far below 16 KB (reference §5.2). */
 export const IDS_PER_QUERY = 200;
@@ -39,6 +40,7 @@ export interface ChangeBatchDeps {
   logger: Logger;
   /** Record push-lock lifetime (renewed while pushing): how long a crashed worker's records stay locked. */
   lockTtlMs: number;
+  metrics?: MetricsRecorder;
   /** Test seam: runs after the version check, right before the push (to provoke races). */
   beforePush?: (object: string, recordIds: readonly string[]) => Promise<void>;
   now?: () => number;
@@ -64,6 +66,16 @@ interface RecordPlan {
 export async function processChangeBatch(jobs: readonly ChangeJob[], deps: ChangeBatchDeps): Promise<BatchResult> {
   const result: BatchResult = { busy: [], verify: [], stats: { fetched: 0, pushed: 0, deleted: 0, unchanged: 0, stale: 0, deadLettered: 0 } };
   for (const [object, plans] of coalesce(jobs, deps)) await processObject(object, plans, deps, result);
+  if (deps.metrics) {
+    const integration = deps.integration.key;
+    const { pushed, deleted, unchanged, stale, deadLettered } = result.stats;
+    for (const [name, count] of Object.entries({ pushed, deleted, unchanged, stale, dead_lettered: deadLettered })) {
+      deps.metrics.inc('changesProcessed', { integration, result: name }, count);
+    }
+    const busy = new Set(result.busy);
+    const now = (deps.now ?? Date.now)();
+    for (const job of jobs) if (!busy.has(job)) deps.metrics.observeLatency(integration, Math.max(0, now - job.enqueuedAt) / 1000);
+  }
   return result;
 }
 

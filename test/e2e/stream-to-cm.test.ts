@@ -87,6 +87,36 @@ describe('end to end: org change → CDC → queue → worker → Communications
     expect(cm.control.comments('acme', 'emails').map((c) => c.comment.id).sort()).toEqual([String(outbound.Id), String(parent.Id)].sort());
   });
 
+  it('/metrics shows the whole deployment: events, REST calls, CM requests, latency, queue and stream gauges', async () => {
+    const caseRecord = harness.org.store.create('Case', { Subject: 'metrics', Description: 'count me' });
+    await eventually(() => body(caseRecord.Id) === 'count me', 10_000);
+    const app = await buildApp(harness.context);
+    try {
+      const text = await eventually(async () => {
+        const response = await app.inject({ method: 'GET', url: '/metrics' });
+        const scraped = response.body;
+        // Counters reach Redis within one flush interval of the processes that counted them.
+        return /sfcm_cm_comments_total\{integration="acme\/emails",outcome="pushed"\} [1-9]/.test(scraped) &&
+          /sfcm_events_received_total\{integration="acme\/emails",object="Case",change_type="CREATE"\} [1-9]/.test(scraped)
+          ? scraped
+          : undefined;
+      }, 10_000, 200);
+      expect(text).toMatch(/sfcm_salesforce_rest_calls_total\{integration="acme\/emails",kind="query"\} [1-9]/);
+      expect(text).toMatch(/sfcm_cm_requests_total\{integration="acme\/emails",operation="sync",status="200"\} [1-9]/);
+      expect(text).toMatch(/sfcm_push_latency_seconds_count\{integration="acme\/emails"\} [1-9]/);
+      expect(text).toMatch(/sfcm_push_latency_seconds_bucket\{integration="acme\/emails",le="\+Inf"\} [1-9]/);
+      expect(text).toMatch(/sfcm_subscriber_leader\{integration="acme\/emails"\} 1/);
+      expect(text).toMatch(/sfcm_integration_auth_state\{integration="acme\/emails",state="authorized"\} 1/);
+      expect(text).toMatch(/sfcm_replay_id\{integration="acme\/emails",channel="\/data\/CaseChangeEvent"\} [1-9]/);
+      expect(text).toMatch(/sfcm_replay_retention_headroom_seconds\{integration="acme\/emails",object="Case"\} 2[0-9]{5}/);
+      expect(text).toMatch(/sfcm_queue_jobs\{integration="acme\/emails",state="waiting"\} 0/);
+      expect(text).toContain('sfcm_api_process_resident_memory_bytes');
+      expect(text).not.toContain('cm-e2e-token');
+    } finally {
+      await app.close();
+    }
+  });
+
   it('a burst of changes in one transaction arrives complete, each record pushed at its latest state', async () => {
     const ids = harness.org.store.transaction((tx) =>
       Array.from({ length: 150 }, (_, i) => String(tx.create('Case', { Subject: `Case ${i}`, Description: `first ${i}` }).Id)),

@@ -11,6 +11,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import type { MetricsRecorder } from '../../metrics/recorder.ts';
 import type { ChangeJob } from '../../queue/change-job.ts';
 import type { PlannedJob } from '../../queue/change-queue.ts';
 import type { DeadLetterStore } from '../../queue/dead-letters.ts';
@@ -41,6 +42,7 @@ export interface EventIngestOptions {
   deadLetters: DeadLetterStore;
   status: StreamStatus;
   logger: Logger;
+  metrics?: MetricsRecorder;
   /** Events per flush: one enqueue round trip (chunked by the queue) and one checkpoint per channel. @defaultValue 2000 */
   maxBatch?: number;
   /** Buffered events at which consumption must pause. @defaultValue 20000 */
@@ -236,6 +238,7 @@ export class EventIngest {
     for (const [channel, replayId] of positions) await replay.checkpoint(integration, channel, replayId);
     if (exact) await replay.clearPending(integration);
     await status.eventsEnqueued(lastEvents(outcomes));
+    for (const job of jobs) this.#options.metrics?.inc('eventsReceived', { integration, object: job.object, change_type: job.kind });
     this.stats.enqueuedJobs += jobs.length;
     this.stats.flushes += 1;
   }

@@ -20,6 +20,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import type { MetricsRecorder } from '../../metrics/recorder.ts';
 import type { IntegrationConfig } from '../../config/index.ts';
 import type { DeadLetterStore } from '../../queue/dead-letters.ts';
 import type { ReplayStore } from '../../queue/replay-store.ts';
@@ -121,6 +122,7 @@ export interface IntegrationStreamOptions {
   deadLetters: DeadLetterStore;
   status: StreamStatus;
   logger: Logger;
+  metrics?: MetricsRecorder;
   timings?: Partial<StreamTimings>;
   /** Uniform in [0, 1) for backoff jitter. @defaultValue Math.random */
   random?: () => number;
@@ -181,6 +183,7 @@ export class IntegrationStream {
       deadLetters: options.deadLetters,
       status: options.status,
       logger: this.#logger,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
       maxBatch: this.#timings.maxBatch,
       highWaterMark: this.#timings.highWaterMark,
       onPressure: (state) => {

@@ -6,6 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { MetricsRecorder } from '../../metrics/recorder.ts';
 import type { BridgeConfig, IntegrationConfig } from '../../config/index.ts';
 import { ChangeQueue } from '../../queue/change-queue.ts';
 import { DeadLetterStore } from '../../queue/dead-letters.ts';
@@ -21,6 +22,7 @@ export interface SubscriberDeps {
   logger: Logger;
   redis: Redis;
   tokens: TokenService;
+  metrics?: MetricsRecorder;
 }
 
 export interface SubscriberOptions {
@@ -65,6 +67,7 @@ class IntegrationSlot {
       deadLetters: new DeadLetterStore(redis, prefix),
       status: new StreamStatus(redis, prefix, this.integration.key),
       logger,
+      ...(this.deps.metrics ? { metrics: this.deps.metrics } : {}),
       ...(this.options.stream ? { timings: this.options.stream } : {}),
       ...(this.options.random ? { random: this.options.random } : {}),
     });

@@ -1,0 +1,101 @@
+/**
+ * `GET /metrics` in Prometheus text format. One scrape shows the whole deployment: counters are
+ * summed in Redis by every process (src/metrics/recorder.ts), gauges are read from Redis and the
+ * queues now; the api process adds its own process metrics (`sfcm_api_` prefix).
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { COUNTERS, LATENCY_HISTOGRAM } from '../../metrics/catalogue.ts';
+import { parseSeriesField } from '../../metrics/recorder.ts';
+import { bridgeKeys, integrationKeys } from '../../queue/keys.ts';
+import { ReplayStore } from '../../queue/replay-store.ts';
+import type { AppDeps } from '../deps.ts';
+
+/** CDC retention (reference §1.4): how long a stored replay id stays usable. */
+const RETENTION_SECONDS = 72 * 3600;
+
+export const metricsRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
+  const { config, redis, queues, deadLetters, tokens } = deps;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'sfcm_api_' });
+  const replay = new ReplayStore(redis, config.redis.prefix);
+
+  const gauge = (name: string, help: string, labelNames: string[]) => new Gauge({ name, help, labelNames, registers: [registry] });
+  const queueJobs = gauge('sfcm_queue_jobs', 'Change batches in the queue, by state (each holds up to 250 changes)', ['integration', 'state']);
+  const oldestJob = gauge('sfcm_queue_oldest_waiting_seconds', 'Age of the oldest waiting change batch', ['integration']);
+  const deadLetterCount = gauge('sfcm_dead_letters', 'Dead letters waiting for an admin', ['integration']);
+  const authorized = gauge('sfcm_integration_auth_state', '1 for the integration\'s current auth state', ['integration', 'state']);
+  const replayId = gauge('sfcm_replay_id', 'Stored CDC position (replay id) per channel', ['integration', 'channel']);
+  const replayAge = gauge('sfcm_replay_age_seconds', 'Time since the last committed change seen on the object\'s channel', ['integration', 'object']);
+  const headroom = gauge('sfcm_replay_retention_headroom_seconds', 'Time left before the stored position falls out of the 72 h CDC retention', ['integration', 'object']);
+  const leader = gauge('sfcm_subscriber_leader', '1 when a subscriber holds the integration\'s lease', ['integration']);
+  const apiUsage = gauge('sfcm_salesforce_api_usage_ratio', 'Share of the daily Salesforce API allocation used (last Sforce-Limit-Info)', ['integration']);
+  const lastReconcile = gauge('sfcm_reconcile_last_run_timestamp_seconds', 'When reconciliation last ran', ['integration', 'object']);
+
+  app.get('/metrics', async (_request, reply) => {
+    registry.resetMetrics();
+    const now = Date.now();
+    for (const integration of config.integrations) {
+      const key = integration.key;
+      const keys = integrationKeys(config.redis.prefix, key);
+      const queue = queues.get(key);
+      if (queue) {
+        const counts = await queue.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+        for (const [state, count] of Object.entries(counts)) queueJobs.set({ integration: key, state }, count);
+        const [oldest] = await queue.queue.getJobs(['waiting'], 0, 0, true);
+        oldestJob.set({ integration: key }, oldest ? Math.max(0, (now - oldest.timestamp) / 1000) : 0);
+      }
+      deadLetterCount.set({ integration: key }, await deadLetters.count(key));
+      const status = await tokens.store.status(key);
+      for (const state of ['authorized', 'needs_reauth', 'unauthorized']) authorized.set({ integration: key, state }, status.state === state ? 1 : 0);
+      for (const [channel, id] of await replay.positions(key)) replayId.set({ integration: key, channel }, id);
+      leader.set({ integration: key }, (await redis.exists(keys.subscriberLease())) ? 1 : 0);
+      const usage = await redis.hgetall(keys.apiUsage());
+      if (usage.used && usage.max && Number(usage.max) > 0) apiUsage.set({ integration: key }, Number(usage.used) / Number(usage.max));
+      for (const object of integration.objects) {
+        const state = await redis.hgetall(keys.objectState(object.name));
+        const lastCommit = state.lastCommitAt ? Date.parse(state.lastCommitAt) : NaN;
+        if (object.mode === 'cdc' && Number.isFinite(lastCommit)) {
+          const age = Math.max(0, (now - lastCommit) / 1000);
+          replayAge.set({ integration: key, object: object.name }, age);
+          headroom.set({ integration: key, object: object.name }, RETENTION_SECONDS - age);
+        }
+        const reconciled = state.lastReconcileAt ? Date.parse(state.lastReconcileAt) : NaN;
+        if (Number.isFinite(reconciled)) lastReconcile.set({ integration: key, object: object.name }, reconciled / 1000);
+      }
+    }
+    const summed = await redis.hgetall(bridgeKeys(config.redis.prefix).metrics());
+    return reply.type(registry.contentType).send(`${await registry.metrics()}\n${renderSummed(summed)}`);
+  });
+};
+
+/** The Redis-summed counters and the latency histogram, in Prometheus text format. */
+export function renderSummed(fields: Record<string, string>): string {
+  const series = new Map<string, string[]>();
+  for (const [field, value] of Object.entries(fields)) {
+    const { name, labels } = parseSeriesField(field);
+    const rendered = Object.entries(labels)
+      .map(([key, v]) => `${key}="${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`)
+      .join(',');
+    const lines = series.get(name) ?? [];
+    lines.push(`${name}${rendered ? `{${rendered}}` : ''} ${Number(value)}`);
+    series.set(name, lines);
+  }
+  const out: string[] = [];
+  for (const counter of Object.values(COUNTERS)) {
+    out.push(`# HELP ${counter.name} ${counter.help}`, `# TYPE ${counter.name} counter`, ...(series.get(counter.name) ?? []).sort());
+  }
+  out.push(`# HELP ${LATENCY_HISTOGRAM.name} ${LATENCY_HISTOGRAM.help}`, `# TYPE ${LATENCY_HISTOGRAM.name} histogram`);
+  for (const suffix of ['_bucket', '_sum', '_count']) out.push(...(series.get(`${LATENCY_HISTOGRAM.name}${suffix}`) ?? []).sort(byBucket));
+  return `${out.join('\n')}\n`;
+}
+
+/** Histogram buckets in ascending `le` order (Prometheus requires it), +Inf last. */
+function byBucket(a: string, b: string): number {
+  const le = (line: string) => {
+    const match = /le="([^"]+)"/.exec(line);
+    return match?.[1] === '+Inf' ? Infinity : Number(match?.[1] ?? 0);
+  };
+  const integration = (line: string) => /integration="([^"]*)"/.exec(line)?.[1] ?? '';
+  return integration(a).localeCompare(integration(b)) || le(a) - le(b);
+}
