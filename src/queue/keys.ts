@@ -41,6 +41,8 @@ export function integrationKeys(prefix: string, integration: string) {
     objectState: (object: string) => `${base}:object:${object}`,
     /** Last pushed version of every record (hash): recordId → `version|state|contentHash`. */
     versions: (object: string) => `${base}:versions:${object}`,
+    /** Last outcome of every record (hash): recordId → JSON (see record-trail.ts). */
+    trail: (object: string) => `${base}:trail:${object}`,
     /** Per-record push lock: serialises pushes of one record across workers. */
     recordLock: (object: string, recordId: string) => `${base}:lock:${object}:${recordId}`,
     /** Dead letters (hash id → JSON) and their order (sorted set by time). */

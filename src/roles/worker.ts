@@ -4,6 +4,7 @@
  */
 import { createRedis } from '../redis.ts';
 import { RecordVersions } from '../queue/record-versions.ts';
+import { RecordTrail } from '../queue/record-trail.ts';
 import { DescribeCache } from '../salesforce/describe-cache.ts';
 import { SalesforceRestClient } from '../salesforce/rest-client.ts';
 import type { Shutdown } from '../shutdown.ts';
@@ -67,6 +68,7 @@ export async function startWorkerRole(context: BridgeContext, shutdown: Shutdown
       logger: log,
       lockTtlMs: config.worker.jobLock,
       metrics: context.metrics,
+      trail: new RecordTrail(redis, prefix, integration.key),
       ...(options.beforePush ? { beforePush: options.beforePush } : {}),
     };
     const queue = context.queues.get(integration.key);

@@ -6,6 +6,8 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import Fastify, { LogController } from 'fastify';
 import { ZodError } from 'zod';
+import { NotAuthorizedError, SalesforceUnavailableError } from '../salesforce/errors.ts';
+import { SalesforceApiError } from '../salesforce/rest-client.ts';
 import type { AppDeps } from './deps.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -25,6 +27,11 @@ export async function buildApp(deps: AppDeps) {
   });
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     if (error instanceof ZodError) return reply.code(400).send({ error: 'bad_request', message: error.issues.map((i) => i.message).join('; ') });
+    if (error instanceof NotAuthorizedError) return reply.code(409).send({ error: 'not_authorized', message: `${error.message}: ${error.hint ?? ''}` });
+    if (error instanceof SalesforceApiError || error instanceof SalesforceUnavailableError) {
+      request.log.warn({ err: error }, 'Salesforce call failed');
+      return reply.code(502).send({ error: 'salesforce_error', message: error.message });
+    }
     const status = error.statusCode ?? 500;
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     // Never send 5xx internals to the client.

@@ -24,6 +24,7 @@ import { SalesforceApiError, soqlString, type SalesforceRestClient } from '../sa
 import type { Comment } from '../sink/comment.ts';
 import type { CommentPusher } from '../sink/comment-pusher.ts';
 import type { MetricsRecorder } from '../metrics/recorder.ts';
+import type { RecordTrail } from '../queue/record-trail.ts';
 
 /** Ids per SOQL `IN (…)`: ~25 URL-encoded bytes each keeps the URI far below 16 KB (reference §5.2). */
 export const IDS_PER_QUERY = 200;
@@ -41,6 +42,8 @@ export interface ChangeBatchDeps {
   /** Record push-lock lifetime (renewed while pushing): how long a crashed worker's records stay locked. */
   lockTtlMs: number;
   metrics?: MetricsRecorder;
+  /** Where each record's last outcome is noted (per-record lookup). */
+  trail?: RecordTrail;
   /** Test seam: runs after the version check, right before the push (to provoke races). */
   beforePush?: (object: string, recordIds: readonly string[]) => Promise<void>;
   now?: () => number;
@@ -53,6 +56,17 @@ export interface BatchResult {
   verify: ChangeJob[];
   /** Counts for logs and metrics. */
   stats: { fetched: number; pushed: number; deleted: number; unchanged: number; stale: number; deadLettered: number };
+  /** What happened to each record, for the per-record lookup ("where is record X?"). */
+  trail: Array<{ object: string; plan: RecordPlan; outcome: RecordOutcome }>;
+}
+
+export type RecordOutcome = 'pushed' | 'deleted' | 'unchanged' | 'stale' | 'dead_lettered';
+type Stat = 'pushed' | 'deleted' | 'unchanged' | 'stale' | 'deadLettered';
+
+/** Count a record's outcome in the stats and the trail. */
+function countOutcome(result: BatchResult, object: ObjectConfig, plan: RecordPlan, stat: Stat): void {
+  result.stats[stat]++;
+  result.trail.push({ object: object.name, plan, outcome: stat === 'deadLettered' ? 'dead_lettered' : stat });
 }
 
 interface RecordPlan {
@@ -64,8 +78,9 @@ interface RecordPlan {
 }
 
 export async function processChangeBatch(jobs: readonly ChangeJob[], deps: ChangeBatchDeps): Promise<BatchResult> {
-  const result: BatchResult = { busy: [], verify: [], stats: { fetched: 0, pushed: 0, deleted: 0, unchanged: 0, stale: 0, deadLettered: 0 } };
+  const result: BatchResult = { busy: [], verify: [], stats: { fetched: 0, pushed: 0, deleted: 0, unchanged: 0, stale: 0, deadLettered: 0 }, trail: [] };
   for (const [object, plans] of coalesce(jobs, deps)) await processObject(object, plans, deps, result);
+  await deps.trail?.write(result.trail.map(({ object, plan, outcome }) => ({ object, recordId: plan.recordId, outcome, change: plan.jobs[plan.jobs.length - 1] })));
   if (deps.metrics) {
     const integration = deps.integration.key;
     const { pushed, deleted, unchanged, stale, deadLettered } = result.stats;
@@ -147,7 +162,7 @@ async function processObject(object: ObjectConfig, plans: RecordPlan[], deps: Ch
         const rendered = toComment(record, object, describes);
         if (!rendered.ok) {
           await deadLetter(deps, object, plan.recordId, 'transform', rendered.reason, record);
-          result.stats.deadLettered++;
+          countOutcome(result, object, plan, 'deadLettered');
           continue;
         }
         if (rendered.warnings.length > 0) deps.logger.info({ object: object.name, recordId: plan.recordId, warnings: rendered.warnings }, 'comment adjusted to fit');
@@ -189,9 +204,9 @@ async function pushUnderLocks(object: ObjectConfig, upserts: Upsert[], removals:
       if (!lockedSet.has(upsert.plan.recordId)) continue;
       const previous = stored.get(upsert.plan.recordId);
       const verdict = verdictForUpsert(previous, upsert.version, upsert.hash);
-      if (verdict === 'stale') result.stats.stale++;
+      if (verdict === 'stale') countOutcome(result, object, upsert.plan, 'stale');
       else if (verdict === 'unchanged') {
-        result.stats.unchanged++;
+        countOutcome(result, object, upsert.plan, 'unchanged');
         if (previous && upsert.version > previous.version) applied.set(upsert.plan.recordId, { ...previous, version: upsert.version });
       } else {
         if (previous && previous.version === upsert.version) result.verify.push(verificationJob(upsert.plan, now));
@@ -203,8 +218,8 @@ async function pushUnderLocks(object: ObjectConfig, upserts: Upsert[], removals:
       if (!lockedSet.has(removal.plan.recordId)) continue;
       const previous = stored.get(removal.plan.recordId);
       const verdict = verdictForDelete(previous, removal.version);
-      if (verdict === 'stale') result.stats.stale++;
-      else if (verdict === 'unchanged') result.stats.unchanged++;
+      if (verdict === 'stale') countOutcome(result, object, removal.plan, 'stale');
+      else if (verdict === 'unchanged') countOutcome(result, object, removal.plan, 'unchanged');
       else {
         deleteIds.push(commentIdOf(removal.plan, previous));
         applied.set(removal.plan.recordId, { version: removal.version, state: 'deleted', hash: '', at: now, commentId: commentIdOf(removal.plan, previous) });
@@ -221,14 +236,15 @@ async function pushUnderLocks(object: ObjectConfig, upserts: Upsert[], removals:
     for (const rejected of pushed.rejected) {
       const upsert = pushedUpserts.find((u) => u.comment.id === rejected.id);
       await deadLetter(deps, object, upsert?.plan.recordId, 'push', `Communications Mining rejected the comment: ${rejected.reason}`, rejected.comment);
-      result.stats.deadLettered++;
+      if (upsert) countOutcome(result, object, upsert.plan, 'deadLettered');
+      else result.stats.deadLettered++;
     }
     for (const upsert of pushedUpserts) {
       if (rejectedIds.has(upsert.comment.id)) continue;
       applied.set(upsert.plan.recordId, { version: upsert.version, state: 'present', hash: upsert.hash, at: now, commentId: upsert.comment.id });
-      result.stats.pushed++;
+      countOutcome(result, object, upsert.plan, 'pushed');
     }
-    result.stats.deleted += deleteIds.length;
+    for (const removal of removals) if (applied.get(removal.plan.recordId)?.state === 'deleted') countOutcome(result, object, removal.plan, 'deleted');
     await deps.versions.write(object.name, applied);
   });
   const busyIds = new Set(busy);

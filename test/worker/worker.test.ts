@@ -7,7 +7,7 @@ import { startWorkerRole, type WorkerRole } from '../../src/roles/worker.ts';
 import { startCommunicationsMining, type SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
 import { buildApp } from '../../src/server/app.ts';
 import { Shutdown } from '../../src/shutdown.ts';
-import { startBridgeHarness, type BridgeHarness } from '../helpers/bridge.ts';
+import { ADMIN_TOKEN, startBridgeHarness, type BridgeHarness } from '../helpers/bridge.ts';
 import { completeFlow, INTEGRATION } from '../helpers/oauth.ts';
 import { eventually } from '../helpers/redis.ts';
 
@@ -72,6 +72,7 @@ describe('worker: fetch, transform, push (reference CM §3, SF §5)', () => {
     return { integration: INTEGRATION, object, recordId, kind, origin: 'admin', enqueuedAt: Date.now(), ...extra };
   }
 
+  const body = (id: unknown) => cm.control.comment('acme', 'emails', String(id))?.comment.messages[0]?.body.text;
   let sequence = 0;
   const enqueue = (jobs: ChangeJob[]) => queue.enqueue(jobs, () => `t${sequence++}`);
   const pending = async () => (await queue.backlog()) === 0;
@@ -112,6 +113,48 @@ describe('worker: fetch, transform, push (reference CM §3, SF §5)', () => {
       user_properties: { 'string:Status': 'Read', 'string:Case Number': caseRecord.CaseNumber, 'string:Case Priority': 'High' },
     });
     await eventually(() => cm.control.comment('acme', 'emails', String(caseRecord.Id)));
+  });
+
+  it('the admin API tells where a record is and previews the comment it would become', async () => {
+    const caseRecord = harness.org.store.create('Case', { Subject: 'Lookup', Description: 'find me', Priority: 'Low' }, { silent: true });
+    await startWorkers();
+    await enqueue([job('Case', String(caseRecord.Id), 'CREATE', { origin: 'cdc', channel: '/data/CaseChangeEvent', replayId: 42 })]);
+    await eventually(() => cm.control.comment('acme', 'emails', String(caseRecord.Id)));
+    const app = await buildApp(harness.context);
+    try {
+      const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+      const lookup = await eventually(async () => {
+        const response = await app.inject({ method: 'GET', url: `/api/integrations/acme/emails/records/${caseRecord.Id}`, headers: auth });
+        return response.json().found ? response.json() : undefined;
+      });
+      expect(lookup.objects).toEqual([
+        {
+          object: 'Case',
+          lastChange: { kind: 'CREATE', origin: 'cdc', enqueuedAt: expect.any(String), replayId: 42, channel: '/data/CaseChangeEvent' },
+          processed: { at: expect.any(String), outcome: 'pushed' },
+          inSource: { state: 'present', commentId: caseRecord.Id, version: expect.any(String), pushedAt: expect.any(String) },
+          deadLetters: [],
+        },
+      ]);
+      const unknown = await app.inject({ method: 'GET', url: '/api/integrations/acme/emails/records/500000000000000AAA', headers: auth });
+      expect(unknown.json()).toEqual({ recordId: '500000000000000AAA', found: false, objects: [] });
+
+      harness.org.store.update(String(caseRecord.Id), { Description: 'changed, not yet pushed' }, { silent: true });
+      const preview = await app.inject({ method: 'GET', url: `/api/integrations/acme/emails/preview?object=Case&id=${caseRecord.Id}`, headers: auth });
+      expect(preview.statusCode).toBe(200);
+      expect(preview.json()).toMatchObject({
+        object: 'Case',
+        inScope: true,
+        comment: { id: caseRecord.Id, messages: [{ body: { text: 'changed, not yet pushed' }, subject: { text: 'Lookup' } }], user_properties: { 'string:Priority': 'Low' } },
+      });
+      expect(body(caseRecord.Id)).toBe('find me'); // previewed, not pushed
+      const bad = await app.inject({ method: 'GET', url: '/api/integrations/acme/emails/preview?object=Nope&id=500000000000000AAA', headers: auth });
+      expect(bad.statusCode).toBe(400);
+      const missing = await app.inject({ method: 'GET', url: '/api/integrations/acme/emails/preview?object=Case&id=500000000000000AAA', headers: auth });
+      expect(missing.statusCode).toBe(404);
+    } finally {
+      await app.close();
+    }
   });
 
   it('coalesces many changes of one record into one fetch and one push, with one query per batch', async () => {
