@@ -1,0 +1,287 @@
+/**
+ * `npm run bench:ingest`: subscriber ingest — CDC events from CometD into BullMQ — next to the bare
+ * BullMQ yardstick measured in the same run on the same Redis.
+ *
+ *   1. yardstick — bare BullMQ: `queue.addBulk` in chunks of 1000, one job per event; jobs/s.
+ *   2. live      — N Case creates committed in the sandbox org (transactions of --chunk records)
+ *                  while one `sf-cm-bridge subscriber` process streams them: events/s from the
+ *                  first commit until the stored replay position reaches the org's last replay id
+ *                  (every change then in the queue, which is checked).
+ *   3. catch-up  — N more creates committed while no subscriber runs, then replayed from the stored
+ *                  position by a new subscriber process: events/s from its subscribe until the
+ *                  checkpoint is there. The org is idle meanwhile, so this is the subscriber's pace.
+ *   Peak RSS (VmHWM) of each subscriber process and of the bench process (sandbox + driver), and the
+ *   CPU each used: the sandbox's CometD server runs in this process, so a subscriber well below a
+ *   core while the bench process is busy means the sandbox is the limit.
+ *
+ * Options: --events N (default 100000), --chunk C records per transaction (default 1000).
+ * BENCH_SUBSCRIBER_NODE_ARGS adds node flags to the subscriber (e.g. `--cpu-prof`). Needs Redis at
+ * REDIS_URL (default 127.0.0.1:6379); uses a random key prefix and deletes it afterwards.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { loadConfigText } from '../src/config/index.ts';
+import type { ChangeJob } from '../src/queue/change-job.ts';
+import { ChangeQueue } from '../src/queue/change-queue.ts';
+import { ReplayStore } from '../src/queue/replay-store.ts';
+import { createContext } from '../src/roles/context.ts';
+import { startSalesforceOrg, type SimulatedSalesforceOrg } from '../src/sandbox/org/index.ts';
+import { buildApp } from '../src/server/app.ts';
+
+const { values } = parseArgs({
+  options: { events: { type: 'string', default: '100000' }, chunk: { type: 'string', default: '1000' } },
+});
+const EVENTS = Number(values.events);
+const CHUNK = Number(values.chunk);
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const PREFIX = `sfcm-bench:${randomUUID().slice(0, 8)}`;
+const INTEGRATION = 'bench/emails';
+const CHANNEL = '/data/CaseChangeEvent';
+const BIN = new URL('../bin/sf-cm-bridge.js', import.meta.url).pathname;
+const TICKS_PER_SECOND = 100;
+
+let peakRss = 0;
+const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Peak resident set of a process (kernel high-water mark), bytes. */
+function vmHwm(pid: number): number {
+  return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  // Fields after the `(comm)`: state is 3rd, utime 14th, stime 15th.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+const change = (i: number): ChangeJob => ({
+  integration: INTEGRATION,
+  object: 'Case',
+  recordId: `500${String(i).padStart(15, '0')}`,
+  kind: 'CREATE',
+  origin: 'cdc',
+  channel: CHANNEL,
+  replayId: 1000 + i,
+  commitTimestamp: Date.now(),
+  enqueuedAt: Date.now(),
+});
+
+interface Subscriber {
+  pid: number;
+  /** Throws when the process has exited, naming what the bench was waiting for. */
+  alive(what: string): void;
+  stop(signal: NodeJS.Signals): Promise<void>;
+}
+
+/** `sf-cm-bridge subscriber` as a child process, its RSS and CPU its own. */
+function startSubscriber(configFile: string): Subscriber {
+  const nodeArgs = (process.env.BENCH_SUBSCRIBER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, BIN, 'subscriber', '--config', configFile], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('bench: the subscriber process did not start');
+  let exited: number | null | undefined;
+  const closed = new Promise<void>((resolve) => child.on('close', (code) => ((exited = code), resolve())));
+  return {
+    pid,
+    alive(what) {
+      if (exited !== undefined) throw new Error(`bench: the subscriber exited (${exited}) while waiting for ${what}`);
+    },
+    async stop(signal) {
+      if (exited === undefined) child.kill(signal);
+      await closed;
+    },
+  };
+}
+
+/**
+ * Commit EVENTS Case creates in transactions of CHUNK, yielding to the event loop between them so
+ * the CometD server answers long-polls while the burst is being committed. Returns seconds taken.
+ */
+async function commitBurst(org: SimulatedSalesforceOrg, label: string): Promise<number> {
+  const started = performance.now();
+  for (let i = 0; i < EVENTS; i += CHUNK) {
+    org.store.transaction((tx) => {
+      for (let j = i; j < Math.min(EVENTS, i + CHUNK); j++) {
+        tx.create('Case', { Subject: `Order ${label}-${j} arrived damaged`, Description: `Hello,\n\nmy order ${j} arrived damaged.\n\nThanks`, Priority: j % 3 === 0 ? 'High' : 'Medium' });
+      }
+    });
+    await yieldToLoop();
+  }
+  return (performance.now() - started) / 1000;
+}
+
+async function changesInQueue(queue: ChangeQueue): Promise<{ jobs: number; changes: number }> {
+  const jobs = await queue.queue.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed', 'prioritized']);
+  return { jobs: jobs.length, changes: jobs.reduce((n, job) => n + job.data.changes.length, 0) };
+}
+
+const percentOfCore = (usage: NodeJS.CpuUsage, seconds: number) => `${(((usage.user + usage.system) / 1e6 / seconds) * 100).toFixed(0)}% of a core`;
+
+/** Bare BullMQ: one job per event, `addBulk` in chunks of 1000; jobs/s. */
+async function yardstick(redis: Redis): Promise<number> {
+  const queue = new Queue(`yardstick-${randomUUID().slice(0, 8)}`, { connection: redis, prefix: `${PREFIX}:bull` });
+  await queue.waitUntilReady();
+  const started = performance.now();
+  for (let i = 0; i < EVENTS; i += 1000) {
+    await queue.addBulk(Array.from({ length: Math.min(1000, EVENTS - i) }, (_, j) => ({ name: 'event', data: change(i + j), opts: { jobId: `e${i + j}` } })));
+  }
+  const perSecond = EVENTS / ((performance.now() - started) / 1000);
+  await queue.obliterate({ force: true });
+  await queue.close();
+  return perSecond;
+}
+
+async function main(): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  cleanups.push(async () => redis.disconnect());
+  console.log(`sf-cm-bridge ingest bench — ${EVENTS} events in transactions of ${CHUNK}, node ${process.version}, ${cpus().length} cores`);
+
+  const bare = await yardstick(redis);
+  console.log(`yardstick   bare BullMQ addBulk, one job per event: ${bare.toFixed(0)} jobs/s`);
+
+  const org = await startSalesforceOrg({
+    autoApprove: true,
+    connectedApps: [{ clientId: 'bench-client', clientSecret: 'bench-secret', redirectUris: ['http://bench.local/external/salesforce/oauth2/callback'] }],
+  });
+  const configText = `
+redis: { url: "${REDIS_URL}", prefix: "${PREFIX}" }
+server: { publicUrl: "http://bench.local", adminToken: bench-admin-token-0123456789 }
+secrets: { encryptionKey: ${Buffer.alloc(32, 3).toString('base64')} }
+integrations:
+  - project: bench
+    name: emails
+    salesforce: { loginUrl: "${org.url}", clientId: bench-client, clientSecret: bench-secret }
+    target: { url: "http://cm.bench.local/t/reinfer_", token: bench-cm-token, project: bench, source: emails }
+    objects:
+      Case:
+        comment: { subject: Subject, body: Description }
+`;
+  cleanups.push(() => org.close());
+  const configFile = join(mkdtempSync(join(tmpdir(), 'sfcm-bench-ingest-')), 'bench.yaml');
+  writeFileSync(configFile, configText);
+  const config = loadConfigText(configText, configFile, {});
+  const context = createContext({ config, logger: pino({ level: 'silent' }), redis });
+  const app = await buildApp(context);
+  const start = await app.inject({ method: 'GET', url: '/integrations/bench/emails/oauth2/authenticate' });
+  const callback = new URL(String((await fetch(String(start.headers.location), { redirect: 'manual' })).headers.get('location')));
+  if ((await app.inject({ method: 'GET', url: callback.pathname + callback.search })).statusCode !== 200) throw new Error('bench: OAuth failed');
+  await app.close();
+
+  const replay = new ReplayStore(redis, PREFIX);
+  const queue = new ChangeQueue(redis, PREFIX, INTEGRATION);
+
+  // 2. Live burst: the subscriber streams while the org commits.
+  const live = startSubscriber(configFile);
+  cleanups.push(() => live.stop('SIGKILL'));
+  await until(() => (live.alive('the subscribe'), org.streaming.counters().subscriptions.some((s) => s.channel === CHANNEL)), 60_000, 'the subscribe');
+  const caughtUp = async (subscriber: Subscriber, what: string) => {
+    subscriber.alive(what);
+    return (await replay.position(INTEGRATION, CHANNEL)) === org.events.lastReplayId();
+  };
+  // Warm-up: one event through, so the channel has a stored position.
+  org.store.create('Case', { Subject: 'warm-up', Description: 'warm-up' });
+  await until(() => caughtUp(live, 'the warm-up event'), 60_000, 'the warm-up event');
+  const warmRss = vmHwm(live.pid);
+
+  let cpuBefore = { bench: process.cpuUsage(), subscriber: cpuSeconds(live.pid) };
+  let connectsBefore = org.streaming.counters().connects;
+  const burstStart = performance.now();
+  const committedIn = await commitBurst(org, 'live');
+  await until(() => caughtUp(live, 'the burst'), 600_000, 'the checkpoint to reach the last replay id');
+  const burstSeconds = (performance.now() - burstStart) / 1000;
+  let benchCpu = process.cpuUsage(cpuBefore.bench);
+  let subscriberCpu = cpuSeconds(live.pid) - cpuBefore.subscriber;
+  let connects = org.streaming.counters().connects - connectsBefore;
+  let inQueue = await changesInQueue(queue);
+  if (inQueue.changes < EVENTS + 1) throw new Error(`bench: ${inQueue.changes} changes in the queue, expected ${EVENTS + 1}`);
+
+  const ingest = EVENTS / burstSeconds;
+  console.log(`live        ${EVENTS} events committed in ${committedIn.toFixed(2)} s (the org's commit rate: ${(EVENTS / committedIn).toFixed(0)}/s), all in the queue and checkpointed ${burstSeconds.toFixed(2)} s after the first commit`);
+  console.log(`            ingest ${ingest.toFixed(0)} events/s = ${(ingest / bare).toFixed(2)}× yardstick (target ≥ 1.00×); ${inQueue.jobs} jobs, ${inQueue.changes} changes, ${connects} /meta/connect round trips`);
+  console.log(`            cpu: bench process (org + CometD server) ${percentOfCore(benchCpu, burstSeconds)}, subscriber process ${((subscriberCpu / burstSeconds) * 100).toFixed(0)}% of a core`);
+  const liveRss = vmHwm(live.pid);
+  await live.stop('SIGTERM');
+
+  // 3. Catch-up: the burst committed while no subscriber runs, then replayed from the stored
+  // position by a new process; the org is idle meanwhile, so this is the subscriber's own pace.
+  const stored = (await replay.position(INTEGRATION, CHANNEL)) ?? -1;
+  await commitBurst(org, 'offline');
+  const known = new Set(org.streaming.counters().subscriptions.map((s) => s.clientId));
+  const restart = startSubscriber(configFile);
+  cleanups.push(() => restart.stop('SIGKILL'));
+  await until(
+    () => (restart.alive('the resubscribe'), org.streaming.counters().subscriptions.some((s) => s.channel === CHANNEL && !known.has(s.clientId))),
+    60_000,
+    'the resubscribe',
+  );
+  const resumedFrom = org.streaming.counters().subscriptions.find((s) => s.channel === CHANNEL && !known.has(s.clientId))?.replayFrom;
+  cpuBefore = { bench: process.cpuUsage(), subscriber: cpuSeconds(restart.pid) };
+  connectsBefore = org.streaming.counters().connects;
+  const catchUpStart = performance.now();
+  await until(() => caughtUp(restart, 'the catch-up'), 600_000, 'the catch-up');
+  const catchUpSeconds = (performance.now() - catchUpStart) / 1000;
+  benchCpu = process.cpuUsage(cpuBefore.bench);
+  subscriberCpu = cpuSeconds(restart.pid) - cpuBefore.subscriber;
+  connects = org.streaming.counters().connects - connectsBefore;
+  inQueue = await changesInQueue(queue);
+  if (inQueue.changes < 2 * EVENTS + 1) throw new Error(`bench: ${inQueue.changes} changes in the queue, expected ${2 * EVENTS + 1}`);
+  const catchUp = EVENTS / catchUpSeconds;
+  console.log(`catch-up    ${EVENTS} retained events replayed from ${resumedFrom} (stored ${stored}) in ${catchUpSeconds.toFixed(2)} s after the subscribe`);
+  console.log(`            ingest ${catchUp.toFixed(0)} events/s = ${(catchUp / bare).toFixed(2)}× yardstick; ${connects} /meta/connect round trips`);
+  console.log(`            cpu: bench process (org + CometD server) ${percentOfCore(benchCpu, catchUpSeconds)}, subscriber process ${((subscriberCpu / catchUpSeconds) * 100).toFixed(0)}% of a core`);
+  const restartRss = vmHwm(restart.pid);
+  await restart.stop('SIGTERM');
+
+  clearInterval(rssTimer);
+  console.log(
+    `peak RSS    subscriber process: live burst ${mb(liveRss)} (${mb(warmRss)} after warm-up), catch-up ${mb(restartRss)}; target ≤ 300 MB. Bench process (sandbox + driver) ${mb(peakRss)}`,
+  );
+
+  await queue.close();
+  await context.close();
+}
+
+/** Run on success and failure alike: stop what still runs, delete the prefix's keys. */
+const cleanups: Array<() => Promise<unknown>> = [];
+
+async function cleanUp(): Promise<void> {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => console.error(error));
+  const redis = new Redis(REDIS_URL);
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+  redis.disconnect();
+}
+
+main()
+  .then(cleanUp)
+  .catch(async (error: unknown) => {
+    console.error(error);
+    await cleanUp();
+    process.exit(1);
+  });
