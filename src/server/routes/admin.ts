@@ -5,36 +5,21 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { IntegrationConfig } from '../../config/index.ts';
-import { toComment } from '../../pipeline/index.ts';
-import { RecordTrail } from '../../queue/record-trail.ts';
-import { RecordVersions } from '../../queue/record-versions.ts';
 import { ReplayStore } from '../../queue/replay-store.ts';
-import { DescribeCache } from '../../salesforce/describe-cache.ts';
-import { SalesforceRestClient, soqlString } from '../../salesforce/rest-client.ts';
+import { locateRecord, previewRecord, SALESFORCE_ID } from '../record-lookup.ts';
 import { isAdminBearer } from '../admin-auth.ts';
 import type { AppDeps } from '../deps.ts';
 import { findIntegration, integrationView, integrationViews } from '../integration-status.ts';
 
 const IntegrationParams = z.object({ project: z.string(), name: z.string() });
 const DeadLetterParams = IntegrationParams.extend({ id: z.string().uuid() });
-const SALESFORCE_ID = /^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/;
 const RecordParams = IntegrationParams.extend({ recordId: z.string().regex(SALESFORCE_ID, 'not a Salesforce Id') });
 const PreviewQuery = z.object({ object: z.string().min(1), id: z.string().regex(SALESFORCE_ID, 'id: not a Salesforce Id') });
 
 export const adminRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
   const { config, tokens, deadLetters, queues } = deps;
   const replay = new ReplayStore(deps.redis, config.redis.prefix);
-  /** REST access for previews, one per integration, made on first use. */
-  const salesforce = new Map<string, { rest: SalesforceRestClient; describes: DescribeCache }>();
-  const salesforceOf = (integration: IntegrationConfig) => {
-    let entry = salesforce.get(integration.key);
-    if (!entry) {
-      const rest = new SalesforceRestClient({ integration: integration.key, apiVersion: integration.salesforce.apiVersion, tokens });
-      entry = { rest, describes: new DescribeCache(rest) };
-      salesforce.set(integration.key, entry);
-    }
-    return entry;
-  };
+
 
   app.addHook('onRequest', async (request, reply) => {
     if (!isAdminBearer(request, config.server.adminToken)) {
@@ -103,47 +88,16 @@ export const adminRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
     const integration = integrationOf(request.params, reply);
     if (!integration) return reply;
     const { recordId } = RecordParams.parse(request.params);
-    const trail = new RecordTrail(deps.redis, config.redis.prefix, integration.key);
-    const versions = new RecordVersions(deps.redis, config.redis.prefix, integration.key);
-    const letters = (await deadLetters.list(integration.key, 1000)).filter((letter) => letter.recordId?.slice(0, 15) === recordId.slice(0, 15));
-    const objects = [];
-    for (const object of integration.objects) {
-      const [entry, pushed] = await Promise.all([trail.read(object.name, recordId), versions.read(object.name, [recordId]).then((m) => m.get(recordId))]);
-      const objectLetters = letters.filter((letter) => letter.object === object.name);
-      if (!entry && !pushed && objectLetters.length === 0) continue;
-      objects.push({
-        object: object.name,
-        lastChange: entry ? { kind: entry.kind, origin: entry.origin, enqueuedAt: entry.enqueuedAt, ...(entry.replayId !== undefined ? { replayId: entry.replayId, channel: entry.channel } : {}) } : null,
-        processed: entry ? { at: entry.at, outcome: entry.outcome } : null,
-        inSource: pushed
-          ? { state: pushed.state, commentId: pushed.commentId, version: new Date(pushed.version).toISOString(), pushedAt: new Date(pushed.at).toISOString() }
-          : null,
-        deadLetters: objectLetters.map(({ id, reason, stage, at }) => ({ id, reason, stage, at })),
-      });
-    }
-    return { recordId, found: objects.length > 0, objects };
+    return locateRecord(deps, integration, recordId);
   });
 
   app.get('/integrations/:project/:name/preview', async (request, reply) => {
     const integration = integrationOf(request.params, reply);
     if (!integration) return reply;
     const query = PreviewQuery.parse(request.query);
-    const object = integration.objects.find((o) => o.name.toLowerCase() === query.object.toLowerCase());
-    if (!object) {
-      return reply.code(400).send({ error: 'bad_request', message: `object ${query.object} is not configured for ${integration.key}` });
-    }
-    const { rest, describes } = salesforceOf(integration);
-    const idLiteral = soqlString(query.id);
-    const [{ records }, scoped] = await Promise.all([
-      rest.query(`SELECT ${object.fields.join(', ')} FROM ${object.name} WHERE Id = ${idLiteral}`),
-      object.where ? rest.query(`SELECT Id FROM ${object.name} WHERE Id = ${idLiteral} AND (${object.where})`) : undefined,
-    ]);
-    const [record] = records;
-    if (!record) return reply.code(404).send({ error: 'not_found', message: `no ${object.name} ${query.id} in Salesforce (or not readable by the integration user)` });
-    const rendered = toComment(record, object, await describes.ensure(object.name, object.fields));
-    const inScope = scoped ? scoped.records.length > 0 : true;
-    return rendered.ok
-      ? { object: object.name, recordId: query.id, inScope, comment: rendered.comment, warnings: rendered.warnings }
-      : { object: object.name, recordId: query.id, inScope, comment: null, reason: rendered.reason };
+    const preview = await previewRecord(deps, integration, query.object, query.id);
+    if (preview.kind === 'unknown_object') return reply.code(400).send({ error: 'bad_request', message: preview.message });
+    if (preview.kind === 'not_found') return reply.code(404).send({ error: 'not_found', message: preview.message });
+    return preview.result;
   });
 };

@@ -1,0 +1,98 @@
+/**
+ * "Where is record X?" and "what comment would record X become?", shared by the admin API and the
+ * status page so the two never disagree.
+ */
+import type { IntegrationConfig } from '../config/index.ts';
+import { toComment } from '../pipeline/index.ts';
+import { RecordTrail } from '../queue/record-trail.ts';
+import { RecordVersions } from '../queue/record-versions.ts';
+import { DescribeCache } from '../salesforce/describe-cache.ts';
+import { SalesforceRestClient, soqlString } from '../salesforce/rest-client.ts';
+import type { Comment } from '../sink/comment.ts';
+import type { AppDeps } from './deps.ts';
+
+export const SALESFORCE_ID = /^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/;
+
+export interface RecordLocation {
+  recordId: string;
+  found: boolean;
+  objects: Array<{
+    object: string;
+    lastChange: { kind: string; origin: string; enqueuedAt: string; replayId?: number; channel?: string | undefined } | null;
+    processed: { at: string; outcome: string } | null;
+    inSource: { state: string; commentId: string; version: string; pushedAt: string } | null;
+    deadLetters: Array<{ id: string; reason: string; stage: string; at: string }>;
+  }>;
+}
+
+export async function locateRecord(deps: Pick<AppDeps, 'redis' | 'config' | 'deadLetters'>, integration: IntegrationConfig, recordId: string): Promise<RecordLocation> {
+  const { redis, config, deadLetters } = deps;
+  const trail = new RecordTrail(redis, config.redis.prefix, integration.key);
+  const versions = new RecordVersions(redis, config.redis.prefix, integration.key);
+  const letters = (await deadLetters.list(integration.key, 1000)).filter((letter) => letter.recordId?.slice(0, 15) === recordId.slice(0, 15));
+  const objects: RecordLocation['objects'] = [];
+  for (const object of integration.objects) {
+    const [entry, pushed] = await Promise.all([trail.read(object.name, recordId), versions.read(object.name, [recordId]).then((m) => m.get(recordId))]);
+    const objectLetters = letters.filter((letter) => letter.object === object.name);
+    if (!entry && !pushed && objectLetters.length === 0) continue;
+    objects.push({
+      object: object.name,
+      lastChange: entry
+        ? { kind: entry.kind, origin: entry.origin, enqueuedAt: entry.enqueuedAt, ...(entry.replayId !== undefined ? { replayId: entry.replayId, channel: entry.channel } : {}) }
+        : null,
+      processed: entry ? { at: entry.at, outcome: entry.outcome } : null,
+      inSource: pushed
+        ? { state: pushed.state, commentId: pushed.commentId, version: new Date(pushed.version).toISOString(), pushedAt: new Date(pushed.at).toISOString() }
+        : null,
+      deadLetters: objectLetters.map(({ id, reason, stage, at }) => ({ id, reason, stage, at })),
+    });
+  }
+  return { recordId, found: objects.length > 0, objects };
+}
+
+export type PreviewOutcome =
+  | { kind: 'unknown_object'; message: string }
+  | { kind: 'not_found'; message: string }
+  | {
+      kind: 'ok';
+      result:
+        | { object: string; recordId: string; inScope: boolean; comment: Comment; warnings: string[] }
+        | { object: string; recordId: string; inScope: boolean; comment: null; reason: string };
+    };
+
+/** REST access for previews, one per integration, made on first use and kept for the app's life. */
+const clients = new WeakMap<AppDeps['tokens'], Map<string, { rest: SalesforceRestClient; describes: DescribeCache }>>();
+
+function salesforceOf(deps: Pick<AppDeps, 'tokens'>, integration: IntegrationConfig) {
+  let byIntegration = clients.get(deps.tokens);
+  if (!byIntegration) clients.set(deps.tokens, (byIntegration = new Map()));
+  let entry = byIntegration.get(integration.key);
+  if (!entry) {
+    const rest = new SalesforceRestClient({ integration: integration.key, apiVersion: integration.salesforce.apiVersion, tokens: deps.tokens });
+    entry = { rest, describes: new DescribeCache(rest) };
+    byIntegration.set(integration.key, entry);
+  }
+  return entry;
+}
+
+/** The comment a record would become right now: fetched live, transformed, never pushed. */
+export async function previewRecord(deps: Pick<AppDeps, 'tokens'>, integration: IntegrationConfig, objectName: string, recordId: string): Promise<PreviewOutcome> {
+  const object = integration.objects.find((o) => o.name.toLowerCase() === objectName.toLowerCase());
+  if (!object) return { kind: 'unknown_object', message: `object ${objectName} is not configured for ${integration.key}` };
+  const { rest, describes } = salesforceOf(deps, integration);
+  const idLiteral = soqlString(recordId);
+  const [{ records }, scoped] = await Promise.all([
+    rest.query(`SELECT ${object.fields.join(', ')} FROM ${object.name} WHERE Id = ${idLiteral}`),
+    object.where ? rest.query(`SELECT Id FROM ${object.name} WHERE Id = ${idLiteral} AND (${object.where})`) : undefined,
+  ]);
+  const [record] = records;
+  if (!record) return { kind: 'not_found', message: `no ${object.name} ${recordId} in Salesforce (or not readable by the integration user)` };
+  const rendered = toComment(record, object, await describes.ensure(object.name, object.fields));
+  const inScope = scoped ? scoped.records.length > 0 : true;
+  return {
+    kind: 'ok',
+    result: rendered.ok
+      ? { object: object.name, recordId, inScope, comment: rendered.comment, warnings: rendered.warnings }
+      : { object: object.name, recordId, inScope, comment: null, reason: rendered.reason },
+  };
+}
