@@ -71,9 +71,7 @@ export async function reconcileObject(object: ObjectConfig, since: number | null
 
   for await (const rows of scan(allOf([changed, object.where]))) {
     seen(rows);
-    // With parent paths the child's own version says nothing about its parents: no skipping then.
-    const fresh = relationships.length > 0 ? rows : await notYetPushed(object, rows, deps);
-    result.refreshed += await enqueue(object, fresh, 'REFRESH', deps);
+    result.refreshed += await enqueue(object, rows, 'REFRESH', deps);
   }
 
   if (object.where) {
@@ -97,36 +95,26 @@ export async function reconcileObject(object: ObjectConfig, since: number | null
   return result;
 }
 
-/** Margin for "pushed after the stamp's second ended" (1 s resolution, plus clock skew). */
-const SAME_SECOND_MARGIN_MS = 1_000;
-
-/**
- * Rows whose current version the source may not hold yet: a lookback re-read of a record already
- * pushed at this stamp costs no fetch. A push at an equal stamp only counts when it happened after
- * that second was over: two changes within one second share a SystemModstamp (§5.2).
- */
-async function notYetPushed(object: ObjectConfig, rows: readonly ScannedRow[], deps: ReconcileDeps): Promise<ScannedRow[]> {
-  const stored = await deps.versions.read(object.name, rows.map((row) => row.id));
-  return rows.filter((row) => {
-    const version = stored.get(row.id);
-    const current = version?.state === 'present' && version.version >= row.stamp && version.at >= row.stamp + SAME_SECOND_MARGIN_MS;
-    return !current;
-  });
-}
-
 /** Rows whose record the source holds as a comment: only those have something to delete. */
 async function heldBySource(object: ObjectConfig, rows: readonly ScannedRow[], deps: ReconcileDeps): Promise<ScannedRow[]> {
   const stored = await deps.versions.read(object.name, rows.map((row) => row.id));
   return rows.filter((row) => stored.get(row.id)?.state === 'present');
 }
 
+/** How recent a stamp may still be shared by a later change (1 s resolution plus clock skew). */
+const HOT_STAMP_MS = 5_000;
+
 async function enqueue(object: ObjectConfig, rows: readonly ScannedRow[], kind: 'REFRESH' | 'DELETE', deps: ReconcileDeps): Promise<number> {
   if (rows.length === 0) return 0;
   const now = (deps.now ?? Date.now)();
   const discriminators = new Map<string, string>();
   const changes: ChangeJob[] = rows.map((row) => {
-    // Same record at the same stamps → same job id: an overlapping window adds no second job.
-    discriminators.set(row.id, kind === 'DELETE' ? `d${row.stamp}` : `${row.stamp}.${row.changedAt}`);
+    // Same record at the same stamps → same job id: an overlapping window adds no second job. But
+    // SystemModstamp has 1 s resolution: while its second may still see another change, the stamp
+    // does not identify the version, so the run's own time is added (a fetch too many, never too few).
+    const hot = now - row.changedAt < HOT_STAMP_MS;
+    const stamps = kind === 'DELETE' ? `d${row.stamp}` : `${row.stamp}.${row.changedAt}`;
+    discriminators.set(row.id, hot ? `${stamps}.r${now}` : stamps);
     return {
       integration: deps.integration.key,
       object: object.name,

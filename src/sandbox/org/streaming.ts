@@ -50,6 +50,13 @@ export interface ReplayingEngineOptions {
    * learns about a cut socket only later; events handed to a dead long-poll would be lost.
    */
   isLongPollAlive?: (clientId: string) => boolean;
+  /**
+   * Events per `/meta/connect` reply; the rest wait for the next connect. A replay of a large
+   * backlog then reaches the client in bounded replies, as from a real server, instead of one
+   * reply holding everything (which no client can read without holding it all in memory).
+   * @defaultValue 1000
+   */
+  maxEventsPerReply?: number;
 }
 
 export class ReplayingEngine implements faye.Engine {
@@ -150,11 +157,10 @@ export class ReplayingEngine implements faye.Engine {
       this.proxy.flushConnection(clientId);
       return;
     }
-    const batch = session.queue;
-    session.queue = [];
+    const batch = session.queue.splice(0, this.opts.maxEventsPerReply ?? 1000);
     this.delivered += batch.filter((m) => m.data !== undefined).length;
     this.proxy.deliver(clientId, batch);
-    if (session.forgetAfterDelivery) this.destroyClient(clientId);
+    if (session.forgetAfterDelivery && session.queue.length === 0) this.destroyClient(clientId);
   }
 
   disconnect(): void {
