@@ -16,6 +16,8 @@ export interface ObjectView {
   /** Filled by the subscriber and reconciliation once they run. */
   lastEventAt?: string;
   lastReconcileAt?: string;
+  /** Seconds from the commit of the last change seen on the channel to now (cdc objects). */
+  lagSeconds?: number;
   /** Changes waiting in the queue for this object. */
   backlog: number;
   error?: string;
@@ -59,6 +61,9 @@ export async function integrationView(integration: IntegrationConfig, sources: S
         mode: object.mode,
         ...(state.lastEventAt ? { lastEventAt: state.lastEventAt } : {}),
         ...(state.lastReconcileAt ? { lastReconcileAt: state.lastReconcileAt } : {}),
+        ...(state.lastCommitAt && Number.isFinite(Date.parse(state.lastCommitAt))
+          ? { lagSeconds: Math.max(0, Math.round((Date.now() - Date.parse(state.lastCommitAt)) / 1000)) }
+          : {}),
         // Per-object backlog needs a scan of the queue; the integration total is below.
         backlog: 0,
         ...(state.error ? { error: state.error } : {}),

@@ -24,6 +24,7 @@ describe('OAuth in a real browser', () => {
   let org: SimulatedSalesforceOrg;
   let redis: TestRedis;
   let app: BridgeApp;
+  let context: ReturnType<typeof createContext>;
   let publicUrl: string;
 
   beforeAll(async () => {
@@ -35,7 +36,8 @@ describe('OAuth in a real browser', () => {
     });
     redis = testRedis();
     const config = loadConfigText(bridgeConfigYaml(org.url, redis.prefix).replace('publicUrl: http://bridge.test', `publicUrl: ${publicUrl}`), 'b.yaml', {});
-    app = await buildApp(createContext({ config, logger: pino({ level: 'silent' }), redis: redis.redis }));
+    context = createContext({ config, logger: pino({ level: 'silent' }), redis: redis.redis });
+    app = await buildApp(context);
     await app.listen({ host: '127.0.0.1', port });
     // A fresh profile each run (playwright passes it as --user-data-dir).
     browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'sfcm-chromium-')), {
@@ -48,6 +50,7 @@ describe('OAuth in a real browser', () => {
   afterAll(async () => {
     await browser?.close();
     await app?.close();
+    await context?.close();
     await redis?.cleanup();
     await org?.close();
   });
@@ -75,6 +78,33 @@ describe('OAuth in a real browser', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'oauth-status-page.png'), fullPage: true });
     const cookies = await browser.cookies();
     expect(cookies.find((c) => c.name === 'sfcm_admin')).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+  }, 60_000);
+
+  it('status page tools: retry a dead letter, look up a record, preview a mapping', async () => {
+    const record = org.store.create('EmailMessage', { Subject: 'Preview me', TextBody: 'Hello <b>there</b>', Incoming: true }, { silent: true });
+    const letter = await context.deadLetters.add({ integration: 'acme/emails', object: 'EmailMessage', recordId: String(record.Id), reason: 'rejected for the test', stage: 'push' });
+    const page = await browser.newPage();
+    await page.goto(`${publicUrl}/`);
+    if (await page.isVisible('input[name="token"]')) {
+      await page.fill('input[name="token"]', ADMIN_TOKEN);
+      await page.click('button[type="submit"]');
+    }
+    expect(await page.textContent('[data-integration="acme/emails"]')).toContain('rejected for the test');
+    await page.click(`form[action="/status/dead-letters/retry"]:has(input[value="${letter.id}"]) button`);
+    expect(await page.textContent('.notice.ok')).toBe(`Retrying EmailMessage ${record.Id}.`);
+    expect(await context.deadLetters.count('acme/emails')).toBe(0);
+
+    await page.fill('form[action="/status/record"] input[name="recordId"]', String(record.Id));
+    await page.click('form[action="/status/record"] button');
+    expect(await page.textContent('h1')).toBe(`Where is ${record.Id}?`);
+    await page.goBack();
+
+    await page.fill('form[action="/status/preview"] input[name="object"]', 'EmailMessage');
+    await page.fill('form[action="/status/preview"] input[name="recordId"]', String(record.Id));
+    await page.click('form[action="/status/preview"] button');
+    const preview = JSON.parse((await page.textContent('pre')) ?? '{}') as { id?: string; messages?: Array<{ body: { text: string } }> };
+    expect(preview).toMatchObject({ id: record.Id, messages: [{ body: { text: 'Hello there' } }] });
+    await page.screenshot({ path: join(ARTIFACTS, 'status-preview.png'), fullPage: true });
   }, 60_000);
 
   it('Deny ends on a page that says what to do, and stores nothing', async () => {
