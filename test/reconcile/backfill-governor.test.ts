@@ -103,6 +103,9 @@ describe('backfill', () => {
     expect(h.body(ancient.Id)).toBeUndefined();
   });
 
+});
+
+describe('backfill command', () => {
   it('the command takes <project>/<integration>, --object and --since, and rejects bad usage (exit 2)', () => {
     expect(backfillCommand.usage).toBe('sf-cm-bridge backfill <project>/<integration> [--object X] [--since ISO] [--config FILE]');
     expect(backfillCommand.help).toContain('--since');
@@ -129,7 +132,7 @@ describe('API budget governor', () => {
     const reconciler = await h.startReconciler();
     const queue = reconciler.integrations.get(INTEGRATION)?.queue;
     if (!queue) throw new Error('no queue');
-    await eventually(() => (h.bridge.org.counters().rest.apiUsage.used ?? 0) >= 10, 10_000);
+    await eventually(() => (h.bridge.org.counters().rest.apiUsage.used ?? 0) >= 4, 10_000);
     // The org now reports usage of about 90 % on every response.
     h.bridge.org.rest.setDailyApiLimit(Math.ceil(h.bridge.org.counters().rest.apiUsage.used / 0.9) + 20);
     const stretched = async () =>

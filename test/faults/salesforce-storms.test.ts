@@ -1,0 +1,74 @@
+/**
+ * Fault test: the bridge (`sf-cm-bridge all`, a real process) while Salesforce expires every access
+ * token and forgets every CometD client again and again, and drops connections. Changes made
+ * throughout must all arrive, without a handshake or refresh storm.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startCommunicationsMining, type SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
+import { buildApp } from '../../src/server/app.ts';
+import { bridgeConfigYaml, startBridgeHarness, type BridgeHarness } from '../helpers/bridge.ts';
+import { startCli, type RunningCli } from '../helpers/cli.ts';
+import { completeFlow } from '../helpers/oauth.ts';
+import { freePort } from '../helpers/ports.ts';
+import { eventually } from '../helpers/redis.ts';
+
+const CM_TOKEN = 'cm-storm-token';
+const OBJECTS = `      Case:
+        comment:
+          subject: Subject
+          body: Description`;
+
+describe('Salesforce token-expiry and unknown-client storms', () => {
+  let harness: BridgeHarness;
+  let cm: SimulatedCommunicationsMining;
+  let bridge: RunningCli | undefined;
+
+  beforeEach(async () => {
+    cm = await startCommunicationsMining({ basePath: '/t/reinfer_', tokens: [CM_TOKEN], sources: [{ project: 'acme', name: 'emails' }] });
+    harness = await startBridgeHarness({ cmUrl: cm.url, cmToken: CM_TOKEN, objects: OBJECTS, org: { cometdTimeoutSeconds: 2 } });
+    const app = await buildApp(harness.context);
+    expect((await completeFlow(app)).statusCode).toBe(200);
+    await app.close();
+  });
+
+  afterEach(async () => {
+    bridge?.kill('SIGKILL');
+    await bridge?.exited;
+    await harness.close();
+    await cm.close();
+  });
+
+  it('changes made during repeated token expiry, unknown-client and dropped-connection faults all arrive', async () => {
+    const apiPort = await freePort();
+    const text = bridgeConfigYaml(harness.org.url, harness.redis.prefix, { cmUrl: cm.url, cmToken: CM_TOKEN, objects: OBJECTS }).replace(
+      'publicUrl: http://bridge.test',
+      `publicUrl: http://bridge.test\n  host: 127.0.0.1\n  port: ${apiPort}`,
+    );
+    const configFile = join(mkdtempSync(join(tmpdir(), 'sfcm-storm-')), 'bridge.yaml');
+    writeFileSync(configFile, text);
+    bridge = startCli(['all', '--config', configFile], { LOG_LEVEL: 'warn' });
+    const org = harness.org;
+    await eventually(() => org.streaming.counters().subscriptions.some((s) => s.channel === '/data/CaseChangeEvent'), 20_000, 100);
+    const handshakesAtStart = org.streaming.counters().handshakes;
+
+    const ids: string[] = [];
+    for (let round = 0; round < 6; round++) {
+      for (let i = 0; i < 10; i++) ids.push(String(org.store.create('Case', { Subject: `r${round} #${i}`, Description: `round ${round}` }).Id));
+      if (round % 3 === 0) org.oauth.expireAccessTokens();
+      if (round % 3 === 1) org.streaming.injectUnknownClient();
+      if (round % 3 === 2) org.streaming.dropConnections();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+
+    const text_ = (id: string) => cm.control.comment('acme', 'emails', id)?.comment.messages[0]?.body.text;
+    await eventually(() => ids.every((id) => text_(id) !== undefined), 60_000, 200);
+    expect(cm.control.comments('acme', 'emails')).toHaveLength(ids.length);
+    // Each fault costs a handful of handshakes, not a storm.
+    expect(org.streaming.counters().handshakes - handshakesAtStart).toBeLessThan(30);
+    // One refresh per expiry (shared across roles and processes), not one per caller.
+    expect(org.counters().oauth.grants.refresh_token ?? 0).toBeLessThanOrEqual(4);
+  }, 120_000);
+});
