@@ -4,13 +4,14 @@
  */
 import { parseArgs } from 'node:util';
 import { BridgeError, ConfigError, UsageError } from '../errors.ts';
+import { backfillCommand } from './backfill.ts';
 import { checkCommand } from './check.ts';
 import { allCommand, apiCommand, subscriberCommand, workerCommand } from './roles.ts';
 import { demoCommand, sandboxCommand } from './sandbox.ts';
 import { EXIT, type Command } from './command.ts';
 
 /** Every command that exists; only built commands are listed. */
-export const COMMANDS: readonly Command[] = [allCommand, apiCommand, subscriberCommand, workerCommand, checkCommand, sandboxCommand, demoCommand];
+export const COMMANDS: readonly Command[] = [allCommand, apiCommand, subscriberCommand, workerCommand, backfillCommand, checkCommand, sandboxCommand, demoCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

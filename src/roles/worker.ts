@@ -13,6 +13,7 @@ import { createCmClient } from '../sink/client.ts';
 import type { RetryPolicy } from '../sink/retry.ts';
 import type { SinkMetrics } from '../sink/metrics.ts';
 import { processChangeBatch, type ChangeBatchDeps } from '../worker/change-batch.ts';
+import { ApiBudget, startReconciler, type ReconcilerOptions } from '../reconcile/index.ts';
 import { ChangeWorker } from '../worker/change-worker.ts';
 import type { BridgeContext } from './context.ts';
 
@@ -23,6 +24,8 @@ export interface WorkerRoleOptions {
   sinkRetry?: Partial<RetryPolicy>;
   /** Test seam: called right before each push (to provoke races). */
   beforePush?: ChangeBatchDeps['beforePush'];
+  /** Reconciler tuning (tests shorten its timings); `false`: this process runs no reconciliation. */
+  reconciler?: ReconcilerOptions | false;
 }
 
 export interface WorkerRole {
@@ -44,6 +47,8 @@ export async function startWorkerRole(context: BridgeContext, shutdown: Shutdown
       apiVersion: integration.salesforce.apiVersion,
       tokens,
       onCall: (kind) => context.metrics.inc('restCalls', { ...labels, kind }),
+      // The workers' own fetches keep the API-usage reading fresh for the governor.
+      onApiUsage: new ApiBudget(redis, prefix, integration.key).record,
     });
     const sinkMetrics: SinkMetrics = {
       onRequest: ({ operation, outcome }) => context.metrics.inc('cmRequests', { ...labels, operation, status: outcome }),
@@ -88,6 +93,10 @@ export async function startWorkerRole(context: BridgeContext, shutdown: Shutdown
     workers.push(worker);
   }
 
+  // Reconciliation and backfill runs: BullMQ job schedulers give one run per object per period
+  // across all workers; they feed the same change queue.
+  const reconciler = options.reconciler === false ? undefined : await startReconciler(context, shutdown, options.reconciler ?? {});
+
   // A re-authorised integration resumes at once instead of at the end of its pause.
   const unsubscribe = await tokens.subscribe((event) => {
     if (event.kind !== 'authorized') return;
@@ -96,6 +105,7 @@ export async function startWorkerRole(context: BridgeContext, shutdown: Shutdown
   });
 
   const close = async () => {
+    await reconciler?.close();
     await unsubscribe();
     await Promise.all(workers.map((w) => w.close()));
     blocking.disconnect();

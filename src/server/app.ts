@@ -13,6 +13,7 @@ import { adminRoutes } from './routes/admin.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { oauthRoutes } from './routes/oauth.ts';
+import { reconcileRoutes } from './routes/reconcile.ts';
 import { statusRoutes } from './routes/status.ts';
 
 export async function buildApp(deps: AppDeps) {
@@ -46,6 +47,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(oauthRoutes, deps);
   await app.register(statusRoutes, deps);
   await app.register(adminRoutes, { ...deps, prefix: '/api' });
+  await app.register(reconcileRoutes, { ...deps, prefix: '/api' });
   return app;
 }
 

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { integrationKeys } from '../../queue/keys.ts';
 
 export const ReconcileRequestSchema = z.object({
-  /** ISO time to reconcile from; null: the whole object. */
+  /** ISO time to reconcile from; null: from the stored watermark (the whole object when there is none). */
   since: z.string().nullable(),
   reason: z.string(),
   /** ISO time of the request. */
@@ -63,7 +63,7 @@ export class StreamStatus {
   }
 
   /**
-   * Ask for a SOQL reconciliation of `object` from `since` (epoch ms; null = everything). A pending
+   * Ask for a SOQL reconciliation of `object` from `since` (epoch ms; null = from the watermark, or everything without one). A pending
    * request is widened, never narrowed: the earliest `since` wins, and null beats any time.
    */
   async requestReconcile(object: string, since: number | null, reason: string): Promise<ReconcileRequest> {
