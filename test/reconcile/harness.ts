@@ -55,7 +55,8 @@ export async function startReconcileHarness(options: {
     cm,
     shutdown,
     async startWorker() {
-      await startWorkerRole(bridge.secondContext(), shutdown, { sinkRetry: { baseDelayMs: 10, maxDelayMs: 50 } });
+      // Reconcilers are started explicitly by the tests (startReconciler), with test timings.
+      await startWorkerRole(bridge.secondContext(), shutdown, { sinkRetry: { baseDelayMs: 10, maxDelayMs: 50 }, reconciler: false });
     },
     async startReconciler(reconcilerOptions = FAST_RECONCILER) {
       const context = reconcilers++ === 0 ? bridge.context : bridge.secondContext();
