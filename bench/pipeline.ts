@@ -101,6 +101,9 @@ integrations:
     name: emails
     salesforce: { loginUrl: "${org.url}", clientId: bench-client, clientSecret: bench-secret }
     target: { url: "${cm.url}", token: bench-cm-token, project: bench, source: emails }
+    # Records exist before authorisation: the first reconciliation has nothing to find, so the
+    # figures measure the queued changes alone.
+    reconcile: { every: 1h, lookback: 1s }
     objects:
       Case:
         comment:
@@ -112,13 +115,6 @@ integrations:
   const configFile = join(mkdtempSync(join(tmpdir(), 'sfcm-bench-')), 'bench.yaml');
   writeFileSync(configFile, configText);
   const config = loadConfigText(configText, configFile, {});
-  const context = createContext({ config, logger: pino({ level: 'silent' }), redis });
-  const app = await buildApp(context);
-  const start = await app.inject({ method: 'GET', url: '/integrations/bench/emails/oauth2/authenticate' });
-  const callback = new URL(String((await fetch(String(start.headers.location), { redirect: 'manual' })).headers.get('location')));
-  if ((await app.inject({ method: 'GET', url: callback.pathname + callback.search })).statusCode !== 200) throw new Error('bench: OAuth failed');
-  await app.close();
-
   const ids: string[] = [];
   for (let i = 0; i < CHANGES; i++) {
     const record = org.store.create(
@@ -133,6 +129,14 @@ integrations:
     );
     ids.push(String(record.Id));
   }
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const context = createContext({ config, logger: pino({ level: 'silent' }), redis });
+  const app = await buildApp(context);
+  const start = await app.inject({ method: 'GET', url: '/integrations/bench/emails/oauth2/authenticate' });
+  const callback = new URL(String((await fetch(String(start.headers.location), { redirect: 'manual' })).headers.get('location')));
+  if ((await app.inject({ method: 'GET', url: callback.pathname + callback.search })).statusCode !== 200) throw new Error('bench: OAuth failed');
+  await app.close();
+
   const queue = new ChangeQueue(redis, PREFIX, INTEGRATION);
   const change = (recordId: string): ChangeJob => ({ integration: INTEGRATION, object: 'Case', recordId, kind: 'UPDATE', origin: 'reconcile', enqueuedAt: Date.now() });
 

@@ -25,6 +25,9 @@ export function parseSeriesField(field: string): { name: string; labels: Record<
 
 export class MetricsRecorder {
   readonly #pending = new Map<string, number>();
+  /** Field names are built once per series (hot path: one inc per event or change). */
+  readonly #fields = new Map<string, string>();
+  readonly #latencyFields = new Map<string, { buckets: string[]; sum: string; count: string }>();
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -36,19 +39,30 @@ export class MetricsRecorder {
   /** Add `by` to a counter of the catalogue. */
   inc(counter: CounterName, labels: Record<string, string>, by = 1): void {
     if (by === 0) return;
-    const field = seriesField(COUNTERS[counter].name, labels);
-    this.#pending.set(field, (this.#pending.get(field) ?? 0) + by);
+    const memo = `${counter}\u0000${Object.values(labels).join('\u0000')}`;
+    let field = this.#fields.get(memo);
+    if (field === undefined) this.#fields.set(memo, (field = seriesField(COUNTERS[counter].name, labels)));
+    this.#add(field, by);
     this.#schedule();
   }
 
   /** One enqueue → push latency, in seconds. */
   observeLatency(integration: string, seconds: number): void {
-    for (const bucket of LATENCY_BUCKETS) {
-      if (seconds <= bucket) this.#add(seriesField('sfcm_push_latency_seconds_bucket', { integration, le: String(bucket) }), 1);
+    let fields = this.#latencyFields.get(integration);
+    if (!fields) {
+      fields = {
+        buckets: [...LATENCY_BUCKETS.map(String), '+Inf'].map((le) => seriesField('sfcm_push_latency_seconds_bucket', { integration, le })),
+        sum: seriesField('sfcm_push_latency_seconds_sum', { integration }),
+        count: seriesField('sfcm_push_latency_seconds_count', { integration }),
+      };
+      this.#latencyFields.set(integration, fields);
     }
-    this.#add(seriesField('sfcm_push_latency_seconds_bucket', { integration, le: '+Inf' }), 1);
-    this.#add(seriesField('sfcm_push_latency_seconds_sum', { integration }), seconds);
-    this.#add(seriesField('sfcm_push_latency_seconds_count', { integration }), 1);
+    LATENCY_BUCKETS.forEach((bucket, index) => {
+      if (seconds <= bucket) this.#add(fields.buckets[index] ?? '', 1);
+    });
+    this.#add(fields.buckets[LATENCY_BUCKETS.length] ?? '', 1);
+    this.#add(fields.sum, seconds);
+    this.#add(fields.count, 1);
     this.#schedule();
   }
 
