@@ -1,6 +1,9 @@
 /** `sf-cm-bridge check`: validate the config offline and print what it declares. */
-import { formatDuration, loadConfigFile, type BridgeConfig } from '../config/index.ts';
+import { formatDuration, loadConfigFile, secretValues, type BridgeConfig } from '../config/index.ts';
+import { createLogger, SecretScrubber } from '../logging.ts';
+import { assertRedisReachable, createRedis } from '../redis.ts';
 import { CONFIG_HELP, CONFIG_OPTION, configPath, EXIT, type Command } from './command.ts';
+import { checkOnline } from './online-check.ts';
 
 /** Values from config/example.yaml that must never reach production. */
 const EXAMPLE_SECRETS = ['example-admin-token-change-me', 'ZXhhbXBsZS1rZXktY2hhbmdlLW1lLTMyLWJ5dGVzISE='];
@@ -8,20 +11,42 @@ const EXAMPLE_SECRETS = ['example-admin-token-change-me', 'ZXhhbXBsZS1rZXktY2hhb
 export const checkCommand: Command = {
   name: 'check',
   summary: 'validate a config file and print a summary',
-  usage: 'sf-cm-bridge check [--config FILE]',
+  usage: 'sf-cm-bridge check [--config FILE] [--online]',
   help: [
     'Validates the config file offline: YAML, ${VAR} substitution, every key and value, object and',
     'field names, mappings. Exits 0 with a summary, or 2 listing every problem as',
     '"file: path.in.config: what is wrong (line N)".',
     '',
+    'With --online it also checks, for every integration, that the Communications Mining source answers',
+    'with the token, and (once the integration is authorised; tokens are read from Redis) that every',
+    'object and mapped field exists and is readable in the org and that `where` is valid SOQL there.',
+    'Exits 1 when an online check fails.',
+    '',
     'Options:',
     CONFIG_HELP,
+    '  --online            also check against Salesforce and Communications Mining',
   ].join('\n'),
-  options: CONFIG_OPTION,
+  options: { ...CONFIG_OPTION, online: { type: 'boolean' } },
   async run({ values }) {
     const config = loadConfigFile(configPath(values));
     process.stdout.write(summarize(config));
-    return EXIT.ok;
+    if (values.online !== true) return EXIT.ok;
+
+    const scrubber = new SecretScrubber();
+    scrubber.add(...secretValues(config));
+    const logger = createLogger({ scrubber, level: 'warn' });
+    await assertRedisReachable(config.redis);
+    const redis = createRedis(config.redis);
+    try {
+      const report = await checkOnline(config, redis, logger);
+      const out = ['', 'online checks:', ...report.lines.map((line) => `  ${line}`)];
+      for (const problem of report.problems) out.push(`  problem: ${problem.integration}: ${problem.where}: ${problem.message}`);
+      out.push(report.problems.length === 0 ? '  all online checks passed' : `  ${report.problems.length} problem(s)`);
+      process.stdout.write(scrubber.scrub(`${out.join('\n')}\n`));
+      return report.problems.length === 0 ? EXIT.ok : EXIT.failure;
+    } finally {
+      redis.disconnect();
+    }
   },
 };
 

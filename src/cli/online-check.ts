@@ -1,0 +1,125 @@
+/**
+ * `check --online`: the config against the real systems. For each authorised integration: every
+ * object exists and is readable (describe), every mapped field and relationship path resolves,
+ * `where` is valid SOQL for the org, and the Communications Mining source answers with the token.
+ */
+import type { Logger } from 'pino';
+import type { BridgeConfig, IntegrationConfig, ObjectConfig } from '../config/index.ts';
+import { fieldsOfMapping } from '../config/fields.ts';
+import { BridgeError } from '../errors.ts';
+import { createContext } from '../roles/context.ts';
+import { describeLookupOf, parseDescribe, resolveFieldPath, type FieldDescribe, type ObjectDescribe } from '../salesforce/describe.ts';
+import { NotAuthorizedError } from '../salesforce/errors.ts';
+import { SalesforceApiError, SalesforceRestClient } from '../salesforce/rest-client.ts';
+import { createCmClient } from '../sink/client.ts';
+import type { Redis } from 'ioredis';
+
+export interface OnlineProblem {
+  integration: string;
+  where: string;
+  message: string;
+}
+
+export interface OnlineReport {
+  lines: string[];
+  problems: OnlineProblem[];
+}
+
+export async function checkOnline(config: BridgeConfig, redis: Redis, logger: Logger): Promise<OnlineReport> {
+  const context = createContext({ config, logger, redis });
+  const report: OnlineReport = { lines: [], problems: [] };
+  try {
+    for (const integration of config.integrations) await checkIntegration(context.tokens, integration, report);
+  } finally {
+    await context.close();
+  }
+  return report;
+}
+
+async function checkIntegration(tokens: ReturnType<typeof createContext>['tokens'], integration: IntegrationConfig, report: OnlineReport): Promise<void> {
+  const problem = (where: string, message: string) => report.problems.push({ integration: integration.key, where, message });
+  report.lines.push(`${integration.key}`);
+
+  const cm = createCmClient({ baseUrl: integration.target.url, token: integration.target.token, timeoutMs: 30_000 });
+  try {
+    const source = await cm.getSource(integration.target.project, integration.target.source);
+    report.lines.push(`  target      ${integration.target.project}/${integration.target.source}: reachable (source id ${source.id})`);
+  } catch (error) {
+    problem('target', `Communications Mining source ${integration.target.project}/${integration.target.source}: ${describeError(error)}`);
+  }
+
+  const rest = new SalesforceRestClient({ integration: integration.key, apiVersion: integration.salesforce.apiVersion, tokens });
+  try {
+    await tokens.session(integration.key);
+  } catch (error) {
+    if (error instanceof NotAuthorizedError) {
+      problem('salesforce', `${error.message}: ${error.hint ?? ''} (the object checks need an authorised integration)`);
+      return;
+    }
+    throw error;
+  }
+  const describes = new Map<string, ObjectDescribe>();
+  const describe = async (name: string): Promise<ObjectDescribe | undefined> => {
+    const cached = describes.get(name.toLowerCase());
+    if (cached) return cached;
+    try {
+      const parsed = parseDescribe(await rest.describe(name));
+      describes.set(name.toLowerCase(), parsed);
+      return parsed;
+    } catch {
+      return undefined;
+    }
+  };
+  for (const object of integration.objects) await checkObject(object, rest, describe, () => describeLookupOf(describes.values()), problem, report);
+}
+
+async function checkObject(
+  object: ObjectConfig,
+  rest: SalesforceRestClient,
+  describe: (name: string) => Promise<ObjectDescribe | undefined>,
+  lookup: () => ReturnType<typeof describeLookupOf>,
+  problem: (where: string, message: string) => void,
+  report: OnlineReport,
+): Promise<void> {
+  const at = `objects.${object.name}`;
+  const root = await describe(object.name);
+  if (!root) {
+    problem(at, `${object.name} does not exist or the integration user cannot describe it`);
+    return;
+  }
+  // Load the describes along every relationship path, then resolve each mapped field.
+  for (const path of object.fields) {
+    let current: ObjectDescribe | undefined = root;
+    for (const relationship of path.split('.').slice(0, -1)) {
+      const reference: FieldDescribe | undefined = current?.fields.find((f) => f.relationshipName?.toLowerCase() === relationship.toLowerCase());
+      for (const target of reference?.referenceTo?.slice(0, 5) ?? []) await describe(target);
+      current = reference?.referenceTo?.length === 1 ? await describe(reference.referenceTo[0] ?? '') : undefined;
+    }
+  }
+  const missing = [...new Set([...fieldsOfMapping(object.comment), ...object.fields])].filter(
+    (path) => resolveFieldPath(object.name, path, lookup()) === undefined && !isPolymorphicPath(root, path),
+  );
+  for (const path of missing) problem(`${at}.comment`, `"${path}" is not a readable field of ${object.name}`);
+
+  try {
+    const where = object.where ? ` WHERE ${object.where}` : '';
+    await rest.query(`SELECT ${object.fields.join(', ')} FROM ${object.name}${where} LIMIT 1`);
+    report.lines.push(`  ${object.name}  readable; ${object.fields.length} fields${object.where ? ', where clause valid' : ''}`);
+  } catch (error) {
+    problem(object.where ? `${at}.where` : at, `test query failed: ${describeError(error)}`);
+  }
+}
+
+/** A path through a polymorphic relationship resolves only per record: accept it when its first hop exists. */
+function isPolymorphicPath(root: ObjectDescribe, path: string): boolean {
+  const [first, ...rest] = path.split('.');
+  if (rest.length === 0 || first === undefined) return false;
+  const reference = root.fields.find((f) => f.relationshipName?.toLowerCase() === first.toLowerCase());
+  return (reference?.referenceTo?.length ?? 0) > 1;
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof SalesforceApiError) return `${error.errorCode}: ${error.message}`;
+  if (error instanceof BridgeError) return error.message;
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,82 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startCommunicationsMining, type SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
+import { buildApp } from '../../src/server/app.ts';
+import { bridgeConfigYaml, startBridgeHarness, type BridgeHarness } from '../helpers/bridge.ts';
+import { runCli } from '../helpers/cli.ts';
+import { completeFlow } from '../helpers/oauth.ts';
+
+const CM_TOKEN = 'cm-online-token';
+const GOOD = `      EmailMessage:
+        where: "Incoming = true"
+        comment:
+          subject: Subject
+          body: [TextBody, HtmlBody]
+          properties:
+            Case Number: Parent.CaseNumber
+            Related: RelatedTo.Name
+      CaseComment:
+        mode: poll
+        comment: { body: CommentBody }`;
+
+describe('sf-cm-bridge check --online', () => {
+  let harness: BridgeHarness;
+  let cm: SimulatedCommunicationsMining;
+
+  beforeEach(async () => {
+    cm = await startCommunicationsMining({ basePath: '/t/reinfer_', tokens: [CM_TOKEN], sources: [{ project: 'acme', name: 'emails' }] });
+    harness = await startBridgeHarness({ cmUrl: cm.url, cmToken: CM_TOKEN, objects: GOOD });
+  });
+  afterEach(async () => {
+    await harness.close();
+    await cm.close();
+  });
+
+  function configFile(objects: string, cmToken = CM_TOKEN): string {
+    const file = join(mkdtempSync(join(tmpdir(), 'sfcm-online-')), 'bridge.yaml');
+    writeFileSync(file, bridgeConfigYaml(harness.org.url, harness.redis.prefix, { cmUrl: cm.url, cmToken, objects }));
+    return file;
+  }
+
+  async function authorise() {
+    const app = await buildApp(harness.context);
+    expect((await completeFlow(app)).statusCode).toBe(200);
+    await app.close();
+  }
+
+  it('passes when every object, field, relationship path and where clause exists in the org and the source answers', async () => {
+    await authorise();
+    const result = await runCli(['check', '--online', '--config', configFile(GOOD)]);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain('target      acme/emails: reachable');
+    expect(result.stdout).toContain('EmailMessage  readable;');
+    expect(result.stdout).toContain('all online checks passed');
+    expect(result.code).toBe(0);
+  });
+
+  it('names every field the org does not have, a where clause it rejects, and a wrong CM token; exits 1', async () => {
+    await authorise();
+    const bad = `      EmailMessage:
+        where: "Incomming = true"
+        comment:
+          subject: Subjekt
+          body: TextBody
+          properties:
+            Case Number: Parent.CaseNumbr`;
+    const result = await runCli(['check', '--online', '--config', configFile(bad, 'wrong-cm-token')]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('problem: acme/emails: target: Communications Mining source acme/emails:');
+    expect(result.stdout).toContain('problem: acme/emails: objects.EmailMessage.comment: "Subjekt" is not a readable field of EmailMessage');
+    expect(result.stdout).toContain('"Parent.CaseNumbr" is not a readable field of EmailMessage');
+    expect(result.stdout).toContain('problem: acme/emails: objects.EmailMessage.where: test query failed: INVALID_FIELD');
+    expect(result.stdout).not.toContain('wrong-cm-token');
+  });
+
+  it('says the integration must be authorised first', async () => {
+    const result = await runCli(['check', '--online', '--config', configFile(GOOD)]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('integration acme/emails is not authorised');
+  });
+});
