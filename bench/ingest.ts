@@ -20,50 +20,30 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import pino from 'pino';
-import { loadConfigText } from '../src/config/index.ts';
 import type { ChangeJob } from '../src/queue/change-job.ts';
 import { ChangeQueue } from '../src/queue/change-queue.ts';
 import { ReplayStore } from '../src/queue/replay-store.ts';
-import { createContext } from '../src/roles/context.ts';
-import { startSalesforceOrg, type SimulatedSalesforceOrg } from '../src/sandbox/org/index.ts';
-import { buildApp } from '../src/server/app.ts';
+import type { SimulatedSalesforceOrg } from '../src/sandbox/org/index.ts';
+import { authorizeBench, benchConfig, BIN, deleteKeys, mb, REDIS_URL, startBenchOrg, until, vmHwm } from './common.ts';
 
 const { values } = parseArgs({
   options: { events: { type: 'string', default: '100000' }, chunk: { type: 'string', default: '1000' } },
 });
 const EVENTS = Number(values.events);
 const CHUNK = Number(values.chunk);
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `sfcm-bench:${randomUUID().slice(0, 8)}`;
 const INTEGRATION = 'bench/emails';
 const CHANNEL = '/data/CaseChangeEvent';
-const BIN = new URL('../bin/sf-cm-bridge.js', import.meta.url).pathname;
 const TICKS_PER_SECOND = 100;
 
 let peakRss = 0;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
-const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-/** Peak resident set of a process (kernel high-water mark), bytes. */
-function vmHwm(pid: number): number {
-  return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
-}
 
 /** CPU seconds (user + system) a process has used so far. */
 function cpuSeconds(pid: number): number {
@@ -161,33 +141,15 @@ async function main(): Promise<void> {
   const bare = await yardstick(redis);
   console.log(`yardstick   bare BullMQ addBulk, one job per event: ${bare.toFixed(0)} jobs/s`);
 
-  const org = await startSalesforceOrg({
-    autoApprove: true,
-    connectedApps: [{ clientId: 'bench-client', clientSecret: 'bench-secret', redirectUris: ['http://bench.local/external/salesforce/oauth2/callback'] }],
-  });
-  const configText = `
-redis: { url: "${REDIS_URL}", prefix: "${PREFIX}" }
-server: { publicUrl: "http://bench.local", adminToken: bench-admin-token-0123456789 }
-secrets: { encryptionKey: ${Buffer.alloc(32, 3).toString('base64')} }
-integrations:
-  - project: bench
-    name: emails
-    salesforce: { loginUrl: "${org.url}", clientId: bench-client, clientSecret: bench-secret }
-    target: { url: "http://cm.bench.local/t/reinfer_", token: bench-cm-token, project: bench, source: emails }
-    objects:
-      Case:
-        comment: { subject: Subject, body: Description }
-`;
+  const org = await startBenchOrg();
   cleanups.push(() => org.close());
-  const configFile = join(mkdtempSync(join(tmpdir(), 'sfcm-bench-ingest-')), 'bench.yaml');
-  writeFileSync(configFile, configText);
-  const config = loadConfigText(configText, configFile, {});
-  const context = createContext({ config, logger: pino({ level: 'silent' }), redis });
-  const app = await buildApp(context);
-  const start = await app.inject({ method: 'GET', url: '/integrations/bench/emails/oauth2/authenticate' });
-  const callback = new URL(String((await fetch(String(start.headers.location), { redirect: 'manual' })).headers.get('location')));
-  if ((await app.inject({ method: 'GET', url: callback.pathname + callback.search })).statusCode !== 200) throw new Error('bench: OAuth failed');
-  await app.close();
+  const { config, file: configFile } = benchConfig({
+    prefix: PREFIX,
+    orgUrl: org.url,
+    cmUrl: 'http://cm.bench.local/t/reinfer_',
+    objects: '      Case:\n        comment: { subject: Subject, body: Description }',
+  });
+  const context = await authorizeBench(config, redis);
 
   const replay = new ReplayStore(redis, PREFIX);
   const queue = new ChangeQueue(redis, PREFIX, INTEGRATION);
@@ -269,12 +231,7 @@ const cleanups: Array<() => Promise<unknown>> = [];
 async function cleanUp(): Promise<void> {
   for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => console.error(error));
   const redis = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
+  await deleteKeys(redis, PREFIX);
   redis.disconnect();
 }
 

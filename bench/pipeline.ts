@@ -15,20 +15,13 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import pino from 'pino';
-import { loadConfigText } from '../src/config/index.ts';
 import { ChangeQueue } from '../src/queue/change-queue.ts';
 import type { ChangeJob } from '../src/queue/change-job.ts';
-import { createContext } from '../src/roles/context.ts';
 import { startCommunicationsMining } from '../src/sandbox/cm/index.ts';
-import { startSalesforceOrg } from '../src/sandbox/org/index.ts';
-import { buildApp } from '../src/server/app.ts';
+import { authorizeBench, benchConfig, BIN, deleteKeys, mb, REDIS_URL, startBenchOrg, until, vmHwm } from './common.ts';
 
 const { values } = parseArgs({
   options: { changes: { type: 'string', default: '20000' }, rate: { type: 'string', default: '1000' }, seconds: { type: 'string', default: '5' } },
@@ -36,23 +29,12 @@ const { values } = parseArgs({
 const CHANGES = Number(values.changes);
 const RATE = Number(values.rate);
 const STEADY_SECONDS = Number(values.seconds);
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `sfcm-bench:${randomUUID().slice(0, 8)}`;
 const INTEGRATION = 'bench/emails';
-const BIN = new URL('../bin/sf-cm-bridge.js', import.meta.url).pathname;
 
 let peakRss = 0;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
-const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 async function yardstick(redis: Redis): Promise<number> {
   const name = `yardstick-${randomUUID().slice(0, 8)}`;
@@ -88,33 +70,21 @@ async function main(): Promise<void> {
   console.log(`yardstick   bare BullMQ one job per event: ${bare.toFixed(0)} jobs/s`);
 
   const cm = await startCommunicationsMining({ tokens: ['bench-cm-token'], sources: [{ project: 'bench', name: 'emails' }], basePath: '/t/reinfer_' });
-  const org = await startSalesforceOrg({
-    autoApprove: true,
-    connectedApps: [{ clientId: 'bench-client', clientSecret: 'bench-secret', redirectUris: ['http://bench.local/external/salesforce/oauth2/callback'] }],
-  });
-  const configText = `
-redis: { url: "${REDIS_URL}", prefix: "${PREFIX}" }
-server: { publicUrl: "http://bench.local", adminToken: bench-admin-token-0123456789 }
-secrets: { encryptionKey: ${Buffer.alloc(32, 3).toString('base64')} }
-integrations:
-  - project: bench
-    name: emails
-    salesforce: { loginUrl: "${org.url}", clientId: bench-client, clientSecret: bench-secret }
-    target: { url: "${cm.url}", token: bench-cm-token, project: bench, source: emails }
-    # Records exist before authorisation: the first reconciliation has nothing to find, so the
-    # figures measure the queued changes alone.
-    reconcile: { every: 1h, lookback: 1s }
-    objects:
-      Case:
+  const org = await startBenchOrg();
+  const { config, file: configFile } = benchConfig({
+    prefix: PREFIX,
+    orgUrl: org.url,
+    cmUrl: cm.url,
+    // Records exist before authorisation: the first reconciliation has nothing to find, so the
+    // figures measure the queued changes alone.
+    extra: '    reconcile: { every: 1h, lookback: 1s }\n',
+    objects: `      Case:
         comment:
           subject: Subject
           body: Description
           from: SuppliedEmail
-          properties: { Priority: Priority, Status: Status, Case Number: CaseNumber }
-`;
-  const configFile = join(mkdtempSync(join(tmpdir(), 'sfcm-bench-')), 'bench.yaml');
-  writeFileSync(configFile, configText);
-  const config = loadConfigText(configText, configFile, {});
+          properties: { Priority: Priority, Status: Status, Case Number: CaseNumber }`,
+  });
   const ids: string[] = [];
   for (let i = 0; i < CHANGES; i++) {
     const record = org.store.create(
@@ -130,12 +100,7 @@ integrations:
     ids.push(String(record.Id));
   }
   await new Promise((resolve) => setTimeout(resolve, 1_500));
-  const context = createContext({ config, logger: pino({ level: 'silent' }), redis });
-  const app = await buildApp(context);
-  const start = await app.inject({ method: 'GET', url: '/integrations/bench/emails/oauth2/authenticate' });
-  const callback = new URL(String((await fetch(String(start.headers.location), { redirect: 'manual' })).headers.get('location')));
-  if ((await app.inject({ method: 'GET', url: callback.pathname + callback.search })).statusCode !== 200) throw new Error('bench: OAuth failed');
-  await app.close();
+  const context = await authorizeBench(config, redis);
 
   const queue = new ChangeQueue(redis, PREFIX, INTEGRATION);
   const change = (recordId: string): ChangeJob => ({ integration: INTEGRATION, object: 'Case', recordId, kind: 'UPDATE', origin: 'reconcile', enqueuedAt: Date.now() });
@@ -181,7 +146,7 @@ integrations:
     .sort((a, b) => a - b);
   console.log(`steady      ${RATE} changes/s for ${STEADY_SECONDS} s: commit → comment p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms`);
 
-  const workerRss = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${worker.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+  const workerRss = worker.pid === undefined ? 0 : vmHwm(worker.pid);
   worker.kill('SIGTERM');
   await new Promise((resolve) => worker.on('close', resolve));
   clearInterval(rssTimer);
@@ -191,12 +156,7 @@ integrations:
   await context.close();
   await cm.close();
   await org.close();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
+  await deleteKeys(redis, PREFIX);
   redis.disconnect();
 }
 

@@ -4,7 +4,7 @@
  * it stops working the moment the admin token is rotated.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 export const SESSION_COOKIE = 'sfcm_admin';
 
@@ -34,4 +34,15 @@ export function isAdminBearer(request: FastifyRequest, adminToken: string): bool
 export function isAdminSession(request: FastifyRequest, adminToken: string): boolean {
   const cookie = request.cookies[SESSION_COOKIE];
   return cookie !== undefined && safeEqual(cookie, sessionValue(adminToken));
+}
+
+/** `onRequest` hook of the admin API plugins: 401 unless the request carries the admin token. */
+export function requireAdminBearer(adminToken: string) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (isAdminBearer(request, adminToken)) return;
+    await reply
+      .code(401)
+      .header('WWW-Authenticate', 'Bearer realm="sf-cm-bridge"')
+      .send({ error: 'unauthorized', message: 'send the admin token as Authorization: Bearer <token>' });
+  };
 }

@@ -1,21 +1,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/ports.ts';
 import { startSalesforceOrg, type SimulatedSalesforceOrg } from '../../src/sandbox/org/index.ts';
 import { ADMIN_TOKEN, bridgeConfigYaml, CLIENT_ID, CLIENT_SECRET } from '../helpers/bridge.ts';
 import { runCli, startCli, type RunningCli } from '../helpers/cli.ts';
 import { eventually, testRedis, type TestRedis } from '../helpers/redis.ts';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 function writeConfig(text: string): string {
   const file = join(mkdtempSync(join(tmpdir(), 'sfcm-role-')), 'bridge.yaml');

@@ -19,8 +19,7 @@ import { StreamStatus, type ReconcileRequest } from '../../src/salesforce/stream
 import { startSalesforceOrg, type SalesforceOrgOptions, type SimulatedSalesforceOrg } from '../../src/sandbox/org/index.ts';
 import { buildApp } from '../../src/server/app.ts';
 import { Shutdown } from '../../src/shutdown.ts';
-import { CLIENT_ID, CLIENT_SECRET, PUBLIC_URL, ADMIN_TOKEN } from '../helpers/bridge.ts';
-import { VALID_KEY } from '../helpers/config-text.ts';
+import { bridgeConfigYaml, CLIENT_ID, CLIENT_SECRET, PUBLIC_URL } from '../helpers/bridge.ts';
 import { completeFlow, INTEGRATION } from '../helpers/oauth.ts';
 import { eventually, testRedis, type TestRedis } from '../helpers/redis.ts';
 
@@ -46,34 +45,13 @@ export const FAST: SubscriberOptions = {
   },
 };
 
-function configYaml(orgUrl: string, prefix: string): string {
-  return `
-redis:
-  url: redis://127.0.0.1:6379
-  prefix: "${prefix}"
-server:
-  publicUrl: ${PUBLIC_URL}
-  adminToken: ${ADMIN_TOKEN}
-secrets:
-  encryptionKey: ${VALID_KEY}
-integrations:
-  - project: acme
-    name: emails
-    salesforce:
-      loginUrl: ${orgUrl}
-      clientId: ${CLIENT_ID}
-      clientSecret: ${CLIENT_SECRET}
-    target: { url: "http://cm.test/reinfer_", token: cm-token-value, project: acme, source: emails }
-    objects:
-      EmailMessage:
+const OBJECTS = `      EmailMessage:
         comment: { body: TextBody }
       Case:
         comment: { body: Description, subject: Subject }
       CaseComment:
         mode: poll
-        comment: { body: CommentBody }
-`;
-}
+        comment: { body: CommentBody }`;
 
 const ALL_STATES: JobType[] = ['waiting', 'delayed', 'active', 'completed', 'failed', 'prioritized'];
 
@@ -108,7 +86,7 @@ export async function startSubscriberHarness(org: Partial<SalesforceOrgOptions> 
     ...org,
   });
   const redis = testRedis();
-  const config = loadConfigText(configYaml(sf.url, redis.prefix), 'subscriber-test.yaml', {});
+  const config = loadConfigText(bridgeConfigYaml(sf.url, redis.prefix, { objects: OBJECTS }), 'subscriber-test.yaml', {});
   const scrubber = new SecretScrubber();
   const quiet = process.env.TEST_LOG ? createLogger({ scrubber, level: 'debug' }) : pino({ level: 'silent' });
   const makeContext = () => createContext({ config, logger: quiet, redis: redis.connect(), scrubber });

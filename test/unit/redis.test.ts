@@ -1,17 +1,7 @@
-import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/ports.ts';
 import { RedisUnreachableError } from '../../src/errors.ts';
 import { assertRedisReachable, createRedis, describeRedisUrl } from '../../src/redis.ts';
-
-/** A port nothing listens on: bind, read the port, close. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 describe('Redis connection factory', () => {
   it('connects to the Redis the tests run against', async () => {

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { IntegrationConfig } from '../../config/index.ts';
 import { ReplayStore } from '../../queue/replay-store.ts';
 import { locateRecord, previewRecord, SALESFORCE_ID } from '../record-lookup.ts';
-import { isAdminBearer } from '../admin-auth.ts';
+import { requireAdminBearer } from '../admin-auth.ts';
 import type { AppDeps } from '../deps.ts';
 import { findIntegration, integrationView, integrationViews } from '../integration-status.ts';
 
@@ -21,14 +21,7 @@ export const adminRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
   const replay = new ReplayStore(deps.redis, config.redis.prefix);
 
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (!isAdminBearer(request, config.server.adminToken)) {
-      return reply
-        .code(401)
-        .header('WWW-Authenticate', 'Bearer realm="sf-cm-bridge"')
-        .send({ error: 'unauthorized', message: 'send the admin token as Authorization: Bearer <token>' });
-    }
-  });
+  app.addHook('onRequest', requireAdminBearer(config.server.adminToken));
 
   /** The integration named in the path, or a 404 already sent. */
   function integrationOf(params: unknown, reply: FastifyReply): IntegrationConfig | undefined {

@@ -10,7 +10,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { IntegrationConfig } from '../../config/index.ts';
 import { ReconcileTrigger } from '../../reconcile/reconcile-jobs.ts';
-import { isAdminBearer } from '../admin-auth.ts';
+import { requireAdminBearer } from '../admin-auth.ts';
 import type { AppDeps } from '../deps.ts';
 import { findIntegration } from '../integration-status.ts';
 
@@ -28,14 +28,7 @@ export const reconcileRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) =>
   const trigger = new ReconcileTrigger(deps.redis, config.redis.prefix);
   app.addHook('onClose', async () => trigger.close());
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (!isAdminBearer(request, config.server.adminToken)) {
-      return reply
-        .code(401)
-        .header('WWW-Authenticate', 'Bearer realm="sf-cm-bridge"')
-        .send({ error: 'unauthorized', message: 'send the admin token as Authorization: Bearer <token>' });
-    }
-  });
+  app.addHook('onRequest', requireAdminBearer(config.server.adminToken));
 
   /** The integration and objects a request names, or an error reply already sent. */
   async function target(params: unknown, object: string | undefined, reply: FastifyReply): Promise<{ integration: IntegrationConfig; objects: string[] } | undefined> {
