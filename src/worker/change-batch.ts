@@ -21,6 +21,7 @@ import type { DeadLetterStore } from '../queue/dead-letters.ts';
 import { verdictForDelete, verdictForUpsert, type RecordVersion, type RecordVersions } from '../queue/record-versions.ts';
 import type { DescribeCache } from '../salesforce/describe-cache.ts';
 import { SalesforceApiError, soqlString, type SalesforceRestClient } from '../salesforce/rest-client.ts';
+import { childRefreshes } from './relationships.ts';
 import type { Comment } from '../sink/comment.ts';
 import type { CommentPusher } from '../sink/comment-pusher.ts';
 import type { MetricsRecorder } from '../metrics/recorder.ts';
@@ -54,6 +55,8 @@ export interface BatchResult {
   busy: ChangeJob[];
   /** Records pushed at a version equal to the stored one with other content: fetch again soon. */
   verify: ChangeJob[];
+  /** Children whose comments read fields of records changed in this batch (`Parent.X`): refresh them. */
+  related: ChangeJob[];
   /** Counts for logs and metrics. */
   stats: { fetched: number; pushed: number; deleted: number; unchanged: number; stale: number; deadLettered: number };
   /** What happened to each record, for the per-record lookup ("where is record X?"). */
@@ -78,8 +81,15 @@ interface RecordPlan {
 }
 
 export async function processChangeBatch(jobs: readonly ChangeJob[], deps: ChangeBatchDeps): Promise<BatchResult> {
-  const result: BatchResult = { busy: [], verify: [], stats: { fetched: 0, pushed: 0, deleted: 0, unchanged: 0, stale: 0, deadLettered: 0 }, trail: [] };
-  for (const [object, plans] of coalesce(jobs, deps)) await processObject(object, plans, deps, result);
+  const result: BatchResult = { busy: [], verify: [], related: [], stats: { fetched: 0, pushed: 0, deleted: 0, unchanged: 0, stale: 0, deadLettered: 0 }, trail: [] };
+  for (const [object, plans] of coalesce(jobs, deps)) {
+    await processObject(object, plans, deps, result);
+    // A changed record may be the parent of other objects' records: their comments change too.
+    const changedParents = plans
+      .filter((plan) => plan.deletedAt === undefined && plan.jobs.some((job) => job.origin !== 'relationship' && job.kind !== 'CREATE'))
+      .map((plan) => plan.recordId);
+    result.related.push(...(await childRefreshes(deps.integration, object.name, changedParents, deps.rest, deps.describes, (deps.now ?? Date.now)())));
+  }
   await deps.trail?.write(result.trail.map(({ object, plan, outcome }) => ({ object, recordId: plan.recordId, outcome, change: plan.jobs[plan.jobs.length - 1] })));
   if (deps.metrics) {
     const integration = deps.integration.key;

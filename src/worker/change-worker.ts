@@ -142,6 +142,7 @@ export class ChangeWorker {
       // a job is completed whole or not at all.
       if (result.busy.length > 0) await this.#options.queue.enqueue(result.busy.map(asRetry), undefined, 250 + Math.floor(Math.random() * 500));
       if (result.verify.length > 0) await this.#options.queue.enqueue(result.verify, undefined, 2_000);
+      if (result.related.length > 0) await this.#options.queue.enqueue(result.related);
       await Promise.all(valid.map(({ job, token }) => job.moveToCompleted('done', token, false)));
       logger.debug({ jobs: valid.length, changes: changes.length, ...result.stats, busy: result.busy.length }, 'batch done');
     } catch (error) {

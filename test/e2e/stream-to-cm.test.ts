@@ -25,6 +25,7 @@ const OBJECTS = `      EmailMessage:
           from: FromAddress
           properties:
             Case Number: Parent.CaseNumber
+            Case Priority: Parent.Priority
       Case:
         comment:
           subject: Subject
@@ -71,7 +72,10 @@ describe('end to end: org change → CDC → queue → worker → Communications
     const outbound = store.create('EmailMessage', { Subject: 'Reply', TextBody: 'We are on it', ParentId: String(parent.Id), Incoming: false });
 
     await eventually(() => body(inbound.Id) === 'Photo attached.' && body(parent.Id) === 'Screen cracked on arrival', 10_000);
-    expect(cm.control.comment('acme', 'emails', String(inbound.Id))?.comment.user_properties).toEqual({ 'string:Case Number': parent.CaseNumber });
+    expect(cm.control.comment('acme', 'emails', String(inbound.Id))?.comment.user_properties).toEqual({
+      'string:Case Number': parent.CaseNumber,
+      'string:Case Priority': 'High',
+    });
     expect(body(outbound.Id)).toBeUndefined(); // outside `where`
 
     store.update(String(parent.Id), { Description: 'Screen cracked; replacement sent' });
@@ -85,6 +89,17 @@ describe('end to end: org change → CDC → queue → worker → Communications
     store.undelete(String(parent.Id));
     await eventually(() => body(parent.Id) === 'Screen cracked; replacement sent', 10_000);
     expect(cm.control.comments('acme', 'emails').map((c) => c.comment.id).sort()).toEqual([String(outbound.Id), String(parent.Id)].sort());
+  });
+
+  it('a parent\'s change re-sends the children that read it (Parent.Priority), right after the parent\'s event', async () => {
+    const store = harness.org.store;
+    const parent = store.create('Case', { Subject: 'Slow delivery', Description: 'Where is my parcel?', Priority: 'Low' });
+    const child = store.create('EmailMessage', { Subject: 'Parcel', TextBody: 'Still waiting', ParentId: String(parent.Id), Incoming: true });
+    const priority = () => cm.control.comment('acme', 'emails', String(child.Id))?.comment.user_properties?.['string:Case Priority'];
+    await eventually(() => priority() === 'Low', 10_000);
+    store.update(String(parent.Id), { Priority: 'High' }); // the child itself does not change
+    await eventually(() => priority() === 'High', 10_000);
+    expect(cm.control.history({ commentId: String(child.Id) }).filter((e) => e.kind === 'upsert')).toHaveLength(2);
   });
 
   it('/metrics shows the whole deployment: events, REST calls, CM requests, latency, queue and stream gauges', async () => {
