@@ -171,8 +171,9 @@ describe('worker: fetch, transform, push (reference CM §3, SF §5)', () => {
     await eventually(() => cm.control.comments('acme', 'emails').length === 31);
     expect(cm.control.history({ commentId: String(caseRecord.Id) })).toHaveLength(1);
     expect(cm.control.comment('acme', 'emails', String(caseRecord.Id))?.comment.messages[0]?.body.text).toBe('v5');
-    // Two objects in one batch: one query and one sync request each (describes are cached).
-    expect((harness.org.counters().rest.calls.query ?? 0) - queriesBefore).toBe(2);
+    // Two objects in one batch: one query and one sync request each (describes are cached), plus
+    // one query for the EmailMessages that read the updated Case (Parent.CaseNumber).
+    expect((harness.org.counters().rest.calls.query ?? 0) - queriesBefore).toBe(3);
     expect(cm.control.counters().requests.sync?.['200']).toBe(2);
   });
 
