@@ -66,9 +66,39 @@ describe('Salesforce token-expiry and unknown-client storms', () => {
     const text_ = (id: string) => cm.control.comment('acme', 'emails', id)?.comment.messages[0]?.body.text;
     await eventually(() => ids.every((id) => text_(id) !== undefined), 60_000, 200);
     expect(cm.control.comments('acme', 'emails')).toHaveLength(ids.length);
+    for (const id of ids) expect(cm.control.history({ commentId: id }).filter((e) => e.kind === 'upsert')).toHaveLength(1);
     // Each fault costs a handful of handshakes, not a storm.
     expect(org.streaming.counters().handshakes - handshakesAtStart).toBeLessThan(30);
     // One refresh per expiry (shared across roles and processes), not one per caller.
     expect(org.counters().oauth.grants.refresh_token ?? 0).toBeLessThanOrEqual(4);
+  }, 120_000);
+
+  it('kill -9 of the whole bridge process at random points while changes stream: restarts converge, nothing regresses', async () => {
+    const apiPort = await freePort();
+    const text = bridgeConfigYaml(harness.org.url, harness.redis.prefix, { cmUrl: cm.url, cmToken: CM_TOKEN, objects: OBJECTS }).replace(
+      'publicUrl: http://bridge.test',
+      `publicUrl: http://bridge.test\n  host: 127.0.0.1\n  port: ${apiPort}`,
+    );
+    const configFile = join(mkdtempSync(join(tmpdir(), 'sfcm-kill-')), 'bridge.yaml');
+    writeFileSync(configFile, `${text}worker:\n  jobLock: 2s\n`);
+    const org = harness.org;
+    const ids = Array.from({ length: 40 }, (_, i) => String(org.store.create('Case', { Subject: `k${i}`, Description: 'v0' }, { silent: true }).Id));
+
+    for (let round = 1; round <= 3; round++) {
+      bridge = startCli(['all', '--config', configFile], { LOG_LEVEL: 'warn' });
+      await eventually(() => org.streaming.counters().activeClients > 0, 20_000, 50);
+      for (const id of ids) org.store.update(id, { Description: `v${round}` });
+      // Somewhere in the middle of this round's stream.
+      await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 400)));
+      bridge.kill('SIGKILL');
+      await bridge.exited;
+    }
+    bridge = startCli(['all', '--config', configFile], { LOG_LEVEL: 'warn' });
+    const body = (id: string) => cm.control.comment('acme', 'emails', id)?.comment.messages[0]?.body.text;
+    await eventually(() => ids.every((id) => body(id) === 'v3'), 60_000, 200);
+    for (const id of ids) {
+      const versions = cm.control.history({ commentId: id }).flatMap((e) => (e.kind === 'upsert' ? [Number(e.comment.messages[0]?.body.text.slice(1))] : []));
+      expect(versions).toEqual([...versions].sort((a, b) => a - b));
+    }
   }, 120_000);
 });
