@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/ports.ts';
+import { freePort, freePortPair } from '../helpers/ports.ts';
 import { startSalesforceOrg, type SimulatedSalesforceOrg } from '../../src/sandbox/org/index.ts';
 import { ADMIN_TOKEN, bridgeConfigYaml, CLIENT_ID, CLIENT_SECRET } from '../helpers/bridge.ts';
 import { runCli, startCli, type RunningCli } from '../helpers/cli.ts';
@@ -71,9 +71,14 @@ describe('role processes', () => {
   });
 
   it('sandbox: prints its URLs and credentials, serves both APIs, exits 0 on SIGTERM', async () => {
-    const port = await freePort();
+    const port = await freePortPair();
     running = startCli(['sandbox', '--port', String(port)]);
-    await eventually(() => running?.output().includes('Press Ctrl-C to stop.'), 15_000, 50);
+    let exited = false;
+    void running.exited.then(() => (exited = true));
+    await eventually(() => {
+      if (exited) throw new Error(`sandbox exited early:\n${running?.output()}`);
+      return running?.output().includes('Press Ctrl-C to stop.');
+    }, 30_000, 50);
     expect(running.output()).toContain(`Salesforce org            http://127.0.0.1:${port}`);
     expect(running.output()).toContain('client id sf-cm-bridge-demo-consumer-key');
     const versions = await fetch(`http://127.0.0.1:${port}/services/data`);
