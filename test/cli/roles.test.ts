@@ -89,7 +89,7 @@ describe('role processes', () => {
     expect(cm.status).toBe(200);
     running.kill('SIGTERM');
     expect(await running.exited).toBe(0);
-  });
+  }, 45_000);
 
   it('sandbox: a bad --port is a usage error', async () => {
     const result = await runCli(['sandbox', '--port', 'eighty']);
