@@ -126,7 +126,9 @@ describe('worker: fetch, transform, push (reference CM §3, SF §5)', () => {
       const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
       const lookup = await eventually(async () => {
         const response = await app.inject({ method: 'GET', url: `/api/integrations/acme/emails/records/${caseRecord.Id}`, headers: auth });
-        return response.json().found ? response.json() : undefined;
+        // The trail is noted right after the push: wait for both.
+        const body = response.json() as { found: boolean; objects: Array<{ processed: unknown }> };
+        return body.found && body.objects[0]?.processed ? body : undefined;
       });
       expect(lookup.objects).toEqual([
         {
