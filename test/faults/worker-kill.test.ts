@@ -85,4 +85,21 @@ describe('worker processes under faults', () => {
       expect(versions.lastIndexOf('v1')).toBeLessThan(versions.indexOf('v2'));
     }
   }, 90_000);
+
+  it('SIGTERM mid-batch: the worker finishes its batch, exits 0, and leaves no job locked', async () => {
+    const ids = Array.from({ length: 120 }, (_, i) => String(harness.org.store.create('Case', { Subject: `t${i}`, Description: 'graceful' }, { silent: true }).Id));
+    const worker = startCli(['worker', '--config', configFile]);
+    workers.push(worker);
+    cm.control.latency(300);
+    await enqueue(ids);
+    await eventually(() => (cm.control.counters().inFlight ?? 0) > 0, 20_000, 20);
+    worker.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    // What it had taken was finished or released, not left locked for the stalled-job check.
+    const queue = harness.context.queues.get(INTEGRATION);
+    expect(await queue?.queue.getActiveCount()).toBe(0);
+    cm.control.latency(0);
+    workers.push(startCli(['worker', '--config', configFile]));
+    await eventually(() => ids.every((id) => text(id) === 'graceful'), 30_000, 100);
+  }, 60_000);
 });
