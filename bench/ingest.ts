@@ -30,7 +30,7 @@ import type { ChangeJob } from '../src/queue/change-job.ts';
 import { ChangeQueue } from '../src/queue/change-queue.ts';
 import { ReplayStore } from '../src/queue/replay-store.ts';
 import type { SimulatedSalesforceOrg } from '../src/sandbox/org/index.ts';
-import { authorizeBench, benchConfig, BIN, deleteKeys, mb, REDIS_URL, startBenchOrg, until, vmHwm } from './common.ts';
+import { authorizeBench, benchConfig, BIN, cpuSeconds, deleteKeys, mb, REDIS_URL, startBenchOrg, until, vmHwm } from './common.ts';
 
 const { values } = parseArgs({
   options: { events: { type: 'string', default: '100000' }, chunk: { type: 'string', default: '1000' } },
@@ -40,18 +40,9 @@ const CHUNK = Number(values.chunk);
 const PREFIX = `sfcm-bench:${randomUUID().slice(0, 8)}`;
 const INTEGRATION = 'bench/emails';
 const CHANNEL = '/data/CaseChangeEvent';
-const TICKS_PER_SECOND = 100;
 
 let peakRss = 0;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
-
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid: number): number {
-  // Fields after the `(comm)`: state is 3rd, utime 14th, stime 15th.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
 
 const change = (i: number): ChangeJob => ({
   integration: INTEGRATION,

@@ -9,7 +9,8 @@
  *   3. steady     — changes committed at a fixed rate: p50/p99 commit → comment latency.
  *   Peak RSS of the bench process (sandbox + driver) and of the worker process.
  *
- * Options: --changes N (default 20000), --rate R changes/s for the steady phase (default 1000),
+ * Options: --changes N (default 20000), --workers W worker processes (default 1), --rate R changes/s
+ * for the steady phase (default 1000),
  * --seconds S steady duration (default 5). Needs Redis at REDIS_URL (default 127.0.0.1:6379);
  * uses a random key prefix and deletes it afterwards.
  */
@@ -21,14 +22,20 @@ import { Redis } from 'ioredis';
 import { ChangeQueue } from '../src/queue/change-queue.ts';
 import type { ChangeJob } from '../src/queue/change-job.ts';
 import { startCommunicationsMining } from '../src/sandbox/cm/index.ts';
-import { authorizeBench, benchConfig, BIN, deleteKeys, mb, REDIS_URL, startBenchOrg, until, vmHwm } from './common.ts';
+import { authorizeBench, benchConfig, BIN, cpuSeconds, deleteKeys, mb, REDIS_URL, startBenchOrg, until, vmHwm } from './common.ts';
 
 const { values } = parseArgs({
-  options: { changes: { type: 'string', default: '20000' }, rate: { type: 'string', default: '1000' }, seconds: { type: 'string', default: '5' } },
+  options: {
+    changes: { type: 'string', default: '20000' },
+    rate: { type: 'string', default: '1000' },
+    seconds: { type: 'string', default: '5' },
+    workers: { type: 'string', default: '1' },
+  },
 });
 const CHANGES = Number(values.changes);
 const RATE = Number(values.rate);
 const STEADY_SECONDS = Number(values.seconds);
+const WORKERS = Number(values.workers);
 const PREFIX = `sfcm-bench:${randomUUID().slice(0, 8)}`;
 const INTEGRATION = 'bench/emails';
 
@@ -64,7 +71,7 @@ async function yardstick(redis: Redis): Promise<number> {
 
 async function main(): Promise<void> {
   const redis = new Redis(REDIS_URL);
-  console.log(`sf-cm-bridge bench — ${CHANGES} changes, node ${process.version}, ${(await import('node:os')).cpus().length} cores`);
+  console.log(`sf-cm-bridge bench — ${CHANGES} changes, ${WORKERS} worker process(es), node ${process.version}, ${(await import('node:os')).cpus().length} cores`);
 
   const bare = await yardstick(redis);
   console.log(`yardstick   bare BullMQ one job per event: ${bare.toFixed(0)} jobs/s`);
@@ -106,14 +113,20 @@ async function main(): Promise<void> {
   const change = (recordId: string): ChangeJob => ({ integration: INTEGRATION, object: 'Case', recordId, kind: 'UPDATE', origin: 'reconcile', enqueuedAt: Date.now() });
 
   // Warm-up: the worker process starts, describes Case and pushes one record.
-  const worker = spawn(process.execPath, [...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean), BIN, 'worker', '--config', configFile], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } });
+  const workers = Array.from({ length: WORKERS }, () =>
+    spawn(process.execPath, [...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean), BIN, 'worker', '--config', configFile], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, LOG_LEVEL: 'warn' },
+    }),
+  );
   await queue.enqueue([change(ids[0] ?? '')], () => 'warm-up');
   await until(() => cm.control.comments('bench', 'emails').length >= 1, 60_000, 'the worker to start');
 
-  // Burst: every change queued at once (as after an outage), drained by one worker process.
+  // Burst: every change queued at once (as after an outage), drained by the worker process(es).
   const sumCalls = (calls: Record<string, number>) => Object.values(calls).reduce((a, b) => a + b, 0);
   const restBefore = sumCalls(org.counters().rest.calls);
   const cmBefore = Object.values(cm.control.counters().requests.sync ?? {}).reduce((a, b) => a + b, 0);
+  const cpuBefore = { bench: process.cpuUsage(), workers: workers.map((w) => (w.pid ? cpuSeconds(w.pid) : 0)) };
   const burstStart = performance.now();
   for (let i = 0; i < ids.length; i += 1000) await queue.enqueue(ids.slice(i, i + 1000).map(change), () => 'burst');
   await until(() => cm.control.comments('bench', 'emails').length >= CHANGES, 600_000, 'the burst to land in CM');
@@ -121,7 +134,12 @@ async function main(): Promise<void> {
   const restCalls = sumCalls(org.counters().rest.calls) - restBefore;
   const cmRequests = Object.values(cm.control.counters().requests.sync ?? {}).reduce((a, b) => a + b, 0) - cmBefore;
   const throughput = CHANGES / burstSeconds;
+  const benchCpu = (process.cpuUsage(cpuBefore.bench).user + process.cpuUsage(cpuBefore.bench).system) / 1e6;
+  const workerCpu = workers.map((w, i) => (w.pid ? cpuSeconds(w.pid) - (cpuBefore.workers[i] ?? 0) : 0));
   console.log(`burst       ${CHANGES} changes in ${burstSeconds.toFixed(2)} s: ${throughput.toFixed(0)} changes/s = ${(throughput / bare).toFixed(2)}× yardstick`);
+  console.log(
+    `            cpu during the burst: bench process (sandbox + driver) ${benchCpu.toFixed(2)} s, worker process(es) ${workerCpu.map((c) => `${c.toFixed(2)} s`).join(', ')}`,
+  );
   console.log(`            Salesforce REST calls per 1000 changes: ${((restCalls / CHANGES) * 1000).toFixed(1)}   CM requests per 1000 comments: ${((cmRequests / CHANGES) * 1000).toFixed(1)}`);
 
   // Steady: commit changes at RATE/s, measure commit → comment stored.
@@ -146,11 +164,11 @@ async function main(): Promise<void> {
     .sort((a, b) => a - b);
   console.log(`steady      ${RATE} changes/s for ${STEADY_SECONDS} s: commit → comment p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms`);
 
-  const workerRss = worker.pid === undefined ? 0 : vmHwm(worker.pid);
-  worker.kill('SIGTERM');
-  await new Promise((resolve) => worker.on('close', resolve));
+  const workerRss = workers.map((worker) => (worker.pid === undefined ? 0 : vmHwm(worker.pid)));
+  for (const worker of workers) worker.kill('SIGTERM');
+  await Promise.all(workers.map((worker) => new Promise((resolve) => worker.on('close', resolve))));
   clearInterval(rssTimer);
-  console.log(`peak RSS    bench process (sandbox + driver) ${mb(peakRss)}, worker process ${mb(workerRss)}`);
+  console.log(`peak RSS    bench process (sandbox + driver) ${mb(peakRss)}, worker process(es) ${workerRss.map(mb).join(', ')}`);
 
   await queue.close();
   await context.close();
