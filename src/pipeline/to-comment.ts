@@ -11,7 +11,7 @@ import { applyLimits, DEFAULT_LIMITS } from './limits.ts';
 import type { CommentLimits } from './limits.ts';
 import { mapId, mapMessage, mapProperties, mapThread, mapTimestamp } from './processors.ts';
 import type { CommentDraft, CommentProcessor, PipelineInput } from './processors.ts';
-import { SalesforceRecordSchema } from './read-fields.ts';
+import type { SalesforceRecord } from './read-fields.ts';
 
 /** The pipeline, in order. `mapMessage` needs the timestamp (`sent_at`), so it comes after `mapTimestamp`. */
 export const COMMENT_PROCESSORS: readonly CommentProcessor[] = [mapId, mapTimestamp, mapThread, mapMessage, mapProperties];
@@ -30,10 +30,11 @@ export function toComment(
   options: ToCommentOptions = {},
 ): ToCommentResult {
   try {
-    const parsed = SalesforceRecordSchema.safeParse(record);
-    if (!parsed.success) return { ok: false, reason: 'not a Salesforce record: expected a JSON object' };
+    // Records come from JSON (the REST client validated the page's shape): an object check is enough
+    // here, on the hot path; every field read below copes with any JSON value.
+    if (record === null || typeof record !== 'object' || Array.isArray(record)) return { ok: false, reason: 'not a Salesforce record: expected a JSON object' };
     const limits: CommentLimits = { ...DEFAULT_LIMITS, ...options.limits };
-    const input: PipelineInput = { record: parsed.data, object, describes, limits };
+    const input: PipelineInput = { record: record as SalesforceRecord, object, describes, limits };
     let draft: CommentDraft = {};
     const warnings: string[] = [];
     for (const process of COMMENT_PROCESSORS) {
