@@ -46,6 +46,42 @@ export class MetricsRecorder {
     this.#schedule();
   }
 
+  /** Many enqueue → push latencies, in seconds: bucketed here, added once per bucket. */
+  observeLatencies(integration: string, seconds: readonly number[]): void {
+    if (seconds.length === 0) return;
+    const fields = this.#latencyFieldsOf(integration);
+    const counts = new Array<number>(LATENCY_BUCKETS.length).fill(0);
+    let sum = 0;
+    for (const value of seconds) {
+      sum += value;
+      // Cumulative buckets: count the smallest bucket that holds the value, accumulate below.
+      const index = LATENCY_BUCKETS.findIndex((bucket) => value <= bucket);
+      if (index !== -1) counts[index] = (counts[index] ?? 0) + 1;
+    }
+    let cumulative = 0;
+    LATENCY_BUCKETS.forEach((_, index) => {
+      cumulative += counts[index] ?? 0;
+      if (cumulative > 0) this.#add(fields.buckets[index] ?? '', cumulative);
+    });
+    this.#add(fields.buckets[LATENCY_BUCKETS.length] ?? '', seconds.length);
+    this.#add(fields.sum, sum);
+    this.#add(fields.count, seconds.length);
+    this.#schedule();
+  }
+
+  #latencyFieldsOf(integration: string): { buckets: string[]; sum: string; count: string } {
+    let fields = this.#latencyFields.get(integration);
+    if (!fields) {
+      fields = {
+        buckets: [...LATENCY_BUCKETS.map(String), '+Inf'].map((le) => seriesField('sfcm_push_latency_seconds_bucket', { integration, le })),
+        sum: seriesField('sfcm_push_latency_seconds_sum', { integration }),
+        count: seriesField('sfcm_push_latency_seconds_count', { integration }),
+      };
+      this.#latencyFields.set(integration, fields);
+    }
+    return fields;
+  }
+
   /** One enqueue → push latency, in seconds. */
   observeLatency(integration: string, seconds: number): void {
     let fields = this.#latencyFields.get(integration);

@@ -99,7 +99,10 @@ export async function processChangeBatch(jobs: readonly ChangeJob[], deps: Chang
     }
     const busy = new Set(result.busy);
     const now = (deps.now ?? Date.now)();
-    for (const job of jobs) if (!busy.has(job)) deps.metrics.observeLatency(integration, Math.max(0, now - job.enqueuedAt) / 1000);
+    deps.metrics.observeLatencies(
+      integration,
+      jobs.filter((job) => !busy.has(job)).map((job) => Math.max(0, now - job.enqueuedAt) / 1000),
+    );
   }
   return result;
 }

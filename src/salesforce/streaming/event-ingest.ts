@@ -238,7 +238,16 @@ export class EventIngest {
     for (const [channel, replayId] of positions) await replay.checkpoint(integration, channel, replayId);
     if (exact) await replay.clearPending(integration);
     await status.eventsEnqueued(lastEvents(outcomes));
-    for (const job of jobs) this.#options.metrics?.inc('eventsReceived', { integration, object: job.object, change_type: job.kind });
+    if (this.#options.metrics) {
+      const counts = new Map<string, { object: string; kind: string; count: number }>();
+      for (const job of jobs) {
+        const key = `${job.object} ${job.kind}`;
+        const entry = counts.get(key) ?? { object: job.object, kind: job.kind, count: 0 };
+        entry.count++;
+        counts.set(key, entry);
+      }
+      for (const { object, kind, count } of counts.values()) this.#options.metrics.inc('eventsReceived', { integration, object, change_type: kind }, count);
+    }
     this.stats.enqueuedJobs += jobs.length;
     this.stats.flushes += 1;
   }
