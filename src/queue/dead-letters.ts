@@ -3,7 +3,7 @@
  * be converted, a comment Communications Mining rejects). Kept with their reason, listed by the
  * admin API and status page, retryable. Never dropped silently.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { integrationKeys } from './keys.ts';
@@ -33,8 +33,12 @@ export class DeadLetterStore {
     private readonly prefix: string,
   ) {}
 
-  async add(entry: Omit<DeadLetter, 'id' | 'at'>): Promise<DeadLetter> {
-    const letter: DeadLetter = { ...entry, id: randomUUID(), at: new Date().toISOString() };
+  /**
+   * Keep a dead letter. With `dedupeKey` (e.g. a channel and replay id) the same failure stored twice
+   * — an event delivered again after a resubscribe — stays one dead letter.
+   */
+  async add(entry: Omit<DeadLetter, 'id' | 'at'>, dedupeKey?: string): Promise<DeadLetter> {
+    const letter: DeadLetter = { ...entry, id: dedupeKey ? uuidOf(`${entry.integration}\n${dedupeKey}`) : randomUUID(), at: new Date().toISOString() };
     const keys = integrationKeys(this.prefix, entry.integration);
     await this.redis
       .multi()
@@ -80,4 +84,10 @@ export class DeadLetterStore {
     const oldest = await this.redis.zrange(keys.deadLetterIndex(), 0, excess - 1);
     if (oldest.length > 0) await this.redis.multi().hdel(keys.deadLetters(), ...oldest).zrem(keys.deadLetterIndex(), ...oldest).exec();
   }
+}
+
+/** A stable UUID-shaped id for a key (so the admin API's id rules hold for deduplicated letters). */
+function uuidOf(key: string): string {
+  const hex = createHash('sha256').update(key).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex.slice(16, 17), 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

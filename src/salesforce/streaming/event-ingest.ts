@@ -210,14 +210,18 @@ export class EventIngest {
         this.stats.reconcileRequests += 1;
         logger.warn({ object: delivery.object, replayId: outcome.replayId, since: request.since, reason: outcome.reason }, 'reconciliation requested');
       } else if (outcome.type === 'malformed') {
-        await deadLetters.add({
-          integration,
-          object: delivery.object,
-          ...(outcome.recordId !== undefined ? { recordId: outcome.recordId } : {}),
-          reason: outcome.reason,
-          stage: 'event',
-          payload: outcome.payload,
-        });
+        await deadLetters.add(
+          {
+            integration,
+            object: delivery.object,
+            ...(outcome.recordId !== undefined ? { recordId: outcome.recordId } : {}),
+            reason: outcome.reason,
+            stage: 'event',
+            payload: outcome.payload,
+          },
+          // The same event delivered again (a resubscribe from an older position) is one dead letter.
+          outcome.replayId !== undefined ? `event|${delivery.channel}|${outcome.replayId}` : undefined,
+        );
         this.stats.deadLetters += 1;
         logger.warn({ object: delivery.object, replayId: outcome.replayId, reason: outcome.reason }, 'malformed change event dead-lettered');
       }
