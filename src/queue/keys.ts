@@ -43,8 +43,8 @@ export function integrationKeys(prefix: string, integration: string) {
     versions: (object: string) => `${base}:versions:${object}`,
     /** Last outcome of every record (hash): recordId → JSON (see record-trail.ts). */
     trail: (object: string) => `${base}:trail:${object}`,
-    /** Per-record push lock: serialises pushes of one record across workers. */
-    recordLock: (object: string, recordId: string) => `${base}:lock:${object}:${recordId}`,
+    /** Push locks of an object's records (hash: recordId → "owner|expiresAt"): serialise pushes of a record across workers. */
+    locks: (object: string) => `${base}:locks:${object}`,
     /** Dead letters (hash id → JSON) and their order (sorted set by time). */
     deadLetters: () => `${base}:dead-letters`,
     deadLetterIndex: () => `${base}:dead-letters:index`,

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { integrationKeys } from './keys.ts';
-import { extendRecordLocks, lockRecords, releaseRecordLocks } from './scripts.ts';
+import { extendHeld, lockAndRead, writeAndRelease } from './scripts.ts';
 
 export interface RecordVersion {
   /** ms since epoch */
@@ -79,24 +79,42 @@ export class RecordVersions {
   }
 
   /**
-   * Run `fn` holding the push locks of the records that are free; the others are returned as
-   * `busy` for the caller to retry shortly. Locks are renewed while `fn` runs and expire `ttlMs`
-   * after this process dies.
+   * Run `fn` holding the push locks of the records that are free, with their stored versions (one
+   * round trip); `fn` returns the versions to record, written as the locks are released (one more).
+   * Records another worker holds are returned as `busy` for the caller to retry shortly. Locks are
+   * renewed while `fn` runs and expire `ttlMs` after this process dies.
    */
-  async withLocks<T>(object: string, recordIds: readonly string[], ttlMs: number, fn: (locked: string[]) => Promise<T>): Promise<{ result: T; busy: string[] }> {
+  async withLocks<T>(
+    object: string,
+    recordIds: readonly string[],
+    ttlMs: number,
+    fn: (locked: string[], stored: Map<string, RecordVersion>) => Promise<{ result: T; write: ReadonlyMap<string, RecordVersion> }>,
+  ): Promise<{ result: T; busy: string[] }> {
     const keys = integrationKeys(this.prefix, this.integration);
+    const locksKey = keys.locks(object);
+    const versionsKey = keys.versions(object);
     const owner = randomBytes(12).toString('hex');
-    const lockKeys = recordIds.map((id) => keys.recordLock(object, id));
-    const taken = await lockRecords(this.redis, lockKeys, owner, ttlMs);
-    const locked = recordIds.filter((_, i) => taken[i]);
-    const busy = recordIds.filter((_, i) => !taken[i]);
-    const held = lockKeys.filter((_, i) => taken[i]);
-    const renew = setInterval(() => void extendRecordLocks(this.redis, held, owner, ttlMs).catch(() => undefined), Math.max(100, ttlMs / 3));
+    const taken = await lockAndRead(this.redis, locksKey, versionsKey, owner, ttlMs, recordIds);
+    const locked: string[] = [];
+    const busy: string[] = [];
+    const stored = new Map<string, RecordVersion>();
+    recordIds.forEach((id, i) => {
+      const [got, raw] = taken[i] ?? [false, null];
+      if (!got) return void busy.push(id);
+      locked.push(id);
+      const value = decode(raw);
+      if (value) stored.set(id, value);
+    });
+    const renew = setInterval(() => void extendHeld(this.redis, locksKey, owner, ttlMs, locked).catch(() => undefined), Math.max(100, ttlMs / 3));
+    let write: ReadonlyMap<string, RecordVersion> = new Map();
     try {
-      return { result: await fn(locked), busy };
+      const outcome = await fn(locked, stored);
+      write = outcome.write;
+      return { result: outcome.result, busy };
     } finally {
       clearInterval(renew);
-      await releaseRecordLocks(this.redis, held, owner);
+      const writes = [...write].map(([id, value]) => [id, encode(value)] as const);
+      await writeAndRelease(this.redis, locksKey, versionsKey, owner, writes, locked.filter((id) => !write.has(id)));
     }
   }
 }

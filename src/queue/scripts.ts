@@ -43,21 +43,29 @@ export async function advanceReplay(redis: Redis, replayKey: string, channel: st
   return (await command(redis, 'advance-replay-1', 1)(replayKey, channel, replayId)) === 1;
 }
 
-/** Take each lock that is free; returns, per key, whether we hold it now. */
-export async function lockRecords(redis: Redis, lockKeys: readonly string[], owner: string, ttlMs: number): Promise<boolean[]> {
-  if (lockKeys.length === 0) return [];
-  const result = (await command(redis, 'lock-records-n')(lockKeys.length, ...lockKeys, owner, ttlMs)) as number[];
-  return result.map((taken) => taken === 1);
+/** Lock the free records of an object and read their pushed versions: per id, [taken, stored version]. */
+export async function lockAndRead(redis: Redis, locksKey: string, versionsKey: string, owner: string, ttlMs: number, ids: readonly string[]): Promise<Array<[boolean, string | null]>> {
+  if (ids.length === 0) return [];
+  const flat = (await command(redis, 'lock-and-read-2', 2)(locksKey, versionsKey, owner, ttlMs, ...ids)) as Array<number | string | null>;
+  return ids.map((_, i) => [flat[2 * i] === 1, (flat[2 * i + 1] as string | null | undefined) ?? null]);
 }
 
-/** Release the locks among `lockKeys` that `owner` still holds. */
-export async function releaseRecordLocks(redis: Redis, lockKeys: readonly string[], owner: string): Promise<number> {
-  if (lockKeys.length === 0) return 0;
-  return (await command(redis, 'release-locks-n')(lockKeys.length, ...lockKeys, owner)) as number;
+/** Write pushed versions and release the locks we still hold. */
+export async function writeAndRelease(
+  redis: Redis,
+  locksKey: string,
+  versionsKey: string,
+  owner: string,
+  writes: ReadonlyArray<readonly [string, string]>,
+  releaseOnly: readonly string[],
+): Promise<number> {
+  if (writes.length === 0 && releaseOnly.length === 0) return 0;
+  return (await command(redis, 'write-and-release-2', 2)(locksKey, versionsKey, owner, writes.length, ...writes.flat(), ...releaseOnly)) as number;
 }
 
-/** Extend the lifetime of the locks among `lockKeys` that `owner` still holds. */
-export async function extendRecordLocks(redis: Redis, lockKeys: readonly string[], owner: string, ttlMs: number): Promise<number> {
-  if (lockKeys.length === 0) return 0;
-  return (await command(redis, 'extend-locks-n')(lockKeys.length, ...lockKeys, owner, ttlMs)) as number;
+/** Extend the locks among `ids` that `owner` still holds. */
+export async function extendHeld(redis: Redis, locksKey: string, owner: string, ttlMs: number, ids: readonly string[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  return (await command(redis, 'extend-held-1', 1)(locksKey, owner, ttlMs, ...ids)) as number;
 }
+

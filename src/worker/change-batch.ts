@@ -204,9 +204,8 @@ async function fetchRecords(object: ObjectConfig, ids: string[], deps: ChangeBat
 async function pushUnderLocks(object: ObjectConfig, upserts: Upsert[], removals: Removal[], deps: ChangeBatchDeps, result: BatchResult): Promise<void> {
   const ids = [...upserts.map((u) => u.plan.recordId), ...removals.map((r) => r.plan.recordId)];
   if (ids.length === 0) return;
-  const { busy } = await deps.versions.withLocks(object.name, ids, deps.lockTtlMs, async (locked) => {
+  const { busy } = await deps.versions.withLocks(object.name, ids, deps.lockTtlMs, async (locked, stored) => {
     const lockedSet = new Set(locked);
-    const stored = await deps.versions.read(object.name, locked);
     const now = (deps.now ?? Date.now)();
     const comments: Comment[] = [];
     const pushedUpserts: Upsert[] = [];
@@ -238,10 +237,7 @@ async function pushUnderLocks(object: ObjectConfig, upserts: Upsert[], removals:
         applied.set(removal.plan.recordId, { version: removal.version, state: 'deleted', hash: '', at: now, commentId: commentIdOf(removal.plan, previous) });
       }
     }
-    if (comments.length === 0 && deleteIds.length === 0) {
-      await deps.versions.write(object.name, applied);
-      return;
-    }
+    if (comments.length === 0 && deleteIds.length === 0) return { result: undefined, write: applied };
 
     await deps.beforePush?.(object.name, [...pushedUpserts.map((u) => u.plan.recordId), ...deleteIds]);
     const pushed = await deps.pusher.push({ comments, deleteIds });
@@ -258,7 +254,8 @@ async function pushUnderLocks(object: ObjectConfig, upserts: Upsert[], removals:
       countOutcome(result, object, upsert.plan, 'pushed');
     }
     for (const removal of removals) if (applied.get(removal.plan.recordId)?.state === 'deleted') countOutcome(result, object, removal.plan, 'deleted');
-    await deps.versions.write(object.name, applied);
+    // Recorded as the locks are released: the next holder of a record sees this push's version.
+    return { result: undefined, write: applied };
   });
   const busyIds = new Set(busy);
   for (const plan of [...upserts.map((u) => u.plan), ...removals.map((r) => r.plan)]) {
