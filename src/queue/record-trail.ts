@@ -1,8 +1,9 @@
 /**
  * The last thing that happened to each record, for "where is record X?": which change reached a
  * worker (kind, origin, replay id, when it was enqueued), when it was processed and the outcome.
- * One multi-field HSET per object per batch. With the record's pushed version (record-versions.ts)
- * and its dead letters, it answers the admin's lookup.
+ * One multi-field HSET per object per batch, each entry a compact `|`-separated string (written for
+ * every change, read once in a while). With the record's pushed version (record-versions.ts) and
+ * its dead letters, it answers the admin's lookup.
  */
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -31,20 +32,11 @@ export class RecordTrail {
 
   async write(entries: ReadonlyArray<{ object: string; recordId: string; outcome: TrailEntry['outcome']; change: ChangeJob | undefined }>): Promise<void> {
     if (entries.length === 0) return;
-    const at = new Date(this.now()).toISOString();
+    const at = this.now();
     const byObject = new Map<string, Record<string, string>>();
     for (const { object, recordId, outcome, change } of entries) {
-      const entry: TrailEntry = {
-        at,
-        outcome,
-        kind: change?.kind ?? 'unknown',
-        origin: change?.origin ?? 'unknown',
-        enqueuedAt: new Date(change?.enqueuedAt ?? 0).toISOString(),
-        ...(change?.replayId !== undefined ? { replayId: change.replayId } : {}),
-        ...(change?.channel !== undefined ? { channel: change.channel } : {}),
-      };
       const fields = byObject.get(object) ?? {};
-      fields[recordId] = JSON.stringify(entry);
+      fields[recordId] = [at, outcome, change?.kind ?? 'unknown', change?.origin ?? 'unknown', change?.enqueuedAt ?? 0, change?.replayId ?? '', change?.channel ?? ''].join('|');
       byObject.set(object, fields);
     }
     const keys = integrationKeys(this.prefix, this.integration);
@@ -55,7 +47,18 @@ export class RecordTrail {
 
   async read(object: string, recordId: string): Promise<TrailEntry | undefined> {
     const raw = await this.redis.hget(integrationKeys(this.prefix, this.integration).trail(object), recordId);
-    const parsed = raw === null ? undefined : TrailEntrySchema.safeParse(JSON.parse(raw));
-    return parsed?.success ? parsed.data : undefined;
+    if (raw === null) return undefined;
+    const [at, outcome, kind, origin, enqueuedAt, replayId, channel] = raw.split('|');
+    if (!Number.isFinite(Number(at)) || !Number.isFinite(Number(enqueuedAt))) return undefined;
+    const parsed = TrailEntrySchema.safeParse({
+      at: new Date(Number(at)).toISOString(),
+      outcome,
+      kind,
+      origin,
+      enqueuedAt: new Date(Number(enqueuedAt)).toISOString(),
+      ...(replayId ? { replayId: Number(replayId) } : {}),
+      ...(channel ? { channel } : {}),
+    });
+    return parsed.success ? parsed.data : undefined;
   }
 }
