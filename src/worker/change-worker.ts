@@ -58,8 +58,9 @@ export class ChangeWorker {
       // A crashed worker's jobs go back to the queue one lock period after its last renewal.
       stalledInterval: this.#options.lockDurationMs,
       autorun: false,
-      // Seconds a blocking wait for jobs lasts: also how long close() may wait for it.
-      drainDelay: 1,
+      // Seconds a blocking wait for jobs lasts. The concurrent loops share one blocking connection,
+      // so a new job can wait behind another loop's wait: keep it short (it also bounds close()).
+      drainDelay: 0.25,
     });
     this.#worker.on('error', (error) => options.logger.warn({ err: error }, 'change worker connection error'));
   }
@@ -140,7 +141,7 @@ export class ChangeWorker {
       const result = await this.#options.process(changes);
       // Records another worker was pushing, and records to verify, come back as new (delayed) jobs:
       // a job is completed whole or not at all.
-      if (result.busy.length > 0) await this.#options.queue.enqueue(result.busy.map(asRetry), undefined, 250 + Math.floor(Math.random() * 500));
+      if (result.busy.length > 0) await this.#options.queue.enqueue(result.busy.map(asRetry), undefined, 50 + Math.floor(Math.random() * 100));
       if (result.verify.length > 0) await this.#options.queue.enqueue(result.verify, undefined, 2_000);
       if (result.related.length > 0) await this.#options.queue.enqueue(result.related);
       await Promise.all(valid.map(({ job, token }) => job.moveToCompleted('done', token, false)));
