@@ -226,6 +226,12 @@ export class IntegrationReconciler {
   async #sweep(object: ObjectConfig, trigger: 'schedule' | 'admin'): Promise<RunOutcome> {
     const lastRunAt = await this.state.lastRunAt(object.name, 'lastSweepAt');
     const period = this.integration.reconcile.every * (this.options.sweepEvery ?? 12);
+    // A job scheduler fires once as it is created: on a first start nothing has been pushed that
+    // could have vanished, so the first sweep waits a full period instead of reading every id now.
+    if (trigger === 'schedule' && lastRunAt === undefined) {
+      await this.state.recordRun(object.name, 'lastSweepAt');
+      return { outcome: 'skipped', reason: 'first period: nothing to sweep yet' };
+    }
     const admission = await this.budget.admit('sweep', trigger === 'schedule' ? { lastRunAt, periodMs: period } : {});
     if (!admission.ok) return { outcome: admission.reason.startsWith('paused') ? 'paused' : 'skipped', reason: admission.reason };
     const result = await sweepObject(object, { ...this.#deps(), redis: this.context.redis, prefix: this.#prefix });
