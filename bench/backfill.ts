@@ -40,7 +40,8 @@ async function main(): Promise<void> {
     extra: '    reconcile: { every: 1h, lookback: 1s }\n',
     objects: '      Case:\n        comment: { subject: Subject, body: Description }',
   });
-  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  // Past the lookback (1 s) plus the second the SOQL datetime literal rounds away.
+  await new Promise((resolve) => setTimeout(resolve, 2_500));
   const context = await authorizeBench(config, redis);
   const integration = config.integrations[0];
   if (!integration) throw new Error('bench: no integration');

@@ -106,7 +106,8 @@ async function main(): Promise<void> {
     );
     ids.push(String(record.Id));
   }
-  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  // Past the lookback (1 s) plus the second the SOQL datetime literal rounds away.
+  await new Promise((resolve) => setTimeout(resolve, 2_500));
   const context = await authorizeBench(config, redis);
 
   const queue = new ChangeQueue(redis, PREFIX, INTEGRATION);
