@@ -37,12 +37,20 @@ export async function startReconciler(context: BridgeContext, shutdown: Shutdown
   }
   for (const reconciler of integrations.values()) await reconciler.start();
 
-  // First authorisation starts the automatic backfills at once; a request may be waiting too.
+  // An authorisation starts the automatic backfills at once, and reconciles the poll-mode objects
+  // (no subscriber asks for them); a request may be waiting too.
   const unsubscribe = await tokens.subscribe((event) => {
     if (event.kind !== 'authorized') return;
     const reconciler = integrations.get(event.integration);
     reconciler?.ensureAutoBackfill().catch((error: unknown) => context.logger.warn({ err: error, integration: event.integration }, 'automatic backfill not queued'));
     void reconciler?.pollRequests();
+    const polled = reconciler?.integration.objects.filter((object) => object.mode === 'poll').map((object) => object.name) ?? [];
+    if (polled.length > 0) {
+      void tokens.store
+        .status(event.integration)
+        .then((status) => trigger.reconcileNow(event.integration, polled, `authorized-${status.authorizedAt ?? Date.now()}`))
+        .catch((error: unknown) => context.logger.warn({ err: error, integration: event.integration }, 'reconciliation after authorisation not queued'));
+    }
   });
 
   const objectsOf = (integration: string, object?: string): string[] => {

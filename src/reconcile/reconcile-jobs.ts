@@ -82,8 +82,9 @@ export class ReconcileTrigger {
   }
 
   /** Reconcile `objects` now, from their watermarks. Returns the job ids. */
-  async reconcileNow(integration: string, objects: readonly string[]): Promise<string[]> {
-    const at = Date.now();
+  /** `key` makes the request idempotent (every worker process asking for the same run adds one job). */
+  async reconcileNow(integration: string, objects: readonly string[], key?: string): Promise<string[]> {
+    const at = key ?? String(Date.now());
     const jobs = objects.map((object) => ({
       name: RECONCILE_JOB_NAME,
       data: { kind: 'reconcile' as const, object, trigger: 'admin' as const },

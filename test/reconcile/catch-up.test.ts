@@ -8,6 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { integrationKeys } from '../../src/queue/keys.ts';
+import { ReconcileState } from '../../src/reconcile/index.ts';
+import { buildApp } from '../../src/server/app.ts';
+import { completeFlow } from '../helpers/oauth.ts';
 import { startSubscriberRole, type SubscriberRole } from '../../src/roles/subscriber.ts';
 import { bridgeConfigYaml } from '../helpers/bridge.ts';
 import { runCli, startCli } from '../helpers/cli.ts';
@@ -55,6 +58,28 @@ describe('catch-up by reconciliation', () => {
     expect(state.lastReconcileAt).toBeDefined();
     await subscriber.close();
   }, 45_000);
+
+  it('re-authorising reconciles the poll-mode objects at once (no subscriber asks for them)', async () => {
+    h = await startReconcileHarness({
+      objects: `      CaseComment:
+        mode: poll
+        comment: { body: CommentBody, thread: ParentId }`,
+      reconcile: '{ every: 1h, lookback: 5s }',
+    });
+    await h.startWorker();
+    await h.startReconciler();
+    const state = new ReconcileState(h.bridge.redis.redis, h.bridge.redis.prefix, INTEGRATION);
+    await eventually(async () => (await state.lastRunAt('CaseComment', 'lastReconcileAt')) !== undefined, 10_000);
+    const parent = h.bridge.org.store.create('Case', { Subject: 'p' }, { silent: true });
+    const comment = h.bridge.org.store.create('CaseComment', { ParentId: String(parent.Id), CommentBody: 'added while nobody polled' }, { silent: true });
+    const app = await buildApp(h.bridge.context);
+    try {
+      expect((await completeFlow(app)).statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+    await eventually(() => h.body(comment.Id) === 'added while nobody polled', 10_000);
+  });
 
   it('a 20k-record backfill killed with SIGKILL resumes from its checkpoint and converges', async () => {
     h = await startReconcileHarness({ objects: CASES, reconcile: '{ every: 1h, lookback: 5s }', org: { maxBatchSize: 500 } });
