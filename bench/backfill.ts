@@ -19,7 +19,7 @@ import { RecordVersions } from '../src/queue/record-versions.ts';
 import { ReconcileState, reconcileObject } from '../src/reconcile/index.ts';
 import { SalesforceRestClient } from '../src/salesforce/rest-client.ts';
 import { startCommunicationsMining } from '../src/sandbox/cm/index.ts';
-import { authorizeBench, benchConfig, BIN, deleteKeys, REDIS_URL, startBenchOrg, until } from './common.ts';
+import { authorizeBench, benchConfig, BIN, REDIS_URL, startBenchOrg, tearDown, until } from './common.ts';
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '20000' } } });
 const RECORDS = Number(values.records);
@@ -79,11 +79,7 @@ async function main(): Promise<void> {
   });
   console.log(`reconcile   ${result.refreshed} changed records found with ${calls} REST calls: ${((calls / Math.max(1, result.refreshed)) * 10_000).toFixed(1)} calls per 10k reconciled records`);
 
-  await context.close();
-  await cm.close();
-  await org.close();
-  await deleteKeys(redis, PREFIX);
-  redis.disconnect();
+  await tearDown(redis, PREFIX, [context, cm, org]);
 }
 
 main().catch((error: unknown) => {

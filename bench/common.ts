@@ -79,3 +79,10 @@ export function cpuSeconds(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
+
+/** Close what a bench opened (in order), then delete its keys and drop the connection. */
+export async function tearDown(redis: Redis, prefix: string, closables: ReadonlyArray<{ close(): Promise<unknown> }>): Promise<void> {
+  for (const closable of closables) await closable.close();
+  await deleteKeys(redis, prefix);
+  redis.disconnect();
+}

@@ -22,7 +22,7 @@ import { Redis } from 'ioredis';
 import { ChangeQueue } from '../src/queue/change-queue.ts';
 import type { ChangeJob } from '../src/queue/change-job.ts';
 import { startCommunicationsMining } from '../src/sandbox/cm/index.ts';
-import { authorizeBench, benchConfig, BIN, cpuSeconds, deleteKeys, mb, REDIS_URL, startBenchOrg, until, vmHwm } from './common.ts';
+import { authorizeBench, benchConfig, BIN, cpuSeconds, mb, REDIS_URL, startBenchOrg, tearDown, until, vmHwm } from './common.ts';
 
 const { values } = parseArgs({
   options: {
@@ -171,12 +171,7 @@ async function main(): Promise<void> {
   clearInterval(rssTimer);
   console.log(`peak RSS    bench process (sandbox + driver) ${mb(peakRss)}, worker process(es) ${workerRss.map(mb).join(', ')}`);
 
-  await queue.close();
-  await context.close();
-  await cm.close();
-  await org.close();
-  await deleteKeys(redis, PREFIX);
-  redis.disconnect();
+  await tearDown(redis, PREFIX, [queue, context, cm, org]);
 }
 
 main().catch((error: unknown) => {

@@ -8,7 +8,8 @@ import type { BridgeConfig, IntegrationConfig, ObjectConfig } from '../config/in
 import { fieldsOfMapping } from '../config/fields.ts';
 import { BridgeError } from '../errors.ts';
 import { createContext } from '../roles/context.ts';
-import { describeLookupOf, parseDescribe, resolveFieldPath, type FieldDescribe, type ObjectDescribe } from '../salesforce/describe.ts';
+import { DescribeCache } from '../salesforce/describe-cache.ts';
+import { resolveFieldPath, type ObjectDescribe } from '../salesforce/describe.ts';
 import { NotAuthorizedError } from '../salesforce/errors.ts';
 import { SalesforceApiError, SalesforceRestClient } from '../salesforce/rest-client.ts';
 import { createCmClient } from '../sink/client.ts';
@@ -58,46 +59,27 @@ async function checkIntegration(tokens: ReturnType<typeof createContext>['tokens
     }
     throw error;
   }
-  const describes = new Map<string, ObjectDescribe>();
-  const describe = async (name: string): Promise<ObjectDescribe | undefined> => {
-    const cached = describes.get(name.toLowerCase());
-    if (cached) return cached;
-    try {
-      const parsed = parseDescribe(await rest.describe(name));
-      describes.set(name.toLowerCase(), parsed);
-      return parsed;
-    } catch {
-      return undefined;
-    }
-  };
-  for (const object of integration.objects) await checkObject(object, rest, describe, () => describeLookupOf(describes.values()), problem, report);
+  // The same describe walk the workers use: the object, then every object along its relationship paths.
+  const describes = new DescribeCache(rest);
+  for (const object of integration.objects) await checkObject(object, rest, describes, problem, report);
 }
 
 async function checkObject(
   object: ObjectConfig,
   rest: SalesforceRestClient,
-  describe: (name: string) => Promise<ObjectDescribe | undefined>,
-  lookup: () => ReturnType<typeof describeLookupOf>,
+  describes: DescribeCache,
   problem: (where: string, message: string) => void,
   report: OnlineReport,
 ): Promise<void> {
   const at = `objects.${object.name}`;
-  const root = await describe(object.name);
-  if (!root) {
+  const lookup = await describes.ensure(object.name, object.fields).catch(() => undefined);
+  const root = lookup?.(object.name);
+  if (!lookup || !root) {
     problem(at, `${object.name} does not exist or the integration user cannot describe it`);
     return;
   }
-  // Load the describes along every relationship path, then resolve each mapped field.
-  for (const path of object.fields) {
-    let current: ObjectDescribe | undefined = root;
-    for (const relationship of path.split('.').slice(0, -1)) {
-      const reference: FieldDescribe | undefined = current?.fields.find((f) => f.relationshipName?.toLowerCase() === relationship.toLowerCase());
-      for (const target of reference?.referenceTo?.slice(0, 5) ?? []) await describe(target);
-      current = reference?.referenceTo?.length === 1 ? await describe(reference.referenceTo[0] ?? '') : undefined;
-    }
-  }
   const missing = [...new Set([...fieldsOfMapping(object.comment), ...object.fields])].filter(
-    (path) => resolveFieldPath(object.name, path, lookup()) === undefined && !isPolymorphicPath(root, path),
+    (path) => resolveFieldPath(object.name, path, lookup) === undefined && !isPolymorphicPath(root, path),
   );
   for (const path of missing) problem(`${at}.comment`, `"${path}" is not a readable field of ${object.name}`);
 

@@ -3,10 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startCommunicationsMining, type SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
-import { buildApp } from '../../src/server/app.ts';
 import { bridgeConfigYaml, startBridgeHarness, type BridgeHarness } from '../helpers/bridge.ts';
 import { runCli } from '../helpers/cli.ts';
-import { completeFlow } from '../helpers/oauth.ts';
+import { authorise } from '../helpers/oauth.ts';
 
 const CM_TOKEN = 'cm-online-token';
 const GOOD = `      EmailMessage:
@@ -40,14 +39,8 @@ describe('sf-cm-bridge check --online', () => {
     return file;
   }
 
-  async function authorise() {
-    const app = await buildApp(harness.context);
-    expect((await completeFlow(app)).statusCode).toBe(200);
-    await app.close();
-  }
-
   it('passes when every object, field, relationship path and where clause exists in the org and the source answers', async () => {
-    await authorise();
+    await authorise(harness.context);
     const result = await runCli(['check', '--online', '--config', configFile(GOOD)]);
     expect(result.stderr).toBe('');
     expect(result.stdout).toContain('target      acme/emails: reachable');
@@ -57,7 +50,7 @@ describe('sf-cm-bridge check --online', () => {
   });
 
   it('names every field the org does not have, a where clause it rejects, and a wrong CM token; exits 1', async () => {
-    await authorise();
+    await authorise(harness.context);
     const bad = `      EmailMessage:
         where: "Incomming = true"
         comment:

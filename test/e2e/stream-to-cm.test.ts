@@ -6,12 +6,12 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startSubscriberRole } from '../../src/roles/subscriber.ts';
 import { startWorkerRole } from '../../src/roles/worker.ts';
-import { startCommunicationsMining, type SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
+import type { SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
 import { buildApp } from '../../src/server/app.ts';
 import { Shutdown } from '../../src/shutdown.ts';
-import { startBridgeHarness, type BridgeHarness } from '../helpers/bridge.ts';
-import { completeFlow } from '../helpers/oauth.ts';
+import type { BridgeHarness } from '../helpers/bridge.ts';
 import { eventually } from '../helpers/redis.ts';
+import { startAuthorisedPipeline } from '../helpers/pipeline.ts';
 import { FAST, subscribed } from '../subscriber/harness.ts';
 
 const CM_TOKEN = 'cm-e2e-token';
@@ -39,11 +39,7 @@ describe('end to end: org change → CDC → queue → worker → Communications
   let shutdown: Shutdown;
 
   beforeEach(async () => {
-    cm = await startCommunicationsMining({ basePath: '/org/tenant/reinfer_', tokens: [CM_TOKEN], sources: [{ project: 'acme', name: 'emails' }] });
-    harness = await startBridgeHarness({ cmUrl: cm.url, cmToken: CM_TOKEN, objects: OBJECTS, org: { cometdTimeoutSeconds: 1 } });
-    const app = await buildApp(harness.context);
-    expect((await completeFlow(app)).statusCode).toBe(200);
-    await app.close();
+    ({ harness, cm } = await startAuthorisedPipeline({ objects: OBJECTS, cmToken: CM_TOKEN, org: { cometdTimeoutSeconds: 1 } }));
     shutdown = new Shutdown(pino({ level: 'silent' }));
     await startWorkerRole(harness.secondContext(), shutdown, { sinkRetry: { baseDelayMs: 10, maxDelayMs: 50 } });
     const subscriber = await startSubscriberRole(harness.context, shutdown, FAST);

@@ -14,10 +14,9 @@ import { loadConfigText } from '../../src/config/index.ts';
 import { createContext } from '../../src/roles/context.ts';
 import { startCommunicationsMining, type SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
 import { startSalesforceOrg, type SimulatedSalesforceOrg } from '../../src/sandbox/org/index.ts';
-import { buildApp } from '../../src/server/app.ts';
 import { bridgeConfigYaml, CLIENT_ID, CLIENT_SECRET, PUBLIC_URL } from '../helpers/bridge.ts';
 import { startCli, type RunningCli } from '../helpers/cli.ts';
-import { completeFlow } from '../helpers/oauth.ts';
+import { authorise } from '../helpers/oauth.ts';
 import { freePort } from '../helpers/ports.ts';
 import { eventually } from '../helpers/redis.ts';
 
@@ -83,9 +82,7 @@ describe('Redis restart with AOF', () => {
     // Authorise into the test's Redis, as the admin would through the api role.
     const connection = new Redis({ port: redisPort, host: '127.0.0.1' });
     const context = createContext({ config: loadConfigText(text, configFile, {}), logger: pino({ level: 'silent' }), redis: connection });
-    const app = await buildApp(context);
-    expect((await completeFlow(app)).statusCode).toBe(200);
-    await app.close();
+    await authorise(context);
     await context.close();
     connection.disconnect();
 

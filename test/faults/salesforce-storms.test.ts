@@ -7,13 +7,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startCommunicationsMining, type SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
-import { buildApp } from '../../src/server/app.ts';
-import { bridgeConfigYaml, startBridgeHarness, type BridgeHarness } from '../helpers/bridge.ts';
+import type { SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
+import { bridgeConfigYaml, type BridgeHarness } from '../helpers/bridge.ts';
 import { startCli, type RunningCli } from '../helpers/cli.ts';
-import { completeFlow } from '../helpers/oauth.ts';
 import { freePort } from '../helpers/ports.ts';
 import { eventually } from '../helpers/redis.ts';
+import { startAuthorisedPipeline } from '../helpers/pipeline.ts';
 
 const CM_TOKEN = 'cm-storm-token';
 const OBJECTS = `      Case:
@@ -27,11 +26,7 @@ describe('Salesforce token-expiry and unknown-client storms', () => {
   let bridge: RunningCli | undefined;
 
   beforeEach(async () => {
-    cm = await startCommunicationsMining({ basePath: '/t/reinfer_', tokens: [CM_TOKEN], sources: [{ project: 'acme', name: 'emails' }] });
-    harness = await startBridgeHarness({ cmUrl: cm.url, cmToken: CM_TOKEN, objects: OBJECTS, org: { cometdTimeoutSeconds: 2 } });
-    const app = await buildApp(harness.context);
-    expect((await completeFlow(app)).statusCode).toBe(200);
-    await app.close();
+    ({ harness, cm } = await startAuthorisedPipeline({ objects: OBJECTS, cmToken: CM_TOKEN, basePath: '/t/reinfer_', org: { cometdTimeoutSeconds: 2 } }));
   });
 
   afterEach(async () => {

@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChangeJob } from '../../src/queue/change-job.ts';
-import { startCommunicationsMining, type SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
-import { buildApp } from '../../src/server/app.ts';
-import { bridgeConfigYaml, startBridgeHarness, type BridgeHarness } from '../helpers/bridge.ts';
+import type { SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
+import { bridgeConfigYaml, type BridgeHarness } from '../helpers/bridge.ts';
 import { startCli, type RunningCli } from '../helpers/cli.ts';
-import { completeFlow, INTEGRATION } from '../helpers/oauth.ts';
+import { INTEGRATION } from '../helpers/oauth.ts';
 import { eventually } from '../helpers/redis.ts';
+import { startAuthorisedPipeline } from '../helpers/pipeline.ts';
 
 const CM_TOKEN = 'cm-fault-token';
 const OBJECTS = `      Case:
@@ -29,11 +29,7 @@ describe('worker processes under faults', () => {
   let configFile: string;
 
   beforeEach(async () => {
-    cm = await startCommunicationsMining({ basePath: '/t/reinfer_', tokens: [CM_TOKEN], sources: [{ project: 'acme', name: 'emails' }] });
-    harness = await startBridgeHarness({ cmUrl: cm.url, cmToken: CM_TOKEN, objects: OBJECTS });
-    const app = await buildApp(harness.context);
-    expect((await completeFlow(app)).statusCode).toBe(200);
-    await app.close();
+    ({ harness, cm } = await startAuthorisedPipeline({ objects: OBJECTS, cmToken: CM_TOKEN, basePath: '/t/reinfer_' }));
     // Short job locks so a killed worker's work is taken over within seconds.
     const text = `${bridgeConfigYaml(harness.org.url, harness.redis.prefix, { cmUrl: cm.url, cmToken: CM_TOKEN, objects: OBJECTS })}worker:\n  jobLock: 2s\n  batchSize: 40\n  concurrency: 2\n`;
     configFile = join(mkdtempSync(join(tmpdir(), 'sfcm-faults-')), 'bridge.yaml');

@@ -1,6 +1,6 @@
 /** The admin's browser path through the OAuth flow, driven against the real app and sandbox org. */
 import { expect } from 'vitest';
-import type { BridgeApp } from '../../src/server/app.ts';
+import { buildApp, type BridgeApp } from '../../src/server/app.ts';
 import { PUBLIC_URL } from './bridge.ts';
 
 export const AUTHENTICATE = '/integrations/acme/emails/oauth2/authenticate';
@@ -22,3 +22,13 @@ export async function completeFlow(app: BridgeApp) {
   return app.inject({ method: 'GET', url: callback.pathname + callback.search });
 }
 
+
+/** Authorise the integration through the real flow (the org auto-approves), as the admin would. */
+export async function authorise(context: Parameters<typeof buildApp>[0]): Promise<void> {
+  const app = await buildApp(context);
+  try {
+    expect((await completeFlow(app)).statusCode).toBe(200);
+  } finally {
+    await app.close();
+  }
+}

@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { integrationKeys } from '../../src/queue/keys.ts';
 import { ReconcileState } from '../../src/reconcile/index.ts';
-import { buildApp } from '../../src/server/app.ts';
-import { completeFlow } from '../helpers/oauth.ts';
+import { authorise } from '../helpers/oauth.ts';
 import { startSubscriberRole, type SubscriberRole } from '../../src/roles/subscriber.ts';
 import { bridgeConfigYaml } from '../helpers/bridge.ts';
 import { runCli, startCli } from '../helpers/cli.ts';
@@ -72,12 +71,7 @@ describe('catch-up by reconciliation', () => {
     await eventually(async () => (await state.lastRunAt('CaseComment', 'lastReconcileAt')) !== undefined, 10_000);
     const parent = h.bridge.org.store.create('Case', { Subject: 'p' }, { silent: true });
     const comment = h.bridge.org.store.create('CaseComment', { ParentId: String(parent.Id), CommentBody: 'added while nobody polled' }, { silent: true });
-    const app = await buildApp(h.bridge.context);
-    try {
-      expect((await completeFlow(app)).statusCode).toBe(200);
-    } finally {
-      await app.close();
-    }
+    await authorise(h.bridge.context);
     await eventually(() => h.body(comment.Id) === 'added while nobody polled', 10_000);
   });
 

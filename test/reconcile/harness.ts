@@ -3,15 +3,13 @@
  * simulated Communications Mining, a worker role and reconcilers on short periods.
  */
 import pino from 'pino';
-import { expect } from 'vitest';
 import { startReconciler, type Reconciler, type ReconcilerOptions } from '../../src/reconcile/index.ts';
 import { startWorkerRole } from '../../src/roles/worker.ts';
 import type { SalesforceOrgOptions } from '../../src/sandbox/org/index.ts';
-import { startCommunicationsMining, type SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
-import { buildApp } from '../../src/server/app.ts';
+import type { SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
+import { startAuthorisedPipeline } from '../helpers/pipeline.ts';
 import { Shutdown } from '../../src/shutdown.ts';
-import { startBridgeHarness, type BridgeHarness } from '../helpers/bridge.ts';
-import { completeFlow } from '../helpers/oauth.ts';
+import type { BridgeHarness } from '../helpers/bridge.ts';
 
 export { INTEGRATION } from '../helpers/oauth.ts';
 
@@ -42,12 +40,8 @@ export async function startReconcileHarness(options: {
   reconcile?: string;
   org?: Partial<SalesforceOrgOptions>;
 }): Promise<ReconcileHarness> {
-  const cm = await startCommunicationsMining({ basePath: '/org/tenant/reinfer_', tokens: [CM_TOKEN], sources: [{ project: 'acme', name: 'emails' }] });
   const objects = `${options.objects}\n    reconcile: ${options.reconcile ?? '{ every: 1s, lookback: 60s }'}`;
-  const bridge = await startBridgeHarness({ cmUrl: cm.url, cmToken: CM_TOKEN, objects, ...(options.org ? { org: options.org } : {}) });
-  const app = await buildApp(bridge.context);
-  expect((await completeFlow(app)).statusCode).toBe(200);
-  await app.close();
+  const { harness: bridge, cm } = await startAuthorisedPipeline({ objects, cmToken: CM_TOKEN, ...(options.org ? { org: options.org } : {}) });
   const shutdown = new Shutdown(pino({ level: 'silent' }));
   let reconcilers = 0;
   return {

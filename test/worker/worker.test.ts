@@ -4,12 +4,13 @@ import { ChangeQueue } from '../../src/queue/change-queue.ts';
 import type { ChangeJob } from '../../src/queue/change-job.ts';
 import { DeadLetterStore } from '../../src/queue/dead-letters.ts';
 import { startWorkerRole, type WorkerRole } from '../../src/roles/worker.ts';
-import { startCommunicationsMining, type SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
+import type { SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
 import { buildApp } from '../../src/server/app.ts';
 import { Shutdown } from '../../src/shutdown.ts';
-import { ADMIN_TOKEN, startBridgeHarness, type BridgeHarness } from '../helpers/bridge.ts';
-import { completeFlow, INTEGRATION } from '../helpers/oauth.ts';
+import { ADMIN_TOKEN, type BridgeHarness } from '../helpers/bridge.ts';
+import { INTEGRATION } from '../helpers/oauth.ts';
 import { eventually } from '../helpers/redis.ts';
+import { startAuthorisedPipeline } from '../helpers/pipeline.ts';
 
 const CM_TOKEN = 'cm-test-token';
 const OBJECTS = `      EmailMessage:
@@ -44,11 +45,7 @@ describe('worker: fetch, transform, push (reference CM §3, SF §5)', () => {
   let shutdown: Shutdown;
 
   beforeEach(async () => {
-    cm = await startCommunicationsMining({ basePath: '/org/tenant/reinfer_', tokens: [CM_TOKEN], sources: [{ project: 'acme', name: 'emails' }] });
-    harness = await startBridgeHarness({ cmUrl: cm.url, cmToken: CM_TOKEN, objects: OBJECTS });
-    const app = await buildApp(harness.context);
-    expect((await completeFlow(app)).statusCode).toBe(200);
-    await app.close();
+    ({ harness, cm } = await startAuthorisedPipeline({ objects: OBJECTS, cmToken: CM_TOKEN }));
     queue = new ChangeQueue(harness.redis.redis, harness.redis.prefix, INTEGRATION);
     shutdown = new Shutdown(pino({ level: 'silent' }));
     roles = [];
