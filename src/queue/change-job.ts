@@ -9,9 +9,11 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 /**
- * - `CREATE`/`UPDATE`/`UNDELETE`/`REFRESH`: fetch the record and push what it is now.
- * - `DELETE`: the record is gone; delete its comment (no fetch).
- * - `GAP`: a gap event named the record without data (reference §3.5): fetch it by id.
+ * Every kind is handled the same way: fetch the record as it is now and make the source match it
+ * (docs/record-register.md). The kind is kept for the record lookup, metrics and relationship refresh:
+ * - `CREATE`/`UPDATE`/`UNDELETE`/`REFRESH`: the record changed, or may have.
+ * - `DELETE`: the record was deleted (the fetch confirms it: it may have been undeleted since).
+ * - `GAP`: a gap event named the record without data.
  */
 export const ChangeKindSchema = z.enum(['CREATE', 'UPDATE', 'DELETE', 'UNDELETE', 'GAP', 'REFRESH']);
 export type ChangeKind = z.infer<typeof ChangeKindSchema>;
@@ -21,8 +23,10 @@ export const ChangeJobSchema = z.object({
   object: z.string(),
   recordId: z.string().regex(/^[A-Za-z0-9]{15,18}$/),
   kind: ChangeKindSchema,
-  /** Salesforce commit time (ms) of the change, when known: orders a DELETE against fetched versions. */
+  /** Salesforce commit time (ms) of the change, when known: for the record lookup and latency, never to order versions. */
   commitTimestamp: z.number().optional(),
+  /** Push even if the register says the source holds this content (re-check after a lost push lock). */
+  force: z.boolean().optional(),
   /** Where it came from, for metrics and the record lookup. */
   origin: z.enum(['cdc', 'gap', 'reconcile', 'backfill', 'relationship', 'retry', 'admin']),
   /** CDC position, when it came from an event. */

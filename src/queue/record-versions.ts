@@ -1,9 +1,9 @@
 /**
- * What Communications Mining holds for each record, as far as the bridge knows: the version
- * (Salesforce `SystemModstamp`, or a delete's commit time) of the last push, whether it was an
- * upsert or a delete, and the hash of the pushed content. This is the compare-and-set register
- * that keeps a stale version from ever overwriting a newer one, and that skips pushes whose
- * content has not changed (Communications Mining bills text changes).
+ * The record register: what Communications Mining holds for each record, as far as the bridge
+ * knows — present (with the hash of the pushed content) or deleted, the comment id, and the
+ * record's last `SystemModstamp` seen present. Entries change only under the record's push lock,
+ * which is held from the fetch to the write, so the newest fetch is always the one applied.
+ * Design and reasons: docs/record-register.md; decisions: `src/worker/verdict.ts`.
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -11,8 +11,11 @@ import { integrationKeys } from './keys.ts';
 import { extendHeld, lockAndRead, writeAndRelease } from './scripts.ts';
 
 export interface RecordVersion {
-  /** ms since epoch */
-  version: number;
+  /**
+   * `SystemModstamp` (ms, Salesforce's clock, 1 s resolution) of the last state seen present; 0 when
+   * never seen present. Only ever compared with another `SystemModstamp`.
+   */
+  modstamp: number;
   state: 'present' | 'deleted';
   /** Content hash of the pushed comment (empty for deletes). */
   hash: string;
@@ -24,33 +27,14 @@ export interface RecordVersion {
 
 function encode(v: RecordVersion): string {
   // The comment id goes last: it may itself contain '|'.
-  return `${v.version}|${v.state === 'present' ? 'p' : 'd'}|${v.hash}|${v.at}|${v.commentId}`;
+  return `${v.modstamp}|${v.state === 'present' ? 'p' : 'd'}|${v.hash}|${v.at}|${v.commentId}`;
 }
 
 function decode(raw: string | null): RecordVersion | undefined {
   if (raw === null) return undefined;
   const [version, state, hash, at, ...commentId] = raw.split('|');
   if (version === undefined || state === undefined) return undefined;
-  return { version: Number(version), state: state === 'd' ? 'deleted' : 'present', hash: hash ?? '', at: Number(at ?? 0), commentId: commentId.join('|') };
-}
-
-/** The decision for one record, given what was last pushed. */
-export type VersionVerdict = 'push' | 'stale' | 'unchanged';
-
-export function verdictForUpsert(stored: RecordVersion | undefined, version: number, hash: string): VersionVerdict {
-  if (!stored) return 'push';
-  if (stored.version > version) return 'stale';
-  if (stored.state === 'present' && stored.hash === hash) return 'unchanged';
-  // Equal versions with other content happen (SystemModstamp has 1 s resolution): push; the
-  // caller schedules a verification fetch so the true latest state wins in the end.
-  return 'push';
-}
-
-export function verdictForDelete(stored: RecordVersion | undefined, version: number): VersionVerdict {
-  if (!stored) return 'push';
-  if (stored.version > version) return 'stale';
-  if (stored.state === 'deleted') return 'unchanged';
-  return 'push';
+  return { modstamp: Number(version), state: state === 'd' ? 'deleted' : 'present', hash: hash ?? '', at: Number(at ?? 0), commentId: commentId.join('|') };
 }
 
 export class RecordVersions {
@@ -71,25 +55,21 @@ export class RecordVersions {
     return out;
   }
 
-  async write(object: string, versions: ReadonlyMap<string, RecordVersion>): Promise<void> {
-    if (versions.size === 0) return;
-    const fields: Record<string, string> = {};
-    for (const [id, value] of versions) fields[id] = encode(value);
-    await this.redis.hset(integrationKeys(this.prefix, this.integration).versions(object), fields);
-  }
-
   /**
-   * Run `fn` holding the push locks of the records that are free, with their stored versions (one
-   * round trip); `fn` returns the versions to record, written as the locks are released (one more).
-   * Records another worker holds are returned as `busy` for the caller to retry shortly. Locks are
-   * renewed while `fn` runs and expire `ttlMs` after this process dies.
+   * Run `fn` holding the push locks of the records that are free, with their register entries (one
+   * round trip); `fn` fetches, decides and pushes, and returns the entries to record, written as the
+   * locks are released (one more). Records another worker holds come back as `busy`, for the caller
+   * to retry shortly. Locks are renewed while `fn` runs and expire `ttlMs` after this process dies.
+   * `lost`: records whose lock expired and passed to another worker before the write (this process
+   * was frozen longer than `ttlMs`): their entries were not written, and what this push sent may
+   * have landed after the other worker's; the caller re-checks them.
    */
   async withLocks<T>(
     object: string,
     recordIds: readonly string[],
     ttlMs: number,
     fn: (locked: string[], stored: Map<string, RecordVersion>) => Promise<{ result: T; write: ReadonlyMap<string, RecordVersion> }>,
-  ): Promise<{ result: T; busy: string[] }> {
+  ): Promise<{ result: T; busy: string[]; lost: string[] }> {
     const keys = integrationKeys(this.prefix, this.integration);
     const locksKey = keys.locks(object);
     const versionsKey = keys.versions(object);
@@ -106,15 +86,18 @@ export class RecordVersions {
       if (value) stored.set(id, value);
     });
     const renew = setInterval(() => void extendHeld(this.redis, locksKey, owner, ttlMs, locked).catch(() => undefined), Math.max(100, ttlMs / 3));
-    let write: ReadonlyMap<string, RecordVersion> = new Map();
+    let outcome: { result: T; write: ReadonlyMap<string, RecordVersion> };
     try {
-      const outcome = await fn(locked, stored);
-      write = outcome.write;
-      return { result: outcome.result, busy };
-    } finally {
+      outcome = await fn(locked, stored);
+    } catch (error) {
       clearInterval(renew);
-      const writes = [...write].map(([id, value]) => [id, encode(value)] as const);
-      await writeAndRelease(this.redis, locksKey, versionsKey, owner, writes, locked.filter((id) => !write.has(id)));
+      // Nothing to record: release, and let the caller's error through (not a release failure).
+      await writeAndRelease(this.redis, locksKey, versionsKey, owner, [], locked).catch(() => undefined);
+      throw error;
     }
+    clearInterval(renew);
+    const writes = [...outcome.write].map(([id, value]) => [id, encode(value)] as const);
+    const lost = await writeAndRelease(this.redis, locksKey, versionsKey, owner, writes, locked.filter((id) => !outcome.write.has(id)));
+    return { result: outcome.result, busy, lost };
   }
 }

@@ -50,7 +50,7 @@ export async function lockAndRead(redis: Redis, locksKey: string, versionsKey: s
   return ids.map((_, i) => [flat[2 * i] === 1, (flat[2 * i + 1] as string | null | undefined) ?? null]);
 }
 
-/** Write pushed versions and release the locks we still hold. */
+/** Write register entries and release the locks we still hold; returns the written ids whose lock was no longer ours. */
 export async function writeAndRelease(
   redis: Redis,
   locksKey: string,
@@ -58,9 +58,9 @@ export async function writeAndRelease(
   owner: string,
   writes: ReadonlyArray<readonly [string, string]>,
   releaseOnly: readonly string[],
-): Promise<number> {
-  if (writes.length === 0 && releaseOnly.length === 0) return 0;
-  return (await command(redis, 'write-and-release-2', 2)(locksKey, versionsKey, owner, writes.length, ...writes.flat(), ...releaseOnly)) as number;
+): Promise<string[]> {
+  if (writes.length === 0 && releaseOnly.length === 0) return [];
+  return (await command(redis, 'write-and-release-2', 2)(locksKey, versionsKey, owner, writes.length, ...writes.flat(), ...releaseOnly)) as string[];
 }
 
 /** Extend the locks among `ids` that `owner` still holds. */

@@ -22,8 +22,6 @@ export interface WorkerRoleOptions {
   batchSize?: number;
   /** Communications Mining retry policy (tests make it fast). */
   sinkRetry?: Partial<RetryPolicy>;
-  /** Test seam: called right before each push (to provoke races). */
-  beforePush?: ChangeBatchDeps['beforePush'];
   /** Reconciler tuning (tests shorten its timings); `false`: this process runs no reconciliation. */
   reconciler?: ReconcilerOptions | false;
 }
@@ -74,7 +72,6 @@ export async function startWorkerRole(context: BridgeContext, shutdown: Shutdown
       lockTtlMs: config.worker.jobLock,
       metrics: context.metrics,
       trail: new RecordTrail(redis, prefix, integration.key),
-      ...(options.beforePush ? { beforePush: options.beforePush } : {}),
     };
     const queue = context.queues.get(integration.key);
     if (!queue) throw new Error(`no change queue for ${integration.key}`);

@@ -42,7 +42,7 @@ export async function locateRecord(deps: Pick<AppDeps, 'redis' | 'config' | 'dea
         : null,
       processed: entry ? { at: entry.at, outcome: entry.outcome } : null,
       inSource: pushed
-        ? { state: pushed.state, commentId: pushed.commentId, version: new Date(pushed.version).toISOString(), pushedAt: new Date(pushed.at).toISOString() }
+        ? { state: pushed.state, commentId: pushed.commentId, version: pushed.modstamp > 0 ? new Date(pushed.modstamp).toISOString() : '—', pushedAt: new Date(pushed.at).toISOString() }
         : null,
       deadLetters: objectLetters.map(({ id, reason, stage, at }) => ({ id, reason, stage, at })),
     });

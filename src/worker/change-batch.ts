@@ -1,14 +1,18 @@
 /**
  * One batch of change jobs, made true in Communications Mining:
  *
- *   coalesce by record → fetch in bulk (SOQL `Id IN (…)` + the object's `where`) → transform →
- *   per-record lock + version compare-and-set → batched push / delete → record versions.
+ *   coalesce by record → lock the records → fetch them in bulk (SOQL `Id IN (…)` + the object's
+ *   `where`) → transform → decide against the register → batched push / delete → write the
+ *   register and release the locks.
  *
- * Invariants:
- * - The source converges to the latest state: a fetch always reads the record as it is now, so
- *   however many changes were coalesced, the newest wins.
- * - No stale overwrite: pushes of one record are serialised (lock) and gated on the record's version
- *   (`SystemModstamp`, or a delete's commit time) against the last pushed one.
+ * Invariants (docs/record-register.md):
+ * - The source converges to the latest state: every change, whatever its kind, is answered by a
+ *   fetch of the record as it is now, made while holding the record's push lock. Fetches of one
+ *   record are therefore serialised, and the last one applied is the newest one made; no timestamp
+ *   from another clock is needed to order them (a delete and an undelete within one second, a host
+ *   clock minutes off: nothing changes).
+ * - No stale overwrite: a present record's `SystemModstamp` never moves backwards in the register
+ *   (Salesforce's clock against itself). A push whose lock expired meanwhile is re-checked.
  * - Unchanged content is not pushed again (content hash): reconciliation never bills twice.
  * - A record that cannot be converted, or a comment CM rejects, is dead-lettered with its reason;
  *   the rest of the batch goes through.
@@ -18,10 +22,11 @@ import type { IntegrationConfig, ObjectConfig } from '../config/index.ts';
 import { contentHash, parseSalesforceDateTime, toComment } from '../pipeline/index.ts';
 import type { ChangeJob } from '../queue/change-job.ts';
 import type { DeadLetterStore } from '../queue/dead-letters.ts';
-import { verdictForDelete, verdictForUpsert, type RecordVersion, type RecordVersions } from '../queue/record-versions.ts';
+import type { RecordVersion, RecordVersions } from '../queue/record-versions.ts';
 import type { DescribeCache } from '../salesforce/describe-cache.ts';
-import { SalesforceApiError, soqlString, type SalesforceRestClient } from '../salesforce/rest-client.ts';
+import { SalesforceApiError, soqlString, type QueryRecord, type SalesforceRestClient } from '../salesforce/rest-client.ts';
 import { childRefreshes } from './relationships.ts';
+import { decide, nextRegisterEntry, type Observation } from './verdict.ts';
 import type { Comment } from '../sink/comment.ts';
 import type { CommentPusher } from '../sink/comment-pusher.ts';
 import type { MetricsRecorder } from '../metrics/recorder.ts';
@@ -45,15 +50,14 @@ export interface ChangeBatchDeps {
   metrics?: MetricsRecorder;
   /** Where each record's last outcome is noted (per-record lookup). */
   trail?: RecordTrail;
-  /** Test seam: runs after the version check, right before the push (to provoke races). */
-  beforePush?: (object: string, recordIds: readonly string[]) => Promise<void>;
+  /** The host clock: only for "pushed at" and latencies, never to order versions. */
   now?: () => number;
 }
 
 export interface BatchResult {
   /** Jobs whose record was locked by another worker: retry them shortly. */
   busy: ChangeJob[];
-  /** Records pushed at a version equal to the stored one with other content: fetch again soon. */
+  /** Records whose push lock expired before the register write: fetch and push them again (forced). */
   verify: ChangeJob[];
   /** Children whose comments read fields of records changed in this batch (`Parent.X`): refresh them. */
   related: ChangeJob[];
@@ -76,8 +80,6 @@ interface RecordPlan {
   object: ObjectConfig;
   recordId: string;
   jobs: ChangeJob[];
-  /** Known from the jobs alone: every job was a DELETE. */
-  deletedAt?: number;
 }
 
 export async function processChangeBatch(jobs: readonly ChangeJob[], deps: ChangeBatchDeps): Promise<BatchResult> {
@@ -86,7 +88,7 @@ export async function processChangeBatch(jobs: readonly ChangeJob[], deps: Chang
     await processObject(object, plans, deps, result);
     // A changed record may be the parent of other objects' records: their comments change too.
     const changedParents = plans
-      .filter((plan) => plan.deletedAt === undefined && plan.jobs.some((job) => job.origin !== 'relationship' && job.kind !== 'CREATE'))
+      .filter((plan) => plan.jobs.some((job) => job.origin !== 'relationship' && job.kind !== 'CREATE' && job.kind !== 'DELETE'))
       .map((plan) => plan.recordId);
     result.related.push(...(await childRefreshes(deps.integration, object.name, changedParents, deps.rest, deps.describes, (deps.now ?? Date.now)())));
   }
@@ -122,72 +124,69 @@ function coalesce(jobs: readonly ChangeJob[], deps: ChangeBatchDeps): Map<Object
     plan.jobs.push(job);
     records.set(job.recordId, plan);
   }
-  const now = (deps.now ?? Date.now)();
   const out = new Map<ObjectConfig, RecordPlan[]>();
-  for (const [object, records] of byObject) {
-    out.set(
-      object,
-      [...records.values()].map((plan) =>
-        // Only deletes: nothing to fetch; the delete's commit time is its version.
-        plan.jobs.every((job) => job.kind === 'DELETE')
-          ? { ...plan, deletedAt: Math.max(...plan.jobs.map((job) => job.commitTimestamp ?? now)) }
-          : plan,
-      ),
-    );
-  }
+  for (const [object, records] of byObject) out.set(object, [...records.values()]);
   return out;
 }
 
-interface Upsert {
-  plan: RecordPlan;
-  comment: Comment;
-  version: number;
-  hash: string;
-}
-interface Removal {
-  plan: RecordPlan;
-  version: number;
-}
+/** What one fetch found for a record, ready for the verdict. */
+type Found = { plan: RecordPlan; seen: Observation; comment?: Comment };
 
 async function processObject(object: ObjectConfig, plans: RecordPlan[], deps: ChangeBatchDeps, result: BatchResult): Promise<void> {
-  const removals: Removal[] = plans.filter((p) => p.deletedAt !== undefined).map((plan) => ({ plan, version: plan.deletedAt ?? 0 }));
-  const toFetch = plans.filter((p) => p.deletedAt === undefined);
-  const upserts: Upsert[] = [];
-
-  if (toFetch.length > 0) {
-    const describes = await deps.describes.ensure(object.name, object.fields);
-    const chunks: RecordPlan[][] = [];
-    for (let start = 0; start < toFetch.length; start += IDS_PER_QUERY) chunks.push(toFetch.slice(start, start + IDS_PER_QUERY));
-    // A few queries at a time: latency hides behind each other without flooding the org.
-    const fetched = await mapConcurrently(chunks, QUERIES_IN_FLIGHT, (chunk) => fetchRecords(object, chunk.map((p) => p.recordId), deps));
-    for (const [index, chunk] of chunks.entries()) {
-      const { records, serverTime } = fetched[index] ?? { records: [], serverTime: undefined };
-      result.stats.fetched += records.length;
-      const byId = new Map(records.map((record) => [String(record.Id), record]));
-      for (const plan of chunk) {
-        const record = byId.get(plan.recordId);
-        if (!record) {
-          // Deleted, or no longer matching `where`: out of the source. Absent as of the server's clock.
-          const latestCommit = Math.max(0, ...plan.jobs.map((job) => job.commitTimestamp ?? 0));
-          removals.push({ plan, version: Math.max(serverTime ?? (deps.now ?? Date.now)(), latestCommit) });
-          continue;
-        }
-        const rendered = toComment(record, object, describes);
-        if (!rendered.ok) {
-          await deadLetter(deps, object, plan.recordId, 'transform', rendered.reason, record);
-          countOutcome(result, object, plan, 'deadLettered');
-          continue;
-        }
-        if (rendered.warnings.length > 0) deps.logger.info({ object: object.name, recordId: plan.recordId, warnings: rendered.warnings }, 'comment adjusted to fit');
-        const version = parseSalesforceDateTime(String(record.SystemModstamp ?? '')) ?? 0;
-        upserts.push({ plan, comment: rendered.comment, version, hash: contentHash(rendered.comment) });
-      }
-    }
+  const byId = new Map(plans.map((plan) => [plan.recordId, plan]));
+  // The lock is taken before the fetch: the fetch and the push of a record are one step that no
+  // other worker interleaves with, so the newest fetch is the one the register ends with.
+  const { busy, lost } = await deps.versions.withLocks(object.name, [...byId.keys()], deps.lockTtlMs, async (locked, stored) => {
+    const found = await fetchAndConvert(object, locked.map((id) => byId.get(id) as RecordPlan), deps, result);
+    return { result: undefined, write: await pushVerdicts(object, found, stored, deps, result) };
+  });
+  for (const id of busy) result.busy.push(...(byId.get(id)?.jobs ?? []));
+  for (const id of lost) {
+    const plan = byId.get(id);
+    if (plan) result.verify.push(recheckJob(plan, (deps.now ?? Date.now)()));
   }
-  await pushUnderLocks(object, upserts, removals, deps, result);
+  if (lost.length > 0) deps.logger.warn({ object: object.name, records: lost.length }, 'push locks expired mid-push: records re-checked');
 }
 
-async function fetchRecords(object: ObjectConfig, ids: string[], deps: ChangeBatchDeps) {
+/** Fetch the locked records in bulk and convert the present ones; dead-letter what cannot be converted. */
+async function fetchAndConvert(object: ObjectConfig, plans: RecordPlan[], deps: ChangeBatchDeps, result: BatchResult): Promise<Found[]> {
+  if (plans.length === 0) return [];
+  const describes = await deps.describes.ensure(object.name, object.fields);
+  const chunks: RecordPlan[][] = [];
+  for (let start = 0; start < plans.length; start += IDS_PER_QUERY) chunks.push(plans.slice(start, start + IDS_PER_QUERY));
+  // A few queries at a time: latency hides behind each other without flooding the org.
+  const fetched = await mapConcurrently(chunks, QUERIES_IN_FLIGHT, (chunk) => fetchRecords(object, chunk.map((p) => p.recordId), deps));
+  const found: Found[] = [];
+  for (const [index, chunk] of chunks.entries()) {
+    const fetch = fetched[index];
+    if (!fetch || fetch.deadLettered) {
+      for (const plan of chunk) countOutcome(result, object, plan, 'deadLettered');
+      continue;
+    }
+    result.stats.fetched += fetch.records.length;
+    const byId = new Map(fetch.records.map((record) => [String(record.Id), record]));
+    for (const plan of chunk) {
+      const record = byId.get(plan.recordId);
+      // Absent: deleted, purged or outside `where`; the comment goes.
+      if (!record) {
+        found.push({ plan, seen: { state: 'absent' } });
+        continue;
+      }
+      const rendered = toComment(record, object, describes);
+      if (!rendered.ok) {
+        await deadLetter(deps, object, plan.recordId, 'transform', rendered.reason, record);
+        countOutcome(result, object, plan, 'deadLettered');
+        continue;
+      }
+      if (rendered.warnings.length > 0) deps.logger.info({ object: object.name, recordId: plan.recordId, warnings: rendered.warnings }, 'comment adjusted to fit');
+      const modstamp = parseSalesforceDateTime(String(record.SystemModstamp ?? '')) ?? 0;
+      found.push({ plan, comment: rendered.comment, seen: { state: 'present', modstamp, hash: contentHash(rendered.comment) } });
+    }
+  }
+  return found;
+}
+
+async function fetchRecords(object: ObjectConfig, ids: string[], deps: ChangeBatchDeps): Promise<{ records: QueryRecord[]; deadLettered?: true }> {
   const where = `Id IN (${ids.map(soqlString).join(', ')})${object.where ? ` AND (${object.where})` : ''}`;
   try {
     return await deps.rest.query(`SELECT ${object.fields.join(', ')} FROM ${object.name} WHERE ${where}`);
@@ -195,72 +194,59 @@ async function fetchRecords(object: ObjectConfig, ids: string[], deps: ChangeBat
     if (error instanceof SalesforceApiError && (error.errorCode === 'INVALID_FIELD' || error.errorCode === 'INVALID_TYPE')) {
       // The mapping does not fit this org: no retry will help. Keep every record, with the reason.
       for (const id of ids) await deadLetter(deps, object, id, 'fetch', `${error.message}${error.hint ? ` (${error.hint})` : ''}`);
-      return { records: [], serverTime: undefined, deadLettered: true };
+      return { records: [], deadLettered: true };
     }
     throw error;
   }
 }
 
-async function pushUnderLocks(object: ObjectConfig, upserts: Upsert[], removals: Removal[], deps: ChangeBatchDeps, result: BatchResult): Promise<void> {
-  const ids = [...upserts.map((u) => u.plan.recordId), ...removals.map((r) => r.plan.recordId)];
-  if (ids.length === 0) return;
-  const { busy } = await deps.versions.withLocks(object.name, ids, deps.lockTtlMs, async (locked, stored) => {
-    const lockedSet = new Set(locked);
-    const now = (deps.now ?? Date.now)();
-    const comments: Comment[] = [];
-    const pushedUpserts: Upsert[] = [];
-    const deleteIds: string[] = [];
-    const applied = new Map<string, RecordVersion>();
-
-    for (const upsert of upserts) {
-      if (!lockedSet.has(upsert.plan.recordId)) continue;
-      const previous = stored.get(upsert.plan.recordId);
-      const verdict = verdictForUpsert(previous, upsert.version, upsert.hash);
-      if (verdict === 'stale') countOutcome(result, object, upsert.plan, 'stale');
-      else if (verdict === 'unchanged') {
-        countOutcome(result, object, upsert.plan, 'unchanged');
-        if (previous && upsert.version > previous.version) applied.set(upsert.plan.recordId, { ...previous, version: upsert.version });
-      } else {
-        if (previous && previous.version === upsert.version) result.verify.push(verificationJob(upsert.plan, now));
-        comments.push(upsert.comment);
-        pushedUpserts.push(upsert);
-      }
+/** Decide each record against the register, push and delete in one request, and return the register entries to write. */
+async function pushVerdicts(
+  object: ObjectConfig,
+  found: readonly Found[],
+  stored: ReadonlyMap<string, RecordVersion>,
+  deps: ChangeBatchDeps,
+  result: BatchResult,
+): Promise<Map<string, RecordVersion>> {
+  const at = (deps.now ?? Date.now)();
+  const write = new Map<string, RecordVersion>();
+  const upserts: Array<Found & { comment: Comment }> = [];
+  const removals: Array<{ found: Found; commentId: string }> = [];
+  for (const item of found) {
+    const previous = stored.get(item.plan.recordId);
+    const verdict = decide(previous, item.seen, { force: item.plan.jobs.some((job) => job.force === true) });
+    if (verdict === 'push' && item.comment) upserts.push({ ...item, comment: item.comment });
+    else if (verdict === 'delete') removals.push({ found: item, commentId: commentIdOf(item.plan, previous) });
+    else {
+      countOutcome(result, object, item.plan, verdict === 'stale' ? 'stale' : 'unchanged');
+      const entry = nextRegisterEntry(previous, item.seen, verdict, { commentId: previous?.commentId ?? '', at });
+      if (entry) write.set(item.plan.recordId, entry);
     }
-    for (const removal of removals) {
-      if (!lockedSet.has(removal.plan.recordId)) continue;
-      const previous = stored.get(removal.plan.recordId);
-      const verdict = verdictForDelete(previous, removal.version);
-      if (verdict === 'stale') countOutcome(result, object, removal.plan, 'stale');
-      else if (verdict === 'unchanged') countOutcome(result, object, removal.plan, 'unchanged');
-      else {
-        deleteIds.push(commentIdOf(removal.plan, previous));
-        applied.set(removal.plan.recordId, { version: removal.version, state: 'deleted', hash: '', at: now, commentId: commentIdOf(removal.plan, previous) });
-      }
-    }
-    if (comments.length === 0 && deleteIds.length === 0) return { result: undefined, write: applied };
-
-    await deps.beforePush?.(object.name, [...pushedUpserts.map((u) => u.plan.recordId), ...deleteIds]);
-    const pushed = await deps.pusher.push({ comments, deleteIds });
-    const rejectedIds = new Set(pushed.rejected.map((r) => r.id));
-    for (const rejected of pushed.rejected) {
-      const upsert = pushedUpserts.find((u) => u.comment.id === rejected.id);
-      await deadLetter(deps, object, upsert?.plan.recordId, 'push', `Communications Mining rejected the comment: ${rejected.reason}`, rejected.comment);
-      if (upsert) countOutcome(result, object, upsert.plan, 'deadLettered');
-      else result.stats.deadLettered++;
-    }
-    for (const upsert of pushedUpserts) {
-      if (rejectedIds.has(upsert.comment.id)) continue;
-      applied.set(upsert.plan.recordId, { version: upsert.version, state: 'present', hash: upsert.hash, at: now, commentId: upsert.comment.id });
-      countOutcome(result, object, upsert.plan, 'pushed');
-    }
-    for (const removal of removals) if (applied.get(removal.plan.recordId)?.state === 'deleted') countOutcome(result, object, removal.plan, 'deleted');
-    // Recorded as the locks are released: the next holder of a record sees this push's version.
-    return { result: undefined, write: applied };
-  });
-  const busyIds = new Set(busy);
-  for (const plan of [...upserts.map((u) => u.plan), ...removals.map((r) => r.plan)]) {
-    if (busyIds.has(plan.recordId)) result.busy.push(...plan.jobs);
   }
+  if (upserts.length === 0 && removals.length === 0) return write;
+
+  const pushed = await deps.pusher.push({ comments: upserts.map((u) => u.comment), deleteIds: removals.map((r) => r.commentId) });
+  const rejectedIds = new Set(pushed.rejected.map((r) => r.id));
+  for (const rejected of pushed.rejected) {
+    const upsert = upserts.find((u) => u.comment.id === rejected.id);
+    await deadLetter(deps, object, upsert?.plan.recordId, 'push', `Communications Mining rejected the comment: ${rejected.reason}`, rejected.comment);
+    if (upsert) countOutcome(result, object, upsert.plan, 'deadLettered');
+    else result.stats.deadLettered++;
+  }
+  for (const upsert of upserts) {
+    if (rejectedIds.has(upsert.comment.id)) continue;
+    const previous = stored.get(upsert.plan.recordId);
+    const entry = nextRegisterEntry(previous, upsert.seen, 'push', { commentId: upsert.comment.id, at });
+    if (entry) write.set(upsert.plan.recordId, entry);
+    countOutcome(result, object, upsert.plan, 'pushed');
+  }
+  for (const { found: removal, commentId } of removals) {
+    const entry = nextRegisterEntry(stored.get(removal.plan.recordId), removal.seen, 'delete', { commentId, at });
+    if (entry) write.set(removal.plan.recordId, entry);
+    countOutcome(result, object, removal.plan, 'deleted');
+  }
+  // Written as the locks are released: the next holder of a record sees this push.
+  return write;
 }
 
 /** The comment id a deleted record was pushed under (the mapping's `id` may be another field). */
@@ -268,7 +254,8 @@ function commentIdOf(plan: RecordPlan, previous: RecordVersion | undefined): str
   return previous?.commentId || plan.recordId;
 }
 
-function verificationJob(plan: RecordPlan, now: number): ChangeJob {
+/** Fetch the record again and push it even if unchanged: a push made under an expired lock may have landed last. */
+function recheckJob(plan: RecordPlan, now: number): ChangeJob {
   const first = plan.jobs[0];
   return {
     integration: first?.integration ?? '',
@@ -276,6 +263,7 @@ function verificationJob(plan: RecordPlan, now: number): ChangeJob {
     recordId: plan.recordId,
     kind: 'REFRESH',
     origin: 'retry',
+    force: true,
     enqueuedAt: now,
   };
 }

@@ -258,8 +258,9 @@ describe('worker: fetch, transform, push (reference CM §3, SF §5)', () => {
 
   it('racing workers never let an older version overwrite a newer one', async () => {
     const records = Array.from({ length: 8 }, (_, i) => harness.org.store.create('Case', { Subject: `r${i}`, Description: 'v0' }, { silent: true }));
-    // Random delays between the version check and the push, on two independent worker processes.
-    await startWorkers(2, { batchSize: 5, beforePush: () => new Promise((resolve) => setTimeout(resolve, Math.random() * 30)) });
+    // Slow pushes on two independent worker processes: their batches overlap in time.
+    cm.control.latency(15);
+    await startWorkers(2, { batchSize: 5 });
     for (let version = 1; version <= 6; version++) {
       for (const record of records) harness.org.store.update(String(record.Id), { Description: `v${version}` }, { silent: true });
       await enqueue(records.map((r) => job('Case', String(r.Id))));

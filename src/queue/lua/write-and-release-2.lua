@@ -1,5 +1,5 @@
 --[[
-  Record the versions just pushed and release the locks we still hold — one round trip per batch.
+  Record the register entries just pushed and release the locks we still hold — one round trip per batch.
   A lock that expired and was taken by another worker is neither released nor overwritten, and its
   record's version is not written by us either (the other worker's push decides).
 
@@ -10,9 +10,9 @@
   ARGV[3 .. 2+2n]  id, version pairs to write
   ARGV[3+2n ..]    ids to release without a write
 
-  Returns how many locks were released.
+  Returns the ids among the writes whose lock was no longer ours (nothing written for them).
 ]]
-local released = 0
+local lost = {}
 local function ours(id)
   local held = redis.call('HGET', KEYS[1], id)
   if not held then return false end
@@ -25,14 +25,14 @@ for i = 0, n - 1 do
   if ours(id) then
     redis.call('HSET', KEYS[2], id, ARGV[4 + 2 * i])
     redis.call('HDEL', KEYS[1], id)
-    released = released + 1
+  else
+    lost[#lost + 1] = id
   end
 end
 for i = 3 + 2 * n, #ARGV do
   local id = ARGV[i]
   if ours(id) then
     redis.call('HDEL', KEYS[1], id)
-    released = released + 1
   end
 end
-return released
+return lost

@@ -3,7 +3,7 @@
  * of the whole object, or a dead letter. Pure: no I/O, so every case is tested table-driven.
  *
  * - CREATE / UPDATE / UNDELETE → one job per record id (merged events name several, §3.2).
- * - DELETE → DELETE jobs carrying `commitTimestamp`, so a stale fetched version never wins.
+ * - DELETE → DELETE jobs; the worker's fetch confirms the record is gone (it may be undeleted since).
  * - GAP_* → GAP jobs: the record changed but the event has no data; fetch it by id (§3.5).
  * - GAP_OVERFLOW, or a wildcard record id (`001*`, custom field type conversion) → reconcile the
  *   whole object (§3.6).
