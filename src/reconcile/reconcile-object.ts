@@ -101,7 +101,10 @@ async function heldBySource(object: ObjectConfig, rows: readonly ScannedRow[], d
   return rows.filter((row) => stored.get(row.id)?.state === 'present');
 }
 
-/** How recent a stamp may still be shared by a later change (1 s resolution plus clock skew). */
+/**
+ * How recent, on Salesforce's own clock, a stamp may still be shared by a later change (1 s
+ * resolution, plus commits that land late in their second).
+ */
 const HOT_STAMP_MS = 5_000;
 
 async function enqueue(object: ObjectConfig, rows: readonly ScannedRow[], kind: 'REFRESH' | 'DELETE', deps: ReconcileDeps): Promise<number> {
@@ -112,7 +115,9 @@ async function enqueue(object: ObjectConfig, rows: readonly ScannedRow[], kind: 
     // Same record at the same stamps → same job id: an overlapping window adds no second job. But
     // SystemModstamp has 1 s resolution: while its second may still see another change, the stamp
     // does not identify the version, so the run's own time is added (a fetch too many, never too few).
-    const hot = now - row.changedAt < HOT_STAMP_MS;
+    // "Recent" is judged on Salesforce's clock (the response's time), never the host's, which may be
+    // minutes off; without a response time, every row counts as recent.
+    const hot = row.readAt === undefined || row.readAt - row.changedAt < HOT_STAMP_MS;
     const stamps = kind === 'DELETE' ? `d${row.stamp}` : `${row.stamp}.${row.changedAt}`;
     discriminators.set(row.id, hot ? `${stamps}.r${now}` : stamps);
     return {

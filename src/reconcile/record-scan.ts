@@ -7,7 +7,7 @@
  * - memory stays bounded by the slice, whatever the object's size.
  */
 import { parseSalesforceDateTime } from '../pipeline/index.ts';
-import { SalesforceApiError, soqlString, type QueryRecord, type SalesforceRestClient } from '../salesforce/rest-client.ts';
+import { SalesforceApiError, soqlString, type QueryRecord, type QueryResult, type SalesforceRestClient } from '../salesforce/rest-client.ts';
 import { afterCursor, allOf, type KeysetCursor } from './soql.ts';
 
 /** Rows per keyset slice: five full query pages. */
@@ -21,6 +21,8 @@ export interface ScannedRow {
   stamp: number;
   /** The newest of its own and its mapped parents' SystemModstamp (ms). */
   changedAt: number;
+  /** Salesforce's clock when the row was read (`Date` of the response, ms), when it said. */
+  readAt: number | undefined;
 }
 
 export interface ModstampScan {
@@ -48,8 +50,8 @@ export async function* scanByModstamp(rest: SalesforceRestClient, scan: Modstamp
     scan.signal?.throwIfAborted();
     const where = allOf([scan.where, cursor ? afterCursor(cursor) : undefined]);
     const soql = `SELECT ${select} FROM ${scan.object}${where ? ` WHERE ${where}` : ''} ORDER BY SystemModstamp, Id LIMIT ${limit}`;
-    const records = await queryRetryingLocator(rest, soql, scan.all === true);
-    const rows = records.map((record) => toRow(record, relationships));
+    const { records, serverTime } = await queryRetryingLocator(rest, soql, scan.all === true);
+    const rows = records.map((record) => toRow(record, relationships, serverTime));
     if (rows.length > 0) yield rows;
     const last = rows.at(-1);
     if (!last || rows.length < limit) return;
@@ -68,17 +70,17 @@ export async function* scanIds(
     scan.signal?.throwIfAborted();
     const where = allOf([scan.where, after ? `Id > ${soqlString(after)}` : undefined]);
     const soql = `SELECT Id FROM ${scan.object}${where ? ` WHERE ${where}` : ''} ORDER BY Id LIMIT ${limit}`;
-    const ids = (await queryRetryingLocator(rest, soql, false)).map((record) => String(record.Id));
+    const ids = (await queryRetryingLocator(rest, soql, false)).records.map((record) => String(record.Id));
     if (ids.length > 0) yield ids;
     after = ids.at(-1);
     if (after === undefined || ids.length < limit) return;
   }
 }
 
-async function queryRetryingLocator(rest: SalesforceRestClient, soql: string, all: boolean): Promise<QueryRecord[]> {
+async function queryRetryingLocator(rest: SalesforceRestClient, soql: string, all: boolean): Promise<QueryResult> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return (await rest.query(soql, { all })).records;
+      return await rest.query(soql, { all });
     } catch (error) {
       // The slice is re-run from its own start: nothing before it is lost, nothing after it was read.
       if (error instanceof SalesforceApiError && error.errorCode === 'INVALID_QUERY_LOCATOR' && attempt < LOCATOR_ATTEMPTS) continue;
@@ -87,7 +89,7 @@ async function queryRetryingLocator(rest: SalesforceRestClient, soql: string, al
   }
 }
 
-function toRow(record: QueryRecord, relationships: readonly string[]): ScannedRow {
+function toRow(record: QueryRecord, relationships: readonly string[], readAt: number | undefined): ScannedRow {
   const stamp = parseSalesforceDateTime(String(record.SystemModstamp ?? '')) ?? 0;
   let changedAt = stamp;
   for (const path of relationships) {
@@ -95,7 +97,7 @@ function toRow(record: QueryRecord, relationships: readonly string[]): ScannedRo
     const ms = typeof parentStamp === 'string' ? parseSalesforceDateTime(parentStamp) : undefined;
     if (ms !== undefined && ms > changedAt) changedAt = ms;
   }
-  return { id: String(record.Id), stamp, changedAt };
+  return { id: String(record.Id), stamp, changedAt, readAt };
 }
 
 /** `Parent.SystemModstamp` out of the nested relationship objects REST returns (null when no parent). */

@@ -124,7 +124,7 @@ export class TokenService {
       orgId: identity.organization_id,
       userId: identity.user_id,
       username: identity.username,
-    });
+    }, authorizationTime(token));
     await this.#publish({ integration, kind: 'authorized' });
   }
 
@@ -246,4 +246,14 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * When the authorisation happened, on Salesforce's clock (`issued_at` of the token response): the
+ * first reconciliation window starts from it and is compared with `SystemModstamp`, so it must not
+ * come from the host's clock, which may be minutes off.
+ */
+function authorizationTime(token: TokenResponse): Date {
+  const issuedAt = Number(token.issued_at);
+  return Number.isFinite(issuedAt) && issuedAt > 0 ? new Date(issuedAt) : new Date();
 }

@@ -28,7 +28,7 @@ export interface AuthStatus {
   state: AuthState;
   org?: string;
   user?: string;
-  /** ISO time of the last successful authorisation in the browser. */
+  /** ISO time of the last successful authorisation in the browser, on Salesforce's clock (`issued_at`). */
   authorizedAt?: string;
   /** ISO time of the last access-token refresh. */
   lastRefreshAt?: string;

@@ -146,6 +146,12 @@ export async function startSalesforceOrg(opts: SalesforceOrgOptions = {}): Promi
     streaming: cometd.control.counters(),
   });
 
+  // Every response is dated by the org's own clock, as Salesforce's are: the bridge reads "now" on
+  // Salesforce's clock from it, and a test may set that clock apart from the host's.
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('date', new Date(now()).toUTCString());
+  });
+
   // The org's route groups, in one place.
   await app.register(oauth.routes);
   await app.register(rest.routes, { prefix: '/services/data' });
