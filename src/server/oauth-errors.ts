@@ -52,7 +52,7 @@ type Explain = (context: OAuthErrorContext, description: string) => OAuthErrorEx
 
 const POLICIES = 'Setup → External Client App Manager → your app → Policies';
 const OAUTH_SETTINGS = 'Setup → External Client App Manager → your app → Settings → OAuth Settings';
-const REAUTHORISE = 'then authorise the integration again with the button below';
+const REAUTHORISE = 'then authorise the integration again ("Re-authorise in Salesforce" on the status page)';
 
 const refreshTokenEnded: Explain = () => ({
   title: 'Salesforce ended the refresh token',
