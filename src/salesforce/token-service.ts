@@ -110,7 +110,7 @@ export class TokenService {
     if (!refreshToken) {
       throw new SalesforceOAuthError(
         'missing_refresh_token',
-        'Salesforce sent no refresh token: give the Connected App the refresh_token, offline_access scope',
+        'Salesforce sent no refresh token: give the External Client App the refresh_token, offline_access scope',
         400,
       );
     }
