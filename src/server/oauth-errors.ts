@@ -10,7 +10,10 @@
  */
 import { html, type SafeHtml } from './html.ts';
 
-/** The published README; its "Configure a real org" headings are the anchors below. */
+/**
+ * The published README; its "Configure a real org" headings are the anchors below. Pages name the
+ * section in words too, so the way to the fix survives a README that moved.
+ */
 export const README_URL = 'https://github.com/sf-cm-bridge/sf-cm-bridge/blob/main/README.md';
 
 /** README headings (GitHub anchors) the explanations point to. */
@@ -22,6 +25,15 @@ export const README_ANCHORS = {
   errors: 'authorisation-errors',
 } as const;
 export type ReadmeAnchor = (typeof README_ANCHORS)[keyof typeof README_ANCHORS];
+
+/** The README heading behind each anchor. */
+const README_SECTIONS: Record<ReadmeAnchor, string> = {
+  'external-client-app': 'External Client App',
+  'external-client-app-policies': 'External Client App policies',
+  'consumer-key-and-secret': 'Consumer key and secret',
+  'integration-user': 'Integration user',
+  'authorisation-errors': 'Authorisation errors',
+};
 
 /** Where the error came from: the redirect back, the code exchange, or a refresh at run time. */
 export type OAuthErrorStage = 'redirect' | 'token' | 'refresh';
@@ -273,7 +285,7 @@ export function renderOAuthErrorPage(input: OAuthErrorPageInput): { status: numb
         <dt>Description</dt><dd>${input.description ? html`<em>${input.description}</em>` : '—'}</dd>
       </dl>
       <p>Nothing was stored for <code>${input.integration}</code>. Step by step:
-        <a href="${readmeLink(explanation.anchor)}">README, Configure a real org</a>.</p>
+        <a href="${readmeLink(explanation.anchor)}">README → Configure a real org → ${README_SECTIONS[explanation.anchor]}</a>.</p>
       <p><a class="button" href="${input.retryHref}">Try again</a></p>`,
   };
 }

@@ -54,7 +54,7 @@ function expectErrorPage(body: string, code: string, title: string) {
   expect(body).toContain(`<code>${code}</code>`);
   expect(body).toContain(`<code>${INTEGRATION}</code>`);
   expect(body).toContain('<strong>What to do:</strong>');
-  expect(body).toMatch(/href="https:\/\/[^"]+README\.md#[a-z-]+">README, Configure a real org<\/a>/);
+  expect(body).toMatch(/href="https:\/\/[^"]+README\.md#[a-z-]+">README → Configure a real org → [A-Z][A-Za-z ]+<\/a>/);
   expect(body).toContain(`href="${AUTHENTICATE}">Try again</a>`);
 }
 
@@ -98,7 +98,7 @@ describe('External Client App with closed policies', () => {
     expect(refused.statusCode).toBe(403);
     expectErrorPage(refused.body, 'OAUTH_APP_ACCESS_DENIED', 'This user is not pre-authorised for the app');
     expect(refused.body).toContain('user is not admin approved to access this app');
-    expect(refused.body).toContain('#external-client-app-policies"');
+    expect(refused.body).toContain('#external-client-app-policies">README → Configure a real org → External Client App policies</a>');
     expect((await h.context.tokens.store.status(INTEGRATION)).state).toBe('unauthorized');
 
     await changeApp(h, { policies: { preAuthorisedUsers: ['integration@sandbox.example.com'] } });
