@@ -1,5 +1,6 @@
 /**
- * `check --online`: the config against the real systems. For each authorised integration: every
+ * `check --online`: the config against the real systems. For each integration, before any
+ * authorisation: the login host answers and knows the app (oauth-probe.ts). For each authorised one: every
  * object exists and is readable (describe), every mapped field and relationship path resolves,
  * `where` is valid SOQL for the org, and the Communications Mining source answers with the token.
  */
@@ -13,6 +14,7 @@ import { resolveFieldPath, type ObjectDescribe } from '../salesforce/describe.ts
 import { NotAuthorizedError } from '../salesforce/errors.ts';
 import { SalesforceApiError, SalesforceRestClient } from '../salesforce/rest-client.ts';
 import { createCmClient } from '../sink/client.ts';
+import { probeAuthorization } from './oauth-probe.ts';
 import type { Redis } from 'ioredis';
 
 export interface OnlineProblem {
@@ -30,14 +32,19 @@ export async function checkOnline(config: BridgeConfig, redis: Redis, logger: Lo
   const context = createContext({ config, logger, redis });
   const report: OnlineReport = { lines: [], problems: [] };
   try {
-    for (const integration of config.integrations) await checkIntegration(context.tokens, integration, report);
+    for (const integration of config.integrations) await checkIntegration(context.tokens, integration, config.server.publicUrl, report);
   } finally {
     await context.close();
   }
   return report;
 }
 
-async function checkIntegration(tokens: ReturnType<typeof createContext>['tokens'], integration: IntegrationConfig, report: OnlineReport): Promise<void> {
+async function checkIntegration(
+  tokens: ReturnType<typeof createContext>['tokens'],
+  integration: IntegrationConfig,
+  publicUrl: string,
+  report: OnlineReport,
+): Promise<void> {
   const problem = (where: string, message: string) => report.problems.push({ integration: integration.key, where, message });
   report.lines.push(`${integration.key}`);
 
@@ -48,6 +55,10 @@ async function checkIntegration(tokens: ReturnType<typeof createContext>['tokens
   } catch (error) {
     problem('target', `Communications Mining source ${integration.target.project}/${integration.target.source}: ${describeError(error)}`);
   }
+
+  const probe = await probeAuthorization(integration, publicUrl);
+  if (probe.ok) report.lines.push(`  ${probe.line}`);
+  else problem('salesforce', probe.message);
 
   const rest = new SalesforceRestClient({ integration: integration.key, apiVersion: integration.salesforce.apiVersion, tokens });
   try {

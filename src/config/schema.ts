@@ -138,9 +138,10 @@ export const IntegrationSchema = z
           .refine((v) => Number(v) >= 37, 'CometD needs API version 37.0 or later')
           .default('62.0')
           .meta({ description: 'Salesforce API version for REST and CometD (37.0 or later)' }),
-        clientId: z.string().min(1).meta({ description: 'Connected App consumer key' }),
-        clientSecret: secret('Connected App consumer secret'),
-        pkce: boolean.default(false).meta({ description: 'Also send a PKCE S256 challenge', shownDefault: false }),
+        clientId: z.string().min(1).meta({ description: 'External Client App (or Connected App) consumer key' }),
+        clientSecret: secret('External Client App (or Connected App) consumer secret'),
+        // New External Client Apps require PKCE by default (docs/salesforce-oauth.md).
+        pkce: boolean.default(true).meta({ description: 'Send a PKCE S256 challenge (false only for an app that does not accept PKCE)', shownDefault: true }),
       })
       .strict(),
     target: z

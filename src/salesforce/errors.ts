@@ -26,11 +26,11 @@ function hintFor(error: string): string {
     case 'invalid_grant':
       return 'the refresh token was revoked, expired or rotated away: an admin must authorise the integration again';
     case 'invalid_client_id':
-      return 'check salesforce.clientId (the Connected App consumer key); new apps take a few minutes to propagate';
+      return 'check salesforce.clientId (the consumer key of the External Client App); new apps take a few minutes to propagate';
     case 'invalid_client':
-      return 'check salesforce.clientSecret (the Connected App consumer secret)';
+      return 'check salesforce.clientSecret (the consumer secret of the External Client App)';
     case 'redirect_uri_mismatch':
-      return 'the Connected App callback URL must be exactly <publicUrl>/external/salesforce/oauth2/callback';
+      return 'the callback URL of the app must be exactly <publicUrl>/external/salesforce/oauth2/callback';
     default:
       return 'see the Salesforce OAuth error table in the docs';
   }

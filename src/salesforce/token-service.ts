@@ -110,7 +110,7 @@ export class TokenService {
     if (!refreshToken) {
       throw new SalesforceOAuthError(
         'missing_refresh_token',
-        'Salesforce sent no refresh token: give the Connected App the refresh_token, offline_access scope',
+        'Salesforce sent no refresh token: give the External Client App the refresh_token, offline_access scope',
         400,
       );
     }
@@ -201,7 +201,7 @@ export class TokenService {
       const invalidGrant = error instanceof SalesforceOAuthError && error.isInvalidGrant;
       this.#onRefresh?.(integration, invalidGrant ? 'invalid_grant' : 'failed');
       if (error instanceof SalesforceOAuthError && error.isInvalidGrant) {
-        await this.#store.markNeedsReauth(integration, `refresh failed: ${error.description || error.error}`);
+        await this.#store.markNeedsReauth(integration, `refresh failed: ${error.description || error.error}`, { code: error.error, description: error.description });
         await this.#publish({ integration, kind: 'needs_reauth' });
         this.#logger.error({ integration, error: error.error }, 'refresh token rejected: integration paused until an admin authorises it again');
         throw new NotAuthorizedError(integration, 'needs_reauth');

@@ -34,6 +34,8 @@ export interface AuthStatus {
   lastRefreshAt?: string;
   /** Why the integration needs re-authorisation. */
   reason?: string;
+  /** The OAuth error Salesforce answered the refresh with, as sent (explained by the server's views). */
+  oauthError?: { code: string; description: string };
 }
 
 export class TokenStore {
@@ -63,6 +65,7 @@ export class TokenStore {
     if (hash.authorizedAt) status.authorizedAt = hash.authorizedAt;
     if (hash.lastRefreshAt) status.lastRefreshAt = hash.lastRefreshAt;
     if (hash.reason) status.reason = hash.reason;
+    if (hash.errorCode) status.oauthError = { code: hash.errorCode, description: hash.errorDescription ?? '' };
     return status;
   }
 
@@ -84,13 +87,14 @@ export class TokenStore {
       .multi()
       .set(keys.tokens(), this.cipher.encrypt(JSON.stringify(tokens), integration))
       .hset(keys.auth(), { state: 'authorized', lastRefreshAt: at.toISOString() })
-      .hdel(keys.auth(), 'reason')
+      .hdel(keys.auth(), 'reason', 'errorCode', 'errorDescription')
       .exec();
   }
 
   /** The refresh token is dead: keep the record for diagnosis, but say so. */
-  async markNeedsReauth(integration: string, reason: string): Promise<void> {
-    await this.redis.hset(integrationKeys(this.prefix, integration).auth(), { state: 'needs_reauth', reason });
+  async markNeedsReauth(integration: string, reason: string, oauthError?: { code: string; description: string }): Promise<void> {
+    const fields = oauthError ? { errorCode: oauthError.code, errorDescription: oauthError.description } : {};
+    await this.redis.hset(integrationKeys(this.prefix, integration).auth(), { state: 'needs_reauth', reason, ...fields });
   }
 
   async remove(integration: string): Promise<void> {

@@ -7,7 +7,7 @@ export type AppDeps = Omit<BridgeContext, 'close' | 'metrics'> & {
   readiness?: () => Record<string, boolean>;
 };
 
-/** `<publicUrl>/external/salesforce/oauth2/callback`: must match the Connected App byte for byte. */
+/** `<publicUrl>/external/salesforce/oauth2/callback`: must match the app's Callback URL byte for byte. */
 export function redirectUri(publicUrl: string): string {
   return `${publicUrl}/external/salesforce/oauth2/callback`;
 }

@@ -9,6 +9,21 @@ import type { ChangeQueue } from '../queue/change-queue.ts';
 import type { DeadLetterStore } from '../queue/dead-letters.ts';
 import { integrationKeys } from '../queue/keys.ts';
 import type { AuthStatus, TokenStore } from '../salesforce/token-store.ts';
+import { redirectUri } from './deps.ts';
+import { explainOAuthError, readmeLink } from './oauth-errors.ts';
+
+/** Why Salesforce refused the refresh, in the admin's words (docs/salesforce-oauth.md). */
+export interface AuthErrorView {
+  code: string;
+  description: string;
+  cause: string;
+  fix: string;
+  /** README section with the steps. */
+  help: string;
+}
+
+/** The token status as shown: the raw OAuth error replaced by its explanation. */
+export type AuthView = Omit<AuthStatus, 'oauthError'> & { error?: AuthErrorView };
 
 export interface ObjectView {
   name: string;
@@ -26,7 +41,7 @@ export interface ObjectView {
 export interface IntegrationView {
   project: string;
   name: string;
-  auth: AuthStatus;
+  auth: AuthView;
   objects: ObjectView[];
   /** Changes waiting for workers (all objects). */
   backlog: number;
@@ -53,7 +68,7 @@ export async function integrationView(integration: IntegrationConfig, sources: S
   return {
     project: integration.project,
     name: integration.name,
-    auth,
+    auth: authView(auth, integration, sources.config),
     objects: integration.objects.map((object, index) => {
       const state = objectStates[index] ?? {};
       return {
@@ -71,6 +86,17 @@ export async function integrationView(integration: IntegrationConfig, sources: S
     }),
     backlog,
     deadLetters,
+  };
+}
+
+function authView(status: AuthStatus, integration: IntegrationConfig, config: BridgeConfig): AuthView {
+  const { oauthError, ...rest } = status;
+  if (!oauthError || status.state !== 'needs_reauth') return rest;
+  const context = { stage: 'refresh' as const, redirectUri: redirectUri(config.server.publicUrl), loginUrl: integration.salesforce.loginUrl };
+  const explanation = explainOAuthError(oauthError.code, oauthError.description, context);
+  return {
+    ...rest,
+    error: { code: oauthError.code, description: oauthError.description, cause: explanation.cause, fix: explanation.fix, help: readmeLink(explanation.anchor) },
   };
 }
 

@@ -1,9 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startCommunicationsMining, type SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
-import { bridgeConfigYaml, startBridgeHarness, type BridgeHarness } from '../helpers/bridge.ts';
+import { bridgeConfigYaml, CLIENT_ID, PUBLIC_URL, startBridgeHarness, type BridgeHarness } from '../helpers/bridge.ts';
+import { freePort } from '../helpers/ports.ts';
 import { runCli } from '../helpers/cli.ts';
 import { authorise } from '../helpers/oauth.ts';
 
@@ -44,6 +45,7 @@ describe('sf-cm-bridge check --online', () => {
     const result = await runCli(['check', '--online', '--config', configFile(GOOD)]);
     expect(result.stderr).toBe('');
     expect(result.stdout).toContain('target      acme/emails: reachable');
+    expect(result.stdout).toContain(`salesforce  ${harness.org.url}: answers; app ${CLIENT_ID} is known and accepts ${PUBLIC_URL}/external/salesforce/oauth2/callback`);
     expect(result.stdout).toContain('EmailMessage  readable;');
     expect(result.stdout).toContain('all online checks passed');
     expect(result.code).toBe(0);
@@ -71,5 +73,35 @@ describe('sf-cm-bridge check --online', () => {
     const result = await runCli(['check', '--online', '--config', configFile(GOOD)]);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('integration acme/emails is not authorised');
+  });
+
+  describe('before anyone authorises: the login host and the app', () => {
+    const run = (edit: (yaml: string) => string) => {
+      const file = configFile(GOOD);
+      writeFileSync(file, edit(readFileSync(file, 'utf8')));
+      return runCli(['check', '--online', '--config', file]);
+    };
+
+    it('an unknown consumer key: says Salesforce does not know the app and what to compare', async () => {
+      const result = await run((yaml) => yaml.replace(`clientId: ${CLIENT_ID}`, 'clientId: 3MVG9NotThisOne'));
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain('problem: acme/emails: salesforce: Salesforce does not know this app (Salesforce answered invalid_client_id: client identifier invalid)');
+      expect(result.stdout).toContain('Consumer Key');
+      expect(result.stdout).toContain('#consumer-key-and-secret');
+    });
+
+    it('a callback URL the app does not have: names the URL to set', async () => {
+      const result = await run((yaml) => yaml.replace(`publicUrl: ${PUBLIC_URL}`, 'publicUrl: https://elsewhere.example.com'));
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain('The callback URL does not match the app (Salesforce answered redirect_uri_mismatch');
+      expect(result.stdout).toContain('set the Callback URL to https://elsewhere.example.com/external/salesforce/oauth2/callback');
+    });
+
+    it('a login host that does not answer', async () => {
+      const closed = `http://127.0.0.1:${await freePort()}`;
+      const result = await run((yaml) => yaml.replace(`loginUrl: ${harness.org.url}`, `loginUrl: ${closed}`));
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain(`problem: acme/emails: salesforce: the login host ${closed} does not answer`);
+    });
   });
 });

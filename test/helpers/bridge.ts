@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { loadConfigText, type BridgeConfig } from '../../src/config/index.ts';
 import { createLogger, SecretScrubber } from '../../src/logging.ts';
 import { createContext, type BridgeContext } from '../../src/roles/context.ts';
+import type { AppPolicies } from '../../src/sandbox/org/app-policies.ts';
 import { startSalesforceOrg, type SalesforceOrgOptions, type SimulatedSalesforceOrg } from '../../src/sandbox/org/index.ts';
 import { VALID_KEY } from './config-text.ts';
 import { testRedis, type TestRedis } from './redis.ts';
@@ -62,7 +63,13 @@ ${options.objects ?? DEFAULT_OBJECTS_YAML}
 }
 
 export async function startBridgeHarness(
-  options: BridgeConfigOptions & { org?: Partial<SalesforceOrgOptions>; oauthStateTtlMs?: number; rotateRefreshTokens?: boolean } = {},
+  options: BridgeConfigOptions & {
+    org?: Partial<SalesforceOrgOptions>;
+    oauthStateTtlMs?: number;
+    rotateRefreshTokens?: boolean;
+    /** External Client App policies of the org's app (default: open). */
+    policies?: AppPolicies;
+  } = {},
 ): Promise<BridgeHarness> {
   const org = await startSalesforceOrg({
     autoApprove: true,
@@ -72,6 +79,7 @@ export async function startBridgeHarness(
         clientSecret: CLIENT_SECRET,
         redirectUris: [`${PUBLIC_URL}/external/salesforce/oauth2/callback`],
         rotateRefreshTokens: options.rotateRefreshTokens ?? false,
+        ...(options.policies ? { policies: options.policies } : {}),
       },
     ],
     ...options.org,

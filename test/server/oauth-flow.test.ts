@@ -96,7 +96,7 @@ describe('OAuth web-server flow (reference §4)', () => {
     callback.searchParams.set('code', 'not-a-real-code');
     const response = await app.inject({ method: 'GET', url: callback.pathname + callback.search });
     expect(response.statusCode).toBe(400);
-    expect(response.body).toContain('Salesforce refused the sign-in');
+    expect(response.body).toContain('Salesforce did not accept the sign-in');
     expect(response.body).toContain('invalid_grant');
     expect((await harness.context.tokens.store.status(INTEGRATION)).state).toBe('unauthorized');
   });

@@ -12,6 +12,7 @@ import type { FieldValue, OrgStore, SRecord } from './contracts.ts';
 import type { ChangeEventLog, LoggedChangeEvent } from './change-events.ts';
 import type { StreamingControl } from './cometd.ts';
 import type { OAuthControl } from './oauth.ts';
+import { AppPoliciesSchema } from './app-policies.ts';
 import type { RestControl } from './rest.ts';
 import { OrgStoreError, type OrgStoreWithEvents } from './store.ts';
 
@@ -60,6 +61,18 @@ const schemas = {
   revokeRefresh: z.object({ includeAccessTokens: z.boolean().optional() }).strict(),
   tokenTtl: z.object({ ms: z.number().int().positive() }).strict(),
   autoApprove: z.object({ enabled: z.boolean() }).strict(),
+  newApp: z.object({
+    clientId: z.string().min(1),
+    clientSecret: z.string().min(1),
+    redirectUris: z.array(z.string().url()).min(1),
+    requireSecret: z.boolean().optional(),
+    rotateRefreshTokens: z.boolean().optional(),
+    scopes: z.array(z.string()).optional(),
+    policies: AppPoliciesSchema.optional(),
+    propagationDelayMs: z.number().int().min(0).optional(),
+  }).strict(),
+  appChange: z.object({ policies: AppPoliciesSchema.optional(), rotateRefreshTokens: z.boolean().optional() }).strict(),
+  clientIdParams: z.object({ clientId: z.string().min(1) }),
   restFaults: z.object({
     latencyMs: z.number().int().min(0).optional(),
     failNext: z.object({ count: z.number().int().positive(), status: z.union([z.literal(500), z.literal(503)]).optional() }).strict().optional(),
@@ -230,6 +243,22 @@ export const controlRoutes: FastifyPluginAsync<ControlRoutesOptions> = async (ap
     const body = parse(schemas.autoApprove, request.body);
     oauth.setAutoApprove(body.enabled);
     return { enabled: body.enabled };
+  });
+
+  /** A new External Client App (or Connected App); its client id is unknown until it has propagated. */
+  app.post('/oauth/apps', async (request, reply) => {
+    const body = parse(schemas.newApp, request.body);
+    oauth.addApp(body);
+    return reply.code(201).send({ clientId: body.clientId, propagationDelayMs: body.propagationDelayMs ?? 0 });
+  });
+
+  /** What an admin changes in Setup: the app's policies (merged key by key) and rotation. */
+  app.patch('/oauth/apps/:clientId', async (request) => {
+    const { clientId } = parse(schemas.clientIdParams, request.params);
+    const body = parse(schemas.appChange, request.body);
+    const changed = oauth.updateApp(clientId, body);
+    if (!changed) throw new ControlError('not_found', `no app with client id ${clientId}`, 404);
+    return { clientId, policies: changed.policies ?? {}, rotateRefreshTokens: changed.rotateRefreshTokens ?? false };
   });
 
   // ---- faults and limits ----

@@ -15,12 +15,17 @@
  *   reference's code and use that description for both.)
  * - An unknown client_id or a redirect_uri that does not match is shown on an error page, never
  *   redirected: the redirect target is untrusted at that point.
+ * - External Client App policies (app-policies.ts) apply where Salesforce applies them: an
+ *   unapproved user is refused on the redirect after sign-in (and at the code exchange if the policy
+ *   closed meanwhile), a missing challenge on the redirect, an expired refresh token at the refresh
+ *   grant, and a client id that has not propagated everywhere a client id is read.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
 import { z } from 'zod';
 import type { AuthCheck, TokenAuthority } from './contracts.ts';
+import { isPropagated, refreshTokenExpired, refuseMissingChallenge, refuseUnapprovedUser, type AppPolicies } from './app-policies.ts';
 
 /** Access-token lifetime when none is configured: Salesforce's default session timeout. */
 export const DEFAULT_ACCESS_TOKEN_TTL_MS = 2 * 60 * 60 * 1000;
@@ -44,6 +49,10 @@ export interface ConnectedAppConfig {
   rotateRefreshTokens?: boolean;
   /** Scopes the app may grant. @defaultValue every scope in KNOWN_SCOPES */
   scopes?: string[];
+  /** External Client App policies (app-policies.ts). @defaultValue open: everyone, PKCE optional, valid until revoked */
+  policies?: AppPolicies;
+  /** A new app's client id is unknown (`invalid_client_id`) this long after it is registered. @defaultValue 0 */
+  propagationDelayMs?: number;
 }
 
 export interface OrgUser {
@@ -107,6 +116,10 @@ export interface OAuthControl {
   revokeRefreshTokens(opts?: { includeAccessTokens?: boolean }): number;
   setAccessTokenTtl(ms: number): void;
   setAutoApprove(on: boolean): void;
+  /** Register a new app now (it propagates after its `propagationDelayMs`); replaces one with the same client id. */
+  addApp(app: ConnectedAppConfig): void;
+  /** Change an app's policies and rotation as an admin would in Setup. Returns the app, or undefined for an unknown client id. */
+  updateApp(clientId: string, change: { policies?: AppPolicies; rotateRefreshTokens?: boolean }): ConnectedAppConfig | undefined;
   counters(): OAuthCounters;
 }
 
@@ -132,6 +145,9 @@ interface RefreshTokenGrant {
   userId: string;
   scopes: string[];
   revoked: boolean;
+  /** For the app's refresh-token policy (expire after / expire if unused). */
+  issuedAt: number;
+  lastUsedAt: number;
 }
 
 interface AccessTokenGrant {
@@ -224,7 +240,11 @@ const identityQuery = z.object({ oauth_token: z.string().optional(), format: z.s
 
 export function createOAuthService(opts: OAuthOptions): OAuthService {
   const now = opts.now ?? Date.now;
-  const apps = opts.connectedApps ?? [DEFAULT_CONNECTED_APP];
+  // Copies: policy changes through the control API must not leak into the caller's (or the default) config.
+  const registered = new Map<string, { app: ConnectedAppConfig; registeredAt: number }>();
+  const register = (app: ConnectedAppConfig) =>
+    registered.set(app.clientId, { app: { ...app, ...(app.policies ? { policies: { ...app.policies } } : {}) }, registeredAt: now() });
+  for (const app of opts.connectedApps ?? [DEFAULT_CONNECTED_APP]) register(app);
   const users = opts.users && opts.users.length > 0 ? opts.users : [DEFAULT_INTEGRATION_USER];
   const codeTtlMs = opts.authorizationCodeTtlMs ?? DEFAULT_AUTHORIZATION_CODE_TTL_MS;
   let accessTokenTtlMs = opts.accessTokenTtlMs ?? DEFAULT_ACCESS_TOKEN_TTL_MS;
@@ -238,7 +258,10 @@ export function createOAuthService(opts: OAuthOptions): OAuthService {
     bucket[key] = (bucket[key] ?? 0) + 1;
   };
 
-  const findApp = (clientId: string | undefined) => apps.find((a) => a.clientId === clientId);
+  const findApp = (clientId: string | undefined): ConnectedAppConfig | undefined => {
+    const entry = clientId === undefined ? undefined : registered.get(clientId);
+    return entry && isPropagated(entry.registeredAt, entry.app.propagationDelayMs, now()) ? entry.app : undefined;
+  };
   const findUser = (id: string) => users.find((u) => u.id === id);
   const defaultUser = (): OrgUser => users[0] ?? DEFAULT_INTEGRATION_USER;
   const loginUrl = () => opts.baseUrl().replace(/\/+$/, '');
@@ -259,7 +282,7 @@ export function createOAuthService(opts: OAuthOptions): OAuthService {
 
   function issueRefreshToken(user: OrgUser, clientId: string, scopes: string[]): string {
     const token = `5Aep861${base64url(randomBytes(48)).replace(/[-_]/g, '')}`;
-    refreshTokens.set(token, { clientId, userId: user.id, scopes, revoked: false });
+    refreshTokens.set(token, { clientId, userId: user.id, scopes, revoked: false, issuedAt: now(), lastUsedAt: now() });
     return token;
   }
 
@@ -301,6 +324,9 @@ export function createOAuthService(opts: OAuthOptions): OAuthService {
     code.used = true;
     const user = findUser(code.userId);
     if (!user) throw ERR.badCode();
+    // The policy may have been closed between consent and exchange.
+    const refusal = refuseUnapprovedUser(app.policies, user.username);
+    if (refusal) throw new OAuthError(refusal.error, refusal.description);
     const wantsRefresh = code.scopes.includes('refresh_token') || code.scopes.includes('offline_access');
     const refreshToken = wantsRefresh ? issueRefreshToken(user, app.clientId, code.scopes) : undefined;
     return tokenResponse(app, user, code.scopes, refreshToken, refreshToken);
@@ -310,6 +336,8 @@ export function createOAuthService(opts: OAuthOptions): OAuthService {
     const app = authenticateClient(form);
     const grant = form.refresh_token ? refreshTokens.get(form.refresh_token) : undefined;
     if (!form.refresh_token || !grant || grant.revoked || grant.clientId !== app.clientId) throw ERR.expiredRefresh();
+    if (refreshTokenExpired(app.policies, grant, now())) throw ERR.expiredRefresh();
+    grant.lastUsedAt = now();
     const user = findUser(grant.userId);
     if (!user) throw ERR.expiredRefresh();
     if (app.rotateRefreshTokens) {
@@ -364,6 +392,8 @@ export function createOAuthService(opts: OAuthOptions): OAuthService {
         return { kind: 'redirect-error', app, redirectUri, error: 'invalid_request', description: 'invalid code_challenge' };
       }
     }
+    const noChallenge = refuseMissingChallenge(app.policies, p.code_challenge);
+    if (noChallenge) return { kind: 'redirect-error', app, redirectUri, ...noChallenge };
     return { kind: 'ok', app, redirectUri, scopes: [...new Set(requested)], codeChallenge: p.code_challenge };
   }
 
@@ -374,6 +404,12 @@ export function createOAuthService(opts: OAuthOptions): OAuthService {
   }
 
   function approve(reply: FastifyReply, check: Extract<AuthorizeCheck, { kind: 'ok' }>, user: OrgUser, state: string | undefined) {
+    // Admin-approved apps check the user once they are known, and send the refusal back to the client.
+    const refusal = refuseUnapprovedUser(check.app.policies, user.username);
+    if (refusal) {
+      bump(counters.failures, refusal.error);
+      return redirectWith(reply, check.redirectUri, { error: refusal.error, error_description: refusal.description, state });
+    }
     const code = `aPrx${base64url(randomBytes(36))}`;
     codes.set(code, {
       clientId: check.app.clientId,
@@ -618,6 +654,16 @@ ${hidden}
     },
     setAutoApprove(on) {
       autoApprove = on;
+    },
+    addApp(app) {
+      register(app);
+    },
+    updateApp(clientId, change) {
+      const app = registered.get(clientId)?.app;
+      if (!app) return undefined;
+      if (change.policies) app.policies = { ...app.policies, ...change.policies };
+      if (change.rotateRefreshTokens !== undefined) app.rotateRefreshTokens = change.rotateRefreshTokens;
+      return app;
     },
     counters() {
       const t = now();

@@ -9,7 +9,8 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { createPkcePair } from '../../salesforce/oauth-client.ts';
 import { SalesforceOAuthError, SalesforceUnavailableError } from '../../salesforce/errors.ts';
-import type { AppDeps } from '../deps.ts';
+import { redirectUri, type AppDeps } from '../deps.ts';
+import { renderOAuthErrorPage } from '../oauth-errors.ts';
 import { html, page, type SafeHtml } from '../html.ts';
 import { authenticatePath, findIntegration } from '../integration-status.ts';
 
@@ -57,19 +58,20 @@ export const oauthRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
     }
     const retry = html`<p><a class="button" href="${authenticatePath(integration)}">Try again</a></p>`;
 
+    const explain = (stage: 'redirect' | 'token', error: string, description: string) => {
+      const rendered = renderOAuthErrorPage({
+        error,
+        description,
+        integration: integration.key,
+        retryHref: authenticatePath(integration),
+        context: { stage, redirectUri: redirectUri(config.server.publicUrl), loginUrl: integration.salesforce.loginUrl },
+      });
+      return failure(reply, rendered.status, rendered.title, rendered.body);
+    };
+
     if (query.data.error) {
       logger.warn({ integration: integration.key, error: query.data.error }, 'authorisation refused in Salesforce');
-      const denied = query.data.error === 'access_denied' || query.data.error === 'access-denied';
-      return failure(
-        reply,
-        denied ? 403 : 400,
-        denied ? 'Access was not granted' : 'Salesforce reported an error',
-        html`<p>${denied ? 'The Salesforce user chose not to allow access' : `Salesforce answered ${query.data.error}`}${
-          query.data.error_description ? html`: <em>${query.data.error_description}</em>` : ''
-        }. Nothing was stored for <code>${integration.key}</code>.</p>
-        <p>To connect it, open the link again and choose <strong>Allow</strong>, with a user that has API access and
-        <em>View All</em> on the synced objects.</p>${retry}`,
-      );
+      return explain('redirect', query.data.error, query.data.error_description ?? '');
     }
     if (!query.data.code) {
       return failure(reply, 400, 'No authorisation code', html`<p>Salesforce sent neither a code nor an error.</p>${retry}`);
@@ -88,9 +90,7 @@ export const oauthRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
     } catch (error) {
       if (error instanceof SalesforceOAuthError) {
         logger.warn({ integration: integration.key, error: error.error }, 'code exchange refused');
-        return failure(reply, 400, 'Salesforce refused the sign-in', html`<p>The token endpoint answered
-          <code>${error.error}</code>${error.description ? html`: <em>${error.description}</em>` : ''}.</p>
-          <p>${error.hint ?? ''}</p>${retry}`);
+        return explain('token', error.error, error.description);
       }
       if (error instanceof SalesforceUnavailableError) {
         logger.warn({ integration: integration.key, err: error }, 'Salesforce unavailable during the code exchange');

@@ -140,7 +140,9 @@ function integrationCard(view: IntegrationView, letters: Array<{ id: string; obj
       : html`<a class="button" href="${authenticatePath(view)}">${auth.state === 'needs_reauth' ? 'Re-authorise' : 'Authorise'} in Salesforce</a>`;
   return html`<section class="card" data-integration="${key}">
     <h2>${key} <span class="badge ${auth.state}">${STATE_LABEL[auth.state]}</span></h2>
-    ${auth.state === 'needs_reauth' ? html`<div class="notice error">Salesforce rejected the stored refresh token${auth.reason ? html` (${auth.reason})` : ''}. This integration is paused; it resumes from where it stopped once an admin authorises it again.</div>` : ''}
+    ${auth.state === 'needs_reauth' ? html`<div class="notice error">Salesforce rejected the stored refresh token${auth.reason ? html` (${auth.reason})` : ''}. This integration is paused; it resumes from where it stopped once an admin authorises it again.${
+      auth.error ? html`<p><strong>Why:</strong> ${auth.error.cause}</p><p><strong>What to do:</strong> ${auth.error.fix} <a href="${auth.error.help}">Step by step</a>.</p>` : ''
+    }</div>` : ''}
     <dl>
       <dt>Org</dt><dd>${auth.org ?? '—'}</dd>
       <dt>User</dt><dd>${auth.user ?? '—'}</dd>
