@@ -11,8 +11,8 @@
 import { html, type SafeHtml } from './html.ts';
 
 /**
- * The published README; its "Configure a real org" headings are the anchors below. Pages name the
- * section in words too, so the way to the fix survives a README that moved.
+ * The published README (package.json `homepage`); its "Configure a real org" headings are the
+ * anchors below. Pages name the section in words too, so the way to the fix survives a README that moved.
  */
 export const README_URL = 'https://github.com/sf-cm-bridge/sf-cm-bridge/blob/main/README.md';
 
