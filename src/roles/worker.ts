@@ -10,6 +10,7 @@ import { SalesforceRestClient } from '../salesforce/rest-client.ts';
 import type { Shutdown } from '../shutdown.ts';
 import { CommentPusher } from '../sink/comment-pusher.ts';
 import { createCmClient } from '../sink/client.ts';
+import { TargetPauseStore } from '../sink/target-pause.ts';
 import type { RetryPolicy } from '../sink/retry.ts';
 import type { SinkMetrics } from '../sink/metrics.ts';
 import { processChangeBatch, type ChangeBatchDeps } from '../worker/change-batch.ts';
@@ -26,6 +27,8 @@ export interface WorkerRoleOptions {
   beforePush?: ChangeBatchDeps['beforePush'];
   /** Reconciler tuning (tests shorten its timings); `false`: this process runs no reconciliation. */
   reconciler?: ReconcilerOptions | false;
+  /** How often a target that refused the bridge is probed. @defaultValue 60000 */
+  targetProbeEveryMs?: number;
 }
 
 export interface WorkerRole {
@@ -38,6 +41,7 @@ export async function startWorkerRole(context: BridgeContext, shutdown: Shutdown
   const prefix = config.redis.prefix;
   const workers: ChangeWorker[] = [];
   const blocking = createRedis(config.redis, 'worker');
+  const targetPauses = new TargetPauseStore(redis, prefix);
 
   for (const integration of config.integrations) {
     const log = logger.child({ integration: integration.key });
@@ -83,8 +87,14 @@ export async function startWorkerRole(context: BridgeContext, shutdown: Shutdown
       prefix,
       integration: integration.key,
       queue,
-      process: (jobs) => processChangeBatch(jobs, deps),
+      process: (jobs, signal) => processChangeBatch(jobs, { ...deps, signal }),
+      deadLetters: context.deadLetters,
       logger: log,
+      target: {
+        store: targetPauses,
+        probe: async () => void (await client.getSource(integration.target.project, integration.target.source)),
+        ...(options.targetProbeEveryMs ? { probeEveryMs: options.targetProbeEveryMs } : {}),
+      },
       batchSize: options.batchSize ?? config.worker.batchSize,
       concurrency: config.worker.concurrency,
       lockDurationMs: config.worker.jobLock,

@@ -11,7 +11,6 @@ import { SalesforceRestClient, soqlString } from '../salesforce/rest-client.ts';
 import type { Comment } from '../sink/comment.ts';
 import type { AppDeps } from './deps.ts';
 
-export const SALESFORCE_ID = /^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/;
 
 export interface RecordLocation {
   recordId: string;

@@ -48,6 +48,8 @@ export interface ChangeBatchDeps {
   /** Test seam: runs after the version check, right before the push (to provoke races). */
   beforePush?: (object: string, recordIds: readonly string[]) => Promise<void>;
   now?: () => number;
+  /** Cuts pushes short when the worker closes (the batch then goes back to the queue). */
+  signal?: AbortSignal;
 }
 
 export interface BatchResult {
@@ -240,7 +242,7 @@ async function pushUnderLocks(object: ObjectConfig, upserts: Upsert[], removals:
     if (comments.length === 0 && deleteIds.length === 0) return { result: undefined, write: applied };
 
     await deps.beforePush?.(object.name, [...pushedUpserts.map((u) => u.plan.recordId), ...deleteIds]);
-    const pushed = await deps.pusher.push({ comments, deleteIds });
+    const pushed = await deps.pusher.push({ comments, deleteIds }, deps.signal ? { signal: deps.signal } : {});
     const rejectedIds = new Set(pushed.rejected.map((r) => r.id));
     for (const rejected of pushed.rejected) {
       const upsert = pushedUpserts.find((u) => u.comment.id === rejected.id);
