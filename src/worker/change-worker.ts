@@ -110,12 +110,16 @@ export class ChangeWorker {
     this.#closing = true;
     this.#wake.wakeAll();
     const grace = setTimeout(() => this.#abort.abort(new WorkerClosingError()), this.#options.closeGraceMs);
+    // Force: drops the blocking connection at once. A loop waiting for jobs can otherwise block for
+    // up to 10 s while delayed jobs exist (BullMQ's longest blocking wait); the batches in hand use
+    // the shared connection, which stays open.
+    const workerClosed = this.#worker.close(true);
     try {
       await this.#running;
     } finally {
       clearTimeout(grace);
     }
-    await this.#worker.close();
+    await workerClosed;
   }
 
   async #loop(): Promise<void> {
@@ -129,7 +133,7 @@ export class ChangeWorker {
       } catch (error) {
         if (this.#closing) break;
         logger.error({ err: error }, 'change worker loop failed; retrying');
-        await this.#wake.sleep(1_000);
+        await this.#sleep(1_000);
       }
     }
   }
@@ -158,7 +162,7 @@ export class ChangeWorker {
       }
     }
     // Look again soon: another process's probe may have lifted the pause.
-    await this.#wake.sleep(Math.min(every, 5_000));
+    await this.#sleep(Math.min(every, 5_000));
     return true;
   }
 
@@ -220,12 +224,12 @@ export class ChangeWorker {
     switch (reaction.kind) {
       case 'pause-salesforce':
         // Paused until an admin re-authorises: park the jobs, do not spend attempts on them.
-        logger.warn({ integration, reason: reaction.reason }, 'integration not authorised: changes wait');
+        logger.warn({ reason: reaction.reason }, 'integration not authorised: changes wait');
         await this.#park(batch, this.#options.pauseMs);
-        await this.#wake.sleep(this.#options.pauseMs);
+        await this.#sleep(this.#options.pauseMs);
         return;
       case 'pause-target':
-        logger.warn({ integration, reason: reaction.reason }, `${TARGET_REFUSED}: pushes paused`);
+        logger.warn({ reason: reaction.reason }, `${TARGET_REFUSED}: pushes paused`);
         if (this.#options.target) await this.#options.target.store.pause(integration, reaction.reason);
         // Back to the queue, attempts untouched; no loop takes them until the probe succeeds.
         await this.#park(batch, this.#options.target ? 0 : this.#options.pauseMs);
@@ -247,6 +251,11 @@ export class ChangeWorker {
         await Promise.all(again.map(({ job, token }) => job.moveToFailed(failure, token, false)));
       }
     }
+  }
+
+  /** A wait that closing and resuming cut short; none at all once closing has begun. */
+  async #sleep(ms: number): Promise<void> {
+    if (!this.#closing) await this.#wake.sleep(ms);
   }
 
   /** Back to the queue after `delayMs`, without spending an attempt. */
