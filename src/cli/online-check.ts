@@ -11,7 +11,7 @@ import { createContext } from '../roles/context.ts';
 import { DescribeCache } from '../salesforce/describe-cache.ts';
 import { resolveFieldPath, type ObjectDescribe } from '../salesforce/describe.ts';
 import { NotAuthorizedError } from '../salesforce/errors.ts';
-import { SalesforceApiError, SalesforceRestClient } from '../salesforce/rest-client.ts';
+import { createRestClient, SalesforceApiError, type SalesforceRestClient } from '../salesforce/rest-client.ts';
 import { createCmClient } from '../sink/client.ts';
 import type { Redis } from 'ioredis';
 
@@ -30,14 +30,15 @@ export async function checkOnline(config: BridgeConfig, redis: Redis, logger: Lo
   const context = createContext({ config, logger, redis });
   const report: OnlineReport = { lines: [], problems: [] };
   try {
-    for (const integration of config.integrations) await checkIntegration(context.tokens, integration, report);
+    for (const integration of config.integrations) await checkIntegration(context, integration, report);
   } finally {
     await context.close();
   }
   return report;
 }
 
-async function checkIntegration(tokens: ReturnType<typeof createContext>['tokens'], integration: IntegrationConfig, report: OnlineReport): Promise<void> {
+async function checkIntegration(context: ReturnType<typeof createContext>, integration: IntegrationConfig, report: OnlineReport): Promise<void> {
+  const { tokens } = context;
   const problem = (where: string, message: string) => report.problems.push({ integration: integration.key, where, message });
   report.lines.push(`${integration.key}`);
 
@@ -49,7 +50,7 @@ async function checkIntegration(tokens: ReturnType<typeof createContext>['tokens
     problem('target', `Communications Mining source ${integration.target.project}/${integration.target.source}: ${describeError(error)}`);
   }
 
-  const rest = new SalesforceRestClient({ integration: integration.key, apiVersion: integration.salesforce.apiVersion, tokens });
+  const rest = createRestClient(integration, context);
   try {
     await tokens.session(integration.key);
   } catch (error) {

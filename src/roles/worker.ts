@@ -6,7 +6,7 @@ import { createRedis } from '../redis.ts';
 import { RecordVersions } from '../queue/record-versions.ts';
 import { RecordTrail } from '../queue/record-trail.ts';
 import { DescribeCache } from '../salesforce/describe-cache.ts';
-import { SalesforceRestClient } from '../salesforce/rest-client.ts';
+import { createRestClient } from '../salesforce/rest-client.ts';
 import type { Shutdown } from '../shutdown.ts';
 import { CommentPusher } from '../sink/comment-pusher.ts';
 import { createCmClient } from '../sink/client.ts';
@@ -46,14 +46,8 @@ export async function startWorkerRole(context: BridgeContext, shutdown: Shutdown
   for (const integration of config.integrations) {
     const log = logger.child({ integration: integration.key });
     const labels = { integration: integration.key };
-    const rest = new SalesforceRestClient({
-      integration: integration.key,
-      apiVersion: integration.salesforce.apiVersion,
-      tokens,
-      onCall: (kind) => context.metrics.inc('restCalls', { ...labels, kind }),
-      // The workers' own fetches keep the API-usage reading fresh for the governor.
-      onApiUsage: new ApiBudget(redis, prefix, integration.key).record,
-    });
+    // The workers' own fetches keep the API-usage reading fresh for the governor.
+    const rest = createRestClient(integration, context, { onApiUsage: new ApiBudget(redis, prefix, integration.key).record });
     const sinkMetrics: SinkMetrics = {
       onRequest: ({ operation, outcome }) => context.metrics.inc('cmRequests', { ...labels, operation, status: outcome }),
       onComments: ({ outcome, count }) => context.metrics.inc('cmComments', { ...labels, outcome }, count),
