@@ -84,6 +84,7 @@ export async function startWorkerRole(context: BridgeContext, shutdown: Shutdown
       process: (jobs, signal) => processChangeBatch(jobs, { ...deps, signal }),
       deadLetters: context.deadLetters,
       logger: log,
+      authorised: async () => (await tokens.store.status(integration.key)).state === 'authorized',
       target: {
         store: targetPauses,
         probe: async () => void (await client.getSource(integration.target.project, integration.target.source)),

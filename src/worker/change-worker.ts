@@ -42,6 +42,12 @@ export interface ChangeWorkerOptions {
   logger: Logger;
   /** Pause pushes while Communications Mining refuses the bridge; without it such jobs just wait. */
   target?: TargetGuardOptions;
+  /**
+   * Whether the integration has a usable Salesforce authorisation. While it has none, no loop takes
+   * jobs; `resume()` (a re-authorisation) sets them going at once. Without it, the jobs of a failed
+   * batch wait `pauseMs` each time.
+   */
+  authorised?: () => Promise<boolean>;
   /** Changes taken per batch (whole jobs, so a batch may pass it by one job). @defaultValue 1000 */
   batchSize?: number;
   /** Batches processed at the same time in this process (pushes of one record stay serialised by record locks). @defaultValue 4 */
@@ -66,7 +72,8 @@ interface Readable extends Taken {
 
 export class ChangeWorker {
   readonly #worker: Worker<unknown>;
-  readonly #options: Required<Omit<ChangeWorkerOptions, 'connection' | 'prefix' | 'target'>> & { target: TargetGuardOptions | undefined };
+  readonly #options: Required<Omit<ChangeWorkerOptions, 'connection' | 'prefix' | 'target' | 'authorised'>> &
+    Pick<ChangeWorkerOptions, 'target' | 'authorised'>;
   readonly #wake = new WakeSignal();
   /** Aborted when closing outlasts its grace: cuts the batches in hand short. */
   readonly #abort = new AbortController();
@@ -75,7 +82,7 @@ export class ChangeWorker {
 
   constructor(options: ChangeWorkerOptions) {
     const keys = bridgeKeys(options.prefix);
-    this.#options = { batchSize: 1000, concurrency: 4, lockDurationMs: 60_000, pauseMs: 30_000, closeGraceMs: 2_000, ...options, target: options.target };
+    this.#options = { batchSize: 1000, concurrency: 4, lockDurationMs: 60_000, pauseMs: 30_000, closeGraceMs: 2_000, ...options };
     this.#worker = new Worker<unknown>(keys.changeQueueName(options.integration), null, {
       connection: options.connection,
       prefix: keys.queuePrefix(),
@@ -126,7 +133,7 @@ export class ChangeWorker {
     const { logger } = this.#options;
     while (!this.#closing) {
       try {
-        if (await this.#targetPaused()) continue;
+        if ((await this.#waitingForAuthorisation()) || (await this.#targetPaused())) continue;
         const batch = await this.#take();
         if (batch.length === 0) continue;
         await this.#handle(batch);
@@ -136,6 +143,13 @@ export class ChangeWorker {
         await this.#sleep(1_000);
       }
     }
+  }
+
+  /** While Salesforce access needs an admin, no loop takes jobs; a re-authorisation wakes them (`resume`). */
+  async #waitingForAuthorisation(): Promise<boolean> {
+    if (!this.#options.authorised || (await this.#options.authorised())) return false;
+    await this.#sleep(this.#options.pauseMs);
+    return true;
   }
 
   /**
@@ -225,8 +239,10 @@ export class ChangeWorker {
       case 'pause-salesforce':
         // Paused until an admin re-authorises: park the jobs, do not spend attempts on them.
         logger.warn({ reason: reaction.reason }, 'integration not authorised: changes wait');
-        await this.#park(batch, this.#options.pauseMs);
-        await this.#sleep(this.#options.pauseMs);
+        // With the authorisation check, the jobs wait in the queue and go as soon as a re-authorisation
+        // wakes the loops; without it, they come back every `pauseMs`.
+        await this.#park(batch, this.#options.authorised ? 0 : this.#options.pauseMs);
+        if (!this.#options.authorised) await this.#sleep(this.#options.pauseMs);
         return;
       case 'pause-target':
         logger.warn({ reason: reaction.reason }, `${TARGET_REFUSED}: pushes paused`);

@@ -37,9 +37,9 @@ const scenarios: Array<[string, Scenario]> = [
     'paused for re-authorisation',
     {
       enter: ({ pipeline: { harness } }) => void harness.org.oauth.revokeRefreshTokens({ includeAccessTokens: true }),
-      // The worker has met it and parked its batch (delayed, no attempt spent).
+      // Paused: the backlog waits in the queue, no worker loop takes it.
       reached: ({ pipeline: { harness } }) =>
-        eventually(async () => (await harness.context.tokens.store.status(INTEGRATION)).state === 'needs_reauth' && ((await harness.context.queues.get(INTEGRATION)?.queue.getDelayedCount()) ?? 0) > 0, 15_000),
+        eventually(async () => (await harness.context.tokens.store.status(INTEGRATION)).state === 'needs_reauth' && ((await harness.context.queues.get(INTEGRATION)?.queue.getWaitingCount()) ?? 0) > 0, 15_000),
     },
   ],
   [

@@ -12,7 +12,7 @@ import type { SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.t
 import { buildApp, type BridgeApp } from '../../src/server/app.ts';
 import { Shutdown } from '../../src/shutdown.ts';
 import { ADMIN_TOKEN, type BridgeHarness } from '../helpers/bridge.ts';
-import { INTEGRATION } from '../helpers/oauth.ts';
+import { authorise, INTEGRATION } from '../helpers/oauth.ts';
 import { startAuthorisedPipeline } from '../helpers/pipeline.ts';
 import { eventually } from '../helpers/redis.ts';
 
@@ -106,6 +106,24 @@ describe('failures end where they belong', () => {
     await eventually(() => ids.every((id, i) => text(id) === `paused ${i}`), 10_000);
     expect((await api('/api/integrations/acme/emails')).target).toEqual({ state: 'ok' });
     expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/sfcm_target_paused\{integration="acme\/emails"\} 0/);
+  });
+
+  it('Salesforce needs re-authorisation: changes wait without spending attempts, and go as soon as an admin authorises again', async () => {
+    const ids = Array.from({ length: 4 }, (_, i) => String(harness.org.store.create('Case', { Subject: `r${i}`, Description: `reauth ${i}` }, { silent: true }).Id));
+    harness.org.oauth.revokeRefreshTokens({ includeAccessTokens: true });
+    await startWorkers();
+    await queue.enqueue(ids.map((id) => change('Case', id)), (c) => c.recordId);
+    await eventually(async () => (await harness.context.tokens.store.status(INTEGRATION)).state === 'needs_reauth');
+    await eventually(async () => (await queue.queue.getWaitingCount()) > 0);
+    for (const job of await allJobs()) expect(job.attemptsMade).toBe(0);
+    expect(cm.control.comments('acme', 'emails')).toEqual([]);
+
+    // The workers sleep for 30 s at a time while paused: the re-authorisation must wake every loop.
+    const started = Date.now();
+    await authorise(harness.context);
+    await eventually(() => ids.every((id, i) => text(id) === `reauth ${i}`), 5_000);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(await letters()).toEqual([]);
   });
 
   it('a failure on the last attempt is dead-lettered, and its retry through the admin API pushes the record', async () => {
