@@ -87,7 +87,7 @@ export async function startWorkerRole(context: BridgeContext, shutdown: Shutdown
       authorised: async () => (await tokens.store.status(integration.key)).state === 'authorized',
       target: {
         store: targetPauses,
-        probe: async () => void (await client.getSource(integration.target.project, integration.target.source)),
+        probe: async (signal) => void (await client.getSource(integration.target.project, integration.target.source, { signal })),
         ...(options.targetProbeEveryMs ? { probeEveryMs: options.targetProbeEveryMs } : {}),
       },
       batchSize: options.batchSize ?? config.worker.batchSize,

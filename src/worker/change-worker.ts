@@ -3,13 +3,17 @@
  * (`getNextJob`) so that one loop takes up to `batchSize` jobs at once — what makes bulk fetches
  * and coalescing possible. Stateless: run as many processes as you like; BullMQ's locks hand each
  * job to one worker, and its stalled-job check gives a crashed worker's jobs to another.
+ *
+ * A failed batch gets the reaction `failure-policy.ts` names (docs/errors.md). While the integration
+ * needs re-authorisation, or Communications Mining refuses the bridge, no loop takes jobs; every
+ * waiting loop wakes on close and on resume.
  */
 import { randomUUID } from 'node:crypto';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { type ChangeQueue } from '../queue/change-queue.ts';
-import { type ChangeJob } from '../queue/change-job.ts';
+import type { ChangeQueue } from '../queue/change-queue.ts';
+import type { ChangeJob } from '../queue/change-job.ts';
 import type { DeadLetterStore } from '../queue/dead-letters.ts';
 import { bridgeKeys } from '../queue/keys.ts';
 import type { TargetPauseStore } from '../sink/target-pause.ts';
@@ -23,7 +27,7 @@ import { WakeSignal } from './wake.ts';
 export interface TargetGuardOptions {
   store: TargetPauseStore;
   /** Asks the target whether it accepts the bridge again (CM `getSource`); throws while it does not. */
-  probe: () => Promise<void>;
+  probe: (signal: AbortSignal) => Promise<void>;
   /** How often a paused target is probed (once per interval across all processes). @defaultValue 60000 */
   probeEveryMs?: number;
 }
@@ -164,7 +168,7 @@ export class ChangeWorker {
     const every = target.probeEveryMs ?? 60_000;
     if (await target.store.claimProbe(this.#options.integration, every)) {
       try {
-        await target.probe();
+        await target.probe(this.#abort.signal);
         await target.store.resume(this.#options.integration);
         this.#options.logger.info({ pausedSince: paused.since }, 'Communications Mining accepts the bridge again: pushes resume');
         this.#wake.wakeAll();
