@@ -1,7 +1,11 @@
 /**
  * Graceful shutdown. Roles register close hooks as they start; on SIGTERM/SIGINT the hooks run in
  * reverse order (last started, first stopped: stop taking work before closing the connections that
- * work needs), each with a deadline. A second signal exits at once.
+ * work needs), each with a deadline, and the whole run with one too: a process stops within 5 s
+ * (Docker's default stop timeout is 10 s), whatever it was waiting for (docs/errors.md, "Shutdown").
+ * Leaving a hook unfinished loses nothing: a worker's jobs go to another worker after their lock
+ * expires, and a subscriber's unconfirmed events are replayed from the stored position. A second
+ * signal exits at once.
  */
 import type { Logger } from 'pino';
 
@@ -13,7 +17,9 @@ export class Shutdown {
 
   constructor(
     private readonly logger: Logger,
-    private readonly hookTimeoutMs = 25_000,
+    private readonly hookTimeoutMs = 4_000,
+    /** The whole run after a signal; past it the process exits with code 1. */
+    private readonly signalDeadlineMs = 4_500,
   ) {}
 
   /** Register a close hook; returns a function that removes it. */
@@ -44,6 +50,11 @@ export class Shutdown {
         process.exit(1);
       }
       this.logger.info({ signal }, 'shutting down');
+      const deadline = setTimeout(() => {
+        this.logger.warn({ signal, deadlineMs: this.signalDeadlineMs }, 'shutdown took too long: exiting now');
+        process.exit(1);
+      }, this.signalDeadlineMs);
+      deadline.unref();
       void this.run(signal).then(() => process.exit(exitCode));
     };
     process.on('SIGTERM', onSignal);
@@ -58,8 +69,10 @@ export class Shutdown {
         timer.unref();
       });
       try {
+        const started = Date.now();
         const outcome = await Promise.race([Promise.resolve(hook.close()).then(() => 'closed' as const), deadline]);
         if (outcome === 'timeout') this.logger.warn({ hook: hook.name, reason }, 'close hook timed out');
+        else this.logger.debug({ hook: hook.name, ms: Date.now() - started }, 'closed');
       } catch (error) {
         this.logger.error({ hook: hook.name, err: error }, 'close hook failed');
       } finally {

@@ -16,7 +16,7 @@ import { ReconcileState } from '../reconcile/reconcile-state.ts';
 import { assertRedisReachable, createRedis } from '../redis.ts';
 import { createContext, type BridgeContext } from '../roles/context.ts';
 import { NotAuthorizedError } from '../salesforce/errors.ts';
-import { SalesforceRestClient } from '../salesforce/rest-client.ts';
+import { createRestClient } from '../salesforce/rest-client.ts';
 import { CONFIG_HELP, CONFIG_OPTION, configPath, EXIT, type Command } from './command.ts';
 
 export const backfillCommand: Command = {
@@ -122,7 +122,7 @@ export async function backfillObjects(
 ): Promise<BackfillTotals[]> {
   const prefix = context.config.redis.prefix;
   const budget = new ApiBudget(context.redis, prefix, integration.key, hooks.budget);
-  const rest = new SalesforceRestClient({ integration: integration.key, apiVersion: integration.salesforce.apiVersion, tokens: context.tokens, onApiUsage: budget.record });
+  const rest = createRestClient(integration, context, { onApiUsage: budget.record });
   const queue = context.queues.get(integration.key);
   if (!queue) throw new Error(`no change queue for ${integration.key}`);
   const totals: BackfillTotals[] = [];

@@ -12,7 +12,7 @@ import { createContext } from '../roles/context.ts';
 import { DescribeCache } from '../salesforce/describe-cache.ts';
 import { resolveFieldPath, type ObjectDescribe } from '../salesforce/describe.ts';
 import { NotAuthorizedError } from '../salesforce/errors.ts';
-import { SalesforceApiError, SalesforceRestClient } from '../salesforce/rest-client.ts';
+import { createRestClient, SalesforceApiError, type SalesforceRestClient } from '../salesforce/rest-client.ts';
 import { createCmClient } from '../sink/client.ts';
 import { probeAuthorization } from './oauth-probe.ts';
 import type { Redis } from 'ioredis';
@@ -32,7 +32,7 @@ export async function checkOnline(config: BridgeConfig, redis: Redis, logger: Lo
   const context = createContext({ config, logger, redis });
   const report: OnlineReport = { lines: [], problems: [] };
   try {
-    for (const integration of config.integrations) await checkIntegration(context.tokens, integration, config.server.publicUrl, report);
+    for (const integration of config.integrations) await checkIntegration(context, integration, config.server.publicUrl, report);
   } finally {
     await context.close();
   }
@@ -40,11 +40,12 @@ export async function checkOnline(config: BridgeConfig, redis: Redis, logger: Lo
 }
 
 async function checkIntegration(
-  tokens: ReturnType<typeof createContext>['tokens'],
+  context: ReturnType<typeof createContext>,
   integration: IntegrationConfig,
   publicUrl: string,
   report: OnlineReport,
 ): Promise<void> {
+  const { tokens } = context;
   const problem = (where: string, message: string) => report.problems.push({ integration: integration.key, where, message });
   report.lines.push(`${integration.key}`);
 
@@ -60,7 +61,7 @@ async function checkIntegration(
   if (probe.ok) report.lines.push(`  ${probe.line}`);
   else problem('salesforce', probe.message);
 
-  const rest = new SalesforceRestClient({ integration: integration.key, apiVersion: integration.salesforce.apiVersion, tokens });
+  const rest = createRestClient(integration, context);
   try {
     await tokens.session(integration.key);
   } catch (error) {

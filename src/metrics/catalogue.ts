@@ -48,7 +48,7 @@ export const COUNTERS = {
   },
   reconcileRecords: {
     name: 'sfcm_reconcile_records_total',
-    help: 'Records found by reconciliation, by integration and object',
+    help: 'Records read by reconciliation runs (each one then checked against what was pushed), by integration and object',
     labels: ['integration', 'object'],
   },
 } as const satisfies Record<string, CounterDefinition>;

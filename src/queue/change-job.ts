@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { SALESFORCE_ID } from '../salesforce/record-id.ts';
 
 /**
  * Every kind is handled the same way: fetch the record as it is now and make the source match it
@@ -21,7 +22,7 @@ export type ChangeKind = z.infer<typeof ChangeKindSchema>;
 export const ChangeJobSchema = z.object({
   integration: z.string(),
   object: z.string(),
-  recordId: z.string().regex(/^[A-Za-z0-9]{15,18}$/),
+  recordId: z.string().regex(SALESFORCE_ID, 'not a Salesforce record id'),
   kind: ChangeKindSchema,
   /** Salesforce commit time (ms) of the change, when known: for the record lookup and latency, never to order versions. */
   commitTimestamp: z.number().optional(),

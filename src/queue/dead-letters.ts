@@ -6,17 +6,22 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { isSalesforceId } from '../salesforce/record-id.ts';
 import { integrationKeys } from './keys.ts';
 
 export const DeadLetterSchema = z.object({
   id: z.string(),
   integration: z.string(),
   object: z.string(),
+  /** Only ever a valid Salesforce id: retrying a dead letter fetches this record. */
   recordId: z.string().optional(),
   /** What went wrong, in words an admin can act on. */
   reason: z.string(),
-  /** Where it failed: `event` (subscriber), `transform`, `push`. */
-  stage: z.enum(['event', 'transform', 'push', 'fetch']),
+  /**
+   * Where it failed: `event` (subscriber), `fetch`, `transform`, `push`, or `worker` (a malformed
+   * change, or a batch the worker gave up on: docs/errors.md).
+   */
+  stage: z.enum(['event', 'transform', 'push', 'fetch', 'worker']),
   /** ISO time. */
   at: z.string(),
   /** The event or comment involved, for diagnosis (never secrets). */
@@ -38,7 +43,9 @@ export class DeadLetterStore {
    * — an event delivered again after a resubscribe — stays one dead letter.
    */
   async add(entry: Omit<DeadLetter, 'id' | 'at'>, dedupeKey?: string): Promise<DeadLetter> {
-    const letter: DeadLetter = { ...entry, id: dedupeKey ? uuidOf(`${entry.integration}\n${dedupeKey}`) : randomUUID(), at: new Date().toISOString() };
+    // An id that is not a Salesforce id is no record to retry: it stays in the reason and payload only.
+    const { recordId, ...rest } = entry;
+    const letter: DeadLetter = { ...rest, ...(isSalesforceId(recordId) ? { recordId } : {}), id: dedupeKey ? uuidOf(`${entry.integration}\n${dedupeKey}`) : randomUUID(), at: new Date().toISOString() };
     const keys = integrationKeys(this.prefix, entry.integration);
     await this.redis
       .multi()

@@ -56,6 +56,10 @@ export function integrationKeys(prefix: string, integration: string) {
     backfill: (object: string) => `${base}:backfill:${object}`,
     /** Salesforce API usage as last reported (hash): used, max, at. */
     apiUsage: () => `${base}:api-usage`,
+    /** Pushes paused because Communications Mining refused the bridge (hash): reason, since, status. */
+    targetPause: () => `${base}:target-pause`,
+    /** Held by the one worker process probing a paused target this interval. */
+    targetProbeLock: () => `${base}:target-probe-lock`,
   };
 }
 

@@ -19,7 +19,7 @@ import { integrationKeys, bridgeKeys } from '../queue/keys.ts';
 import { RecordVersions } from '../queue/record-versions.ts';
 import type { BridgeContext } from '../roles/context.ts';
 import { NotAuthorizedError } from '../salesforce/errors.ts';
-import { SalesforceApiError, SalesforceRestClient } from '../salesforce/rest-client.ts';
+import { createRestClient, SalesforceApiError, type SalesforceRestClient } from '../salesforce/rest-client.ts';
 import { ApiBudget, type ApiBudgetOptions } from './api-budget.ts';
 import { runBackfill, type BackfillProgress } from './backfill.ts';
 import { sweepObject } from './id-sweep.ts';
@@ -73,13 +73,13 @@ export class IntegrationReconciler {
     private readonly trigger: ReconcileTrigger,
     private readonly options: ReconcilerOptions,
   ) {
-    const { config, redis, tokens } = context;
+    const { config, redis } = context;
     this.#prefix = config.redis.prefix;
     this.#log = context.logger.child({ component: 'reconciler', integration: integration.key });
     this.budget = new ApiBudget(redis, this.#prefix, integration.key, options.budget);
     this.state = new ReconcileState(redis, this.#prefix, integration.key);
     this.#versions = new RecordVersions(redis, this.#prefix, integration.key);
-    this.#rest = new SalesforceRestClient({ integration: integration.key, apiVersion: integration.salesforce.apiVersion, tokens, onApiUsage: this.budget.record });
+    this.#rest = createRestClient(integration, context, { onApiUsage: this.budget.record });
     const changes = context.queues.get(integration.key);
     if (!changes) throw new Error(`no change queue for ${integration.key}`);
     this.#changes = changes;
@@ -203,6 +203,9 @@ export class IntegrationReconciler {
     }
     const since = await this.#windowStart(object, pending, authorizedAt);
     const result = await reconcileObject(object, since, this.#deps());
+    const labels = { integration: this.integration.key, object: object.name };
+    this.context.metrics.inc('reconcileRuns', labels);
+    this.context.metrics.inc('reconcileRecords', labels, result.scanned);
     await this.state.recordRun(object.name, 'lastReconcileAt');
     if (pending) await this.state.completeRequest(object.name, pending);
     await this.budget.clearPause();

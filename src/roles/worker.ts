@@ -6,10 +6,11 @@ import { createRedis } from '../redis.ts';
 import { RecordVersions } from '../queue/record-versions.ts';
 import { RecordTrail } from '../queue/record-trail.ts';
 import { DescribeCache } from '../salesforce/describe-cache.ts';
-import { SalesforceRestClient } from '../salesforce/rest-client.ts';
+import { createRestClient } from '../salesforce/rest-client.ts';
 import type { Shutdown } from '../shutdown.ts';
 import { CommentPusher } from '../sink/comment-pusher.ts';
 import { createCmClient } from '../sink/client.ts';
+import { TargetPauseStore } from '../sink/target-pause.ts';
 import type { RetryPolicy } from '../sink/retry.ts';
 import type { SinkMetrics } from '../sink/metrics.ts';
 import { processChangeBatch, type ChangeBatchDeps } from '../worker/change-batch.ts';
@@ -24,6 +25,8 @@ export interface WorkerRoleOptions {
   sinkRetry?: Partial<RetryPolicy>;
   /** Reconciler tuning (tests shorten its timings); `false`: this process runs no reconciliation. */
   reconciler?: ReconcilerOptions | false;
+  /** How often a target that refused the bridge is probed. @defaultValue 60000 */
+  targetProbeEveryMs?: number;
 }
 
 export interface WorkerRole {
@@ -36,18 +39,13 @@ export async function startWorkerRole(context: BridgeContext, shutdown: Shutdown
   const prefix = config.redis.prefix;
   const workers: ChangeWorker[] = [];
   const blocking = createRedis(config.redis, 'worker');
+  const targetPauses = new TargetPauseStore(redis, prefix);
 
   for (const integration of config.integrations) {
     const log = logger.child({ integration: integration.key });
     const labels = { integration: integration.key };
-    const rest = new SalesforceRestClient({
-      integration: integration.key,
-      apiVersion: integration.salesforce.apiVersion,
-      tokens,
-      onCall: (kind) => context.metrics.inc('restCalls', { ...labels, kind }),
-      // The workers' own fetches keep the API-usage reading fresh for the governor.
-      onApiUsage: new ApiBudget(redis, prefix, integration.key).record,
-    });
+    // The workers' own fetches keep the API-usage reading fresh for the governor.
+    const rest = createRestClient(integration, context, { onApiUsage: new ApiBudget(redis, prefix, integration.key).record });
     const sinkMetrics: SinkMetrics = {
       onRequest: ({ operation, outcome }) => context.metrics.inc('cmRequests', { ...labels, operation, status: outcome }),
       onComments: ({ outcome, count }) => context.metrics.inc('cmComments', { ...labels, outcome }, count),
@@ -80,8 +78,15 @@ export async function startWorkerRole(context: BridgeContext, shutdown: Shutdown
       prefix,
       integration: integration.key,
       queue,
-      process: (jobs) => processChangeBatch(jobs, deps),
+      process: (jobs, signal) => processChangeBatch(jobs, { ...deps, signal }),
+      deadLetters: context.deadLetters,
       logger: log,
+      authorised: async () => (await tokens.store.status(integration.key)).state === 'authorized',
+      target: {
+        store: targetPauses,
+        probe: async (signal) => void (await client.getSource(integration.target.project, integration.target.source, { signal })),
+        ...(options.targetProbeEveryMs ? { probeEveryMs: options.targetProbeEveryMs } : {}),
+      },
       batchSize: options.batchSize ?? config.worker.batchSize,
       concurrency: config.worker.concurrency,
       lockDurationMs: config.worker.jobLock,

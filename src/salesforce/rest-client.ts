@@ -8,6 +8,8 @@
  * Salesforce's `errorCode` for the retry decision.
  */
 import { z } from 'zod';
+import type { IntegrationConfig } from '../config/index.ts';
+import type { MetricsRecorder } from '../metrics/recorder.ts';
 import { BridgeError } from '../errors.ts';
 import { SalesforceUnavailableError } from './errors.ts';
 import type { SalesforceSession, TokenService } from './token-service.ts';
@@ -68,8 +70,28 @@ export interface RestClientOptions {
   fetch?: typeof fetch;
   /** Told about every `Sforce-Limit-Info` header (API budget governor, metrics). */
   onApiUsage?: (usage: ApiUsage) => void;
-  /** Told about every call, by kind: metrics and "API calls per 1000 changes". */
-  onCall?: (kind: 'query' | 'queryMore' | 'describe') => void;
+  /** Told about every call, by kind: metrics and "API calls per 1000 changes". Required: every call is counted. */
+  onCall: (kind: RestCallKind) => void;
+}
+
+export type RestCallKind = 'query' | 'queryMore' | 'describe';
+
+/**
+ * The REST client of an integration, whoever uses it (workers, reconciliation, backfill, preview,
+ * `check --online`): every call is counted in `sfcm_salesforce_rest_calls_total`.
+ */
+export function createRestClient(
+  integration: IntegrationConfig,
+  deps: { tokens: TokenService; metrics: Pick<MetricsRecorder, 'inc'> },
+  options: Pick<RestClientOptions, 'onApiUsage' | 'fetch'> = {},
+): SalesforceRestClient {
+  return new SalesforceRestClient({
+    integration: integration.key,
+    apiVersion: integration.salesforce.apiVersion,
+    tokens: deps.tokens,
+    onCall: (kind) => deps.metrics.inc('restCalls', { integration: integration.key, kind }),
+    ...options,
+  });
 }
 
 export interface QueryResult {
@@ -103,11 +125,11 @@ export class SalesforceRestClient {
     return (await this.#request(`/services/data/v${this.options.apiVersion}/sobjects/${encodeURIComponent(objectName)}/describe`, 'describe')).body;
   }
 
-  async #request(path: string, kind: 'query' | 'queryMore' | 'describe'): Promise<{ body: unknown; serverTime: number | undefined }> {
+  async #request(path: string, kind: RestCallKind): Promise<{ body: unknown; serverTime: number | undefined }> {
     let session = await this.options.tokens.session(this.options.integration);
     for (let attempt = 0; ; attempt++) {
       const response = await this.#send(session, path);
-      this.options.onCall?.(kind);
+      this.options.onCall(kind);
       this.#readLimitInfo(response.headers);
       if (response.status === 401 && attempt === 0) {
         // Expired session (reference §5.7): refresh once across processes, retry once.

@@ -2,7 +2,7 @@
 import type { BridgeContext } from '../roles/context.ts';
 
 /** The app is built from a role context (everything but its lifecycle) plus the process's readiness. */
-export type AppDeps = Omit<BridgeContext, 'close' | 'metrics'> & {
+export type AppDeps = Omit<BridgeContext, 'close'> & {
   /** Extra readiness checks of the process (e.g. "role started"); Redis and config are always checked. */
   readiness?: () => Record<string, boolean>;
 };

@@ -9,6 +9,7 @@ import type { ChangeQueue } from '../queue/change-queue.ts';
 import type { DeadLetterStore } from '../queue/dead-letters.ts';
 import { integrationKeys } from '../queue/keys.ts';
 import type { AuthStatus, TokenStore } from '../salesforce/token-store.ts';
+import { TargetPauseStore, type TargetPauseState } from '../sink/target-pause.ts';
 import { redirectUri } from './deps.ts';
 import { explainOAuthError, readmeLink } from './oauth-errors.ts';
 
@@ -46,6 +47,8 @@ export interface IntegrationView {
   /** Changes waiting for workers (all objects). */
   backlog: number;
   deadLetters: number;
+  /** Whether Communications Mining accepts the bridge's pushes, or why they are paused. */
+  target: { state: 'ok' } | TargetPauseState;
 }
 
 /** Where the views read from: the token status, queues, dead letters and per-object state. */
@@ -59,11 +62,12 @@ export interface StatusSources {
 
 export async function integrationView(integration: IntegrationConfig, sources: StatusSources): Promise<IntegrationView> {
   const keys = integrationKeys(sources.config.redis.prefix, integration.key);
-  const [auth, backlog, deadLetters, objectStates] = await Promise.all([
+  const [auth, backlog, deadLetters, objectStates, targetPause] = await Promise.all([
     sources.tokens.store.status(integration.key),
     sources.queues.get(integration.key)?.backlog() ?? Promise.resolve(0),
     sources.deadLetters.count(integration.key),
     Promise.all(integration.objects.map((object) => sources.redis.hgetall(keys.objectState(object.name)))),
+    new TargetPauseStore(sources.redis, sources.config.redis.prefix).read(integration.key),
   ]);
   return {
     project: integration.project,
@@ -86,6 +90,7 @@ export async function integrationView(integration: IntegrationConfig, sources: S
     }),
     backlog,
     deadLetters,
+    target: targetPause ?? { state: 'ok' },
   };
 }
 

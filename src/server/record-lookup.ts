@@ -7,11 +7,10 @@ import { toComment } from '../pipeline/index.ts';
 import { RecordTrail } from '../queue/record-trail.ts';
 import { RecordVersions } from '../queue/record-versions.ts';
 import { DescribeCache } from '../salesforce/describe-cache.ts';
-import { SalesforceRestClient, soqlString } from '../salesforce/rest-client.ts';
+import { createRestClient, soqlString, type SalesforceRestClient } from '../salesforce/rest-client.ts';
 import type { Comment } from '../sink/comment.ts';
 import type { AppDeps } from './deps.ts';
 
-export const SALESFORCE_ID = /^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$/;
 
 export interface RecordLocation {
   recordId: string;
@@ -63,12 +62,12 @@ export type PreviewOutcome =
 /** REST access for previews, one per integration, made on first use and kept for the app's life. */
 const clients = new WeakMap<AppDeps['tokens'], Map<string, { rest: SalesforceRestClient; describes: DescribeCache }>>();
 
-function salesforceOf(deps: Pick<AppDeps, 'tokens'>, integration: IntegrationConfig) {
+function salesforceOf(deps: Pick<AppDeps, 'tokens' | 'metrics'>, integration: IntegrationConfig) {
   let byIntegration = clients.get(deps.tokens);
   if (!byIntegration) clients.set(deps.tokens, (byIntegration = new Map()));
   let entry = byIntegration.get(integration.key);
   if (!entry) {
-    const rest = new SalesforceRestClient({ integration: integration.key, apiVersion: integration.salesforce.apiVersion, tokens: deps.tokens });
+    const rest = createRestClient(integration, deps);
     entry = { rest, describes: new DescribeCache(rest) };
     byIntegration.set(integration.key, entry);
   }
@@ -76,7 +75,7 @@ function salesforceOf(deps: Pick<AppDeps, 'tokens'>, integration: IntegrationCon
 }
 
 /** The comment a record would become right now: fetched live, transformed, never pushed. */
-export async function previewRecord(deps: Pick<AppDeps, 'tokens'>, integration: IntegrationConfig, objectName: string, recordId: string): Promise<PreviewOutcome> {
+export async function previewRecord(deps: Pick<AppDeps, 'tokens' | 'metrics'>, integration: IntegrationConfig, objectName: string, recordId: string): Promise<PreviewOutcome> {
   const object = integration.objects.find((o) => o.name.toLowerCase() === objectName.toLowerCase());
   if (!object) return { kind: 'unknown_object', message: `object ${objectName} is not configured for ${integration.key}` };
   const { rest, describes } = salesforceOf(deps, integration);

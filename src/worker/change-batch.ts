@@ -52,6 +52,8 @@ export interface ChangeBatchDeps {
   trail?: RecordTrail;
   /** The host clock: only for "pushed at" and latencies, never to order versions. */
   now?: () => number;
+  /** Cuts pushes short when the worker closes (the batch then goes back to the queue). */
+  signal?: AbortSignal;
 }
 
 export interface BatchResult {
@@ -225,7 +227,10 @@ async function pushVerdicts(
   }
   if (upserts.length === 0 && removals.length === 0) return write;
 
-  const pushed = await deps.pusher.push({ comments: upserts.map((u) => u.comment), deleteIds: removals.map((r) => r.commentId) });
+  const pushed = await deps.pusher.push(
+    { comments: upserts.map((u) => u.comment), deleteIds: removals.map((r) => r.commentId) },
+    deps.signal ? { signal: deps.signal } : {},
+  );
   const rejectedIds = new Set(pushed.rejected.map((r) => r.id));
   for (const rejected of pushed.rejected) {
     const upsert = upserts.find((u) => u.comment.id === rejected.id);

@@ -3,19 +3,34 @@
  * (`getNextJob`) so that one loop takes up to `batchSize` jobs at once — what makes bulk fetches
  * and coalescing possible. Stateless: run as many processes as you like; BullMQ's locks hand each
  * job to one worker, and its stalled-job check gives a crashed worker's jobs to another.
+ *
+ * A failed batch gets the reaction `failure-policy.ts` names (docs/errors.md). While the integration
+ * needs re-authorisation, or Communications Mining refuses the bridge, no loop takes jobs; every
+ * waiting loop wakes on close and on resume.
  */
 import { randomUUID } from 'node:crypto';
-import { setTimeout as delay } from 'node:timers/promises';
-import { Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { CHANGE_JOB_OPTIONS, type ChangeQueue } from '../queue/change-queue.ts';
-import { ChangeBatchSchema, type ChangeBatch, type ChangeJob } from '../queue/change-job.ts';
+import type { ChangeQueue } from '../queue/change-queue.ts';
+import type { ChangeJob } from '../queue/change-job.ts';
+import type { DeadLetterStore } from '../queue/dead-letters.ts';
 import { bridgeKeys } from '../queue/keys.ts';
-import { NotAuthorizedError } from '../salesforce/errors.ts';
-import { SalesforceApiError } from '../salesforce/rest-client.ts';
-import { CmRetriesExhaustedError } from '../sink/errors.ts';
+import type { TargetPauseStore } from '../sink/target-pause.ts';
 import type { BatchResult } from './change-batch.ts';
+import { readChangeBatch, type UnreadableChange } from './change-reader.ts';
+import { WorkerClosingError } from './errors.ts';
+import { reactionTo, TARGET_REFUSED, type FailureReaction } from './failure-policy.ts';
+import { WakeSignal } from './wake.ts';
+
+/** Pauses of the integration's pushes while Communications Mining refuses the bridge. */
+export interface TargetGuardOptions {
+  store: TargetPauseStore;
+  /** Asks the target whether it accepts the bridge again (CM `getSource`); throws while it does not. */
+  probe: (signal: AbortSignal) => Promise<void>;
+  /** How often a paused target is probed (once per interval across all processes). @defaultValue 60000 */
+  probeEveryMs?: number;
+}
 
 export interface ChangeWorkerOptions {
   /** A connection for BullMQ's blocking commands (`maxRetriesPerRequest: null`). */
@@ -24,8 +39,19 @@ export interface ChangeWorkerOptions {
   integration: string;
   /** Where verification and retry jobs go. */
   queue: ChangeQueue;
-  process: (jobs: ChangeJob[]) => Promise<BatchResult>;
+  /** Processes the changes; gives up with the signal's reason when the worker closes. */
+  process: (jobs: ChangeJob[], signal: AbortSignal) => Promise<BatchResult>;
+  /** Where changes that can never succeed end (malformed, or failed on their last attempt). */
+  deadLetters: DeadLetterStore;
   logger: Logger;
+  /** Pause pushes while Communications Mining refuses the bridge; without it such jobs just wait. */
+  target?: TargetGuardOptions;
+  /**
+   * Whether the integration has a usable Salesforce authorisation. While it has none, no loop takes
+   * jobs; `resume()` (a re-authorisation) sets them going at once. Without it, the jobs of a failed
+   * batch wait `pauseMs` each time.
+   */
+  authorised?: () => Promise<boolean>;
   /** Changes taken per batch (whole jobs, so a batch may pass it by one job). @defaultValue 1000 */
   batchSize?: number;
   /** Batches processed at the same time in this process (pushes of one record stay serialised by record locks). @defaultValue 4 */
@@ -34,24 +60,34 @@ export interface ChangeWorkerOptions {
   lockDurationMs?: number;
   /** How long a paused integration (needs re-authorisation) waits before looking again. @defaultValue 30000 */
   pauseMs?: number;
+  /** On close, how long the batch in hand may take before it is cut short and handed back. @defaultValue 2000 */
+  closeGraceMs?: number;
 }
 
 interface Taken {
-  job: Job<ChangeBatch>;
+  job: Job<unknown>;
   token: string;
 }
 
+/** A taken job with its readable changes. */
+interface Readable extends Taken {
+  changes: ChangeJob[];
+}
+
 export class ChangeWorker {
-  readonly #worker: Worker<ChangeBatch>;
-  readonly #options: Required<Omit<ChangeWorkerOptions, 'connection' | 'prefix'>>;
+  readonly #worker: Worker<unknown>;
+  readonly #options: Required<Omit<ChangeWorkerOptions, 'connection' | 'prefix' | 'target' | 'authorised'>> &
+    Pick<ChangeWorkerOptions, 'target' | 'authorised'>;
+  readonly #wake = new WakeSignal();
+  /** Aborted when closing outlasts its grace: cuts the batches in hand short. */
+  readonly #abort = new AbortController();
   #running: Promise<void> | undefined;
   #closing = false;
-  #wake: (() => void) | undefined;
 
   constructor(options: ChangeWorkerOptions) {
     const keys = bridgeKeys(options.prefix);
-    this.#options = { batchSize: 1000, concurrency: 4, lockDurationMs: 60_000, pauseMs: 30_000, ...options };
-    this.#worker = new Worker<ChangeBatch>(keys.changeQueueName(options.integration), null, {
+    this.#options = { batchSize: 1000, concurrency: 4, lockDurationMs: 60_000, pauseMs: 30_000, closeGraceMs: 2_000, ...options };
+    this.#worker = new Worker<unknown>(keys.changeQueueName(options.integration), null, {
       connection: options.connection,
       prefix: keys.queuePrefix(),
       lockDuration: this.#options.lockDurationMs,
@@ -71,33 +107,81 @@ export class ChangeWorker {
     this.#running = Promise.all(Array.from({ length: this.#options.concurrency }, () => this.#loop())).then(() => undefined);
   }
 
-  /** Wake a paused loop (e.g. the integration was just re-authorised). */
+  /** Wake every waiting loop (e.g. the integration was just re-authorised). */
   resume(): void {
-    this.#wake?.();
+    this.#wake.wakeAll();
   }
 
-  /** Stop taking jobs, finish the batch in hand, then close. */
+  /**
+   * Stop taking jobs and wake every waiting loop; the batches in hand get `closeGraceMs` to finish,
+   * then are cut short and handed back to the queue (no attempt spent), so closing is quick in every
+   * state (docs/errors.md, "Shutdown").
+   */
   async close(): Promise<void> {
     this.#closing = true;
-    this.#wake?.();
-    await this.#running;
-    await this.#worker.close();
+    this.#wake.wakeAll();
+    const grace = setTimeout(() => this.#abort.abort(new WorkerClosingError()), this.#options.closeGraceMs);
+    // Force: drops the blocking connection at once. A loop waiting for jobs can otherwise block for
+    // up to 10 s while delayed jobs exist (BullMQ's longest blocking wait); the batches in hand use
+    // the shared connection, which stays open.
+    const workerClosed = this.#worker.close(true);
+    try {
+      await this.#running;
+    } finally {
+      clearTimeout(grace);
+    }
+    await workerClosed;
   }
 
   async #loop(): Promise<void> {
     const { logger } = this.#options;
     while (!this.#closing) {
-      let batch: Taken[] = [];
       try {
-        batch = await this.#take();
+        if ((await this.#waitingForAuthorisation()) || (await this.#targetPaused())) continue;
+        const batch = await this.#take();
         if (batch.length === 0) continue;
         await this.#handle(batch);
       } catch (error) {
         if (this.#closing) break;
         logger.error({ err: error }, 'change worker loop failed; retrying');
-        await this.#pause(1_000);
+        await this.#sleep(1_000);
       }
     }
+  }
+
+  /** While Salesforce access needs an admin, no loop takes jobs; a re-authorisation wakes them (`resume`). */
+  async #waitingForAuthorisation(): Promise<boolean> {
+    if (!this.#options.authorised || (await this.#options.authorised())) return false;
+    await this.#sleep(this.#options.pauseMs);
+    return true;
+  }
+
+  /**
+   * While the target refuses the bridge, no loop takes jobs: they wait in the queue without spending
+   * attempts. One process per interval probes the source; its success resumes every process.
+   */
+  async #targetPaused(): Promise<boolean> {
+    const target = this.#options.target;
+    if (!target) return false;
+    const paused = await target.store.read(this.#options.integration);
+    if (!paused) return false;
+    const every = target.probeEveryMs ?? 60_000;
+    if (await target.store.claimProbe(this.#options.integration, every)) {
+      try {
+        await target.probe(this.#abort.signal);
+        await target.store.resume(this.#options.integration);
+        this.#options.logger.info({ pausedSince: paused.since }, 'Communications Mining accepts the bridge again: pushes resume');
+        this.#wake.wakeAll();
+        return false;
+      } catch (error) {
+        const reaction = reactionTo(error);
+        if (reaction.kind === 'pause-target') await target.store.pause(this.#options.integration, reaction.reason);
+        this.#options.logger.warn({ reason: reaction.reason }, 'Communications Mining still refuses the bridge: pushes stay paused');
+      }
+    }
+    // Look again soon: another process's probe may have lifted the pause.
+    await this.#sleep(Math.min(every, 5_000));
+    return true;
   }
 
   async #take(): Promise<Taken[]> {
@@ -116,29 +200,27 @@ export class ChangeWorker {
 
   async #next(block: boolean): Promise<Taken | undefined> {
     const token = randomUUID();
-    const job = (await this.#worker.getNextJob(token, { block })) as Job<ChangeBatch> | undefined;
+    const job = (await this.#worker.getNextJob(token, { block })) as Job<unknown> | undefined;
     return job ? { job, token } : undefined;
   }
 
   async #handle(batch: Taken[]): Promise<void> {
     const { logger } = this.#options;
-    const valid: Taken[] = [];
-    const changes: ChangeJob[] = [];
+    const valid: Readable[] = [];
     for (const taken of batch) {
-      const parsed = ChangeBatchSchema.safeParse(taken.job.data);
-      if (parsed.success) {
-        valid.push(taken);
-        changes.push(...parsed.data.changes);
-      } else {
-        await taken.job.moveToFailed(new Error(`malformed change batch: ${parsed.error.message}`), taken.token, false);
-      }
+      const { changes, unreadable } = readChangeBatch(taken.job.data);
+      // Malformed changes can never succeed: dead-lettered now, each with its reason; the rest go on.
+      for (const [index, item] of unreadable.entries()) await this.#deadLetterUnreadable(taken, index, item);
+      if (changes.length > 0) valid.push({ ...taken, changes });
+      else await taken.job.moveToFailed(new UnrecoverableError(unreadable.map((item) => item.reason).join('; ')), taken.token, false);
     }
     if (valid.length === 0) return;
+    const changes = valid.flatMap((taken) => taken.changes);
     const renew = setInterval(() => {
       for (const { job, token } of valid) void job.extendLock(token, this.#options.lockDurationMs).catch(() => undefined);
     }, this.#options.lockDurationMs / 2);
     try {
-      const result = await this.#options.process(changes);
+      const result = await this.#options.process(changes, this.#abort.signal);
       // Records another worker was pushing, and records to verify, come back as new (delayed) jobs:
       // a job is completed whole or not at all.
       if (result.busy.length > 0) await this.#options.queue.enqueue(result.busy.map(asRetry), undefined, 50 + Math.floor(Math.random() * 100));
@@ -153,34 +235,85 @@ export class ChangeWorker {
     }
   }
 
-  /** Decide, from the error's type, when the batch is tried again. */
-  async #fail(batch: Taken[], error: unknown): Promise<void> {
-    const { logger } = this.#options;
-    let retryAt: number | undefined;
-    if (error instanceof NotAuthorizedError) {
-      // Paused until an admin re-authorises: park the jobs, do not spend attempts on them.
-      retryAt = Date.now() + this.#options.pauseMs;
-      logger.warn({ integration: this.#options.integration, state: error.state }, 'integration not authorised: changes wait');
-    } else if (error instanceof SalesforceApiError && error.isLimitExceeded) {
-      retryAt = Date.now() + 5 * 60_000;
-      logger.warn('Salesforce API limit exceeded: changes wait 5 minutes');
-    } else if (error instanceof CmRetriesExhaustedError && error.retryAfterMs !== undefined) {
-      retryAt = Date.now() + error.retryAfterMs;
+  /** Apply the failure policy's reaction to a failed batch. */
+  async #fail(batch: Readable[], error: unknown): Promise<void> {
+    const { logger, integration } = this.#options;
+    const reaction = reactionTo(error);
+    switch (reaction.kind) {
+      case 'pause-salesforce':
+        // Paused until an admin re-authorises: park the jobs, do not spend attempts on them.
+        logger.warn({ reason: reaction.reason }, 'integration not authorised: changes wait');
+        // With the authorisation check, the jobs wait in the queue and go as soon as a re-authorisation
+        // wakes the loops; without it, they come back every `pauseMs`.
+        await this.#park(batch, this.#options.authorised ? 0 : this.#options.pauseMs);
+        if (!this.#options.authorised) await this.#sleep(this.#options.pauseMs);
+        return;
+      case 'pause-target':
+        logger.warn({ reason: reaction.reason }, `${TARGET_REFUSED}: pushes paused`);
+        if (this.#options.target) await this.#options.target.store.pause(integration, reaction.reason);
+        // Back to the queue, attempts untouched; no loop takes them until the probe succeeds.
+        await this.#park(batch, this.#options.target ? 0 : this.#options.pauseMs);
+        return;
+      case 'wait':
+        if (reaction.delayMs > 0) logger.warn({ reason: reaction.reason, delayMs: reaction.delayMs }, 'changes wait before their next try');
+        await this.#park(batch, reaction.delayMs);
+        return;
+      case 'dead-letter':
+        await this.#giveUp(batch, reaction);
+        return;
+      case 'retry': {
+        const last = batch.filter(({ job }) => job.attemptsMade + 1 >= (job.opts.attempts ?? 1));
+        const again = batch.filter((taken) => !last.includes(taken));
+        if (last.length > 0) await this.#giveUp(last, { kind: 'dead-letter', reason: `gave up after ${last[0]?.job.opts.attempts ?? 1} attempts: ${reaction.reason}` });
+        if (again.length === 0) return;
+        logger.warn({ err: error, jobs: again.length }, 'batch failed; BullMQ retries it with backoff');
+        const failure = error instanceof Error ? error : new Error(String(error));
+        await Promise.all(again.map(({ job, token }) => job.moveToFailed(failure, token, false)));
+      }
     }
-    if (retryAt !== undefined) {
-      await Promise.all(batch.map(({ job, token }) => job.moveToDelayed(retryAt, token)));
-      if (error instanceof NotAuthorizedError) await this.#pause(this.#options.pauseMs);
-      return;
-    }
-    logger.warn({ err: error, jobs: batch.length, attempts: CHANGE_JOB_OPTIONS.attempts }, 'batch failed; BullMQ retries it with backoff');
-    await Promise.all(batch.map(({ job, token }) => job.moveToFailed(error instanceof Error ? error : new Error(String(error)), token, false)));
   }
 
-  async #pause(ms: number): Promise<void> {
-    const controller = new AbortController();
-    this.#wake = () => controller.abort();
-    await delay(ms, undefined, { signal: controller.signal }).catch(() => undefined);
-    this.#wake = undefined;
+  /** A wait that closing and resuming cut short; none at all once closing has begun. */
+  async #sleep(ms: number): Promise<void> {
+    if (!this.#closing) await this.#wake.sleep(ms);
+  }
+
+  /** Back to the queue after `delayMs`, without spending an attempt. */
+  async #park(batch: readonly Taken[], delayMs: number): Promise<void> {
+    const at = Date.now() + delayMs;
+    await Promise.all(batch.map(({ job, token }) => (delayMs > 0 ? job.moveToDelayed(at, token) : job.moveToWait(token))));
+  }
+
+  /** Dead-letter every record of the batch with the reason, then fail the jobs for good. */
+  async #giveUp(batch: readonly Readable[], reaction: FailureReaction): Promise<void> {
+    const { deadLetters, integration, logger } = this.#options;
+    for (const { job, changes } of batch) {
+      // One letter per record of a job: retrying it fetches the record as it is then.
+      const records = new Map(changes.map((change) => [`${change.object}|${change.recordId}`, change]));
+      for (const [record, change] of records) {
+        await deadLetters.add(
+          { integration, object: change.object, recordId: change.recordId, reason: reaction.reason, stage: 'worker', payload: change },
+          `job|${job.id ?? ''}|${record}`,
+        );
+      }
+    }
+    logger.warn({ jobs: batch.length, reason: reaction.reason }, 'changes dead-lettered: no retry can succeed');
+    await Promise.all(batch.map(({ job, token }) => job.moveToFailed(new UnrecoverableError(reaction.reason), token, false)));
+  }
+
+  async #deadLetterUnreadable(taken: Taken, index: number, item: UnreadableChange): Promise<void> {
+    await this.#options.deadLetters.add(
+      {
+        integration: this.#options.integration,
+        object: item.object,
+        ...(item.recordId ? { recordId: item.recordId } : {}),
+        reason: item.reason,
+        stage: 'worker',
+        payload: item.payload,
+      },
+      `malformed|${taken.job.id ?? ''}|${index}`,
+    );
+    this.#options.logger.warn({ jobId: taken.job.id, reason: item.reason }, 'malformed change dead-lettered');
   }
 }
 

@@ -46,6 +46,7 @@ describe('admin API and status page', () => {
           objects: [{ name: 'EmailMessage', mode: 'cdc', backlog: 0 }],
           backlog: 0,
           deadLetters: 0,
+          target: { state: 'ok' },
         },
       ],
     });
@@ -128,6 +129,26 @@ describe('admin API and status page', () => {
     expect(again.statusCode).toBe(404);
     const malformed = await app.inject({ method: 'POST', url: '/api/integrations/acme/emails/dead-letters/not-a-uuid/retry', headers: bearer });
     expect(malformed.statusCode).toBe(400);
+  });
+
+  it('a dead letter with an invalid record id keeps no recordId, and its retry answers why it cannot be retried', async () => {
+    const letter = await harness.context.deadLetters.add({
+      integration: INTEGRATION,
+      object: 'EmailMessage',
+      recordId: 'not an id!',
+      reason: 'malformed change event: invalid record id "not an id!"',
+      stage: 'event',
+    });
+    expect(letter.recordId).toBeUndefined();
+    const list = await app.inject({ method: 'GET', url: '/api/integrations/acme/emails/dead-letters', headers: bearer });
+    expect(list.json().items).toEqual([expect.not.objectContaining({ recordId: expect.anything() })]);
+
+    const retry = await app.inject({ method: 'POST', url: `/api/integrations/acme/emails/dead-letters/${letter.id}/retry`, headers: bearer });
+    expect(retry.statusCode).toBe(422);
+    expect(retry.json()).toEqual({ error: 'not_retryable', message: expect.stringContaining('names no record') });
+    // Still listed: nothing was queued, nothing removed.
+    expect(await harness.context.deadLetters.count(INTEGRATION)).toBe(1);
+    expect(await harness.context.queues.get(INTEGRATION)?.backlog()).toBe(0);
   });
 
   it('healthz and readyz', async () => {

@@ -11,8 +11,8 @@
  */
 import { z } from 'zod';
 import type { ChangeJob, ChangeKind } from '../../queue/change-job.ts';
+import { isSalesforceId } from '../record-id.ts';
 
-const RECORD_ID = /^[A-Za-z0-9]{15,18}$/;
 /** `001*`: every record of the object (custom field type conversions, §3.2). */
 const WILDCARD_ID = /^[A-Za-z0-9]{3}\*$/;
 
@@ -100,9 +100,9 @@ export function interpretChangeEvent(data: unknown, context: EventContext): Even
   if (header.recordIds.some((id) => WILDCARD_ID.test(id))) {
     return { type: 'reconcile', replayId, commitTimestamp, reason: `wildcard record id ${header.recordIds.join(',')} (reference §3.2)` };
   }
-  const badId = header.recordIds.find((id) => !RECORD_ID.test(id));
+  const badId = header.recordIds.find((id) => !isSalesforceId(id));
   if (badId !== undefined) {
-    return { type: 'malformed', replayId, reason: `malformed change event: invalid record id ${JSON.stringify(badId)}`, recordId: badId, payload: data };
+    return { type: 'malformed', replayId, reason: `malformed change event: invalid record id ${JSON.stringify(badId)}`, payload: data };
   }
 
   const kind = KIND_OF[header.changeType];

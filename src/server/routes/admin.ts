@@ -6,7 +6,9 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { IntegrationConfig } from '../../config/index.ts';
 import { ReplayStore } from '../../queue/replay-store.ts';
-import { locateRecord, previewRecord, SALESFORCE_ID } from '../record-lookup.ts';
+import { locateRecord, previewRecord } from '../record-lookup.ts';
+import { SALESFORCE_ID } from '../../salesforce/record-id.ts';
+import { retryDeadLetter } from '../../queue/dead-letter-retry.ts';
 import { requireAdminBearer } from '../admin-auth.ts';
 import type { AppDeps } from '../deps.ts';
 import { findIntegration, integrationView, integrationViews } from '../integration-status.ts';
@@ -63,17 +65,10 @@ export const adminRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
     const integration = integrationOf(request.params, reply);
     if (!integration) return reply;
     const { id } = DeadLetterParams.parse(request.params);
-    const letter = await deadLetters.get(integration.key, id);
-    if (!letter) return reply.code(404).send({ error: 'not_found', message: `no dead letter ${id}` });
-    if (!letter.recordId) {
-      return reply.code(409).send({ error: 'not_retryable', message: 'this dead letter names no record (a malformed event); reconcile the object instead' });
-    }
-    // Retrying means: fetch the record as it is now and push it again.
-    await queues.get(integration.key)?.enqueue(
-      [{ integration: integration.key, object: letter.object, recordId: letter.recordId, kind: 'REFRESH', origin: 'retry', enqueuedAt: Date.now() }],
-      () => id,
-    );
-    await deadLetters.remove(integration.key, id);
+    const outcome = await retryDeadLetter(deadLetters, queues.get(integration.key), integration.key, id);
+    if (outcome.kind === 'not_found') return reply.code(404).send({ error: 'not_found', message: outcome.message });
+    if (outcome.kind === 'not_retryable') return reply.code(422).send({ error: 'not_retryable', message: outcome.message });
+    const { letter } = outcome;
     return { retried: id, object: letter.object, recordId: letter.recordId };
   });
 

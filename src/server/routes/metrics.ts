@@ -9,6 +9,7 @@ import { COUNTERS, LATENCY_HISTOGRAM } from '../../metrics/catalogue.ts';
 import { parseSeriesField } from '../../metrics/recorder.ts';
 import { bridgeKeys, integrationKeys } from '../../queue/keys.ts';
 import { ReplayStore } from '../../queue/replay-store.ts';
+import { TargetPauseStore } from '../../sink/target-pause.ts';
 import type { AppDeps } from '../deps.ts';
 
 /** CDC retention (reference §1.4): how long a stored replay id stays usable. */
@@ -30,6 +31,8 @@ export const metricsRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
   const headroom = gauge('sfcm_replay_retention_headroom_seconds', 'Time left before the stored position falls out of the 72 h CDC retention', ['integration', 'object']);
   const leader = gauge('sfcm_subscriber_leader', '1 when a subscriber holds the integration\'s lease', ['integration']);
   const apiUsage = gauge('sfcm_salesforce_api_usage_ratio', 'Share of the daily Salesforce API allocation used (last Sforce-Limit-Info)', ['integration']);
+  const targetPaused = gauge('sfcm_target_paused', '1 while pushes are paused because Communications Mining refused the bridge (401/403/404)', ['integration']);
+  const targetPauses = new TargetPauseStore(redis, config.redis.prefix);
   const lastReconcile = gauge('sfcm_reconcile_last_run_timestamp_seconds', 'When reconciliation last ran', ['integration', 'object']);
 
   app.get('/metrics', async (_request, reply) => {
@@ -46,6 +49,7 @@ export const metricsRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
         oldestJob.set({ integration: key }, oldest ? Math.max(0, (now - oldest.timestamp) / 1000) : 0);
       }
       deadLetterCount.set({ integration: key }, await deadLetters.count(key));
+      targetPaused.set({ integration: key }, (await targetPauses.read(key)) ? 1 : 0);
       const status = await tokens.store.status(key);
       for (const state of ['authorized', 'needs_reauth', 'unauthorized']) authorized.set({ integration: key, state }, status.state === state ? 1 : 0);
       for (const [channel, id] of await replay.positions(key)) replayId.set({ integration: key, channel }, id);

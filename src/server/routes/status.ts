@@ -10,7 +10,9 @@ import { isAdminBearer, isAdminSession, safeEqual, SESSION_COOKIE, sessionValue 
 import type { AppDeps } from '../deps.ts';
 import { html, page, type SafeHtml } from '../html.ts';
 import { authenticatePath, integrationViews, type IntegrationView } from '../integration-status.ts';
-import { locateRecord, previewRecord, SALESFORCE_ID } from '../record-lookup.ts';
+import { locateRecord, previewRecord } from '../record-lookup.ts';
+import { SALESFORCE_ID } from '../../salesforce/record-id.ts';
+import { retryDeadLetter } from '../../queue/dead-letter-retry.ts';
 
 const LoginForm = z.object({ token: z.string().max(1000) });
 const RetryForm = z.object({ integration: z.string(), id: z.string().uuid() });
@@ -48,13 +50,9 @@ export const statusRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
     if (!isAdmin(request)) return loginPage(reply, 401);
     const form = RetryForm.parse(request.body);
     const integration = integrationNamed(form.integration);
-    const letter = integration ? await deadLetters.get(integration.key, form.id) : undefined;
-    if (!integration || !letter?.recordId) return reply.redirect(`/?notice=${encodeURIComponent('That dead letter is gone or cannot be retried.')}`, 303);
-    await queues.get(integration.key)?.enqueue(
-      [{ integration: integration.key, object: letter.object, recordId: letter.recordId, kind: 'REFRESH', origin: 'retry', enqueuedAt: Date.now() }],
-      () => letter.id,
-    );
-    await deadLetters.remove(integration.key, letter.id);
+    const outcome = integration ? await retryDeadLetter(deadLetters, queues.get(integration.key), integration.key, form.id) : undefined;
+    if (outcome?.kind !== 'retried') return reply.redirect(`/?notice=${encodeURIComponent(outcome?.message ?? 'That dead letter is gone or cannot be retried.')}`, 303);
+    const { letter } = outcome;
     return reply.redirect(`/?notice=${encodeURIComponent(`Retrying ${letter.object} ${letter.recordId}.`)}`, 303);
   });
 
@@ -143,6 +141,7 @@ function integrationCard(view: IntegrationView, letters: Array<{ id: string; obj
     ${auth.state === 'needs_reauth' ? html`<div class="notice error">Salesforce rejected the stored refresh token${auth.reason ? html` (${auth.reason})` : ''}. This integration is paused; it resumes from where it stopped once an admin authorises it again.${
       auth.error ? html`<p><strong>Why:</strong> ${auth.error.cause}</p><p><strong>What to do:</strong> ${auth.error.fix} <a href="${auth.error.help}">Step by step</a>.</p>` : ''
     }</div>` : ''}
+    ${view.target.state === 'paused' ? html`<div class="notice error">Pushes to Communications Mining are paused since ${view.target.since}: ${view.target.reason}. Changes wait in the queue; the bridge checks the source every minute and resumes by itself.</div>` : ''}
     <dl>
       <dt>Org</dt><dd>${auth.org ?? '—'}</dd>
       <dt>User</dt><dd>${auth.user ?? '—'}</dd>
