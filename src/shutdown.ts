@@ -14,6 +14,7 @@ type Hook = { name: string; close: () => Promise<void> | void };
 export class Shutdown {
   readonly #hooks: Hook[] = [];
   #running: Promise<void> | undefined;
+  #signalsInstalled = false;
 
   constructor(
     private readonly logger: Logger,
@@ -42,8 +43,10 @@ export class Shutdown {
     return this.#running;
   }
 
-  /** Install SIGTERM/SIGINT handlers that run the hooks and then exit with `exitCode`. */
+  /** Install SIGTERM/SIGINT handlers that run the hooks and then exit with `exitCode` (once; later calls do nothing). */
   installSignalHandlers(exitCode = 0): void {
+    if (this.#signalsInstalled) return;
+    this.#signalsInstalled = true;
     const onSignal = (signal: NodeJS.Signals) => {
       if (this.isShuttingDown) {
         this.logger.warn({ signal }, 'second signal: exiting now');

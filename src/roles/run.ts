@@ -34,6 +34,9 @@ export async function startRoles(roles: readonly RoleName[], configFile: string,
   scrubber.add(...secretValues(config));
   const logger = createLogger({ scrubber, base: { process: roles.join('+') } });
   const processShutdown = shutdown ?? new Shutdown(logger);
+  // Before anything starts: a SIGTERM while the roles start up (a worker may already be pushing)
+  // runs the close hooks registered so far, instead of killing the process mid-batch.
+  processShutdown.installSignalHandlers();
   await assertRedisReachable(config.redis);
   const redis = createRedis(config.redis);
   processShutdown.onShutdown('redis', async () => {
