@@ -29,7 +29,7 @@ export function vmHwm(pid: number): number {
 export function startBenchOrg(): Promise<SimulatedSalesforceOrg> {
   return startSalesforceOrg({
     autoApprove: true,
-    connectedApps: [{ clientId: 'bench-client', clientSecret: 'bench-secret', redirectUris: ['http://bench.local/external/salesforce/oauth2/callback'] }],
+    connectedApps: [{ clientId: 'bench-client', clientSecret: 'bench-secret', redirectUris: ['http://bench.localhost/external/salesforce/oauth2/callback'] }],
   });
 }
 
@@ -37,8 +37,8 @@ export function startBenchOrg(): Promise<SimulatedSalesforceOrg> {
 export function benchConfig(options: { prefix: string; orgUrl: string; cmUrl: string; extra?: string; objects: string }): { config: BridgeConfig; file: string } {
   const text = `
 redis: { url: "${REDIS_URL}", prefix: "${options.prefix}" }
-server: { publicUrl: "http://bench.local", adminToken: bench-admin-token-0123456789 }
-secrets: { encryptionKey: ${Buffer.alloc(32, 3).toString('base64')} }
+server: { publicUrl: "http://bench.localhost", adminToken: Bq7TzW2eRk9LmX4vN8pYc3HsJ6dFa1Gu5QoZ }
+secrets: { encryptionKey: h86KJOaWJkivgCv6jg/ncIFHTOL13/sqfZ6vM/t/lpM= }
 integrations:
   - project: bench
     name: emails

@@ -35,7 +35,7 @@ describe('OAuth in a real browser', () => {
       connectedApps: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`${publicUrl}/external/salesforce/oauth2/callback`] }],
     });
     redis = testRedis();
-    const config = loadConfigText(bridgeConfigYaml(org.url, redis.prefix).replace('publicUrl: http://bridge.test', `publicUrl: ${publicUrl}`), 'b.yaml', {});
+    const config = loadConfigText(bridgeConfigYaml(org.url, redis.prefix).replace('publicUrl: http://127.0.0.1:8080', `publicUrl: ${publicUrl}`), 'b.yaml', {});
     context = createContext({ config, logger: pino({ level: 'silent' }), redis: redis.redis });
     app = await buildApp(context);
     await app.listen({ host: '127.0.0.1', port });

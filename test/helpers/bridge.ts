@@ -7,10 +7,10 @@ import { startSalesforceOrg, type SalesforceOrgOptions, type SimulatedSalesforce
 import { VALID_KEY } from './config-text.ts';
 import { testRedis, type TestRedis } from './redis.ts';
 
-export const PUBLIC_URL = 'http://bridge.test';
+export const PUBLIC_URL = 'http://127.0.0.1:8080';
 export const CLIENT_ID = '3MVG9TestBridgeConsumerKey';
 export const CLIENT_SECRET = 'test-consumer-secret-123';
-export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+export const ADMIN_TOKEN = 'q9nH9NoISFw3riYpDUAakuuyUKt0vRYgPCQHBz2I';
 
 export interface BridgeHarness {
   org: SimulatedSalesforceOrg;
@@ -54,8 +54,8 @@ integrations:
       loginUrl: ${orgUrl}
       clientId: ${CLIENT_ID}
       clientSecret: ${CLIENT_SECRET}
-      pkce: ${options.pkce ? 'true' : 'false'}
-    target: { url: "${options.cmUrl ?? 'http://cm.test/reinfer_'}", token: ${options.cmToken ?? 'cm-token-value'}, project: acme, source: emails }
+      pkce: ${options.pkce === false ? 'false' : 'true'}
+    target: { url: "${options.cmUrl ?? 'http://127.0.0.1:9/reinfer_'}", token: ${options.cmToken ?? 'cm-token-value'}, project: acme, source: emails }
     objects:
 ${options.objects ?? DEFAULT_OBJECTS_YAML}
 `;
