@@ -56,9 +56,11 @@ ${options.objects}
 export async function authorizeBench(config: BridgeConfig, redis: Redis): Promise<BridgeContext> {
   const context = createContext({ config, logger: pino({ level: 'silent' }), redis });
   const app = await buildApp(context);
-  const start = await app.inject({ method: 'GET', url: '/integrations/bench/emails/oauth2/authenticate' });
+  // The admin token as a Bearer header starts the flow; the browser cookie it sets must come back with the callback.
+  const start = await app.inject({ method: 'GET', url: '/integrations/bench/emails/oauth2/authenticate', headers: { authorization: `Bearer ${config.server.adminToken}` } });
+  const cookie = start.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
   const callback = new URL(String((await fetch(String(start.headers.location), { redirect: 'manual' })).headers.get('location')));
-  if ((await app.inject({ method: 'GET', url: callback.pathname + callback.search })).statusCode !== 200) throw new Error('bench: OAuth failed');
+  if ((await app.inject({ method: 'GET', url: callback.pathname + callback.search, headers: { cookie } })).statusCode !== 200) throw new Error('bench: OAuth failed');
   await app.close();
   return context;
 }
