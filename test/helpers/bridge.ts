@@ -32,6 +32,10 @@ export interface BridgeConfigOptions {
   cmToken?: string;
   /** YAML of `objects:` entries, indented by 6 spaces. */
   objects?: string;
+  /** Public URL of the bridge (default PUBLIC_URL). */
+  publicUrl?: string;
+  /** Extra `server:` lines, each indented by 2 spaces. */
+  server?: string;
 }
 
 export const DEFAULT_OBJECTS_YAML = `      EmailMessage:
@@ -43,8 +47,9 @@ redis:
   url: redis://127.0.0.1:6379
   prefix: "${prefix}"
 server:
-  publicUrl: ${PUBLIC_URL}
+  publicUrl: ${options.publicUrl ?? PUBLIC_URL}
   adminToken: ${ADMIN_TOKEN}
+${options.server ?? ''}
 secrets:
   encryptionKey: ${VALID_KEY}
 integrations:
