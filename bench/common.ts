@@ -29,7 +29,7 @@ export function vmHwm(pid: number): number {
 export function startBenchOrg(): Promise<SimulatedSalesforceOrg> {
   return startSalesforceOrg({
     autoApprove: true,
-    connectedApps: [{ clientId: 'bench-client', clientSecret: 'bench-secret', redirectUris: ['http://bench.local/external/salesforce/oauth2/callback'] }],
+    connectedApps: [{ clientId: 'bench-client', clientSecret: 'bench-secret', redirectUris: ['http://bench.localhost/external/salesforce/oauth2/callback'] }],
   });
 }
 
@@ -37,8 +37,8 @@ export function startBenchOrg(): Promise<SimulatedSalesforceOrg> {
 export function benchConfig(options: { prefix: string; orgUrl: string; cmUrl: string; extra?: string; objects: string }): { config: BridgeConfig; file: string } {
   const text = `
 redis: { url: "${REDIS_URL}", prefix: "${options.prefix}" }
-server: { publicUrl: "http://bench.local", adminToken: bench-admin-token-0123456789 }
-secrets: { encryptionKey: ${Buffer.alloc(32, 3).toString('base64')} }
+server: { publicUrl: "http://bench.localhost", adminToken: Bq7TzW2eRk9LmX4vN8pYc3HsJ6dFa1Gu5QoZ }
+secrets: { encryptionKey: h86KJOaWJkivgCv6jg/ncIFHTOL13/sqfZ6vM/t/lpM= }
 integrations:
   - project: bench
     name: emails
@@ -56,9 +56,11 @@ ${options.objects}
 export async function authorizeBench(config: BridgeConfig, redis: Redis): Promise<BridgeContext> {
   const context = createContext({ config, logger: pino({ level: 'silent' }), redis });
   const app = await buildApp(context);
-  const start = await app.inject({ method: 'GET', url: '/integrations/bench/emails/oauth2/authenticate' });
+  // The admin token as a Bearer header starts the flow; the browser cookie it sets must come back with the callback.
+  const start = await app.inject({ method: 'GET', url: '/integrations/bench/emails/oauth2/authenticate', headers: { authorization: `Bearer ${config.server.adminToken}` } });
+  const cookie = start.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
   const callback = new URL(String((await fetch(String(start.headers.location), { redirect: 'manual' })).headers.get('location')));
-  if ((await app.inject({ method: 'GET', url: callback.pathname + callback.search })).statusCode !== 200) throw new Error('bench: OAuth failed');
+  if ((await app.inject({ method: 'GET', url: callback.pathname + callback.search, headers: { cookie } })).statusCode !== 200) throw new Error('bench: OAuth failed');
   await app.close();
   return context;
 }

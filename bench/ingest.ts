@@ -137,7 +137,7 @@ async function main(): Promise<void> {
   const { config, file: configFile } = benchConfig({
     prefix: PREFIX,
     orgUrl: org.url,
-    cmUrl: 'http://cm.bench.local/t/reinfer_',
+    cmUrl: 'http://cm.bench.localhost/t/reinfer_',
     objects: '      Case:\n        comment: { subject: Subject, body: Description }',
   });
   const context = await authorizeBench(config, redis);

@@ -6,7 +6,7 @@ import { CONFIG_HELP, CONFIG_OPTION, configPath, EXIT, type Command } from './co
 import { checkOnline } from './online-check.ts';
 
 /** Values from config/example.yaml that must never reach production. */
-const EXAMPLE_SECRETS = ['example-admin-token-change-me', 'ZXhhbXBsZS1rZXktY2hhbmdlLW1lLTMyLWJ5dGVzISE='];
+const EXAMPLE_SECRETS = ['example-Hq4vT9zL2wN7xK3pR8mC5yB1sD6fJ0gA', 'mA3JaxUuntqTj0tvbLtUkoS3hvJ/hO/YIlDg+Kq0kiw='];
 
 export const checkCommand: Command = {
   name: 'check',
@@ -79,6 +79,9 @@ function exampleSecretWarnings(config: BridgeConfig): string[] {
   if (EXAMPLE_SECRETS.includes(config.server.adminToken)) out.push('server.adminToken is the example value: set BRIDGE_ADMIN_TOKEN');
   if (EXAMPLE_SECRETS.includes(config.secrets.encryptionKey)) {
     out.push('secrets.encryptionKey is the example key: set BRIDGE_ENCRYPTION_KEY (openssl rand -base64 32)');
+  }
+  for (const path of config.inlineSecrets) {
+    out.push(`${path} is written in the file: pass it from the environment instead (${path.split('.').pop()?.replace(/\[\d+\]$/, '')}: \${SOME_VARIABLE})`);
   }
   return out;
 }

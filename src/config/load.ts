@@ -4,13 +4,14 @@
  * `file: path.in.config: what is wrong (line N)`.
  */
 import { readFileSync } from 'node:fs';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from '../errors.ts';
 import { deriveFieldList } from './fields.ts';
 import { interpolate, type InterpolationProblem } from './interpolate.ts';
 import { changeEventChannel } from './names.ts';
 import { ConfigSchema, crossFieldProblems, type ParsedConfig } from './schema.ts';
+import { inlineSecrets } from './secrets.ts';
 import type { BridgeConfig, IntegrationConfig, ObjectConfig } from './types.ts';
 
 type Path = (string | number)[];
@@ -41,7 +42,7 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
       })),
     );
   }
-  const raw: unknown = doc.toJS();
+  const raw = documentValue(doc, lineCounter, file);
   if (raw === null || raw === undefined) throw new ConfigError(file, [{ path: '', message: 'the file is empty' }]);
   const lineOf = (path: Path) => lineOfPath(doc, lineCounter, path);
 
@@ -63,10 +64,39 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
   // Cross-field rules run on the raw input too, so they are reported even when other fields fail.
   problems.push(...crossFieldProblems(interpolated).map((p) => ({ path: formatPath(p.path), line: lineOf(p.path), message: p.message })));
   if (problems.length > 0 || !result.success) throw new ConfigError(file, sortProblems(problems));
-  return deepFreeze(buildConfig(result.data, file));
+  return deepFreeze(buildConfig(result.data, file, inlineSecrets(raw)));
 }
 
-function buildConfig(parsed: ParsedConfig, file: string): BridgeConfig {
+/**
+ * The document as plain data, refusing alias cycles and alias bombs (aliases that expand
+ * exponentially) as config errors with their line, instead of a stack trace or a hang.
+ */
+function documentValue(doc: Document, lineCounter: LineCounter, file: string): unknown {
+  const lineAt = (node: { range?: [number, number, number] | null | undefined }) => (node.range ? lineCounter.linePos(node.range[0]).line : undefined);
+  const problems: ConfigProblem[] = [];
+  let firstAlias: number | undefined;
+  visit(doc, {
+    Alias(_key, alias, path) {
+      firstAlias ??= lineAt(alias);
+      const target = alias.resolve(doc);
+      if (target && path.includes(target)) {
+        problems.push({ path: '', line: lineAt(alias), message: `invalid YAML: alias *${alias.source} is inside the node it names (an alias cycle)` });
+      }
+    },
+  });
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSIONS });
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw error;
+    throw new ConfigError(file, [{ path: '', line: firstAlias, message: 'invalid YAML: its aliases expand too much (an alias bomb); write the values out' }]);
+  }
+}
+
+/** yaml's guard: more alias expansions than this is a resource-exhaustion attempt, not a config. */
+const MAX_ALIAS_EXPANSIONS = 100;
+
+function buildConfig(parsed: ParsedConfig, file: string, inline: string[]): BridgeConfig {
   const integrations: IntegrationConfig[] = parsed.integrations.map((integration) => {
     const objects: ObjectConfig[] = Object.entries(integration.objects).map(([name, object]) => ({
       name,
@@ -76,7 +106,7 @@ function buildConfig(parsed: ParsedConfig, file: string): BridgeConfig {
     }));
     return { ...integration, key: `${integration.project}/${integration.name}`, objects };
   });
-  return { file, redis: parsed.redis, server: parsed.server, worker: parsed.worker, secrets: parsed.secrets, integrations };
+  return { file, redis: parsed.redis, server: parsed.server, worker: parsed.worker, secrets: parsed.secrets, integrations, inlineSecrets: inline };
 }
 
 function describeIssue(issue: z.core.$ZodIssue, input: unknown, lineOf: (path: Path) => number | undefined): ConfigProblem[] {
@@ -111,7 +141,7 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown, lineOf: (path: P
 
 /** Every key the schema knows, for "did you mean" hints on typos. */
 const KNOWN_KEYS = [
-  'redis', 'url', 'prefix', 'server', 'host', 'port', 'publicUrl', 'adminToken', 'secrets', 'encryptionKey',
+  'redis', 'url', 'prefix', 'server', 'host', 'port', 'publicUrl', 'adminToken', 'metricsToken', 'trustProxy', 'sessionTtl', 'secrets', 'encryptionKey',
   'worker', 'concurrency', 'batchSize', 'jobLock', 'previousEncryptionKeys',
   'integrations', 'project', 'name', 'salesforce', 'loginUrl', 'apiVersion', 'clientId', 'clientSecret', 'pkce',
   'target', 'token', 'source', 'reconcile', 'every', 'lookback', 'objects', 'mode', 'where', 'backfill', 'comment',

@@ -6,6 +6,8 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.ts';
 import { fieldPathProblem, isObjectName, OBJECTS_WITHOUT_CDC } from './names.ts';
+import { adminTokenProblem, encryptionKeyProblem, GENERATE_HINT } from './secret-strength.ts';
+import { whereProblem } from './where.ts';
 import type { InterpolationProblem } from './interpolate.ts';
 
 /** A secret value: never logged; must come from the environment in real deployments. */
@@ -13,12 +15,21 @@ function secret(description: string) {
   return z.string().min(1, 'must not be empty').meta({ secret: true, description });
 }
 
-/** A 32-byte AES key in base64. */
+/** A 32-byte AES key in base64, not a trivial pattern (src/config/secret-strength.ts). */
 function encryptionKey(description: string) {
-  return secret(description).refine(
-    (key) => /^[A-Za-z0-9+/]+={0,2}$/.test(key) && Buffer.from(key, 'base64').length === 32,
-    'must be 32 bytes in base64 (generate one with: openssl rand -base64 32)',
-  );
+  return secret(description).superRefine((key, ctx) => {
+    const problem = /^[A-Za-z0-9+/]+={0,2}$/.test(key)
+      ? encryptionKeyProblem(Buffer.from(key, 'base64'))
+      : `must be 32 bytes in base64 (${GENERATE_HINT})`;
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+}
+
+/** Hosts that may use plain http: traffic to them never leaves the machine (docs/security.md). */
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname) || hostname.endsWith('.localhost');
 }
 
 /** A duration string (`30s`, `5m`, `1h`, `30d`), parsed to milliseconds. */
@@ -44,18 +55,28 @@ const integer = (min: number, max: number) =>
   );
 const boolean = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
 
+/**
+ * An https:// URL; http:// only for loopback hosts, because these URLs carry the client secret,
+ * Salesforce tokens and the Communications Mining token.
+ */
 const httpUrl = (description: string) =>
   z
     .string()
     .meta({ description })
-    .refine((text) => {
+    .superRefine((text, ctx) => {
+      let url: URL;
       try {
-        const url = new URL(text);
-        return url.protocol === 'http:' || url.protocol === 'https:';
+        url = new URL(text);
       } catch {
-        return false;
+        ctx.addIssue({ code: 'custom', message: 'must be an https:// URL' });
+        return;
       }
-    }, 'must be an http:// or https:// URL')
+      if (url.protocol === 'https:') return;
+      if (url.protocol !== 'http:') ctx.addIssue({ code: 'custom', message: 'must be an https:// URL' });
+      else if (!isLoopbackHost(url.hostname)) {
+        ctx.addIssue({ code: 'custom', message: `must be https:// (http:// is for loopback hosts only: it would carry secrets in clear to ${url.hostname})` });
+      }
+    })
     // Normalise once here so nobody joins paths onto a trailing slash (`//cometd`, reference §1.7).
     .transform((text) => text.replace(/\/+$/, ''));
 
@@ -110,8 +131,12 @@ export const ObjectSchema = z
       .string()
       .min(1)
       .max(4000)
+      .superRefine((where, ctx) => {
+        const problem = whereProblem(where);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
       .optional()
-      .meta({ description: 'SOQL condition; records outside it are not in the source (deleted from it)' }),
+      .meta({ description: 'One SOQL condition; records outside it are not in the source (deleted from it)' }),
     backfill: duration('On first authorisation, load the records changed in this window (e.g. 30d)').optional(),
     comment: CommentMappingSchema,
   })
@@ -199,10 +224,24 @@ export const ConfigSchema = z
         publicUrl: httpUrl('Public base URL; the OAuth redirect URI is <publicUrl>/external/salesforce/oauth2/callback')
           .default('http://localhost:8080')
           .meta({ shownDefault: 'http://localhost:8080' }),
-        adminToken: secret('Bearer token for the admin API and the status page').refine(
-          (token) => token.length >= 16,
-          'must be at least 16 characters',
-        ),
+        adminToken: secret('Bearer token for the admin API and the status page sign-in').superRefine((token, ctx) => {
+          const problem = adminTokenProblem(token);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+        metricsToken: z
+          .string()
+          .refine((token) => token === '' || token.length >= 16, 'must be at least 16 characters (or empty for an open /metrics)')
+          .optional()
+          .transform((token) => (token ? token : undefined))
+          .meta({ secret: true, description: 'Optional: /metrics then needs Authorization: Bearer <metricsToken>' }),
+        trustProxy: z
+          .union([boolean, z.array(z.string().min(1)).min(1)])
+          .default(false)
+          .meta({
+            description: 'Trust X-Forwarded-* from a reverse proxy: true, or a list of proxy addresses/CIDRs. Only behind a proxy: it decides the client address rate limits use',
+            shownDefault: false,
+          }),
+        sessionTtl: duration('How long a status-page sign-in lasts on the server').prefault('12h'),
       })
       .strict(),
     worker: z

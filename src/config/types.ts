@@ -27,4 +27,6 @@ export interface BridgeConfig {
   readonly worker: ParsedConfig['worker'];
   readonly secrets: ParsedConfig['secrets'];
   readonly integrations: readonly IntegrationConfig[];
+  /** Secret fields written as literals in the file instead of `${VAR}` (`check` warns). */
+  readonly inlineSecrets: readonly string[];
 }

@@ -8,6 +8,14 @@ export function bridgeKeys(prefix: string) {
   return {
     /** One-time OAuth `state` records, `…:oauth-state:<state>` (TTL ≤ 10 min). */
     oauthState: (state: string) => `${prefix}:oauth-state:${state}`,
+    /** Status-page sign-ins, `…:admin-session:<sha256 of the cookie>` → admin-token fingerprint (TTL: server.sessionTtl). */
+    adminSession: (idHash: string) => `${prefix}:admin-session:${idHash}`,
+    /** One-time authorisation links, `…:authorization-link:<sha256 of the link token>` → integration (TTL 10 min). */
+    authorizationLink: (tokenHash: string) => `${prefix}:authorization-link:${tokenHash}`,
+    /** A refused other-org authorisation the admin may confirm, `…:org-switch:<sha256 of its token>` (TTL 10 min). */
+    orgSwitch: (tokenHash: string) => `${prefix}:org-switch:${tokenHash}`,
+    /** Failed sign-ins of one client address (counter, TTL: the lockout window). */
+    loginFailures: (client: string) => `${prefix}:login-failures:${client}`,
     /** Pub/sub channel: token changes (authorised, refreshed, needs re-authorisation, disconnected). */
     tokenEvents: () => `${prefix}:events:tokens`,
     /** Counters of every process, summed (hash: series → value); see src/metrics. */
@@ -29,6 +37,10 @@ export function integrationKeys(prefix: string, integration: string) {
     tokens: () => `${base}:tokens`,
     /** Non-secret auth state (hash): state, org, user, authorizedAt, lastRefreshAt, reason. */
     auth: () => `${base}:auth`,
+    /** The Salesforce org id this integration is bound to (string; kept across a disconnect). */
+    boundOrg: () => `${base}:bound-org`,
+    /** Pending OAuth states of this integration (sorted set: state → expiry ms), to cap them. */
+    pendingStates: () => `${base}:pending-states`,
     /** Lock held by the one process refreshing this integration's access token. */
     refreshLock: () => `${base}:refresh-lock`,
     /** Durable CDC positions (hash): channel → replay id of the last event safely enqueued. */

@@ -1,22 +1,15 @@
 /**
- * Admin authentication: the admin token as a Bearer header (API) or a session cookie set by the
- * status page's login form. The cookie holds an HMAC derived from the token, never the token, so
- * it stops working the moment the admin token is rotated.
+ * Admin authentication by the admin token as a Bearer header (admin API). Status-page sessions are
+ * in admin-sessions.ts; web-auth.ts combines both.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-
-export const SESSION_COOKIE = 'sfcm_admin';
 
 /** Timing-safe string equality (length is not secret: tokens are fixed-length in practice). */
 export function safeEqual(a: string, b: string): boolean {
   const left = Buffer.from(a, 'utf8');
   const right = Buffer.from(b, 'utf8');
   return left.length === right.length && timingSafeEqual(left, right);
-}
-
-export function sessionValue(adminToken: string): string {
-  return createHmac('sha256', adminToken).update('sf-cm-bridge status page session v1').digest('base64url');
 }
 
 export function bearerToken(request: FastifyRequest): string | undefined {
@@ -29,11 +22,6 @@ export function bearerToken(request: FastifyRequest): string | undefined {
 export function isAdminBearer(request: FastifyRequest, adminToken: string): boolean {
   const token = bearerToken(request);
   return token !== undefined && safeEqual(token, adminToken);
-}
-
-export function isAdminSession(request: FastifyRequest, adminToken: string): boolean {
-  const cookie = request.cookies[SESSION_COOKIE];
-  return cookie !== undefined && safeEqual(cookie, sessionValue(adminToken));
 }
 
 /** `onRequest` hook of the admin API plugins: 401 unless the request carries the admin token. */

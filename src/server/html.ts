@@ -1,4 +1,5 @@
 /** Server-rendered HTML for the bridge's few pages: escaped by construction, no front-end build. */
+import { createHash } from 'node:crypto';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -44,6 +45,9 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:8px 0}
 a.button,button{display:inline-block;background:#2456d3;color:#fff;border:0;border-radius:6px;padding:7px 14px;text-decoration:none;font-size:14px;cursor:pointer}
 input{font-size:15px;padding:6px 8px;border:1px solid #c5cbd6;border-radius:6px;width:320px}
 `;
+
+/** The CSP source of the one inline stylesheet: pages carry no other inline code (docs/security.md). */
+export const STYLE_SOURCE = `'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`;
 
 export function page(title: string, body: SafeHtml): string {
   return html`<!doctype html>

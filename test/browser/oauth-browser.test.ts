@@ -1,6 +1,9 @@
 /**
  * The admin's path in a real browser (Debian chromium driven by playwright-core): authenticate URL
- * → sandbox Salesforce login and consent → Allow → the bridge's success notice → status page.
+ * → the bridge's sign-in → sandbox Salesforce login and consent → Allow → the bridge's success
+ * notice → status page. Real Chromium also checks what injected requests cannot: the CSP lets the
+ * pages render and the forms redirect on to Salesforce, and the SameSite=Lax binding cookie comes
+ * back with Salesforce's redirect to the callback.
  */
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,7 +38,7 @@ describe('OAuth in a real browser', () => {
       connectedApps: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`${publicUrl}/external/salesforce/oauth2/callback`] }],
     });
     redis = testRedis();
-    const config = loadConfigText(bridgeConfigYaml(org.url, redis.prefix).replace('publicUrl: http://bridge.test', `publicUrl: ${publicUrl}`), 'b.yaml', {});
+    const config = loadConfigText(bridgeConfigYaml(org.url, redis.prefix).replace('publicUrl: http://127.0.0.1:8080', `publicUrl: ${publicUrl}`), 'b.yaml', {});
     context = createContext({ config, logger: pino({ level: 'silent' }), redis: redis.redis });
     app = await buildApp(context);
     await app.listen({ host: '127.0.0.1', port });
@@ -58,8 +61,13 @@ describe('OAuth in a real browser', () => {
   it('authenticate → Salesforce consent → Allow → configured successfully → status page', async () => {
     const page = await browser.newPage();
     await page.goto(`${publicUrl}/integrations/acme/emails/oauth2/authenticate`);
-    // The simulated Salesforce login and consent page.
-    expect(page.url()).toContain(`${org.url}/services/oauth2/authorize`);
+    // Only an admin starts an authorisation: the bridge's sign-in form first (an origin-checked POST
+    // from a no-referrer page: Chromium's Sec-Fetch-Site is what lets it through).
+    expect(await page.textContent('body')).toContain('Sign in with the admin token to authorise acme/emails');
+    await page.fill('input[name="token"]', ADMIN_TOKEN);
+    await page.click('button[type="submit"]');
+    // Then on to the simulated Salesforce login and consent page.
+    await page.waitForURL(`${org.url}/services/oauth2/authorize**`);
     await page.fill('input[name="password"]', 'sandbox');
     await page.click('button[value="allow"]');
 
@@ -68,8 +76,6 @@ describe('OAuth in a real browser', () => {
     expect(await page.textContent('body')).toContain('acme/emails was configured successfully');
 
     await page.click('text=Open the status page');
-    await page.fill('input[name="token"]', ADMIN_TOKEN);
-    await page.click('button[type="submit"]');
     await page.waitForSelector('[data-integration="acme/emails"]');
     expect(await page.textContent('[data-integration="acme/emails"] .badge')).toBe('authorised');
     expect(await page.textContent('body')).toContain('integration@sandbox.example.com');
@@ -78,6 +84,7 @@ describe('OAuth in a real browser', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'oauth-status-page.png'), fullPage: true });
     const cookies = await browser.cookies();
     expect(cookies.find((c) => c.name === 'sfcm_admin')).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+    expect(cookies.find((c) => c.name === 'sfcm_oauth_browser')).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
   }, 60_000);
 
   it('status page tools: retry a dead letter, look up a record, preview a mapping', async () => {

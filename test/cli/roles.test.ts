@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, freePortPair } from '../helpers/ports.ts';
 import { startSalesforceOrg, type SimulatedSalesforceOrg } from '../../src/sandbox/org/index.ts';
-import { ADMIN_TOKEN, bridgeConfigYaml, CLIENT_ID, CLIENT_SECRET } from '../helpers/bridge.ts';
+import { ADMIN_TOKEN, bridgeConfigYaml, CLIENT_ID, CLIENT_SECRET, PUBLIC_URL } from '../helpers/bridge.ts';
 import { runCli, startCli, type RunningCli } from '../helpers/cli.ts';
 import { eventually, testRedis, type TestRedis } from '../helpers/redis.ts';
 
@@ -38,14 +38,23 @@ describe('role processes', () => {
     });
     redis = testRedis();
     const config = bridgeConfigYaml(org.url, redis.prefix)
-      .replace('publicUrl: http://bridge.test', `publicUrl: ${publicUrl}\n  host: 127.0.0.1\n  port: ${port}`);
+      .replace(`publicUrl: ${PUBLIC_URL}`, `publicUrl: ${publicUrl}\n  host: 127.0.0.1\n  port: ${port}`);
     running = startCli(['api', '--config', writeConfig(config)]);
 
     await eventually(async () => (await fetch(`${publicUrl}/readyz`).catch(() => undefined))?.ok, 15_000, 100);
-    // The admin's browser: authenticate → Salesforce (auto-approve) → callback on the bridge.
-    const start = await fetch(`${publicUrl}/integrations/acme/emails/oauth2/authenticate`, { redirect: 'manual' });
+    // The admin's browser: sign in → authenticate → Salesforce (auto-approve) → callback on the bridge.
+    const login = await fetch(`${publicUrl}/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { origin: publicUrl, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: ADMIN_TOKEN, next: '/integrations/acme/emails/oauth2/authenticate' }).toString(),
+    });
+    expect(login.status).toBe(303);
+    const cookies = login.headers.getSetCookie().map((c) => c.split(';')[0]);
+    const start = await fetch(`${publicUrl}${login.headers.get('location')}`, { redirect: 'manual', headers: { cookie: cookies.join('; ') } });
+    cookies.push(...start.headers.getSetCookie().map((c) => c.split(';')[0]));
     const authorize = await fetch(String(start.headers.get('location')), { redirect: 'manual' });
-    const done = await fetch(String(authorize.headers.get('location')));
+    const done = await fetch(String(authorize.headers.get('location')), { headers: { cookie: cookies.join('; ') } });
     expect(done.status).toBe(200);
     expect(await done.text()).toContain('Integration configured successfully');
     const api = await fetch(`${publicUrl}/api/integrations`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });

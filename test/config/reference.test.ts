@@ -14,6 +14,7 @@ describe('docs/config.md', () => {
       .map((line) => line.split('|')[1]?.trim());
     expect(secretRows).toEqual([
       '`server.adminToken`',
+      '`server.metricsToken`',
       '`secrets.encryptionKey`',
       '`secrets.previousEncryptionKeys`',
       '`integrations[].salesforce.clientSecret`',

@@ -39,8 +39,8 @@ describe('Salesforce token-expiry and unknown-client storms', () => {
   it('changes made during repeated token expiry, unknown-client and dropped-connection faults all arrive', async () => {
     const apiPort = await freePort();
     const text = bridgeConfigYaml(harness.org.url, harness.redis.prefix, { cmUrl: cm.url, cmToken: CM_TOKEN, objects: OBJECTS }).replace(
-      'publicUrl: http://bridge.test',
-      `publicUrl: http://bridge.test\n  host: 127.0.0.1\n  port: ${apiPort}`,
+      'publicUrl: http://127.0.0.1:8080',
+      `publicUrl: http://127.0.0.1:8080\n  host: 127.0.0.1\n  port: ${apiPort}`,
     );
     const configFile = join(mkdtempSync(join(tmpdir(), 'sfcm-storm-')), 'bridge.yaml');
     writeFileSync(configFile, text);
@@ -71,8 +71,8 @@ describe('Salesforce token-expiry and unknown-client storms', () => {
   it('kill -9 of the whole bridge process at random points while changes stream: restarts converge, nothing regresses', async () => {
     const apiPort = await freePort();
     const text = bridgeConfigYaml(harness.org.url, harness.redis.prefix, { cmUrl: cm.url, cmToken: CM_TOKEN, objects: OBJECTS }).replace(
-      'publicUrl: http://bridge.test',
-      `publicUrl: http://bridge.test\n  host: 127.0.0.1\n  port: ${apiPort}`,
+      'publicUrl: http://127.0.0.1:8080',
+      `publicUrl: http://127.0.0.1:8080\n  host: 127.0.0.1\n  port: ${apiPort}`,
     );
     const configFile = join(mkdtempSync(join(tmpdir(), 'sfcm-kill-')), 'bridge.yaml');
     writeFileSync(configFile, `${text}worker:\n  jobLock: 2s\n`);

@@ -8,10 +8,10 @@ import { startSalesforceOrg, type SalesforceOrgOptions, type SimulatedSalesforce
 import { VALID_KEY } from './config-text.ts';
 import { testRedis, type TestRedis } from './redis.ts';
 
-export const PUBLIC_URL = 'http://bridge.test';
+export const PUBLIC_URL = 'http://127.0.0.1:8080';
 export const CLIENT_ID = '3MVG9TestBridgeConsumerKey';
 export const CLIENT_SECRET = 'test-consumer-secret-123';
-export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+export const ADMIN_TOKEN = 'q9nH9NoISFw3riYpDUAakuuyUKt0vRYgPCQHBz2I';
 
 export interface BridgeHarness {
   org: SimulatedSalesforceOrg;
@@ -33,6 +33,10 @@ export interface BridgeConfigOptions {
   cmToken?: string;
   /** YAML of `objects:` entries, indented by 6 spaces. */
   objects?: string;
+  /** Public URL of the bridge (default PUBLIC_URL). */
+  publicUrl?: string;
+  /** Extra `server:` lines, each indented by 2 spaces. */
+  server?: string;
 }
 
 export const DEFAULT_OBJECTS_YAML = `      EmailMessage:
@@ -44,8 +48,9 @@ redis:
   url: redis://127.0.0.1:6379
   prefix: "${prefix}"
 server:
-  publicUrl: ${PUBLIC_URL}
+  publicUrl: ${options.publicUrl ?? PUBLIC_URL}
   adminToken: ${ADMIN_TOKEN}
+${options.server ?? ''}
 secrets:
   encryptionKey: ${VALID_KEY}
 integrations:
@@ -55,8 +60,8 @@ integrations:
       loginUrl: ${orgUrl}
       clientId: ${CLIENT_ID}
       clientSecret: ${CLIENT_SECRET}
-      pkce: ${options.pkce ? 'true' : 'false'}
-    target: { url: "${options.cmUrl ?? 'http://cm.test/reinfer_'}", token: ${options.cmToken ?? 'cm-token-value'}, project: acme, source: emails }
+      pkce: ${options.pkce === false ? 'false' : 'true'}
+    target: { url: "${options.cmUrl ?? 'http://127.0.0.1:9/reinfer_'}", token: ${options.cmToken ?? 'cm-token-value'}, project: acme, source: emails }
     objects:
 ${options.objects ?? DEFAULT_OBJECTS_YAML}
 `;

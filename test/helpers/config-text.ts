@@ -1,10 +1,11 @@
 /** A minimal valid config as YAML text, for tests that change one thing at a time. */
-export const VALID_KEY = Buffer.alloc(32, 7).toString('base64');
+export const VALID_KEY = 'XzfQ+X9mMdO8HKf9TRCypoTDI0yRjB2Xe2P/cUQ01yw=';
+export const VALID_ADMIN_TOKEN = 'q9nH9NoISFw3riYpDUAakuuyUKt0vRYgPCQHBz2I';
 
 export function configYaml(overrides: { objects?: string; extraIntegration?: string; top?: string } = {}): string {
   return `${overrides.top ?? ''}
 server:
-  adminToken: test-admin-token-0123456789
+  adminToken: ${VALID_ADMIN_TOKEN}
 secrets:
   encryptionKey: ${VALID_KEY}
 integrations:

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp, type BridgeApp } from '../../src/server/app.ts';
-import { ADMIN_TOKEN, startBridgeHarness, type BridgeHarness } from '../helpers/bridge.ts';
+import { ADMIN_TOKEN, PUBLIC_URL, startBridgeHarness, type BridgeHarness } from '../helpers/bridge.ts';
 import { completeFlow, INTEGRATION } from '../helpers/oauth.ts';
 
 const bearer = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -65,11 +65,12 @@ describe('admin API and status page', () => {
     expect(anonymous.body).toContain('<form class="card" method="post" action="/login">');
     expect(anonymous.body).not.toContain('acme/emails');
 
-    const wrong = await app.inject({ method: 'POST', url: '/login', payload: { token: 'nope' } });
+    const fromPage = { origin: PUBLIC_URL };
+    const wrong = await app.inject({ method: 'POST', url: '/login', payload: { token: 'nope' }, headers: fromPage });
     expect(wrong.statusCode).toBe(401);
     expect(wrong.body).toContain('That is not the admin token.');
 
-    const login = await app.inject({ method: 'POST', url: '/login', payload: { token: ADMIN_TOKEN } });
+    const login = await app.inject({ method: 'POST', url: '/login', payload: { token: ADMIN_TOKEN }, headers: fromPage });
     expect(login.statusCode).toBe(303);
     const setCookie = String(login.headers['set-cookie']);
     expect(setCookie).toMatch(/^sfcm_admin=[A-Za-z0-9_-]+;/);

@@ -3,38 +3,41 @@ import { integrationKeys } from '../../src/queue/keys.ts';
 import { buildApp, type BridgeApp } from '../../src/server/app.ts';
 import { ADMIN_TOKEN, CLIENT_SECRET, PUBLIC_URL, startBridgeHarness, type BridgeHarness } from '../helpers/bridge.ts';
 import { eventually } from '../helpers/redis.ts';
-import { AUTHENTICATE, authorizeInSalesforce, completeFlow, INTEGRATION } from '../helpers/oauth.ts';
+import { adminBrowser, AUTHENTICATE, authorizeInSalesforce, type Browser, completeFlow, INTEGRATION } from '../helpers/oauth.ts';
 
 describe('OAuth web-server flow (reference §4)', () => {
   let harness: BridgeHarness;
   let app: BridgeApp;
+  let admin: Browser;
 
   beforeEach(async () => {
     harness = await startBridgeHarness();
     app = await buildApp(harness.context);
+    admin = await adminBrowser(app);
   });
   afterEach(async () => {
     await app.close();
     await harness.close();
   });
 
-  it('authenticate redirects to Salesforce with the exact redirect URI, scopes and a random state (§4.2)', async () => {
-    const first = await app.inject({ method: 'GET', url: AUTHENTICATE });
-    const second = await app.inject({ method: 'GET', url: AUTHENTICATE });
+  it('authenticate redirects to Salesforce with the exact redirect URI, scopes, PKCE and a random state (§4.2)', async () => {
+    const first = await admin.get(AUTHENTICATE);
+    const second = await admin.get(AUTHENTICATE);
     const url = new URL(String(first.headers.location));
     expect(url.origin + url.pathname).toBe(`${harness.org.url}/services/oauth2/authorize`);
     expect(url.searchParams.get('response_type')).toBe('code');
     expect(url.searchParams.get('client_id')).toBe('3MVG9TestBridgeConsumerKey');
     expect(url.searchParams.get('redirect_uri')).toBe(`${PUBLIC_URL}/external/salesforce/oauth2/callback`);
     expect(url.searchParams.get('scope')).toBe('api refresh_token offline_access');
-    expect(url.searchParams.get('code_challenge')).toBeNull();
+    expect(url.searchParams.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(url.searchParams.get('code_challenge_method')).toBe('S256');
     const state = url.searchParams.get('state') ?? '';
     expect(state).toMatch(/^[A-Za-z0-9_-]{40,}$/);
     expect(new URL(String(second.headers.location)).searchParams.get('state')).not.toBe(state);
   });
 
   it('callback stores the tokens encrypted and says the integration was configured successfully', async () => {
-    const response = await completeFlow(app);
+    const response = await completeFlow(app, admin);
     expect(response.statusCode).toBe(200);
     expect(response.body).toContain('Integration configured successfully');
     expect(response.body).toContain('acme/emails</strong> was configured successfully');
@@ -57,10 +60,10 @@ describe('OAuth web-server flow (reference §4)', () => {
   });
 
   it('a replayed callback is refused and stores nothing new', async () => {
-    const callback = await authorizeInSalesforce(app);
-    expect((await app.inject({ method: 'GET', url: callback.pathname + callback.search })).statusCode).toBe(200);
+    const callback = await authorizeInSalesforce(admin);
+    expect((await admin.get(callback.pathname + callback.search)).statusCode).toBe(200);
     const before = await harness.redis.redis.get(integrationKeys(harness.redis.prefix, INTEGRATION).tokens());
-    const replay = await app.inject({ method: 'GET', url: callback.pathname + callback.search });
+    const replay = await admin.get(callback.pathname + callback.search);
     expect(replay.statusCode).toBe(400);
     expect(replay.body).toContain('expired or was already used');
     expect(await harness.redis.redis.get(integrationKeys(harness.redis.prefix, INTEGRATION).tokens())).toBe(before);
@@ -68,22 +71,20 @@ describe('OAuth web-server flow (reference §4)', () => {
   });
 
   it('a forged state is refused without calling Salesforce', async () => {
-    const forged = await app.inject({ method: 'GET', url: '/external/salesforce/oauth2/callback?code=abc&state=forged-state-value-0123456789abcdef' });
+    await admin.get(AUTHENTICATE);
+    const forged = await admin.get('/external/salesforce/oauth2/callback?code=abc&state=forged-state-value-0123456789abcdef');
     expect(forged.statusCode).toBe(400);
     expect(forged.body).toContain('expired or was already used');
-    const missing = await app.inject({ method: 'GET', url: '/external/salesforce/oauth2/callback?code=abc' });
+    const missing = await admin.get('/external/salesforce/oauth2/callback?code=abc');
     expect(missing.statusCode).toBe(400);
     expect(harness.org.counters().oauth.grants.authorization_code ?? 0).toBe(0);
     expect((await harness.context.tokens.store.status(INTEGRATION)).state).toBe('unauthorized');
   });
 
   it('access_denied shows what to do and stores nothing (§4.2)', async () => {
-    const start = await app.inject({ method: 'GET', url: AUTHENTICATE });
+    const start = await admin.get(AUTHENTICATE);
     const state = new URL(String(start.headers.location)).searchParams.get('state');
-    const denied = await app.inject({
-      method: 'GET',
-      url: `/external/salesforce/oauth2/callback?error=access_denied&error_description=end-user+denied+authorization&state=${state}`,
-    });
+    const denied = await admin.get(`/external/salesforce/oauth2/callback?error=access_denied&error_description=end-user+denied+authorization&state=${state}`);
     expect(denied.statusCode).toBe(403);
     expect(denied.body).toContain('Access was not granted');
     expect(denied.body).toContain('end-user denied authorization');
@@ -92,9 +93,9 @@ describe('OAuth web-server flow (reference §4)', () => {
   });
 
   it('a token-endpoint error gets a page that says what to do (§4.5)', async () => {
-    const callback = await authorizeInSalesforce(app);
+    const callback = await authorizeInSalesforce(admin);
     callback.searchParams.set('code', 'not-a-real-code');
-    const response = await app.inject({ method: 'GET', url: callback.pathname + callback.search });
+    const response = await admin.get(callback.pathname + callback.search);
     expect(response.statusCode).toBe(400);
     expect(response.body).toContain('Salesforce did not accept the sign-in');
     expect(response.body).toContain('invalid_grant');
@@ -102,9 +103,10 @@ describe('OAuth web-server flow (reference §4)', () => {
   });
 
   it('an unknown integration is refused at authenticate and at the callback', async () => {
-    expect((await app.inject({ method: 'GET', url: '/integrations/acme/nope/oauth2/authenticate' })).statusCode).toBe(404);
-    const state = await harness.context.oauthStates.create('other/integration');
-    const response = await app.inject({ method: 'GET', url: `/external/salesforce/oauth2/callback?code=x&state=${state}` });
+    expect((await admin.get('/integrations/acme/nope/oauth2/authenticate')).statusCode).toBe(404);
+    await admin.get(AUTHENTICATE);
+    const state = await harness.context.oauthStates.create('other/integration', { browserBinding: admin.cookies.get('sfcm_oauth_browser') ?? '' });
+    const response = await admin.get(`/external/salesforce/oauth2/callback?code=x&state=${state}`);
     expect(response.statusCode).toBe(400);
     expect(response.body).toContain('no longer');
   });
@@ -141,22 +143,23 @@ describe('OAuth state expiry and PKCE', () => {
   it('an expired state is refused (state lives ≤ 10 min; shortened here)', async () => {
     harness = await startBridgeHarness({ oauthStateTtlMs: 150 });
     app = await buildApp(harness.context);
-    const callback = await authorizeInSalesforce(app);
+    const browser = await adminBrowser(app);
+    const callback = await authorizeInSalesforce(browser);
     const stateKey = `${harness.redis.prefix}:oauth-state:${callback.searchParams.get('state')}`;
     await eventually(async () => (await harness?.redis.redis.exists(stateKey)) === 0);
-    const response = await app.inject({ method: 'GET', url: callback.pathname + callback.search });
+    const response = await browser.get(callback.pathname + callback.search);
     expect(response.statusCode).toBe(400);
     expect((await harness.context.tokens.store.status(INTEGRATION)).state).toBe('unauthorized');
   });
 
-  it('pkce: true sends an S256 challenge and the verifier at the exchange (§4.2)', async () => {
-    harness = await startBridgeHarness({ pkce: true });
+  it('pkce: false (old Connected Apps) sends no challenge and still completes (§4.2)', async () => {
+    harness = await startBridgeHarness({ pkce: false });
     app = await buildApp(harness.context);
-    const start = await app.inject({ method: 'GET', url: AUTHENTICATE });
+    const browser = await adminBrowser(app);
+    const start = await browser.get(AUTHENTICATE);
     const url = new URL(String(start.headers.location));
-    expect(url.searchParams.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(url.searchParams.get('code_challenge_method')).toBe('S256');
-    const response = await completeFlow(app);
+    expect(url.searchParams.get('code_challenge')).toBeNull();
+    const response = await completeFlow(app, browser);
     expect(response.statusCode).toBe(200);
     expect((await harness.context.tokens.store.status(INTEGRATION)).state).toBe('authorized');
   });

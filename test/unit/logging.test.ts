@@ -25,7 +25,7 @@ describe('logging – secrets never reach the output', () => {
       ]),
     );
     expect(secrets).toEqual(
-      expect.arrayContaining(['test-admin-token-0123456789', 'client-secret-value', 'cm-token-value', config.secrets.encryptionKey]),
+      expect.arrayContaining(['q9nH9NoISFw3riYpDUAakuuyUKt0vRYgPCQHBz2I', 'client-secret-value', 'cm-token-value', config.secrets.encryptionKey]),
     );
   });
 
@@ -42,7 +42,7 @@ describe('logging – secrets never reach the output', () => {
     logger.info({ req: { headers: { authorization: `Bearer ${accessToken}` } } }, 'request');
     logger.info({ tokens: { access_token: accessToken, refresh_token: '5Aep861RefreshTokenValue' } }, 'token response');
     logger.error({ err: new Error(`refresh failed for ${accessToken} with secret client-secret-value`) }, 'refresh failed');
-    logger.warn(`admin token test-admin-token-0123456789 in a message`);
+    logger.warn(`admin token q9nH9NoISFw3riYpDUAakuuyUKt0vRYgPCQHBz2I in a message`);
 
     const output = destination.lines.join('');
     expect(destination.lines).toHaveLength(6);

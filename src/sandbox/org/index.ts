@@ -6,6 +6,8 @@ export { startSalesforceOrg, MAX_URI_BYTES, type SalesforceOrgOptions, type Simu
 export {
   DEFAULT_CONNECTED_APP,
   DEFAULT_INTEGRATION_USER,
+  SECOND_ORG_ID,
+  SECOND_ORG_USER,
   DEFAULT_ORG_ID,
   type ConnectedAppConfig,
   type OrgUser,

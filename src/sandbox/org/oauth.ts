@@ -79,6 +79,24 @@ export const DEFAULT_INTEGRATION_USER: OrgUser = {
   email: 'integration@sandbox.example.com',
 };
 
+/**
+ * A user of another org, so an admin can "sign in to a second org" by logging in as this user: the
+ * token response's `id` URL, the identity document and userinfo all carry SECOND_ORG_ID. The
+ * simulated data is shared (one store): the bridge must refuse this org before reading anything.
+ */
+export const SECOND_ORG_ID = '00D8d00000OthrOEAR';
+export const SECOND_ORG_USER: OrgUser = {
+  id: '0058d00000OthrUAAR',
+  username: 'admin@other-org.example.com',
+  password: 'other-org',
+  orgId: SECOND_ORG_ID,
+  displayName: 'Other Org Admin',
+  email: 'admin@other-org.example.com',
+};
+
+/** The simulated org's users when none are given: its integration user first, then the second org's. */
+export const DEFAULT_USERS: readonly OrgUser[] = [DEFAULT_INTEGRATION_USER, SECOND_ORG_USER];
+
 export interface OAuthOptions {
   /** @defaultValue [DEFAULT_CONNECTED_APP] */
   connectedApps?: ConnectedAppConfig[];
@@ -245,7 +263,7 @@ export function createOAuthService(opts: OAuthOptions): OAuthService {
   const register = (app: ConnectedAppConfig) =>
     registered.set(app.clientId, { app: { ...app, ...(app.policies ? { policies: { ...app.policies } } : {}) }, registeredAt: now() });
   for (const app of opts.connectedApps ?? [DEFAULT_CONNECTED_APP]) register(app);
-  const users = opts.users && opts.users.length > 0 ? opts.users : [DEFAULT_INTEGRATION_USER];
+  const users = opts.users && opts.users.length > 0 ? opts.users : [...DEFAULT_USERS];
   const codeTtlMs = opts.authorizationCodeTtlMs ?? DEFAULT_AUTHORIZATION_CODE_TTL_MS;
   let accessTokenTtlMs = opts.accessTokenTtlMs ?? DEFAULT_ACCESS_TOKEN_TTL_MS;
   let autoApprove = opts.autoApprove ?? false;

@@ -9,7 +9,7 @@ import type { ObjectMeta } from './contracts.ts';
 import { ChangeEventLog } from './change-events.ts';
 import { createCometdEndpoint, type StreamingControl, type StreamingCounters } from './cometd.ts';
 import { controlRoutes } from './control.ts';
-import { createOAuthService, DEFAULT_INTEGRATION_USER, type ConnectedAppConfig, type OAuthControl, type OAuthCounters, type OrgUser } from './oauth.ts';
+import { createOAuthService, DEFAULT_INTEGRATION_USER, DEFAULT_USERS, type ConnectedAppConfig, type OAuthControl, type OAuthCounters, type OrgUser } from './oauth.ts';
 import { createRestApi, type RestControl, type RestCounters } from './rest.ts';
 import { createOrgStore, type OrgStoreWithEvents } from './store.ts';
 
@@ -23,7 +23,7 @@ export interface SalesforceOrgOptions {
   port?: number;
   /** @defaultValue [DEFAULT_CONNECTED_APP] */
   connectedApps?: ConnectedAppConfig[];
-  /** The first user is the org's integration user (auto-approve, store default). @defaultValue [DEFAULT_INTEGRATION_USER] */
+  /** The first user is the org's integration user (auto-approve, store default). @defaultValue DEFAULT_USERS */
   users?: OrgUser[];
   /** Approve authorize requests without the login page. @defaultValue false */
   autoApprove?: boolean;
@@ -85,7 +85,7 @@ function streamingLimits(counters: StreamingCounters): Record<string, { Max: num
 
 export async function startSalesforceOrg(opts: SalesforceOrgOptions = {}): Promise<SimulatedSalesforceOrg> {
   const now = opts.now ?? Date.now;
-  const users = opts.users && opts.users.length > 0 ? opts.users : [DEFAULT_INTEGRATION_USER];
+  const users = opts.users && opts.users.length > 0 ? opts.users : [...DEFAULT_USERS];
   const integrationUser = users[0] ?? DEFAULT_INTEGRATION_USER;
   let baseUrl = '';
 

@@ -11,15 +11,16 @@ import { SALESFORCE_ID } from '../../salesforce/record-id.ts';
 import { retryDeadLetter } from '../../queue/dead-letter-retry.ts';
 import { requireAdminBearer } from '../admin-auth.ts';
 import type { AppDeps } from '../deps.ts';
-import { findIntegration, integrationView, integrationViews } from '../integration-status.ts';
+import { authenticatePath, findIntegration, integrationView, integrationViews } from '../integration-status.ts';
+import type { WebAuth } from '../web-auth.ts';
 
 const IntegrationParams = z.object({ project: z.string(), name: z.string() });
 const DeadLetterParams = IntegrationParams.extend({ id: z.string().uuid() });
 const RecordParams = IntegrationParams.extend({ recordId: z.string().regex(SALESFORCE_ID, 'not a Salesforce Id') });
 const PreviewQuery = z.object({ object: z.string().min(1), id: z.string().regex(SALESFORCE_ID, 'id: not a Salesforce Id') });
 
-export const adminRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
-  const { config, tokens, deadLetters, queues } = deps;
+export const adminRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = async (app, deps) => {
+  const { config, tokens, deadLetters, queues, auth } = deps;
   const replay = new ReplayStore(deps.redis, config.redis.prefix);
 
 
@@ -43,6 +44,14 @@ export const adminRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
       .filter((object) => object.mode === 'cdc')
       .map((object) => ({ object: object.name, channel: object.channel, replayId: positions.get(object.channel) ?? null }));
     return { ...(await integrationView(integration, deps)), channels };
+  });
+
+  /** A one-time authenticate link for an admin's browser that has no session (10 minutes, single use). */
+  app.post('/integrations/:project/:name/authorization-link', async (request, reply) => {
+    const integration = integrationOf(request.params, reply);
+    if (!integration) return reply;
+    const { token, expiresAt } = await auth.authorizationLinks.create({ integration: integration.key });
+    return { url: `${config.server.publicUrl}${authenticatePath(integration)}?link=${token}`, expiresAt: expiresAt.toISOString() };
   });
 
   app.delete('/integrations/:project/:name/authorization', async (request, reply) => {

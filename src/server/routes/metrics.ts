@@ -10,6 +10,7 @@ import { parseSeriesField } from '../../metrics/recorder.ts';
 import { bridgeKeys, integrationKeys } from '../../queue/keys.ts';
 import { ReplayStore } from '../../queue/replay-store.ts';
 import { TargetPauseStore } from '../../sink/target-pause.ts';
+import { bearerToken, safeEqual } from '../admin-auth.ts';
 import type { AppDeps } from '../deps.ts';
 
 /** CDC retention (reference §1.4): how long a stored replay id stays usable. */
@@ -35,7 +36,13 @@ export const metricsRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
   const targetPauses = new TargetPauseStore(redis, config.redis.prefix);
   const lastReconcile = gauge('sfcm_reconcile_last_run_timestamp_seconds', 'When reconciliation last ran', ['integration', 'object']);
 
-  app.get('/metrics', async (_request, reply) => {
+  const { metricsToken } = config.server;
+  app.get('/metrics', async (request, reply) => {
+    // Optional: integration names, org activity and queue depths are not for everyone who can reach the port.
+    const token = bearerToken(request);
+    if (metricsToken && (token === undefined || !safeEqual(token, metricsToken))) {
+      return reply.code(401).header('WWW-Authenticate', 'Bearer realm="sf-cm-bridge metrics"').send({ error: 'unauthorized', message: 'send server.metricsToken as Authorization: Bearer <token>' });
+    }
     registry.resetMetrics();
     const now = Date.now();
     for (const integration of config.integrations) {

@@ -1,20 +1,28 @@
 /**
- * The status page (`GET /`) and its forms, for the admin token holder only: a login form sets an
- * HttpOnly, SameSite=Strict session cookie so the token is typed once and never lands in a URL or
- * history (SameSite=Strict also keeps other sites from posting the retry form).
+ * The status page (`GET /`) and its forms, for the admin token holder only: a login form starts a
+ * server-side session (src/server/admin-sessions.ts) whose id travels in an HttpOnly,
+ * SameSite=Strict cookie, so the token is typed once and never lands in a URL or history. Every
+ * form POST checks its origin (src/server/origin-check.ts); failed sign-ins are limited per client
+ * address across all api replicas (docs/security.md, "Limits").
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { IntegrationConfig } from '../../config/index.ts';
-import { isAdminBearer, isAdminSession, safeEqual, SESSION_COOKIE, sessionValue } from '../admin-auth.ts';
+import { safeEqual } from '../admin-auth.ts';
 import type { AppDeps } from '../deps.ts';
-import { html, page, type SafeHtml } from '../html.ts';
+import { html, type SafeHtml } from '../html.ts';
+import { LoginThrottle } from '../login-throttle.ts';
+import { loginPage, sendPage } from '../pages.ts';
+import { limited, LOGIN_RATE_LIMIT } from '../rate-limits.ts';
+import { SESSION_COOKIE, type WebAuth } from '../web-auth.ts';
 import { authenticatePath, integrationViews, type IntegrationView } from '../integration-status.ts';
 import { locateRecord, previewRecord } from '../record-lookup.ts';
 import { SALESFORCE_ID } from '../../salesforce/record-id.ts';
 import { retryDeadLetter } from '../../queue/dead-letter-retry.ts';
 
-const LoginForm = z.object({ token: z.string().max(1000) });
+const LoginForm = z.object({ token: z.string().max(1000), next: z.string().max(500).optional() });
+/** Where a sign-in may continue: the status page or an authenticate URL, never another site. */
+const NEXT_PATH = /^\/integrations\/[A-Za-z0-9_.%-]+\/[A-Za-z0-9_%-]+\/oauth2\/authenticate$/;
 const RetryForm = z.object({ integration: z.string(), id: z.string().uuid() });
 const RecordQuery = z.object({ integration: z.string(), recordId: z.string().trim().regex(SALESFORCE_ID, 'not a Salesforce Id') });
 const PreviewQuery = RecordQuery.extend({ object: z.string().min(1) });
@@ -22,17 +30,16 @@ const NoticeQuery = z.object({ notice: z.string().max(300).optional() });
 
 const STATE_LABEL = { authorized: 'authorised', needs_reauth: 'needs re-authorisation', unauthorized: 'not authorised' } as const;
 
-export const statusRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
-  const { config, deadLetters, queues } = deps;
-  const { adminToken, publicUrl } = config.server;
-  const secureCookie = publicUrl.startsWith('https://');
-  const isAdmin = (request: FastifyRequest) => isAdminSession(request, adminToken) || isAdminBearer(request, adminToken);
+export const statusRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = async (app, deps) => {
+  const { config, deadLetters, queues, auth } = deps;
+  const { adminToken } = config.server;
+  const isAdmin = (request: FastifyRequest) => auth.isAdmin(request);
+  const throttle = new LoginThrottle(deps.redis, config.redis.prefix);
   const integrationNamed = (key: string): IntegrationConfig | undefined => config.integrations.find((i) => i.key === key);
-  const send = (reply: FastifyReply, title: string, body: SafeHtml, status = 200) =>
-    reply.code(status).type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(page(title, body));
+  const send = (reply: FastifyReply, title: string, body: SafeHtml, status = 200) => sendPage(reply, status, title, body);
 
   app.get('/', async (request, reply) => {
-    if (!isAdmin(request)) return loginPage(reply, 401);
+    if (!(await isAdmin(request))) return loginPage(reply, 401);
     const { notice } = NoticeQuery.parse(request.query);
     const views = await integrationViews(deps);
     const letters = await Promise.all(views.map((view) => deadLetters.list(`${view.project}/${view.name}`, 10)));
@@ -47,7 +54,8 @@ export const statusRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
   });
 
   app.post('/status/dead-letters/retry', async (request, reply) => {
-    if (!isAdmin(request)) return loginPage(reply, 401);
+    if (!auth.checkOrigin(request, reply)) return reply;
+    if (!(await isAdmin(request))) return loginPage(reply, 401);
     const form = RetryForm.parse(request.body);
     const integration = integrationNamed(form.integration);
     const outcome = integration ? await retryDeadLetter(deadLetters, queues.get(integration.key), integration.key, form.id) : undefined;
@@ -57,7 +65,7 @@ export const statusRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
   });
 
   app.get('/status/record', async (request, reply) => {
-    if (!isAdmin(request)) return loginPage(reply, 401);
+    if (!(await isAdmin(request))) return loginPage(reply, 401);
     const query = RecordQuery.safeParse(request.query);
     const integration = query.success ? integrationNamed(query.data.integration) : undefined;
     if (!query.success || !integration) return send(reply, 'Record', html`<div class="notice error">Give an integration and a Salesforce record Id.</div><p><a href="/">Back</a></p>`, 400);
@@ -79,7 +87,7 @@ export const statusRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
   });
 
   app.get('/status/preview', async (request, reply) => {
-    if (!isAdmin(request)) return loginPage(reply, 401);
+    if (!(await isAdmin(request))) return loginPage(reply, 401);
     const query = PreviewQuery.safeParse(request.query);
     const integration = query.success ? integrationNamed(query.data.integration) : undefined;
     if (!query.success || !integration) return send(reply, 'Preview', html`<div class="notice error">Give an integration, an object and a record Id.</div><p><a href="/">Back</a></p>`, 400);
@@ -96,38 +104,33 @@ export const statusRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
     );
   });
 
-  app.post('/login', async (request, reply) => {
+  app.post('/login', limited(LOGIN_RATE_LIMIT), async (request, reply) => {
+    if (!auth.checkOrigin(request, reply)) return reply;
     const form = LoginForm.safeParse(request.body);
-    if (!form.success || !safeEqual(form.data.token, adminToken)) return loginPage(reply, 401, 'That is not the admin token.');
-    reply.setCookie(SESSION_COOKIE, sessionValue(adminToken), {
-      httpOnly: true,
-      sameSite: 'strict',
-      secure: secureCookie,
-      path: '/',
-      maxAge: 12 * 60 * 60,
-    });
-    return reply.redirect('/', 303);
+    const next = form.success && form.data.next && NEXT_PATH.test(form.data.next) ? form.data.next : undefined;
+    const lockedFor = await throttle.lockedFor(request.ip);
+    if (lockedFor > 0) {
+      request.log.warn({ client: request.ip }, 'sign-in refused: too many failed attempts');
+      reply.header('Retry-After', String(Math.ceil(lockedFor / 1000)));
+      return loginPage(reply, 429, { error: `Too many failed sign-ins from this address. Try again in ${Math.ceil(lockedFor / 60_000)} minute(s).`, next });
+    }
+    if (!form.success || !safeEqual(form.data.token, adminToken)) {
+      await throttle.failed(request.ip);
+      return loginPage(reply, 401, { error: 'That is not the admin token.', next });
+    }
+    await throttle.succeeded(request.ip);
+    const session = await auth.sessions.create();
+    reply.setCookie(SESSION_COOKIE, session, auth.cookie('strict', Math.floor(auth.sessions.ttlMs / 1000)));
+    return reply.redirect(next ?? '/', 303);
   });
 
-  app.post('/logout', async (_request, reply) => {
+  app.post('/logout', async (request, reply) => {
+    if (!auth.checkOrigin(request, reply)) return reply;
+    await auth.sessions.destroy(request.cookies[SESSION_COOKIE]);
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return reply.redirect('/', 303);
   });
 };
-
-function loginPage(reply: FastifyReply, status: number, error?: string): FastifyReply {
-  return reply
-    .code(status)
-    .type('text/html; charset=utf-8')
-    .header('Cache-Control', 'no-store')
-    .send(
-      page('Sign in', html`<h1>sf-cm-bridge</h1>${error ? html`<div class="notice error">${error}</div>` : ''}
-        <form class="card" method="post" action="/login">
-          <p><label>Admin token<br><input type="password" name="token" autocomplete="current-password" autofocus></label></p>
-          <button type="submit">Sign in</button>
-        </form>`),
-    );
-}
 
 function integrationCard(view: IntegrationView, letters: Array<{ id: string; object: string; recordId?: string | undefined; reason: string; at: string }>): SafeHtml {
   const { auth } = view;
