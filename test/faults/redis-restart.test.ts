@@ -75,7 +75,7 @@ describe('Redis restart with AOF', () => {
     const apiPort = await freePort();
     const text = bridgeConfigYaml(org.url, 'sfcm', { cmUrl: cm.url, cmToken: CM_TOKEN, objects: OBJECTS })
       .replace('url: redis://127.0.0.1:6379', `url: redis://127.0.0.1:${redisPort}`)
-      .replace('publicUrl: http://bridge.test', `publicUrl: ${PUBLIC_URL}\n  host: 127.0.0.1\n  port: ${apiPort}`);
+      .replace(`publicUrl: ${PUBLIC_URL}`, `publicUrl: ${PUBLIC_URL}\n  host: 127.0.0.1\n  port: ${apiPort}`);
     const configFile = join(dir, 'bridge.yaml');
     writeFileSync(configFile, text);
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChangeJob } from '../../src/queue/change-job.ts';
 import { TargetPauseStore } from '../../src/sink/target-pause.ts';
-import { bridgeConfigYaml } from '../helpers/bridge.ts';
+import { bridgeConfigYaml, PUBLIC_URL } from '../helpers/bridge.ts';
 import { startCli, type RunningCli } from '../helpers/cli.ts';
 import { INTEGRATION } from '../helpers/oauth.ts';
 import { startAuthorisedPipeline, type AuthorisedPipeline } from '../helpers/pipeline.ts';
@@ -73,8 +73,8 @@ describe('SIGTERM ends every role within 5 s', () => {
     const { harness } = pipeline;
     const port = await freePort();
     const yaml = bridgeConfigYaml(harness.org.url, harness.redis.prefix, { cmUrl: pipeline.cm.url, cmToken: CM_TOKEN, objects: OBJECTS }).replace(
-      'publicUrl: http://bridge.test',
-      `publicUrl: http://bridge.test\n  host: 127.0.0.1\n  port: ${port}`,
+      `publicUrl: ${PUBLIC_URL}`,
+      `publicUrl: ${PUBLIC_URL}\n  host: 127.0.0.1\n  port: ${port}`,
     );
     const configFile = join(mkdtempSync(join(tmpdir(), 'sfcm-shutdown-')), 'bridge.yaml');
     writeFileSync(configFile, yaml);

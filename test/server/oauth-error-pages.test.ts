@@ -8,17 +8,20 @@ import { buildApp, type BridgeApp } from '../../src/server/app.ts';
 import { NEW_EXTERNAL_CLIENT_APP_POLICIES, type AppPolicies } from '../../src/sandbox/org/app-policies.ts';
 import { ADMIN_TOKEN, CLIENT_ID, PUBLIC_URL, startBridgeHarness, type BridgeHarness } from '../helpers/bridge.ts';
 import { eventually } from '../helpers/redis.ts';
-import { AUTHENTICATE, completeFlow, INTEGRATION } from '../helpers/oauth.ts';
+import { adminBrowser, AUTHENTICATE, completeFlow, INTEGRATION, type Browser } from '../helpers/oauth.ts';
 
 const bearer = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const CLOSED: AppPolicies = { ...NEW_EXTERNAL_CLIENT_APP_POLICIES, pkceRequired: false };
 
 let harness: BridgeHarness | undefined;
 let app: BridgeApp | undefined;
+/** The signed-in admin's browser: only an admin starts an authorisation, and the callback must come back to it. */
+let browser: Browser;
 
 async function start(options: Parameters<typeof startBridgeHarness>[0] = {}): Promise<{ harness: BridgeHarness; app: BridgeApp }> {
   harness = await startBridgeHarness(options);
   app = await buildApp(harness.context);
+  browser = await adminBrowser(app);
   return { harness, app };
 }
 afterEach(async () => {
@@ -29,8 +32,8 @@ afterEach(async () => {
 });
 
 /** Authenticate, then Salesforce's answer to the authorize request (auto-approved as the integration user). */
-async function signIn(bridge: BridgeApp): Promise<Response> {
-  const start = await bridge.inject({ method: 'GET', url: AUTHENTICATE });
+async function signIn(_bridge: BridgeApp): Promise<Response> {
+  const start = await browser.get(AUTHENTICATE);
   expect(start.statusCode).toBe(302);
   return fetch(String(start.headers.location), { redirect: 'manual' });
 }
@@ -41,7 +44,7 @@ async function roundTrip(bridge: BridgeApp) {
   expect(answer.status).toBe(302);
   const back = new URL(String(answer.headers.get('location')));
   expect(back.origin + back.pathname).toBe(`${PUBLIC_URL}/external/salesforce/oauth2/callback`);
-  return bridge.inject({ method: 'GET', url: back.pathname + back.search });
+  return browser.get(back.pathname + back.search);
 }
 
 const changeApp = async (h: BridgeHarness, change: { policies?: AppPolicies; rotateRefreshTokens?: boolean }) => {
@@ -71,9 +74,9 @@ describe('errors on the redirect back from Salesforce', () => {
     ['server_error', 'internal error', 400, 'Salesforce reported an error'],
   ])('%s gets a page that names the cause and the fix, and stores nothing', async (error, description, status, title) => {
     const { harness: h, app: bridge } = await start();
-    const state = new URL(String((await bridge.inject({ method: 'GET', url: AUTHENTICATE })).headers.location)).searchParams.get('state') ?? '';
+    const state = new URL(String((await browser.get(AUTHENTICATE)).headers.location)).searchParams.get('state') ?? '';
     const query = new URLSearchParams({ error, error_description: description, state });
-    const page = await bridge.inject({ method: 'GET', url: `/external/salesforce/oauth2/callback?${query}` });
+    const page = await browser.get(`/external/salesforce/oauth2/callback?${query}`);
     expect(page.statusCode).toBe(status);
     expectErrorPage(page.body, error, title);
     expect(page.body).toContain(`<em>${description}</em>`);
@@ -81,10 +84,10 @@ describe('errors on the redirect back from Salesforce', () => {
   });
 
   it('what Salesforce sent is shown escaped', async () => {
-    const { app: bridge } = await start();
-    const state = new URL(String((await bridge.inject({ method: 'GET', url: AUTHENTICATE })).headers.location)).searchParams.get('state') ?? '';
+    await start();
+    const state = new URL(String((await browser.get(AUTHENTICATE)).headers.location)).searchParams.get('state') ?? '';
     const query = new URLSearchParams({ error: '<img src=x onerror=alert(1)>', error_description: '<script>alert(2)</script>', state });
-    const page = await bridge.inject({ method: 'GET', url: `/external/salesforce/oauth2/callback?${query}` });
+    const page = await browser.get(`/external/salesforce/oauth2/callback?${query}`);
     expect(page.body).not.toMatch(/<img|<script/);
     expect(page.body).toContain('&lt;img src=x onerror=alert(1)&gt;');
     expect(page.body).toContain('&lt;script&gt;alert(2)&lt;/script&gt;');
@@ -113,7 +116,7 @@ describe('External Client App with closed policies', () => {
     const answer = await signIn(bridge);
     await changeApp(h, { policies: { preAuthorisedUsers: [] } });
     const back = new URL(String(answer.headers.get('location')));
-    const refused = await bridge.inject({ method: 'GET', url: back.pathname + back.search });
+    const refused = await browser.get(back.pathname + back.search);
     expect(refused.statusCode).toBe(403);
     expectErrorPage(refused.body, 'OAUTH_APP_ACCESS_DENIED', 'This user is not pre-authorised for the app');
     expect(refused.body).toContain('when the bridge exchanged the sign-in code');
@@ -123,7 +126,7 @@ describe('External Client App with closed policies', () => {
   });
 
   it('PKCE required while the config has pkce: false gets the PKCE page; turning either side on recovers', async () => {
-    const { harness: h, app: bridge } = await start({ policies: { pkceRequired: true } });
+    const { harness: h, app: bridge } = await start({ policies: { pkceRequired: true }, pkce: false });
     const refused = await roundTrip(bridge);
     expect(refused.statusCode).toBe(400);
     expectErrorPage(refused.body, 'invalid_request', 'The app requires PKCE');
