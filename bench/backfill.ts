@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { backfillObjects } from '../src/cli/backfill.ts';
-import { RecordVersions } from '../src/queue/record-versions.ts';
+import { RecordVersions } from '../src/store/record-versions.ts';
 import { ReconcileState, reconcileObject } from '../src/reconcile/index.ts';
 import { SalesforceRestClient } from '../src/salesforce/rest-client.ts';
 import { startCommunicationsMining } from '../src/sandbox/cm/index.ts';

@@ -26,9 +26,9 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { ChangeJob } from '../src/queue/change-job.ts';
+import type { ChangeJob } from '../src/model/change.ts';
 import { ChangeQueue } from '../src/queue/change-queue.ts';
-import { ReplayStore } from '../src/queue/replay-store.ts';
+import { ReplayStore } from '../src/store/replay-store.ts';
 import type { SimulatedSalesforceOrg } from '../src/sandbox/org/index.ts';
 import { authorizeBench, benchConfig, BIN, cpuSeconds, deleteKeys, mb, REDIS_URL, startBenchOrg, until, vmHwm } from './common.ts';
 

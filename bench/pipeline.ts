@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ChangeQueue } from '../src/queue/change-queue.ts';
-import type { ChangeJob } from '../src/queue/change-job.ts';
+import type { ChangeJob } from '../src/model/change.ts';
 import { startCommunicationsMining } from '../src/sandbox/cm/index.ts';
 import { authorizeBench, benchConfig, BIN, cpuSeconds, mb, REDIS_URL, startBenchOrg, tearDown, until, vmHwm } from './common.ts';
 

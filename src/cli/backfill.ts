@@ -9,14 +9,13 @@ import { loadConfigFile, parseDuration, type IntegrationConfig, type ObjectConfi
 import { UsageError } from '../errors.ts';
 import { createLogger, SecretScrubber } from '../logging.ts';
 import { secretValues } from '../config/index.ts';
-import { RecordVersions } from '../queue/record-versions.ts';
+import { RecordVersions } from '../store/record-versions.ts';
 import { ApiBudget, type ApiBudgetOptions } from '../reconcile/api-budget.ts';
 import { runBackfill, type BackfillProgress } from '../reconcile/backfill.ts';
 import { ReconcileState } from '../reconcile/reconcile-state.ts';
-import { assertRedisReachable, createRedis } from '../redis.ts';
+import { assertRedisReachable, createRedis } from '../store/redis.ts';
 import { createContext, type BridgeContext } from '../roles/context.ts';
 import { NotAuthorizedError } from '../salesforce/errors.ts';
-import { createRestClient } from '../salesforce/rest-client.ts';
 import { CONFIG_HELP, CONFIG_OPTION, configPath, EXIT, type Command } from './command.ts';
 
 export const backfillCommand: Command = {
@@ -122,9 +121,9 @@ export async function backfillObjects(
 ): Promise<BackfillTotals[]> {
   const prefix = context.config.redis.prefix;
   const budget = new ApiBudget(context.redis, prefix, integration.key, hooks.budget);
-  const rest = createRestClient(integration, context, { onApiUsage: budget.record });
-  const queue = context.queues.get(integration.key);
-  if (!queue) throw new Error(`no change queue for ${integration.key}`);
+  const parts = context.integrations.get(integration.key);
+  if (!parts) throw new Error(`no parts for integration ${integration.key}`);
+  const { rest, queue } = parts;
   const totals: BackfillTotals[] = [];
   for (const object of objects) {
     for (;;) {

@@ -1,7 +1,7 @@
 /** `sf-cm-bridge check`: validate the config offline and print what it declares. */
 import { formatDuration, loadConfigFile, secretValues, type BridgeConfig } from '../config/index.ts';
 import { createLogger, SecretScrubber } from '../logging.ts';
-import { assertRedisReachable, createRedis } from '../redis.ts';
+import { assertRedisReachable, createRedis } from '../store/redis.ts';
 import { CONFIG_HELP, CONFIG_OPTION, configPath, EXIT, type Command } from './command.ts';
 import { checkOnline } from './online-check.ts';
 

@@ -8,7 +8,7 @@
  */
 import type { IntegrationConfig } from '../config/index.ts';
 import { createPkcePair, SalesforceOAuthClient } from '../salesforce/oauth-client.ts';
-import { redirectUri } from '../server/deps.ts';
+import { redirectUri } from '../config/index.ts';
 import { explainOAuthError, readmeLink } from '../server/oauth-errors.ts';
 
 const PROBE_TIMEOUT_MS = 15_000;

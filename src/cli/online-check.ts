@@ -12,7 +12,7 @@ import { createContext } from '../roles/context.ts';
 import { DescribeCache } from '../salesforce/describe-cache.ts';
 import { resolveFieldPath, type ObjectDescribe } from '../salesforce/describe.ts';
 import { NotAuthorizedError } from '../salesforce/errors.ts';
-import { createRestClient, SalesforceApiError, type SalesforceRestClient } from '../salesforce/rest-client.ts';
+import { SalesforceApiError, type SalesforceRestClient } from '../salesforce/rest-client.ts';
 import { createCmClient } from '../sink/client.ts';
 import { probeAuthorization } from './oauth-probe.ts';
 import type { Redis } from 'ioredis';
@@ -61,7 +61,9 @@ async function checkIntegration(
   if (probe.ok) report.lines.push(`  ${probe.line}`);
   else problem('salesforce', probe.message);
 
-  const rest = createRestClient(integration, context);
+  const parts = context.integrations.get(integration.key);
+  if (!parts) throw new Error(`no parts for integration ${integration.key}`);
+  const { rest, describes } = parts;
   try {
     await tokens.session(integration.key);
   } catch (error) {
@@ -72,7 +74,6 @@ async function checkIntegration(
     throw error;
   }
   // The same describe walk the workers use: the object, then every object along its relationship paths.
-  const describes = new DescribeCache(rest);
   for (const object of integration.objects) await checkObject(object, rest, describes, problem, report);
 }
 

@@ -1,5 +1,5 @@
 export { loadConfigFile, loadConfigText, formatPath } from './load.ts';
 export { parseDuration, formatDuration } from './duration.ts';
-export { changeEventChannel } from './names.ts';
+export { changeEventChannel, redirectUri } from './names.ts';
 export { secretPaths, secretValues } from './secrets.ts';
 export type { BridgeConfig, IntegrationConfig, ObjectConfig } from './types.ts';

@@ -44,3 +44,8 @@ export function changeEventChannel(objectName: string): string {
 
 /** Standard objects that have no Change Data Capture (reference §2.2): they can only be polled. */
 export const OBJECTS_WITHOUT_CDC: ReadonlySet<string> = new Set(['CaseComment', 'FeedItem', 'FeedComment']);
+
+/** `<publicUrl>/external/salesforce/oauth2/callback`: must match the app's Callback URL byte for byte. */
+export function redirectUri(publicUrl: string): string {
+  return `${publicUrl}/external/salesforce/oauth2/callback`;
+}

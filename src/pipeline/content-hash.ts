@@ -4,7 +4,7 @@
  * order in which the comment's keys were set.
  */
 import { createHash } from 'node:crypto';
-import type { Comment } from '../sink/comment.ts';
+import type { Comment } from '../model/comment.ts';
 
 /** JSON with object keys sorted (UTF-16 code unit order); `undefined` members are left out, as JSON.stringify does. */
 export function canonicalJson(value: unknown): string {

@@ -6,7 +6,7 @@
  * Lengths count Unicode code points, as the API's JSON Schema `maxLength` does, and a cut never splits
  * a surrogate pair.
  */
-import type { Comment, Message, UserProperties } from '../sink/comment.ts';
+import type { Comment, Message, UserProperties } from '../model/comment.ts';
 
 export interface CommentLimits {
   /** Max characters of a body or subject text. @defaultValue 65536 (CM §2.2) */

@@ -5,7 +5,7 @@
 import { resolveFieldPath } from '../salesforce/describe.ts';
 import type { DescribeLookup, FieldDescribe } from '../salesforce/describe.ts';
 import type { ObjectConfig } from '../config/types.ts';
-import type { Message, UserProperties } from '../sink/comment.ts';
+import type { Message, UserProperties } from '../model/comment.ts';
 import { normaliseAddress, splitAddresses } from './addresses.ts';
 import { cleanText, isDeclaredHtml } from './clean-text.ts';
 import { toRfc3339 } from './datetimes.ts';

@@ -6,7 +6,7 @@
  */
 import { picklistLabel } from '../salesforce/describe.ts';
 import type { FieldDescribe } from '../salesforce/describe.ts';
-import type { UserProperties } from '../sink/comment.ts';
+import type { UserProperties } from '../model/comment.ts';
 import { cleanText, isDeclaredHtml } from './clean-text.ts';
 import { toIsoDate, toRfc3339 } from './datetimes.ts';
 import type { FieldRead, FieldScalar } from './read-fields.ts';

@@ -6,7 +6,7 @@
  */
 import type { ObjectConfig } from '../config/types.ts';
 import type { DescribeLookup } from '../salesforce/describe.ts';
-import type { Comment } from '../sink/comment.ts';
+import type { Comment } from '../model/comment.ts';
 import { applyLimits, DEFAULT_LIMITS } from './limits.ts';
 import type { CommentLimits } from './limits.ts';
 import { mapId, mapMessage, mapProperties, mapThread, mapTimestamp } from './processors.ts';

@@ -4,8 +4,8 @@
  */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { bridgeKeys } from './keys.ts';
-import { CHANGE_JOB_NAME, changeBatchId, changeJobId, type ChangeBatch, type ChangeJob } from './change-job.ts';
+import { bridgeKeys } from '../store/keys.ts';
+import { CHANGE_JOB_NAME, changeBatchId, changeJobId, type ChangeBatch, type ChangeJob } from '../model/change.ts';
 
 /** Changes per BullMQ job: one Redis write and one job lock for this many changes. */
 export const CHANGES_PER_JOB = 250;

@@ -4,7 +4,7 @@
  * retry fails again, the worker dead-letters it again (docs/errors.md), so it is never lost.
  */
 import type { ChangeQueue } from './change-queue.ts';
-import type { DeadLetter, DeadLetterStore } from './dead-letters.ts';
+import type { DeadLetter, DeadLetterStore } from '../store/dead-letters.ts';
 import { isSalesforceId } from '../salesforce/record-id.ts';
 
 export type RetryOutcome =

@@ -10,7 +10,7 @@
 import type { Redis } from 'ioredis';
 import type { IntegrationConfig } from '../config/index.ts';
 import type { ChangeQueue } from './change-queue.ts';
-import { integrationKeys } from './keys.ts';
+import { integrationKeys } from '../store/keys.ts';
 
 export async function resetIntegrationPosition(redis: Redis, prefix: string, integration: IntegrationConfig, queue: ChangeQueue | undefined): Promise<void> {
   const keys = integrationKeys(prefix, integration.key);

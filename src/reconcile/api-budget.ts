@@ -10,7 +10,7 @@
  *   one call probes; success lifts the pause. Nothing crashes: the limit is a state, not an error.
  */
 import type { Redis } from 'ioredis';
-import { integrationKeys } from '../queue/keys.ts';
+import { integrationKeys } from '../store/keys.ts';
 import type { ApiUsage } from '../salesforce/rest-client.ts';
 
 export interface ApiBudgetOptions {

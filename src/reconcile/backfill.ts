@@ -11,8 +11,8 @@
  */
 import type { Redis } from 'ioredis';
 import type { ObjectConfig } from '../config/index.ts';
-import type { ChangeJob } from '../queue/change-job.ts';
-import { integrationKeys } from '../queue/keys.ts';
+import type { ChangeJob } from '../model/change.ts';
+import { integrationKeys } from '../store/keys.ts';
 import { SalesforceApiError } from '../salesforce/rest-client.ts';
 import type { ApiBudget } from './api-budget.ts';
 import { scanByModstamp } from './record-scan.ts';

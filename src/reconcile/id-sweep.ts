@@ -9,8 +9,8 @@
  */
 import type { Redis } from 'ioredis';
 import type { ObjectConfig } from '../config/index.ts';
-import type { ChangeJob } from '../queue/change-job.ts';
-import { integrationKeys } from '../queue/keys.ts';
+import type { ChangeJob } from '../model/change.ts';
+import { integrationKeys } from '../store/keys.ts';
 import { scanIds } from './record-scan.ts';
 import type { ReconcileDeps } from './reconcile-object.ts';
 

@@ -3,11 +3,10 @@
  * starts it: `startReconciler(context, shutdown)`. Every worker process runs one; BullMQ's job
  * schedulers and job locks make each run happen once, on one of them.
  */
-import { createRedis } from '../redis.ts';
-import type { BridgeContext } from '../roles/context.ts';
+import { createRedis } from '../store/redis.ts';
 import type { Shutdown } from '../shutdown.ts';
 import { ReconcileTrigger } from './reconcile-jobs.ts';
-import { IntegrationReconciler, type ReconcilerOptions } from './reconciler.ts';
+import { IntegrationReconciler, type ReconcilerHost, type ReconcilerOptions } from './reconciler.ts';
 
 export { ApiBudget, type ApiBudgetOptions, type ApiUsageReading, type Admission } from './api-budget.ts';
 export { runBackfill, readBackfillCheckpoint, type BackfillCheckpoint, type BackfillOutcome, type BackfillProgress } from './backfill.ts';
@@ -15,7 +14,7 @@ export { sweepObject, type SweepResult } from './id-sweep.ts';
 export { reconcileObject, type ReconcileDeps, type ReconcileResult } from './reconcile-object.ts';
 export { ReconcileTrigger, ReconcileJobSchema, type ReconcileJob, type RunOutcome } from './reconcile-jobs.ts';
 export { ReconcileState } from './reconcile-state.ts';
-export { IntegrationReconciler, type ReconcilerOptions } from './reconciler.ts';
+export { IntegrationReconciler, type ReconcilerHost, type ReconcilerOptions } from './reconciler.ts';
 
 export interface Reconciler {
   /** Per integration key. */
@@ -27,7 +26,7 @@ export interface Reconciler {
   close(): Promise<void>;
 }
 
-export async function startReconciler(context: BridgeContext, shutdown: Shutdown, options: ReconcilerOptions = {}): Promise<Reconciler> {
+export async function startReconciler(context: ReconcilerHost, shutdown: Shutdown, options: ReconcilerOptions = {}): Promise<Reconciler> {
   const { config, tokens } = context;
   const blocking = createRedis(config.redis, 'worker');
   const trigger = new ReconcileTrigger(context.redis, config.redis.prefix);

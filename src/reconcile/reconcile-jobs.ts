@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { bridgeKeys } from '../queue/keys.ts';
+import { bridgeKeys } from '../store/keys.ts';
 
 export const RECONCILE_JOB_NAME = 'reconcile';
 

@@ -16,9 +16,9 @@
  */
 import type { Logger } from 'pino';
 import type { IntegrationConfig, ObjectConfig } from '../config/index.ts';
-import type { ChangeJob } from '../queue/change-job.ts';
+import type { ChangeJob } from '../model/change.ts';
 import type { ChangeQueue } from '../queue/change-queue.ts';
-import type { RecordVersions } from '../queue/record-versions.ts';
+import type { RecordVersions } from '../store/record-versions.ts';
 import type { SalesforceRestClient } from '../salesforce/rest-client.ts';
 import { scanByModstamp, type ScannedRow } from './record-scan.ts';
 import type { ReconcileState } from './reconcile-state.ts';

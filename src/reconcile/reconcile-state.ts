@@ -6,8 +6,8 @@
  * - `reconcileRequests()` hash: object → `{ since, reason, at }` from the subscriber and the admin API.
  */
 import type { Redis } from 'ioredis';
-import { integrationKeys } from '../queue/keys.ts';
-import { ReconcileRequestSchema, type ReconcileRequest } from '../salesforce/streaming/stream-status.ts';
+import { integrationKeys } from '../store/keys.ts';
+import { ReconcileRequestSchema, type ReconcileRequest } from '../subscriber/stream-status.ts';
 
 export type { ReconcileRequest };
 

@@ -13,13 +13,15 @@
 import { DelayedError, Worker, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { IntegrationConfig, ObjectConfig } from '../config/index.ts';
+import type { AuthStatus } from '../auth/token-store.ts';
+import type { TokenEvent } from '../auth/token-service.ts';
+import type { BridgeConfig, IntegrationConfig, ObjectConfig } from '../config/index.ts';
+import type { MetricsRecorder } from '../metrics/recorder.ts';
 import type { ChangeQueue } from '../queue/change-queue.ts';
-import { integrationKeys, bridgeKeys } from '../queue/keys.ts';
-import { RecordVersions } from '../queue/record-versions.ts';
-import type { BridgeContext } from '../roles/context.ts';
+import { integrationKeys, bridgeKeys } from '../store/keys.ts';
+import { RecordVersions } from '../store/record-versions.ts';
 import { NotAuthorizedError } from '../salesforce/errors.ts';
-import { createRestClient, SalesforceApiError, type SalesforceRestClient } from '../salesforce/rest-client.ts';
+import { SalesforceApiError, type SalesforceRestClient } from '../salesforce/rest-client.ts';
 import { ApiBudget, type ApiBudgetOptions } from './api-budget.ts';
 import { runBackfill, type BackfillProgress } from './backfill.ts';
 import { sweepObject } from './id-sweep.ts';
@@ -35,6 +37,19 @@ import {
   type RunOutcome,
 } from './reconcile-jobs.ts';
 import { ReconcileState, type PendingRequest } from './reconcile-state.ts';
+
+/** What reconciliation needs from its process: the parts the composition root (src/roles/context.ts) built. */
+export interface ReconcilerHost {
+  config: BridgeConfig;
+  redis: Redis;
+  logger: Logger;
+  metrics: Pick<MetricsRecorder, 'inc'>;
+  tokens: {
+    store: { status(integration: string): Promise<AuthStatus> };
+    subscribe(listener: (event: TokenEvent) => void): Promise<() => Promise<void>>;
+  };
+  integrations: ReadonlyMap<string, { rest: SalesforceRestClient; queue: ChangeQueue }>;
+}
 
 export interface ReconcilerOptions {
   /** API budget governor settings. */
@@ -67,7 +82,7 @@ export class IntegrationReconciler {
   #polling = false;
 
   constructor(
-    private readonly context: BridgeContext,
+    private readonly context: ReconcilerHost,
     readonly integration: IntegrationConfig,
     blocking: Redis,
     private readonly trigger: ReconcileTrigger,
@@ -79,10 +94,10 @@ export class IntegrationReconciler {
     this.budget = new ApiBudget(redis, this.#prefix, integration.key, options.budget);
     this.state = new ReconcileState(redis, this.#prefix, integration.key);
     this.#versions = new RecordVersions(redis, this.#prefix, integration.key);
-    this.#rest = createRestClient(integration, context, { onApiUsage: this.budget.record });
-    const changes = context.queues.get(integration.key);
-    if (!changes) throw new Error(`no change queue for ${integration.key}`);
-    this.#changes = changes;
+    const parts = context.integrations.get(integration.key);
+    if (!parts) throw new Error(`no parts for integration ${integration.key}`);
+    this.#rest = parts.rest;
+    this.#changes = parts.queue;
     this.queue = reconcileQueue(redis, this.#prefix, integration.key);
     const keys = bridgeKeys(this.#prefix);
     this.#worker = new Worker<ReconcileJob, RunOutcome>(keys.reconcileQueueName(integration.key), (job, token) => this.#process(job, token), {

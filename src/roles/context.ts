@@ -1,22 +1,36 @@
 /**
- * What every role builds from the config: the Redis connection, the token machinery and the logger's
- * secret scrubber. Roles compose this and add their own parts; nothing here starts work.
+ * The composition root: what every role builds from the config, once per process — the token
+ * machinery, and for each integration its REST client, describe cache and change queue. Roles hand
+ * components the narrow parts they need; nothing here starts work.
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { BridgeConfig } from '../config/index.ts';
-import { secretValues } from '../config/index.ts';
+import type { BridgeConfig, IntegrationConfig } from '../config/index.ts';
+import { redirectUri, secretValues } from '../config/index.ts';
 import type { SecretScrubber } from '../logging.ts';
 import { SalesforceOAuthClient } from '../salesforce/oauth-client.ts';
-import { OAuthStateStore } from '../salesforce/oauth-state.ts';
-import { TokenCipher } from '../salesforce/token-cipher.ts';
-import { TokenService } from '../salesforce/token-service.ts';
-import { TokenStore } from '../salesforce/token-store.ts';
-import { redirectUri } from '../server/deps.ts';
+import { OAuthStateStore } from '../auth/oauth-state.ts';
+import { TokenCipher } from '../auth/token-cipher.ts';
+import { TokenService } from '../auth/token-service.ts';
+import { TokenStore } from '../auth/token-store.ts';
 import { ChangeQueue } from '../queue/change-queue.ts';
-import { DeadLetterStore } from '../queue/dead-letters.ts';
-import { bridgeKeys } from '../queue/keys.ts';
+import { DeadLetterStore } from '../store/dead-letters.ts';
+import { bridgeKeys } from '../store/keys.ts';
 import { MetricsRecorder } from '../metrics/recorder.ts';
+import { ApiBudget } from '../reconcile/api-budget.ts';
+import { DescribeCache } from '../salesforce/describe-cache.ts';
+import { SalesforceRestClient } from '../salesforce/rest-client.ts';
+
+/** One integration's parts, built once per process and shared by every component that needs them. */
+export interface IntegrationParts {
+  integration: IntegrationConfig;
+  /** Salesforce REST: every call is counted, and every response's API usage recorded for the budget governor. */
+  rest: SalesforceRestClient;
+  /** Describe metadata of the integration's objects, cached for the process. */
+  describes: DescribeCache;
+  /** Producer side of the integration's change queue. */
+  queue: ChangeQueue;
+}
 
 export interface BridgeContext {
   config: BridgeConfig;
@@ -25,6 +39,8 @@ export interface BridgeContext {
   tokens: TokenService;
   oauthStates: OAuthStateStore;
   oauthClients: ReadonlyMap<string, SalesforceOAuthClient>;
+  /** Each integration's parts (by integration key). */
+  integrations: ReadonlyMap<string, IntegrationParts>;
   /** Producer side of each integration's change queue (by integration key). */
   queues: ReadonlyMap<string, ChangeQueue>;
   deadLetters: DeadLetterStore;
@@ -73,7 +89,21 @@ export function createContext(options: ContextOptions): BridgeContext {
     ...(options.scrubber ? { scrubber: options.scrubber } : {}),
   });
   const oauthStates = new OAuthStateStore(redis, config.redis.prefix, options.oauthStateTtlMs);
-  const queues = new Map(config.integrations.map((integration) => [integration.key, new ChangeQueue(redis, config.redis.prefix, integration.key)]));
+  const integrations = new Map(
+    config.integrations.map((integration): [string, IntegrationParts] => {
+      const rest = new SalesforceRestClient({
+        integration: integration.key,
+        apiVersion: integration.salesforce.apiVersion,
+        tokens,
+        onCall: (kind) => metrics.inc('restCalls', { integration: integration.key, kind }),
+        // Every fetch keeps the API-usage reading fresh for the governor (reconcile/api-budget.ts).
+        onApiUsage: new ApiBudget(redis, config.redis.prefix, integration.key).record,
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      });
+      return [integration.key, { integration, rest, describes: new DescribeCache(rest), queue: new ChangeQueue(redis, config.redis.prefix, integration.key) }];
+    }),
+  );
+  const queues = new Map([...integrations].map(([key, parts]) => [key, parts.queue]));
   const deadLetters = new DeadLetterStore(redis, config.redis.prefix);
   return {
     config,
@@ -82,6 +112,7 @@ export function createContext(options: ContextOptions): BridgeContext {
     tokens,
     oauthStates,
     oauthClients,
+    integrations,
     queues,
     deadLetters,
     metrics,

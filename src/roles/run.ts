@@ -4,7 +4,7 @@
  */
 import { loadConfigFile, secretValues, type BridgeConfig } from '../config/index.ts';
 import { createLogger, SecretScrubber, type Logger } from '../logging.ts';
-import { assertRedisReachable, createRedis } from '../redis.ts';
+import { assertRedisReachable, createRedis } from '../store/redis.ts';
 import { Shutdown } from '../shutdown.ts';
 import { startApiRole } from './api.ts';
 import { startSubscriberRole } from './subscriber.ts';

@@ -2,7 +2,7 @@
  * The `subscriber` role: CDC streams for every authorised integration, one active subscriber per
  * integration across all replicas (leader lease), the others standing by. Composition only.
  */
-import { Subscriber, type SubscriberOptions } from '../salesforce/streaming/subscriber.ts';
+import { Subscriber, type SubscriberOptions } from '../subscriber/subscriber.ts';
 import type { Shutdown } from '../shutdown.ts';
 import type { BridgeContext } from './context.ts';
 

@@ -2,15 +2,13 @@
  * The `worker` role: for every integration, a change worker that fetches, transforms and pushes.
  * Stateless; scale it by running more processes. Composition only.
  */
-import { createRedis } from '../redis.ts';
-import { RecordVersions } from '../queue/record-versions.ts';
-import { RecordTrail } from '../queue/record-trail.ts';
-import { DescribeCache } from '../salesforce/describe-cache.ts';
-import { createRestClient } from '../salesforce/rest-client.ts';
+import { createRedis } from '../store/redis.ts';
+import { RecordVersions } from '../store/record-versions.ts';
+import { RecordTrail } from '../store/record-trail.ts';
 import type { Shutdown } from '../shutdown.ts';
 import { CommentPusher } from '../sink/comment-pusher.ts';
 import { createCmClient } from '../sink/client.ts';
-import { TargetPauseStore } from '../sink/target-pause.ts';
+import { TargetPauseStore } from '../store/target-pause.ts';
 import type { RetryPolicy } from '../sink/retry.ts';
 import type { SinkMetrics } from '../sink/metrics.ts';
 import { processChangeBatch, type ChangeBatchDeps } from '../worker/change-batch.ts';
@@ -45,7 +43,9 @@ export async function startWorkerRole(context: BridgeContext, shutdown: Shutdown
     const log = logger.child({ integration: integration.key });
     const labels = { integration: integration.key };
     // The workers' own fetches keep the API-usage reading fresh for the governor.
-    const rest = createRestClient(integration, context, { onApiUsage: new ApiBudget(redis, prefix, integration.key).record });
+    const parts = context.integrations.get(integration.key);
+    if (!parts) throw new Error(`no parts for integration ${integration.key}`);
+    const { rest, describes } = parts;
     const sinkMetrics: SinkMetrics = {
       onRequest: ({ operation, outcome }) => context.metrics.inc('cmRequests', { ...labels, operation, status: outcome }),
       onComments: ({ outcome, count }) => context.metrics.inc('cmComments', { ...labels, outcome }, count),
@@ -62,7 +62,7 @@ export async function startWorkerRole(context: BridgeContext, shutdown: Shutdown
     const deps: ChangeBatchDeps = {
       integration,
       rest,
-      describes: new DescribeCache(rest),
+      describes,
       pusher,
       versions: new RecordVersions(redis, prefix, integration.key),
       deadLetters: context.deadLetters,

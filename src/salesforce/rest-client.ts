@@ -8,11 +8,9 @@
  * Salesforce's `errorCode` for the retry decision.
  */
 import { z } from 'zod';
-import type { IntegrationConfig } from '../config/index.ts';
-import type { MetricsRecorder } from '../metrics/recorder.ts';
 import { BridgeError } from '../errors.ts';
 import { SalesforceUnavailableError } from './errors.ts';
-import type { SalesforceSession, TokenService } from './token-service.ts';
+import type { SalesforceSession, SessionSource } from './session.ts';
 
 const REQUEST_TIMEOUT_MS = 120_000;
 
@@ -66,7 +64,7 @@ export interface ApiUsage {
 export interface RestClientOptions {
   integration: string;
   apiVersion: string;
-  tokens: TokenService;
+  tokens: SessionSource;
   fetch?: typeof fetch;
   /** Told about every `Sforce-Limit-Info` header (API budget governor, metrics). */
   onApiUsage?: (usage: ApiUsage) => void;
@@ -75,24 +73,6 @@ export interface RestClientOptions {
 }
 
 export type RestCallKind = 'query' | 'queryMore' | 'describe';
-
-/**
- * The REST client of an integration, whoever uses it (workers, reconciliation, backfill, preview,
- * `check --online`): every call is counted in `sfcm_salesforce_rest_calls_total`.
- */
-export function createRestClient(
-  integration: IntegrationConfig,
-  deps: { tokens: TokenService; metrics: Pick<MetricsRecorder, 'inc'> },
-  options: Pick<RestClientOptions, 'onApiUsage' | 'fetch'> = {},
-): SalesforceRestClient {
-  return new SalesforceRestClient({
-    integration: integration.key,
-    apiVersion: integration.salesforce.apiVersion,
-    tokens: deps.tokens,
-    onCall: (kind) => deps.metrics.inc('restCalls', { integration: integration.key, kind }),
-    ...options,
-  });
-}
 
 export interface QueryResult {
   records: QueryRecord[];

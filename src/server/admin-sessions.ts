@@ -6,8 +6,8 @@
  */
 import { createHmac } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { digest, randomSecret } from '../salesforce/oauth-state.ts';
-import { bridgeKeys } from '../queue/keys.ts';
+import { digest, randomSecret } from '../auth/oauth-state.ts';
+import { bridgeKeys } from '../store/keys.ts';
 import { safeEqual } from './admin-auth.ts';
 
 export class AdminSessions {

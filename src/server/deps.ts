@@ -1,13 +1,32 @@
-/** What the Fastify app is built from: every dependency passed in, no module-level clients. */
-import type { BridgeContext } from '../roles/context.ts';
+/**
+ * What the Fastify app is built from: every dependency passed in, no module-level clients. The api
+ * role hands over its process's parts (src/roles/context.ts); the server declares here exactly
+ * which it uses, so it depends on their shapes, not on the roles.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { OAuthStateStore } from '../auth/oauth-state.ts';
+import type { TokenService } from '../auth/token-service.ts';
+import type { BridgeConfig, IntegrationConfig } from '../config/index.ts';
+import type { MetricsRecorder } from '../metrics/recorder.ts';
+import type { ChangeQueue } from '../queue/change-queue.ts';
+import type { DescribeCache } from '../salesforce/describe-cache.ts';
+import type { SalesforceOAuthClient } from '../salesforce/oauth-client.ts';
+import type { SalesforceRestClient } from '../salesforce/rest-client.ts';
+import type { DeadLetterStore } from '../store/dead-letters.ts';
 
-/** The app is built from a role context (everything but its lifecycle) plus the process's readiness. */
-export type AppDeps = Omit<BridgeContext, 'close'> & {
+export interface AppDeps {
+  config: BridgeConfig;
+  logger: Logger;
+  redis: Redis;
+  tokens: TokenService;
+  oauthStates: OAuthStateStore;
+  oauthClients: ReadonlyMap<string, SalesforceOAuthClient>;
+  /** Per integration: REST and describes for previews, the queue for retries and reconcile requests. */
+  integrations: ReadonlyMap<string, { integration: IntegrationConfig; rest: SalesforceRestClient; describes: DescribeCache; queue: ChangeQueue }>;
+  queues: ReadonlyMap<string, ChangeQueue>;
+  deadLetters: DeadLetterStore;
+  metrics: MetricsRecorder;
   /** Extra readiness checks of the process (e.g. "role started"); Redis and config are always checked. */
   readiness?: () => Record<string, boolean>;
-};
-
-/** `<publicUrl>/external/salesforce/oauth2/callback`: must match the app's Callback URL byte for byte. */
-export function redirectUri(publicUrl: string): string {
-  return `${publicUrl}/external/salesforce/oauth2/callback`;
 }

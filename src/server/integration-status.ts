@@ -6,11 +6,11 @@
 import type { BridgeConfig, IntegrationConfig } from '../config/index.ts';
 import type { Redis } from 'ioredis';
 import type { ChangeQueue } from '../queue/change-queue.ts';
-import type { DeadLetterStore } from '../queue/dead-letters.ts';
-import { integrationKeys } from '../queue/keys.ts';
-import type { AuthStatus, TokenStore } from '../salesforce/token-store.ts';
-import { TargetPauseStore, type TargetPauseState } from '../sink/target-pause.ts';
-import { redirectUri } from './deps.ts';
+import type { DeadLetterStore } from '../store/dead-letters.ts';
+import { integrationKeys } from '../store/keys.ts';
+import type { AuthStatus, TokenStore } from '../auth/token-store.ts';
+import { TargetPauseStore, type TargetPauseState } from '../store/target-pause.ts';
+import { redirectUri } from '../config/index.ts';
 import { explainOAuthError, readmeLink } from './oauth-errors.ts';
 
 /** Why Salesforce refused the refresh, in the admin's words (docs/salesforce-oauth.md). */

@@ -4,7 +4,7 @@
  * window ends. Counted in Redis, so every api replica enforces the same budget.
  */
 import type { Redis } from 'ioredis';
-import { bridgeKeys } from '../queue/keys.ts';
+import { bridgeKeys } from '../store/keys.ts';
 
 export const MAX_LOGIN_FAILURES = 10;
 export const LOGIN_FAILURE_WINDOW_MS = 15 * 60 * 1000;

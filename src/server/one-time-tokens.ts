@@ -4,7 +4,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
-import { digest, randomSecret } from '../salesforce/oauth-state.ts';
+import { digest, randomSecret } from '../auth/oauth-state.ts';
 
 export class OneTimeTokens<T> {
   constructor(

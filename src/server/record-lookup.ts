@@ -4,11 +4,10 @@
  */
 import type { IntegrationConfig } from '../config/index.ts';
 import { toComment } from '../pipeline/index.ts';
-import { RecordTrail } from '../queue/record-trail.ts';
-import { RecordVersions } from '../queue/record-versions.ts';
-import { DescribeCache } from '../salesforce/describe-cache.ts';
-import { createRestClient, soqlString, type SalesforceRestClient } from '../salesforce/rest-client.ts';
-import type { Comment } from '../sink/comment.ts';
+import { RecordTrail } from '../store/record-trail.ts';
+import { RecordVersions } from '../store/record-versions.ts';
+import { soqlString } from '../salesforce/rest-client.ts';
+import type { Comment } from '../model/comment.ts';
 import type { AppDeps } from './deps.ts';
 
 
@@ -59,23 +58,14 @@ export type PreviewOutcome =
         | { object: string; recordId: string; inScope: boolean; comment: null; reason: string };
     };
 
-/** REST access for previews, one per integration, made on first use and kept for the app's life. */
-const clients = new WeakMap<AppDeps['tokens'], Map<string, { rest: SalesforceRestClient; describes: DescribeCache }>>();
-
-function salesforceOf(deps: Pick<AppDeps, 'tokens' | 'metrics'>, integration: IntegrationConfig) {
-  let byIntegration = clients.get(deps.tokens);
-  if (!byIntegration) clients.set(deps.tokens, (byIntegration = new Map()));
-  let entry = byIntegration.get(integration.key);
-  if (!entry) {
-    const rest = createRestClient(integration, deps);
-    entry = { rest, describes: new DescribeCache(rest) };
-    byIntegration.set(integration.key, entry);
-  }
-  return entry;
+/** The integration's REST client and describe cache, as the process built them. */
+function salesforceOf(deps: Pick<AppDeps, 'integrations'>, integration: IntegrationConfig) {
+  const parts = deps.integrations.get(integration.key);
+  if (!parts) throw new Error(`no parts for integration ${integration.key}`);
+  return parts;
 }
 
-/** The comment a record would become right now: fetched live, transformed, never pushed. */
-export async function previewRecord(deps: Pick<AppDeps, 'tokens' | 'metrics'>, integration: IntegrationConfig, objectName: string, recordId: string): Promise<PreviewOutcome> {
+export async function previewRecord(deps: Pick<AppDeps, 'integrations'>, integration: IntegrationConfig, objectName: string, recordId: string): Promise<PreviewOutcome> {
   const object = integration.objects.find((o) => o.name.toLowerCase() === objectName.toLowerCase());
   if (!object) return { kind: 'unknown_object', message: `object ${objectName} is not configured for ${integration.key}` };
   const { rest, describes } = salesforceOf(deps, integration);

@@ -6,7 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { BridgeConfig } from '../config/index.ts';
-import { bridgeKeys } from '../queue/keys.ts';
+import { bridgeKeys } from '../store/keys.ts';
 import { isAdminBearer } from './admin-auth.ts';
 import { AdminSessions } from './admin-sessions.ts';
 import type { AppDeps } from './deps.ts';

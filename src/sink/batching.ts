@@ -2,7 +2,7 @@
  * Pure batch planning for `/sync` and delete calls: de-duplication by id and bounds by count and by
  * serialized bytes. No I/O, so it is tested table-driven.
  */
-import type { Comment } from './comment.ts';
+import type { Comment } from '../model/comment.ts';
 
 export interface SyncBatchLimits {
   /**

@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import type { Logger } from '../logging.ts';
-import type { Comment } from './comment.ts';
+import type { Comment } from '../model/comment.ts';
 import { cmEndpoint, normaliseBaseUrl } from './endpoint.ts';
 import {
   CmConnectionError,

@@ -14,7 +14,7 @@
 import type { Logger } from '../logging.ts';
 import { chunk, DEFAULT_SYNC_BATCH_LIMITS, lastVersionPerId, planSyncBatches, type SyncBatchLimits } from './batching.ts';
 import { MAX_IDS_PER_DELETE, type CmClient, type SyncCounters } from './client.ts';
-import type { Comment } from './comment.ts';
+import type { Comment } from '../model/comment.ts';
 import { shouldSplit, type CmError, type CmOperation } from './errors.ts';
 import type { SinkMetrics } from './metrics.ts';
 import { DEFAULT_RETRY_POLICY, SYSTEM_RETRY_CLOCK, withRetries, type RetryClock, type RetryPolicy } from './retry.ts';

@@ -20,17 +20,17 @@
 import type { Logger } from 'pino';
 import type { IntegrationConfig, ObjectConfig } from '../config/index.ts';
 import { contentHash, parseSalesforceDateTime, toComment } from '../pipeline/index.ts';
-import type { ChangeJob } from '../queue/change-job.ts';
-import type { DeadLetterStore } from '../queue/dead-letters.ts';
-import type { RecordVersion, RecordVersions } from '../queue/record-versions.ts';
+import type { ChangeJob } from '../model/change.ts';
+import type { DeadLetterStore } from '../store/dead-letters.ts';
+import type { RecordVersion, RecordVersions } from '../store/record-versions.ts';
 import type { DescribeCache } from '../salesforce/describe-cache.ts';
 import { SalesforceApiError, soqlString, type QueryRecord, type SalesforceRestClient } from '../salesforce/rest-client.ts';
 import { childRefreshes } from './relationships.ts';
 import { decide, nextRegisterEntry, type Observation } from './verdict.ts';
-import type { Comment } from '../sink/comment.ts';
+import type { Comment } from '../model/comment.ts';
 import type { CommentPusher } from '../sink/comment-pusher.ts';
 import type { MetricsRecorder } from '../metrics/recorder.ts';
-import type { RecordTrail } from '../queue/record-trail.ts';
+import type { RecordTrail } from '../store/record-trail.ts';
 
 /** Ids per SOQL `IN (…)`: ~25 URL-encoded bytes each keeps the URI far below 16 KB (reference §5.2). */
 export const IDS_PER_QUERY = 200;

@@ -4,7 +4,7 @@
  * change is reported with its reason (to be dead-lettered at once, docs/errors.md), and the valid
  * ones of the same job still go through.
  */
-import { ChangeJobSchema, type ChangeJob } from '../queue/change-job.ts';
+import { ChangeJobSchema, type ChangeJob } from '../model/change.ts';
 import { isSalesforceId } from '../salesforce/record-id.ts';
 
 export interface UnreadableChange {

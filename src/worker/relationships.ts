@@ -8,7 +8,7 @@
  */
 import type { IntegrationConfig, ObjectConfig } from '../config/index.ts';
 import { fieldsOfMapping } from '../config/fields.ts';
-import type { ChangeJob } from '../queue/change-job.ts';
+import type { ChangeJob } from '../model/change.ts';
 import type { DescribeCache } from '../salesforce/describe-cache.ts';
 import { findRelationship } from '../salesforce/describe.ts';
 import { soqlString, type SalesforceRestClient } from '../salesforce/rest-client.ts';

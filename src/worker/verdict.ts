@@ -8,7 +8,7 @@
  * Salesforce (`SystemModstamp` of a present record against the one pushed last): a defence for a
  * push lock that expired while its holder was frozen.
  */
-import type { RecordVersion } from '../queue/record-versions.ts';
+import type { RecordVersion } from '../store/record-versions.ts';
 
 /** One fetch's view of a record. `absent`: deleted, purged, or outside the object's `where`. */
 export type Observation = { state: 'present'; modstamp: number; hash: string } | { state: 'absent' };

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ChangeJob } from '../../src/queue/change-job.ts';
+import type { ChangeJob } from '../../src/model/change.ts';
 import type { SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
 import { bridgeConfigYaml, type BridgeHarness } from '../helpers/bridge.ts';
 import { startCli, type RunningCli } from '../helpers/cli.ts';

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, contentHash } from '../../src/pipeline/content-hash.ts';
 import { toComment } from '../../src/pipeline/to-comment.ts';
-import type { Comment } from '../../src/sink/comment.ts';
+import type { Comment } from '../../src/model/comment.ts';
 import { emailObject, emailRecord, sandboxDescribes } from './fixtures.ts';
 import type { RecordJson } from './fixtures.ts';
 

@@ -10,7 +10,7 @@ import { describeLookupOf, parseDescribe } from '../../src/salesforce/describe.t
 import type { DescribeLookup } from '../../src/salesforce/describe.ts';
 import { commentSchema } from '../../src/sandbox/cm/comment-schema.ts';
 import { defaultObjects } from '../../src/sandbox/org/metadata.ts';
-import type { Comment } from '../../src/sink/comment.ts';
+import type { Comment } from '../../src/model/comment.ts';
 
 export const sandboxDescribes: DescribeLookup = describeLookupOf(defaultObjects().map((object) => parseDescribe(object)));
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { applyLimits, charCount, commentIdProblem, DEFAULT_LIMITS, TRUNCATION_MARKER, truncate } from '../../src/pipeline/limits.ts';
-import type { Comment, UserProperties } from '../../src/sink/comment.ts';
+import type { Comment, UserProperties } from '../../src/model/comment.ts';
 import { expectAcceptedByCm } from './fixtures.ts';
 
 function comment(message: Partial<Comment['messages'][number]> = {}, user_properties?: UserProperties): Comment {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { toComment } from '../../src/pipeline/to-comment.ts';
 import type { ToCommentResult } from '../../src/pipeline/to-comment.ts';
-import type { Comment } from '../../src/sink/comment.ts';
+import type { Comment } from '../../src/model/comment.ts';
 import {
   CASE_ID,
   EMAIL_ID,

@@ -7,7 +7,7 @@ import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backfillCommand, backfillObjects, parseBackfillArgs } from '../../src/cli/backfill.ts';
 import { UsageError } from '../../src/errors.ts';
-import { integrationKeys } from '../../src/queue/keys.ts';
+import { integrationKeys } from '../../src/store/keys.ts';
 import { ApiBudget, readBackfillCheckpoint, ReconcileState } from '../../src/reconcile/index.ts';
 import { reconcileRoutes } from '../../src/server/routes/reconcile.ts';
 import { ADMIN_TOKEN } from '../helpers/bridge.ts';

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { integrationKeys } from '../../src/queue/keys.ts';
+import { integrationKeys } from '../../src/store/keys.ts';
 import { ReconcileState } from '../../src/reconcile/index.ts';
 import { authorise } from '../helpers/oauth.ts';
 import { startSubscriberRole, type SubscriberRole } from '../../src/roles/subscriber.ts';

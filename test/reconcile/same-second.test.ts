@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChangeQueue } from '../../src/queue/change-queue.ts';
-import type { ChangeJob } from '../../src/queue/change-job.ts';
+import type { ChangeJob } from '../../src/model/change.ts';
 import { eventually } from '../helpers/redis.ts';
 import { INTEGRATION, orgClock, startReconcileHarness, type ReconcileHarness } from './harness.ts';
 

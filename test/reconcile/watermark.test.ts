@@ -3,7 +3,7 @@
  * Mining through SOQL, within one period, exactly once, with no tie or late commit skipped.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { integrationKeys } from '../../src/queue/keys.ts';
+import { integrationKeys } from '../../src/store/keys.ts';
 import { ReconcileState } from '../../src/reconcile/index.ts';
 import { eventually } from '../helpers/redis.ts';
 import { INTEGRATION, orgClock, startReconcileHarness, type ReconcileHarness } from './harness.ts';
@@ -166,7 +166,7 @@ describe('watermark reconciliation', () => {
     await afterRuns('Case', 1);
     expect(h.body(missed.Id)).toBeUndefined();
 
-    const { StreamStatus } = await import('../../src/salesforce/streaming/stream-status.ts');
+    const { StreamStatus } = await import('../../src/subscriber/stream-status.ts');
     await new StreamStatus(h.bridge.redis.redis, h.bridge.redis.prefix, INTEGRATION).requestReconcile('Case', Date.now() - 15 * 60_000, 'replay id 42 was no longer retained');
     await eventually(() => h.body(missed.Id) === 'missed', 10_000);
     await eventually(async () => (await state().pendingRequest('Case')) === undefined, 5_000);

@@ -4,9 +4,9 @@
  * revokes the grant it replaces, and a flood of authenticate requests writes nothing and is limited.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { integrationKeys } from '../../src/queue/keys.ts';
+import { integrationKeys } from '../../src/store/keys.ts';
 import { SalesforceOAuthClient } from '../../src/salesforce/oauth-client.ts';
-import { MAX_PENDING_STATES } from '../../src/salesforce/oauth-state.ts';
+import { MAX_PENDING_STATES } from '../../src/auth/oauth-state.ts';
 import { DEFAULT_ORG_ID, SECOND_ORG_ID, SECOND_ORG_USER } from '../../src/sandbox/org/index.ts';
 import { buildApp, type BridgeApp } from '../../src/server/app.ts';
 import { WEB_RATE_LIMIT } from '../../src/server/rate-limits.ts';

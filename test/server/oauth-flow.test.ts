@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { integrationKeys } from '../../src/queue/keys.ts';
+import { integrationKeys } from '../../src/store/keys.ts';
 import { buildApp, type BridgeApp } from '../../src/server/app.ts';
 import { ADMIN_TOKEN, CLIENT_SECRET, PUBLIC_URL, startBridgeHarness, type BridgeHarness } from '../helpers/bridge.ts';
 import { eventually } from '../helpers/redis.ts';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { NotAuthorizedError } from '../../src/salesforce/errors.ts';
-import type { TokenEvent } from '../../src/salesforce/token-service.ts';
+import type { TokenEvent } from '../../src/auth/token-service.ts';
 import { buildApp, type BridgeApp } from '../../src/server/app.ts';
 import { ADMIN_TOKEN, startBridgeHarness, type BridgeHarness } from '../helpers/bridge.ts';
 import { completeFlow, INTEGRATION } from '../helpers/oauth.ts';

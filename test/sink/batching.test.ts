@@ -1,7 +1,7 @@
 /** Batch planning: last version per id, bounds by count and bytes (reference §3.3, §3.4, §5, §8.10). */
 import { describe, expect, it } from 'vitest';
 import { chunk, lastVersionPerId, planSyncBatches, serializedBytes, syncBodyBytes } from '../../src/sink/batching.ts';
-import type { Comment } from '../../src/sink/comment.ts';
+import type { Comment } from '../../src/model/comment.ts';
 
 function comment(id: string, text = `Body of ${id}`): Comment {
   return { id, timestamp: '2024-03-05T14:22:10Z', messages: [{ body: { text } }] };

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logging.ts';
 import type { SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
 import { createCmClient } from '../../src/sink/client.ts';
-import type { Comment } from '../../src/sink/comment.ts';
+import type { Comment } from '../../src/model/comment.ts';
 import { cmEndpoint, normaliseBaseUrl } from '../../src/sink/endpoint.ts';
 import {
   CmAuthError,

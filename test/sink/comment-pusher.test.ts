@@ -8,7 +8,7 @@ import type { SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.t
 import { syncBodyBytes } from '../../src/sink/batching.ts';
 import { createCmClient, type CmClientOptions } from '../../src/sink/client.ts';
 import { CommentPusher, type CommentPusherOptions } from '../../src/sink/comment-pusher.ts';
-import type { Comment } from '../../src/sink/comment.ts';
+import type { Comment } from '../../src/model/comment.ts';
 import {
   CmAuthError,
   CmNotFoundError,

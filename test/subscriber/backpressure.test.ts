@@ -5,9 +5,9 @@
  */
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ChangeJob } from '../../src/queue/change-job.ts';
-import { IntegrationStream } from '../../src/salesforce/streaming/integration-stream.ts';
-import type { ChangeJobSink } from '../../src/salesforce/streaming/event-ingest.ts';
+import type { ChangeJob } from '../../src/model/change.ts';
+import { IntegrationStream } from '../../src/subscriber/integration-stream.ts';
+import type { ChangeJobSink } from '../../src/subscriber/event-ingest.ts';
 import { eventually } from '../helpers/redis.ts';
 import { CASE_CHANNEL, FAST, startSubscriberHarness, type SubscriberHarness } from './harness.ts';
 

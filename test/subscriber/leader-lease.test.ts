@@ -3,7 +3,7 @@
  * takeover when the leader dies, and zero loss when it dies mid-burst (reference §1.4, §8 trap 7).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { integrationKeys } from '../../src/queue/keys.ts';
+import { integrationKeys } from '../../src/store/keys.ts';
 import type { SubscriberRole } from '../../src/roles/subscriber.ts';
 import { eventually } from '../helpers/redis.ts';
 import { CASE_CHANNEL, EMAIL_CHANNEL, FAST, INTEGRATION, jobsInQueue, startSubscriberHarness, subscribed, type SubscriberHarness } from './harness.ts';

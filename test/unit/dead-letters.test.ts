@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { DeadLetterStore } from '../../src/queue/dead-letters.ts';
+import { DeadLetterStore } from '../../src/store/dead-letters.ts';
 import { testRedis, type TestRedis } from '../helpers/redis.ts';
 
 describe('dead letters', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/ports.ts';
 import { RedisUnreachableError } from '../../src/errors.ts';
-import { assertRedisReachable, createRedis, describeRedisUrl } from '../../src/redis.ts';
+import { assertRedisReachable, createRedis, describeRedisUrl } from '../../src/store/redis.ts';
 
 describe('Redis connection factory', () => {
   it('connects to the Redis the tests run against', async () => {

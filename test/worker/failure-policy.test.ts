@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NotAuthorizedError, SalesforceOAuthError, SalesforceUnavailableError } from '../../src/salesforce/errors.ts';
 import { SalesforceApiError } from '../../src/salesforce/rest-client.ts';
-import { TokenDecryptionError } from '../../src/salesforce/token-cipher.ts';
+import { TokenDecryptionError } from '../../src/auth/token-cipher.ts';
 import {
   CmAuthError,
   CmConflictError,

@@ -5,7 +5,7 @@
  */
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ChangeJob } from '../../src/queue/change-job.ts';
+import type { ChangeJob } from '../../src/model/change.ts';
 import { ChangeQueue } from '../../src/queue/change-queue.ts';
 import { startWorkerRole } from '../../src/roles/worker.ts';
 import type { SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';

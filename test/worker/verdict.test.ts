@@ -1,6 +1,6 @@
 /** The record register's pure decisions (docs/record-register.md), one row per case. */
 import { describe, expect, it } from 'vitest';
-import type { RecordVersion } from '../../src/queue/record-versions.ts';
+import type { RecordVersion } from '../../src/store/record-versions.ts';
 import { decide, nextRegisterEntry, type Observation, type Verdict } from '../../src/worker/verdict.ts';
 
 const S10 = Date.UTC(2026, 10, 28, 12, 0, 10);

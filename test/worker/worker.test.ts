@@ -1,8 +1,8 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ChangeQueue } from '../../src/queue/change-queue.ts';
-import type { ChangeJob } from '../../src/queue/change-job.ts';
-import { DeadLetterStore } from '../../src/queue/dead-letters.ts';
+import type { ChangeJob } from '../../src/model/change.ts';
+import { DeadLetterStore } from '../../src/store/dead-letters.ts';
 import { startWorkerRole, type WorkerRole } from '../../src/roles/worker.ts';
 import type { SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
 import { buildApp } from '../../src/server/app.ts';

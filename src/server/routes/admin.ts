@@ -5,7 +5,7 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { IntegrationConfig } from '../../config/index.ts';
-import { ReplayStore } from '../../queue/replay-store.ts';
+import { ReplayStore } from '../../store/replay-store.ts';
 import { locateRecord, previewRecord } from '../record-lookup.ts';
 import { SALESFORCE_ID } from '../../salesforce/record-id.ts';
 import { retryDeadLetter } from '../../queue/dead-letter-retry.ts';

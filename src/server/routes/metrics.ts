@@ -7,9 +7,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { COUNTERS, LATENCY_HISTOGRAM } from '../../metrics/catalogue.ts';
 import { parseSeriesField } from '../../metrics/recorder.ts';
-import { bridgeKeys, integrationKeys } from '../../queue/keys.ts';
-import { ReplayStore } from '../../queue/replay-store.ts';
-import { TargetPauseStore } from '../../sink/target-pause.ts';
+import { bridgeKeys, integrationKeys } from '../../store/keys.ts';
+import { ReplayStore } from '../../store/replay-store.ts';
+import { TargetPauseStore } from '../../store/target-pause.ts';
 import { bearerToken, safeEqual } from '../admin-auth.ts';
 import type { AppDeps } from '../deps.ts';
 

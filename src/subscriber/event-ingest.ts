@@ -11,13 +11,13 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { MetricsRecorder } from '../../metrics/recorder.ts';
-import type { ChangeJob } from '../../queue/change-job.ts';
-import type { PlannedJob } from '../../queue/change-queue.ts';
-import type { DeadLetterStore } from '../../queue/dead-letters.ts';
-import type { ReplayStore } from '../../queue/replay-store.ts';
-import { Backoff, type BackoffPolicy } from './backoff.ts';
-import { eventJobDiscriminator, interpretChangeEvent, type EventOutcome } from './change-event.ts';
+import type { MetricsRecorder } from '../metrics/recorder.ts';
+import type { ChangeJob } from '../model/change.ts';
+import type { PlannedJob } from '../queue/change-queue.ts';
+import type { DeadLetterStore } from '../store/dead-letters.ts';
+import type { ReplayStore } from '../store/replay-store.ts';
+import { Backoff, type BackoffPolicy } from '../salesforce/cometd/backoff.ts';
+import { eventJobDiscriminator, interpretChangeEvent, type EventOutcome } from '../salesforce/cometd/change-event.ts';
 import type { StreamStatus } from './stream-status.ts';
 
 /** Where change jobs go (a `ChangeQueue`). Resolves once Redis has them. */

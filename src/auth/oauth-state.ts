@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { bridgeKeys, integrationKeys } from '../queue/keys.ts';
+import { bridgeKeys, integrationKeys } from '../store/keys.ts';
 
 /** How long an admin has between "authenticate" and the callback. */
 export const DEFAULT_STATE_TTL_MS = 10 * 60 * 1000;

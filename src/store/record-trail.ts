@@ -7,7 +7,7 @@
  */
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { ChangeJob } from './change-job.ts';
+import type { ChangeJob } from '../model/change.ts';
 import { integrationKeys } from './keys.ts';
 
 export const TrailEntrySchema = z.object({

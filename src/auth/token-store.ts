@@ -5,8 +5,8 @@
  */
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { integrationKeys } from '../queue/keys.ts';
-import { compareAndSet } from '../queue/scripts.ts';
+import { integrationKeys } from '../store/keys.ts';
+import { compareAndSet } from '../store/scripts.ts';
 import type { TokenCipher } from './token-cipher.ts';
 
 export const StoredTokensSchema = z.object({

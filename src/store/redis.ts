@@ -1,9 +1,9 @@
 /**
  * The one place Redis connections are made. Keys are prefixed by their owners (BullMQ's `prefix`
- * option, `src/queue/keys.ts`), never with ioredis' `keyPrefix`, which BullMQ does not support.
+ * option, `src/store/keys.ts`), never with ioredis' `keyPrefix`, which BullMQ does not support.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { RedisUnreachableError } from './errors.ts';
+import { RedisUnreachableError } from '../errors.ts';
 
 export interface RedisSettings {
   url: string;

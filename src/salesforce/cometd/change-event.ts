@@ -10,7 +10,7 @@
  * - Anything that does not fit the schema → a dead letter with the reason; never a crash.
  */
 import { z } from 'zod';
-import type { ChangeJob, ChangeKind } from '../../queue/change-job.ts';
+import type { ChangeJob, ChangeKind } from '../../model/change.ts';
 import { isSalesforceId } from '../record-id.ts';
 
 /** `001*`: every record of the object (custom field type conversions, §3.2). */

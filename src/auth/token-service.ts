@@ -18,20 +18,13 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { SecretScrubber } from '../logging.ts';
-import { bridgeKeys, integrationKeys } from '../queue/keys.ts';
-import { releaseLock } from '../queue/scripts.ts';
-import { NotAuthorizedError, SalesforceOAuthError, SalesforceUnavailableError } from './errors.ts';
-import type { Identity, SalesforceOAuthClient, TokenResponse } from './oauth-client.ts';
+import { bridgeKeys, integrationKeys } from '../store/keys.ts';
+import { releaseLock } from '../store/scripts.ts';
+import { NotAuthorizedError, SalesforceOAuthError, SalesforceUnavailableError } from '../salesforce/errors.ts';
+import type { Identity, SalesforceOAuthClient, TokenResponse } from '../salesforce/oauth-client.ts';
+import type { SalesforceSession, SessionSource } from '../salesforce/session.ts';
 import type { StoredTokens, TokenStore } from './token-store.ts';
 
-/** What callers need to make a Salesforce request. */
-export interface SalesforceSession {
-  integration: string;
-  accessToken: string;
-  instanceUrl: string;
-  orgId: string;
-  userId: string;
-}
 
 export type TokenEventKind = 'authorized' | 'refreshed' | 'needs_reauth' | 'disconnected';
 export const TokenEventSchema = z.object({
@@ -57,7 +50,7 @@ export interface TokenServiceOptions {
   pollIntervalMs?: number;
 }
 
-export class TokenService {
+export class TokenService implements SessionSource {
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #store: TokenStore;

@@ -20,14 +20,14 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { MetricsRecorder } from '../../metrics/recorder.ts';
-import type { IntegrationConfig } from '../../config/index.ts';
-import type { DeadLetterStore } from '../../queue/dead-letters.ts';
-import type { ReplayStore } from '../../queue/replay-store.ts';
-import { NotAuthorizedError } from '../errors.ts';
-import type { SalesforceSession, TokenService } from '../token-service.ts';
-import { Backoff, type BackoffPolicy } from './backoff.ts';
-import { CometdClient } from './cometd-client.ts';
+import type { MetricsRecorder } from '../metrics/recorder.ts';
+import type { IntegrationConfig } from '../config/index.ts';
+import type { DeadLetterStore } from '../store/dead-letters.ts';
+import type { ReplayStore } from '../store/replay-store.ts';
+import { NotAuthorizedError } from '../salesforce/errors.ts';
+import type { SalesforceSession, SessionSource } from '../salesforce/session.ts';
+import { Backoff, type BackoffPolicy } from '../salesforce/cometd/backoff.ts';
+import { CometdClient } from '../salesforce/cometd/cometd-client.ts';
 import {
   ChannelUnavailableError,
   ConnectionLimitError,
@@ -36,7 +36,7 @@ import {
   StreamAuthenticationError,
   UnknownClientError,
   type CometdError,
-} from './errors.ts';
+} from '../salesforce/cometd/errors.ts';
 import { EventIngest, type ChangeJobSink, type IngestStats } from './event-ingest.ts';
 import type { StreamStatus } from './stream-status.ts';
 
@@ -116,7 +116,7 @@ export interface StreamStats {
 
 export interface IntegrationStreamOptions {
   integration: IntegrationConfig;
-  tokens: Pick<TokenService, 'session' | 'refresh'>;
+  tokens: SessionSource;
   queue: ChangeJobSink;
   replay: ReplayStore;
   deadLetters: DeadLetterStore;

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { releaseLock } from '../../queue/scripts.ts';
+import { releaseLock } from '../store/scripts.ts';
 
 /**
  * Extend a lease only if we still hold it.

@@ -1,5 +1,5 @@
 /**
- * Typed wrappers of the bridge's Lua scripts (`src/queue/lua/<name>-<numKeys>.lua`).
+ * Typed wrappers of the bridge's Lua scripts (`src/store/lua/<name>-<numKeys>.lua`).
  * Scripts are registered per connection with ioredis' `defineCommand` (EVALSHA with EVAL fallback).
  */
 import { readFileSync } from 'node:fs';

@@ -7,7 +7,7 @@
  */
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { integrationKeys } from '../../queue/keys.ts';
+import { integrationKeys } from '../store/keys.ts';
 
 export const ReconcileRequestSchema = z.object({
   /** ISO time to reconcile from; null: from the stored watermark (the whole object when there is none). */

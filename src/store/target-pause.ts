@@ -5,7 +5,7 @@
  * lifts it (docs/errors.md, "Target refused").
  */
 import type { Redis } from 'ioredis';
-import { integrationKeys } from '../queue/keys.ts';
+import { integrationKeys } from './keys.ts';
 
 export interface TargetPauseState {
   state: 'paused';

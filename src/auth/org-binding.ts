@@ -15,8 +15,8 @@ import type { Logger } from 'pino';
 import type { IntegrationConfig } from '../config/index.ts';
 import type { ChangeQueue } from '../queue/change-queue.ts';
 import { resetIntegrationPosition } from '../queue/integration-reset.ts';
-import { integrationKeys } from '../queue/keys.ts';
-import type { Identity, SalesforceOAuthClient, TokenResponse } from './oauth-client.ts';
+import { integrationKeys } from '../store/keys.ts';
+import type { Identity, SalesforceOAuthClient, TokenResponse } from '../salesforce/oauth-client.ts';
 import type { TokenService } from './token-service.ts';
 
 export type AuthorizationOutcome =

@@ -6,13 +6,13 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { MetricsRecorder } from '../../metrics/recorder.ts';
-import type { BridgeConfig, IntegrationConfig } from '../../config/index.ts';
-import { ChangeQueue } from '../../queue/change-queue.ts';
-import { DeadLetterStore } from '../../queue/dead-letters.ts';
-import { integrationKeys } from '../../queue/keys.ts';
-import { ReplayStore } from '../../queue/replay-store.ts';
-import type { TokenEvent, TokenService } from '../token-service.ts';
+import type { MetricsRecorder } from '../metrics/recorder.ts';
+import type { BridgeConfig, IntegrationConfig } from '../config/index.ts';
+import { ChangeQueue } from '../queue/change-queue.ts';
+import { DeadLetterStore } from '../store/dead-letters.ts';
+import { integrationKeys } from '../store/keys.ts';
+import { ReplayStore } from '../store/replay-store.ts';
+import type { TokenEvent, TokenService } from '../auth/token-service.ts';
 import { IntegrationStream, type StreamTimings } from './integration-stream.ts';
 import { LeaderLease, type LeaseTimings } from './leader-lease.ts';
 import { StreamStatus } from './stream-status.ts';
