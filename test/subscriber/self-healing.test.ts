@@ -81,8 +81,11 @@ describe('subscriber self-healing (reference §1.5, §1.8, §8)', () => {
     await subscribed(role, BOTH);
     const old = (await h.context.tokens.session(INTEGRATION)).accessToken;
 
+    const oldClients = new Set(h.org.counters().streaming.subscriptions.map((s) => s.clientId));
     await h.context.tokens.refresh(INTEGRATION, old);
     await eventually(() => (statsOf(role).rebuilds.token_refreshed ?? 0) === 1);
+    // The org holds the new client's subscriptions (the stream's own stats may still show the old client's).
+    await eventually(() => BOTH.every((channel) => h.org.counters().streaming.subscriptions.some((s) => s.channel === channel && !oldClients.has(s.clientId))), 8_000);
     await subscribed(role, BOTH);
     const c = h.org.store.create('Case', { Subject: 'on the new token' });
     expect((await jobsInQueue(h, 1))[0]?.recordId).toBe(c.Id);
