@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { SALESFORCE_ID } from '../salesforce/record-id.ts';
+import { SALESFORCE_ID } from './record-id.ts';
 
 /**
  * Every kind is handled the same way: fetch the record as it is now and make the source match it

@@ -5,7 +5,7 @@
  */
 import type { ChangeQueue } from './change-queue.ts';
 import type { DeadLetter, DeadLetterStore } from '../store/dead-letters.ts';
-import { isSalesforceId } from '../salesforce/record-id.ts';
+import { isSalesforceId } from '../model/record-id.ts';
 
 export type RetryOutcome =
   | { kind: 'retried'; letter: DeadLetter & { recordId: string } }

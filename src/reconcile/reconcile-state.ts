@@ -7,7 +7,7 @@
  */
 import type { Redis } from 'ioredis';
 import { integrationKeys } from '../store/keys.ts';
-import { ReconcileRequestSchema, type ReconcileRequest } from '../subscriber/stream-status.ts';
+import { ReconcileRequestSchema, type ReconcileRequest } from '../model/reconcile-request.ts';
 
 export type { ReconcileRequest };
 

@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { isSalesforceId } from '../salesforce/record-id.ts';
+import { isSalesforceId } from '../model/record-id.ts';
 import { integrationKeys } from './keys.ts';
 
 export const DeadLetterSchema = z.object({

@@ -7,16 +7,9 @@
  */
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { ReconcileRequestSchema, type ReconcileRequest } from '../model/reconcile-request.ts';
 import { integrationKeys } from '../store/keys.ts';
 
-export const ReconcileRequestSchema = z.object({
-  /** ISO time to reconcile from; null: from the stored watermark (the whole object when there is none). */
-  since: z.string().nullable(),
-  reason: z.string(),
-  /** ISO time of the request. */
-  at: z.string().optional(),
-});
-export type ReconcileRequest = z.infer<typeof ReconcileRequestSchema>;
 
 export class StreamStatus {
   readonly #keys: ReturnType<typeof integrationKeys>;

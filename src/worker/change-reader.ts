@@ -5,7 +5,7 @@
  * ones of the same job still go through.
  */
 import { ChangeJobSchema, type ChangeJob } from '../model/change.ts';
-import { isSalesforceId } from '../salesforce/record-id.ts';
+import { isSalesforceId } from '../model/record-id.ts';
 
 export interface UnreadableChange {
   /** The object the change names, or `(unknown)`. */

@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import type { ChangeJob, ChangeKind } from '../../model/change.ts';
-import { isSalesforceId } from '../record-id.ts';
+import { isSalesforceId } from '../../model/record-id.ts';
 
 /** `001*`: every record of the object (custom field type conversions, §3.2). */
 const WILDCARD_ID = /^[A-Za-z0-9]{3}\*$/;

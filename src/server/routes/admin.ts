@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { IntegrationConfig } from '../../config/index.ts';
 import { ReplayStore } from '../../store/replay-store.ts';
 import { locateRecord, previewRecord } from '../record-lookup.ts';
-import { SALESFORCE_ID } from '../../salesforce/record-id.ts';
+import { SALESFORCE_ID } from '../../model/record-id.ts';
 import { retryDeadLetter } from '../../queue/dead-letter-retry.ts';
 import { requireAdminBearer } from '../admin-auth.ts';
 import type { AppDeps } from '../deps.ts';

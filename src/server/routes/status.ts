@@ -17,7 +17,7 @@ import { limited, LOGIN_RATE_LIMIT } from '../rate-limits.ts';
 import { SESSION_COOKIE, type WebAuth } from '../web-auth.ts';
 import { authenticatePath, integrationViews, type IntegrationView } from '../integration-status.ts';
 import { locateRecord, previewRecord } from '../record-lookup.ts';
-import { SALESFORCE_ID } from '../../salesforce/record-id.ts';
+import { SALESFORCE_ID } from '../../model/record-id.ts';
 import { retryDeadLetter } from '../../queue/dead-letter-retry.ts';
 
 const LoginForm = z.object({ token: z.string().max(1000), next: z.string().max(500).optional() });
