@@ -13,6 +13,7 @@ import { startCli, type RunningCli } from '../helpers/cli.ts';
 import { freePort } from '../helpers/ports.ts';
 import { eventually } from '../helpers/redis.ts';
 import { startAuthorisedPipeline } from '../helpers/pipeline.ts';
+import { seededRandom } from '../helpers/random.ts';
 
 const CM_TOKEN = 'cm-storm-token';
 const OBJECTS = `      Case:
@@ -79,12 +80,13 @@ describe('Salesforce token-expiry and unknown-client storms', () => {
     const org = harness.org;
     const ids = Array.from({ length: 40 }, (_, i) => String(org.store.create('Case', { Subject: `k${i}`, Description: 'v0' }, { silent: true }).Id));
 
+    const random = seededRandom();
     for (let round = 1; round <= 3; round++) {
       bridge = startCli(['all', '--config', configFile], { LOG_LEVEL: 'warn' });
       await eventually(() => org.streaming.counters().activeClients > 0, 20_000, 50);
       for (const id of ids) org.store.update(id, { Description: `v${round}` });
       // Somewhere in the middle of this round's stream.
-      await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 400)));
+      await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 400)));
       bridge.kill('SIGKILL');
       await bridge.exited;
     }
