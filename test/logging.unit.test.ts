@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfigText, secretValues } from '../../src/config/index.ts';
-import { createLogger, REDACT_PATHS, SecretScrubber } from '../../src/logging.ts';
-import { configYaml } from '../helpers/config-text.ts';
+import { loadConfigText, secretValues } from '../src/config/index.ts';
+import { createLogger, REDACT_PATHS, SecretScrubber } from '../src/logging.ts';
+import { configYaml } from './helpers/config-text.ts';
 
 /** An in-memory destination: every line pino writes, parsed. */
 function memoryDestination() {

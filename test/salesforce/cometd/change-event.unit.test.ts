@@ -3,8 +3,8 @@
  * how a CometD failure is typed from its wire strings (§1.5, §1.6), and the backoff windows.
  */
 import { describe, expect, it } from 'vitest';
-import { Backoff } from '../../src/salesforce/cometd/backoff.ts';
-import { interpretChangeEvent, type EventOutcome } from '../../src/salesforce/cometd/change-event.ts';
+import { Backoff } from '../../../src/salesforce/cometd/backoff.ts';
+import { interpretChangeEvent, type EventOutcome } from '../../../src/salesforce/cometd/change-event.ts';
 import {
   ChannelUnavailableError,
   ConnectionLimitError,
@@ -15,7 +15,7 @@ import {
   UnknownClientError,
   classifyCometdFailure,
   type CometdFailureReply,
-} from '../../src/salesforce/cometd/errors.ts';
+} from '../../../src/salesforce/cometd/errors.ts';
 
 const A = '5005f00002cQ9dRAAS';
 const B = '5005f00002cQ9dSAAS';
