@@ -16,7 +16,7 @@ import { createContext, type BridgeContext } from '../../src/roles/context.ts';
 import { startSubscriberRole, type SubscriberRole } from '../../src/roles/subscriber.ts';
 import type { SubscriberOptions } from '../../src/salesforce/streaming/subscriber.ts';
 import { StreamStatus, type ReconcileRequest } from '../../src/salesforce/streaming/stream-status.ts';
-import { startSalesforceOrg, type SalesforceOrgOptions, type SimulatedSalesforceOrg } from '../../src/sandbox/org/index.ts';
+import { startSalesforceOrg, type SalesforceOrgOptions, type SimulatedSalesforceOrg } from '@sf-cm-bridge/sandbox/org';
 import { buildApp } from '../../src/server/app.ts';
 import { Shutdown } from '../../src/shutdown.ts';
 import { bridgeConfigYaml, CLIENT_ID, CLIENT_SECRET, PUBLIC_URL } from '../helpers/bridge.ts';

@@ -40,7 +40,7 @@ export type {
   UpsertHistoryEntry,
 } from './store.ts';
 export type { Comment, Message } from './comment-schema.ts';
-export { validateSyncBody } from './comment-schema.ts';
+export { commentSchema, validateSyncBody } from './comment-schema.ts';
 export { CONTROL_PREFIX } from './control-routes.ts';
 export { MAX_IDS_PER_DELETE } from './api-routes.ts';
 export { DEFAULT_BODY_LIMIT_BYTES } from './server.ts';
