@@ -80,11 +80,17 @@ describe('the sandbox package stays out of the product', () => {
       rmSync(installed, { recursive: true, force: true });
     });
 
-    const cli = (args: string[]) =>
-      run(process.execPath, ['bin/sf-cm-bridge.js', ...args], { cwd: installed, env: { PATH: process.env.PATH, HOME: process.env.HOME } }).then(
-        ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-        (error: { code: number; stdout: string; stderr: string }) => error,
-      );
+    async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+      const env = { PATH: process.env.PATH, HOME: process.env.HOME };
+      try {
+        const { stdout, stderr } = await run(process.execPath, ['bin/sf-cm-bridge.js', ...args], { cwd: installed, env });
+        return { code: 0, stdout, stderr };
+      } catch (error) {
+        // execFile rejects on a non-zero exit, with the exit code and both outputs on the error.
+        const { code, stdout, stderr } = error as { code: number; stdout: string; stderr: string };
+        return { code, stdout, stderr };
+      }
+    }
 
     it.each(['sandbox', 'demo'])('%s says in one line how to get the sandbox and exits 2', async (command) => {
       const result = await cli([command]);
