@@ -8,6 +8,8 @@ COPY package.json package-lock.json ./
 # tsx is a runtime dependency: the TypeScript sources run as they are, no build step.
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
+# Only the bridge itself: packages/ holds development packages (the sandbox), which
+# `npm ci --omit=dev` above skips and the image leaves out.
 COPY bin ./bin
 COPY src ./src
 COPY config ./config

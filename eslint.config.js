@@ -1,4 +1,4 @@
-// ESLint: typescript-eslint's strict, type-aware rules over src/, test/, bench/ and scripts/.
+// ESLint: typescript-eslint's strict, type-aware rules over src/, test/, bench/, scripts/ and packages/.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 

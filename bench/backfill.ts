@@ -18,7 +18,7 @@ import { backfillObjects } from '../src/cli/backfill.ts';
 import { RecordVersions } from '../src/store/record-versions.ts';
 import { ReconcileState, reconcileObject } from '../src/reconcile/index.ts';
 import { SalesforceRestClient } from '../src/salesforce/rest-client.ts';
-import { startCommunicationsMining } from '../src/sandbox/cm/index.ts';
+import { startCommunicationsMining } from '@sf-cm-bridge/sandbox/cm';
 import { authorizeBench, benchConfig, BIN, REDIS_URL, startBenchOrg, tearDown, until } from './common.ts';
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '20000' } } });

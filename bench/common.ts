@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { loadConfigText, type BridgeConfig } from '../src/config/index.ts';
 import { createContext, type BridgeContext } from '../src/roles/context.ts';
-import { startSalesforceOrg, type SimulatedSalesforceOrg } from '../src/sandbox/org/index.ts';
+import { startSalesforceOrg, type SimulatedSalesforceOrg } from '@sf-cm-bridge/sandbox/org';
 import { buildApp } from '../src/server/app.ts';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

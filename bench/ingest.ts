@@ -29,7 +29,7 @@ import { Redis } from 'ioredis';
 import type { ChangeJob } from '../src/model/change.ts';
 import { ChangeQueue } from '../src/queue/change-queue.ts';
 import { ReplayStore } from '../src/store/replay-store.ts';
-import type { SimulatedSalesforceOrg } from '../src/sandbox/org/index.ts';
+import type { SimulatedSalesforceOrg } from '@sf-cm-bridge/sandbox/org';
 import { authorizeBench, benchConfig, BIN, cpuSeconds, deleteKeys, mb, REDIS_URL, startBenchOrg, until, vmHwm } from './common.ts';
 
 const { values } = parseArgs({

@@ -21,7 +21,7 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ChangeQueue } from '../src/queue/change-queue.ts';
 import type { ChangeJob } from '../src/model/change.ts';
-import { startCommunicationsMining } from '../src/sandbox/cm/index.ts';
+import { startCommunicationsMining } from '@sf-cm-bridge/sandbox/cm';
 import { authorizeBench, benchConfig, BIN, cpuSeconds, mb, REDIS_URL, startBenchOrg, tearDown, until, vmHwm } from './common.ts';
 
 const { values } = parseArgs({

@@ -1,12 +1,42 @@
-/** `sf-cm-bridge sandbox` and `sf-cm-bridge demo`. */
+/**
+ * `sf-cm-bridge sandbox` and `sf-cm-bridge demo`. The sandbox is the development package
+ * `@sf-cm-bridge/sandbox` (packages/sandbox/README.md): the published package and the image leave it out, so
+ * these two commands load it when they run and no other command or role ever does.
+ */
 import { loadConfigFile } from '../config/index.ts';
 import { UsageError } from '../errors.ts';
 import { createLogger } from '../logging.ts';
 import { ROLE_NAMES, startRoles, untilSignal } from '../roles/run.ts';
-import { DEMO } from '../sandbox/demo.ts';
-import { startSandbox } from '../sandbox/index.ts';
 import { Shutdown } from '../shutdown.ts';
-import type { Command } from './command.ts';
+import { EXIT, type Command } from './command.ts';
+
+const SANDBOX_PACKAGE = '@sf-cm-bridge/sandbox';
+
+/** The org port `config/demo.yaml` expects (its SANDBOX_PORT default). */
+const DEMO_ORG_PORT = 8081;
+
+type SandboxPackage = typeof import('@sf-cm-bridge/sandbox');
+
+/**
+ * The sandbox package, or undefined after one line on stderr saying how to get it when it is not
+ * installed. Any other load failure (a broken install, a bug in the sandbox) is thrown as it is.
+ */
+async function loadSandbox(command: string): Promise<SandboxPackage | undefined> {
+  try {
+    return await import('@sf-cm-bridge/sandbox');
+  } catch (error) {
+    if (!isPackageMissing(error, SANDBOX_PACKAGE)) throw error;
+    process.stderr.write(
+      `sf-cm-bridge ${command} needs the development package ${SANDBOX_PACKAGE}: run it from a clone of the repository after \`npm install\`\n`,
+    );
+    return undefined;
+  }
+}
+
+/** Node's "Cannot find package '<name>' imported from …", not a module missing inside the package. */
+function isPackageMissing(error: unknown, name: string): boolean {
+  return error instanceof Error && (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && error.message.includes(`'${name}'`);
+}
 
 function intOption(value: string | boolean | undefined, name: string, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
@@ -20,18 +50,21 @@ export const sandboxCommand: Command = {
   summary: 'run the simulated Salesforce org and simulated Communications Mining',
   usage: 'sf-cm-bridge sandbox [--port N] [--activity RATE]',
   help: [
-    'Runs the built-in simulated Salesforce org (OAuth, REST with a SOQL subset, CometD Change Data',
+    'Runs the simulated Salesforce org (OAuth, REST with a SOQL subset, CometD Change Data',
     'Capture) on --port and a simulated Communications Mining on the next port, for offline work on',
     'mappings. Prints their URLs and the demo Connected App credentials.',
     '',
     'Options:',
-    `  --port N          port of the org (default ${DEMO.orgPort}); Communications Mining uses N+1`,
+    `  --port N          port of the org (default ${DEMO_ORG_PORT}); Communications Mining uses N+1`,
     '  --activity RATE   simulated email/case changes per minute (default 0)',
   ].join('\n'),
   options: { port: { type: 'string' }, activity: { type: 'string' } },
   async run({ values }) {
-    const port = intOption(values.port, 'port', DEMO.orgPort, 1, 65534);
+    const port = intOption(values.port, 'port', DEMO_ORG_PORT, 1, 65534);
     const activityPerMinute = intOption(values.activity, 'activity', 0, 0, 60_000);
+    const sandboxPackage = await loadSandbox('sandbox');
+    if (!sandboxPackage) return EXIT.usage;
+    const { DEMO, startSandbox } = sandboxPackage;
     const sandbox = await startSandbox({ port, activityPerMinute });
     const logger = createLogger({ base: { role: 'sandbox' } });
     const shutdown = new Shutdown(logger);
@@ -75,7 +108,9 @@ export const demoCommand: Command = {
     const integration = config.integrations[0];
     if (!integration) throw new UsageError('config/demo.yaml declares no integration');
     const orgPort = Number(new URL(integration.salesforce.loginUrl).port);
-    const sandbox = await startSandbox({
+    const sandboxPackage = await loadSandbox('demo');
+    if (!sandboxPackage) return EXIT.usage;
+    const sandbox = await sandboxPackage.startSandbox({
       port: orgPort,
       activityPerMinute,
       redirectUris: [`${config.server.publicUrl}/external/salesforce/oauth2/callback`],

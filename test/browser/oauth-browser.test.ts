@@ -12,7 +12,7 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigText } from '../../src/config/index.ts';
 import { createContext } from '../../src/roles/context.ts';
-import { startSalesforceOrg, type SimulatedSalesforceOrg } from '../../src/sandbox/org/index.ts';
+import { startSalesforceOrg, type SimulatedSalesforceOrg } from '@sf-cm-bridge/sandbox/org';
 import { buildApp, type BridgeApp } from '../../src/server/app.ts';
 import pino from 'pino';
 import { ADMIN_TOKEN, bridgeConfigYaml, CLIENT_ID, CLIENT_SECRET } from '../helpers/bridge.ts';

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startCommunicationsMining, type SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
+import { startCommunicationsMining, type SimulatedCommunicationsMining } from '@sf-cm-bridge/sandbox/cm';
 import { bridgeConfigYaml, CLIENT_ID, PUBLIC_URL, startBridgeHarness, type BridgeHarness } from '../helpers/bridge.ts';
 import { freePort } from '../helpers/ports.ts';
 import { runCli } from '../helpers/cli.ts';

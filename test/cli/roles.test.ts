@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, freePortPair } from '../helpers/ports.ts';
-import { startSalesforceOrg, type SimulatedSalesforceOrg } from '../../src/sandbox/org/index.ts';
+import { startSalesforceOrg, type SimulatedSalesforceOrg } from '@sf-cm-bridge/sandbox/org';
 import { ADMIN_TOKEN, bridgeConfigYaml, CLIENT_ID, CLIENT_SECRET, PUBLIC_URL } from '../helpers/bridge.ts';
 import { runCli, startCli, type RunningCli } from '../helpers/cli.ts';
 import { eventually, testRedis, type TestRedis } from '../helpers/redis.ts';

@@ -6,7 +6,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startSubscriberRole } from '../../src/roles/subscriber.ts';
 import { startWorkerRole } from '../../src/roles/worker.ts';
-import type { SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
+import type { SimulatedCommunicationsMining } from '@sf-cm-bridge/sandbox/cm';
 import { buildApp } from '../../src/server/app.ts';
 import { Shutdown } from '../../src/shutdown.ts';
 import type { BridgeHarness } from '../helpers/bridge.ts';

@@ -17,7 +17,7 @@ import { integrationKeys } from '../../src/store/keys.ts';
 import { ReplayStore } from '../../src/store/replay-store.ts';
 import { createContext } from '../../src/roles/context.ts';
 import { eventJobDiscriminator } from '../../src/salesforce/cometd/change-event.ts';
-import { startSalesforceOrg, type SimulatedSalesforceOrg } from '../../src/sandbox/org/index.ts';
+import { startSalesforceOrg, type SimulatedSalesforceOrg } from '@sf-cm-bridge/sandbox/org';
 import { buildApp } from '../../src/server/app.ts';
 import { bridgeConfigYaml, CLIENT_ID, CLIENT_SECRET, PUBLIC_URL } from '../helpers/bridge.ts';
 import { BIN, ROOT } from '../helpers/cli.ts';

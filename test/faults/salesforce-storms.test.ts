@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
+import type { SimulatedCommunicationsMining } from '@sf-cm-bridge/sandbox/cm';
 import { bridgeConfigYaml, type BridgeHarness } from '../helpers/bridge.ts';
 import { startCli, type RunningCli } from '../helpers/cli.ts';
 import { freePort } from '../helpers/ports.ts';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChangeJob } from '../../src/model/change.ts';
-import type { SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
+import type { SimulatedCommunicationsMining } from '@sf-cm-bridge/sandbox/cm';
 import { bridgeConfigYaml, type BridgeHarness } from '../helpers/bridge.ts';
 import { startCli, type RunningCli } from '../helpers/cli.ts';
 import { INTEGRATION } from '../helpers/oauth.ts';

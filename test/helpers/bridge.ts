@@ -3,8 +3,7 @@ import type { Logger } from 'pino';
 import { loadConfigText, type BridgeConfig } from '../../src/config/index.ts';
 import { createLogger, SecretScrubber } from '../../src/logging.ts';
 import { createContext, type BridgeContext } from '../../src/roles/context.ts';
-import type { AppPolicies } from '../../src/sandbox/org/app-policies.ts';
-import { startSalesforceOrg, type SalesforceOrgOptions, type SimulatedSalesforceOrg } from '../../src/sandbox/org/index.ts';
+import { startSalesforceOrg, type AppPolicies, type SalesforceOrgOptions, type SimulatedSalesforceOrg } from '@sf-cm-bridge/sandbox/org';
 import { VALID_KEY } from './config-text.ts';
 import { testRedis, type TestRedis } from './redis.ts';
 

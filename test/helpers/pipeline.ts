@@ -1,6 +1,6 @@
 /** The simulated Communications Mining plus a sandbox org with the integration already authorised. */
-import { startCommunicationsMining, type SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
-import type { SalesforceOrgOptions } from '../../src/sandbox/org/index.ts';
+import { startCommunicationsMining, type SimulatedCommunicationsMining } from '@sf-cm-bridge/sandbox/cm';
+import type { SalesforceOrgOptions } from '@sf-cm-bridge/sandbox/org';
 import { startBridgeHarness, type BridgeHarness } from './bridge.ts';
 import { authorise } from './oauth.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DescribeParseError, describeLookupOf, parseDescribe, picklistLabel, resolveFieldPath } from '../../src/salesforce/describe.ts';
-import { defaultObjects } from '../../src/sandbox/org/metadata.ts';
+import { defaultObjects } from '@sf-cm-bridge/sandbox/org';
 import { sandboxDescribes } from './fixtures.ts';
 
 describe('parseDescribe', () => {

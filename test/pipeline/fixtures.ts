@@ -8,8 +8,8 @@ import { CommentMappingSchema } from '../../src/config/schema.ts';
 import type { ObjectConfig } from '../../src/config/types.ts';
 import { describeLookupOf, parseDescribe } from '../../src/salesforce/describe.ts';
 import type { DescribeLookup } from '../../src/salesforce/describe.ts';
-import { commentSchema } from '../../src/sandbox/cm/comment-schema.ts';
-import { defaultObjects } from '../../src/sandbox/org/metadata.ts';
+import { commentSchema } from '@sf-cm-bridge/sandbox/cm';
+import { defaultObjects } from '@sf-cm-bridge/sandbox/org';
 import type { Comment } from '../../src/model/comment.ts';
 
 export const sandboxDescribes: DescribeLookup = describeLookupOf(defaultObjects().map((object) => parseDescribe(object)));

@@ -5,8 +5,8 @@
 import pino from 'pino';
 import { startReconciler, type Reconciler, type ReconcilerOptions } from '../../src/reconcile/index.ts';
 import { startWorkerRole } from '../../src/roles/worker.ts';
-import type { SalesforceOrgOptions } from '../../src/sandbox/org/index.ts';
-import type { SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
+import type { SalesforceOrgOptions } from '@sf-cm-bridge/sandbox/org';
+import type { SimulatedCommunicationsMining } from '@sf-cm-bridge/sandbox/cm';
 import { startAuthorisedPipeline } from '../helpers/pipeline.ts';
 import { Shutdown } from '../../src/shutdown.ts';
 import type { BridgeHarness } from '../helpers/bridge.ts';

@@ -4,7 +4,7 @@
  */
 import { afterEach, expect, it } from 'vitest';
 import { ReconcileState } from '../../src/reconcile/index.ts';
-import { SECOND_ORG_ID, SECOND_ORG_USER } from '../../src/sandbox/org/index.ts';
+import { SECOND_ORG_ID, SECOND_ORG_USER } from '@sf-cm-bridge/sandbox/org';
 import { buildApp } from '../../src/server/app.ts';
 import { completeFlow } from '../helpers/oauth.ts';
 import { eventually } from '../helpers/redis.ts';

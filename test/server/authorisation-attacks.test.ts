@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { integrationKeys } from '../../src/store/keys.ts';
 import { SalesforceOAuthClient } from '../../src/salesforce/oauth-client.ts';
 import { MAX_PENDING_STATES } from '../../src/auth/oauth-state.ts';
-import { DEFAULT_ORG_ID, SECOND_ORG_ID, SECOND_ORG_USER } from '../../src/sandbox/org/index.ts';
+import { DEFAULT_ORG_ID, SECOND_ORG_ID, SECOND_ORG_USER } from '@sf-cm-bridge/sandbox/org';
 import { buildApp, type BridgeApp } from '../../src/server/app.ts';
 import { WEB_RATE_LIMIT } from '../../src/server/rate-limits.ts';
 import { ADMIN_TOKEN, CLIENT_ID, CLIENT_SECRET, PUBLIC_URL, startBridgeHarness, type BridgeHarness } from '../helpers/bridge.ts';

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp, type BridgeApp } from '../../src/server/app.ts';
-import { NEW_EXTERNAL_CLIENT_APP_POLICIES, type AppPolicies } from '../../src/sandbox/org/app-policies.ts';
+import { NEW_EXTERNAL_CLIENT_APP_POLICIES, type AppPolicies } from '@sf-cm-bridge/sandbox/org';
 import { ADMIN_TOKEN, CLIENT_ID, PUBLIC_URL, startBridgeHarness, type BridgeHarness } from '../helpers/bridge.ts';
 import { eventually } from '../helpers/redis.ts';
 import { adminBrowser, AUTHENTICATE, completeFlow, INTEGRATION, type Browser } from '../helpers/oauth.ts';

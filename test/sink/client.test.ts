@@ -5,7 +5,7 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logging.ts';
-import type { SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
+import type { SimulatedCommunicationsMining } from '@sf-cm-bridge/sandbox/cm';
 import { createCmClient } from '../../src/sink/client.ts';
 import type { Comment } from '../../src/model/comment.ts';
 import { cmEndpoint, normaliseBaseUrl } from '../../src/sink/endpoint.ts';
@@ -18,7 +18,7 @@ import {
   shouldRetry,
 } from '../../src/sink/errors.ts';
 import { SinkMetricsCounters } from '../../src/sink/metrics.ts';
-import { BASE_PATH, PROJECT, SOURCE, TOKEN, startTestCm } from '../sandbox/cm-helpers.ts';
+import { BASE_PATH, PROJECT, SOURCE, TOKEN, startTestCm } from '../helpers/cm.ts';
 
 function comment(id: string): Comment {
   return { id, timestamp: '2024-03-05T14:22:10Z', messages: [{ body: { text: `Body of ${id}` } }], user_properties: { 'string:SF Object': 'Case' } };

@@ -4,7 +4,7 @@
  * records each delay and returns at once: no test sleeps.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
+import type { SimulatedCommunicationsMining } from '@sf-cm-bridge/sandbox/cm';
 import { syncBodyBytes } from '../../src/sink/batching.ts';
 import { createCmClient, type CmClientOptions } from '../../src/sink/client.ts';
 import { CommentPusher, type CommentPusherOptions } from '../../src/sink/comment-pusher.ts';
@@ -18,7 +18,7 @@ import {
   shouldRetry,
 } from '../../src/sink/errors.ts';
 import { SinkMetricsCounters } from '../../src/sink/metrics.ts';
-import { PROJECT, SOURCE, TOKEN, startTestCm } from '../sandbox/cm-helpers.ts';
+import { PROJECT, SOURCE, TOKEN, startTestCm } from '../helpers/cm.ts';
 
 function comment(id: string, text = `Body of ${id}`): Comment {
   return {

@@ -17,7 +17,7 @@ import { startSubscriberRole, type SubscriberRole } from '../../src/roles/subscr
 import type { SubscriberOptions } from '../../src/subscriber/subscriber.ts';
 import type { ReconcileRequest } from '../../src/model/reconcile-request.ts';
 import { StreamStatus } from '../../src/subscriber/stream-status.ts';
-import { startSalesforceOrg, type SalesforceOrgOptions, type SimulatedSalesforceOrg } from '../../src/sandbox/org/index.ts';
+import { startSalesforceOrg, type SalesforceOrgOptions, type SimulatedSalesforceOrg } from '@sf-cm-bridge/sandbox/org';
 import { buildApp } from '../../src/server/app.ts';
 import { Shutdown } from '../../src/shutdown.ts';
 import { bridgeConfigYaml, CLIENT_ID, CLIENT_SECRET, PUBLIC_URL } from '../helpers/bridge.ts';

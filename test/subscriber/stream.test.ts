@@ -4,7 +4,7 @@
  * (reference §1.4, §1.8 steps 3–4; §3.1–3.6 for the event shapes).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ChangeEventPayload } from '../../src/sandbox/org/contracts.ts';
+import type { ChangeEventPayload } from '@sf-cm-bridge/sandbox/org';
 import { eventually } from '../helpers/redis.ts';
 import { CASE_CHANNEL, EMAIL_CHANNEL, INTEGRATION, jobsInQueue, startSubscriberHarness, subscribed, type SubscriberHarness } from './harness.ts';
 

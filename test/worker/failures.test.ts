@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChangeJob } from '../../src/model/change.ts';
 import { ChangeQueue } from '../../src/queue/change-queue.ts';
 import { startWorkerRole } from '../../src/roles/worker.ts';
-import type { SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
+import type { SimulatedCommunicationsMining } from '@sf-cm-bridge/sandbox/cm';
 import { buildApp, type BridgeApp } from '../../src/server/app.ts';
 import { Shutdown } from '../../src/shutdown.ts';
 import { ADMIN_TOKEN, type BridgeHarness } from '../helpers/bridge.ts';

@@ -4,7 +4,7 @@ import { ChangeQueue } from '../../src/queue/change-queue.ts';
 import type { ChangeJob } from '../../src/model/change.ts';
 import { DeadLetterStore } from '../../src/store/dead-letters.ts';
 import { startWorkerRole, type WorkerRole } from '../../src/roles/worker.ts';
-import type { SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
+import type { SimulatedCommunicationsMining } from '@sf-cm-bridge/sandbox/cm';
 import { buildApp } from '../../src/server/app.ts';
 import { Shutdown } from '../../src/shutdown.ts';
 import { ADMIN_TOKEN, type BridgeHarness } from '../helpers/bridge.ts';

@@ -5,7 +5,7 @@
  * printer), untitled (Working, nulls); spam is soft-deleted.
  */
 import { describe, expect, it } from 'vitest';
-import { executeSoql, SoqlError } from '../../src/sandbox/org/soql/index.ts';
+import { executeSoql, SoqlError } from '../src/org/soql/index.ts';
 import { API_VERSION, createTestSource, ids } from './soql-fixture.ts';
 
 const source = createTestSource();

@@ -1,7 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import jsforce from 'jsforce';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { DEFAULT_INTEGRATION_USER, startSalesforceOrg, type SimulatedSalesforceOrg } from '../../src/sandbox/org/index.ts';
+import { DEFAULT_INTEGRATION_USER, startSalesforceOrg, type SimulatedSalesforceOrg } from '../src/org/index.ts';
 
 const APP = {
   clientId: '3MVG9TestClient',

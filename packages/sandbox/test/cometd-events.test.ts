@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EMPTY_ID } from '../../src/sandbox/org/ids.ts';
+import { EMPTY_ID } from '../src/org/ids.ts';
 import { startHarness, waitFor, type Harness } from './cometd-harness.ts';
 
 let h: Harness;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CometdErrors } from '../../src/sandbox/org/cometd.ts';
+import { CometdErrors } from '../src/org/cometd.ts';
 import { startHarness, waitFor, type Harness } from './cometd-harness.ts';
 
 let h: Harness;

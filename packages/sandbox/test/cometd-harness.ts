@@ -5,10 +5,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import faye from 'faye';
-import type { AuthCheck, TokenAuthority } from '../../src/sandbox/org/contracts.ts';
-import { ChangeEventLog, type ChangeEventMessage } from '../../src/sandbox/org/change-events.ts';
-import { createCometdEndpoint, type CometdEndpoint } from '../../src/sandbox/org/cometd.ts';
-import { createOrgStore, type OrgStoreWithEvents } from '../../src/sandbox/org/store.ts';
+import type { AuthCheck, TokenAuthority } from '../src/org/contracts.ts';
+import { ChangeEventLog, type ChangeEventMessage } from '../src/org/change-events.ts';
+import { createCometdEndpoint, type CometdEndpoint } from '../src/org/cometd.ts';
+import { createOrgStore, type OrgStoreWithEvents } from '../src/org/store.ts';
 
 /** Accepts `good-token` (Bearer or OAuth) until revoked. */
 export class StubTokenAuthority implements TokenAuthority {

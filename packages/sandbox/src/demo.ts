@@ -10,5 +10,4 @@ export const DEMO = {
   cmBasePath: '/demo-org/demo-tenant/reinfer_',
   cmProject: 'demo',
   cmSource: 'salesforce-demo',
-  orgPort: 8081,
 } as const;

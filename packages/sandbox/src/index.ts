@@ -1,11 +1,14 @@
 /**
  * The sandbox: a simulated Salesforce org and a simulated Communications Mining, started together.
- * Used by `sf-cm-bridge sandbox`, by `sf-cm-bridge demo` and by integration tests.
+ * Used by `sf-cm-bridge sandbox`, by `sf-cm-bridge demo` and by integration tests. The org and
+ * Communications Mining on their own are the package's `./org` and `./cm` entry points.
  */
 import { startCommunicationsMining, type SimulatedCommunicationsMining } from './cm/index.ts';
 import { DEMO } from './demo.ts';
 import { startActivity, type ActivityGenerator } from './org/activity.ts';
 import { startSalesforceOrg, type SalesforceOrgOptions, type SimulatedSalesforceOrg } from './org/index.ts';
+
+export { DEMO } from './demo.ts';
 
 export interface SandboxOptions {
   host?: string;

@@ -4,7 +4,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
+import type { SimulatedCommunicationsMining } from '../src/cm/index.ts';
 import { PROJECT, SOURCE, TOKEN, callApi, callControl, startTestCm, sync, validComment } from './cm-helpers.ts';
 
 let cm: SimulatedCommunicationsMining;

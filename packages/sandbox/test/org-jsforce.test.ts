@@ -3,7 +3,7 @@
  */
 import jsforce from 'jsforce';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { DEFAULT_CONNECTED_APP, startSalesforceOrg, type SimulatedSalesforceOrg } from '../../src/sandbox/org/index.ts';
+import { DEFAULT_CONNECTED_APP, startSalesforceOrg, type SimulatedSalesforceOrg } from '../src/org/index.ts';
 
 let org: SimulatedSalesforceOrg;
 let conn: InstanceType<typeof jsforce.Connection>;

@@ -3,7 +3,7 @@
  * and serves get-by-id (§3.6) and delete-by-ids (§3.7).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { SimulatedCommunicationsMining, UpsertHistoryEntry } from '../../src/sandbox/cm/index.ts';
+import type { SimulatedCommunicationsMining, UpsertHistoryEntry } from '../src/cm/index.ts';
 import { PROJECT, SOURCE, callApi, startTestCm, sync, validComment } from './cm-helpers.ts';
 
 let cm: SimulatedCommunicationsMining;

@@ -1,9 +1,9 @@
-/** Shared helpers for the simulated Communications Mining tests (test/sandbox/cm*.test.ts). */
+/** Shared helpers for the simulated Communications Mining tests (test/cm-*.test.ts). */
 import {
   startCommunicationsMining,
   type CommunicationsMiningOptions,
   type SimulatedCommunicationsMining,
-} from '../../src/sandbox/cm/index.ts';
+} from '../src/cm/index.ts';
 
 export const TOKEN = 'cm-test-token';
 export const PROJECT = 'acme';

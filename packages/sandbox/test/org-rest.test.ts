@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { DEFAULT_CONNECTED_APP, startSalesforceOrg, type SalesforceOrgOptions, type SimulatedSalesforceOrg } from '../../src/sandbox/org/index.ts';
+import { DEFAULT_CONNECTED_APP, startSalesforceOrg, type SalesforceOrgOptions, type SimulatedSalesforceOrg } from '../src/org/index.ts';
 
 let org: SimulatedSalesforceOrg;
 let token: string;

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { createOrgStore } from '../../src/sandbox/org/store.ts';
-import { seededRandom, startActivity, startSalesforceOrg, type SimulatedSalesforceOrg } from '../../src/sandbox/org/index.ts';
+import { createOrgStore } from '../src/org/store.ts';
+import { seededRandom, startActivity, startSalesforceOrg, type SimulatedSalesforceOrg } from '../src/org/index.ts';
 
 let org: SimulatedSalesforceOrg;
 

@@ -1,8 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, test } from 'vitest';
-import { NEW_EXTERNAL_CLIENT_APP_POLICIES } from '../../src/sandbox/org/app-policies.ts';
-import { DEFAULT_INTEGRATION_USER, startSalesforceOrg, type ConnectedAppConfig, type SimulatedSalesforceOrg } from '../../src/sandbox/org/index.ts';
-import { eventually } from '../helpers/redis.ts';
+import { afterEach, describe, expect, test, vi } from 'vitest';
+import { NEW_EXTERNAL_CLIENT_APP_POLICIES } from '../src/org/app-policies.ts';
+import { DEFAULT_INTEGRATION_USER, startSalesforceOrg, type ConnectedAppConfig, type SimulatedSalesforceOrg } from '../src/org/index.ts';
 
 const REDIRECT = 'http://localhost:9999/callback';
 const ECA: ConnectedAppConfig = {
@@ -131,7 +130,8 @@ describe('External Client App: a new app propagates', () => {
     const token = await postToken(o, { grant_type: 'refresh_token', refresh_token: 'x', client_id: '3MVG9BrandNew', client_secret: 'new-secret' });
     expect(token).toEqual({ status: 400, body: { error: 'invalid_client_id', error_description: 'client identifier invalid' } });
 
-    await eventually(async () => (await authorize(o, {}, '3MVG9BrandNew')).status === 302);
+    // Propagation is over when the authorize page redirects; poll with a deadline, no blind sleep.
+    await vi.waitFor(async () => expect((await authorize(o, {}, '3MVG9BrandNew')).status).toBe(302), { timeout: 5000, interval: 20 });
     const location = new URL((await authorize(o, {}, '3MVG9BrandNew')).headers.get('location') ?? '');
     expect(location.searchParams.get('code')).toMatch(/^aPrx/);
   });

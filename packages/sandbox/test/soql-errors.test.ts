@@ -4,7 +4,7 @@
  * refuses the same queries (reference §5.7). Messages carry Salesforce's position prefix.
  */
 import { describe, expect, it } from 'vitest';
-import { executeSoql, SoqlError } from '../../src/sandbox/org/soql/index.ts';
+import { executeSoql, SoqlError } from '../src/org/soql/index.ts';
 import { API_VERSION, createTestSource } from './soql-fixture.ts';
 
 const source = createTestSource();

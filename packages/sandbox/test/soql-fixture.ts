@@ -2,7 +2,7 @@
  * A tiny in-memory org for the SOQL tests: Accounts, Cases (one soft-deleted) and EmailMessages
  * pointing at them, with metadata declared through the shared contract types.
  */
-import type { FieldMeta, FieldType, ObjectMeta, RecordSource, SRecord } from '../../src/sandbox/org/contracts.ts';
+import type { FieldMeta, FieldType, ObjectMeta, RecordSource, SRecord } from '../src/org/contracts.ts';
 
 function field(name: string, type: FieldType, extra: Partial<FieldMeta> = {}): FieldMeta {
   return {

@@ -3,7 +3,7 @@
  * comment fails the whole batch with nothing stored (reference §3.4, §8.6).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
+import type { SimulatedCommunicationsMining } from '../src/cm/index.ts';
 import { PROJECT, SOURCE, TOKEN, callApi, startTestCm, sync, validComment } from './cm-helpers.ts';
 
 let cm: SimulatedCommunicationsMining;

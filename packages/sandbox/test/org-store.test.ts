@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { ChangeEventPayload } from '../../src/sandbox/org/contracts.ts';
-import { ChangeEventLog } from '../../src/sandbox/org/change-events.ts';
-import { EMPTY_ID, checksumSuffix, createIdGenerator, isValidId, keyPrefixOf, to18 } from '../../src/sandbox/org/ids.ts';
-import { changeEventChannelOf, defaultObjects } from '../../src/sandbox/org/metadata.ts';
-import { InvalidRecordError, RecordNotFoundError, createOrgStore } from '../../src/sandbox/org/store.ts';
+import type { ChangeEventPayload } from '../src/org/contracts.ts';
+import { ChangeEventLog } from '../src/org/change-events.ts';
+import { EMPTY_ID, checksumSuffix, createIdGenerator, isValidId, keyPrefixOf, to18 } from '../src/org/ids.ts';
+import { changeEventChannelOf, defaultObjects } from '../src/org/metadata.ts';
+import { InvalidRecordError, RecordNotFoundError, createOrgStore } from '../src/org/store.ts';
 
 const T0 = Date.parse('2024-05-20T20:49:32.345Z');
 

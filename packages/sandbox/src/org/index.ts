@@ -17,3 +17,6 @@ export {
 export type { RestControl, RestCounters, RestFault } from './rest.ts';
 export { startActivity, seededRandom, type ActivityOptions, type ActivityGenerator, type ActivityKind, type ActivityResult } from './activity.ts';
 export type { StreamingControl, StreamingCounters } from './cometd.ts';
+export { NEW_EXTERNAL_CLIENT_APP_POLICIES, type AppPolicies } from './app-policies.ts';
+export { defaultObjects } from './metadata.ts';
+export type { ChangeEventPayload } from './contracts.ts';

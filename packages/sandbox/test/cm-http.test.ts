@@ -3,7 +3,7 @@
  * the envelope (§1) and the sources routes (§4).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startCommunicationsMining, type SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
+import { startCommunicationsMining, type SimulatedCommunicationsMining } from '../src/cm/index.ts';
 import { BASE_PATH, PROJECT, SOURCE, TOKEN, callApi, originOf, startTestCm, sync, validComment } from './cm-helpers.ts';
 
 let cm: SimulatedCommunicationsMining;

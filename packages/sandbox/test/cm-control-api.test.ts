@@ -3,7 +3,7 @@
  * base path, without the CM token, answering bad input with 400 and never crashing.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { SimulatedCommunicationsMining } from '../../src/sandbox/cm/index.ts';
+import type { SimulatedCommunicationsMining } from '../src/cm/index.ts';
 import { PROJECT, SOURCE, callApi, callControl, startTestCm, sync, validComment } from './cm-helpers.ts';
 
 let cm: SimulatedCommunicationsMining;

@@ -4,7 +4,7 @@
  * with `+0000`); SystemModstamp ordering follows §5.2.
  */
 import { describe, expect, it } from 'vitest';
-import { executeSoql } from '../../src/sandbox/org/soql/index.ts';
+import { executeSoql } from '../src/org/soql/index.ts';
 import { API_VERSION, createTestSource, ids } from './soql-fixture.ts';
 
 const source = createTestSource();

@@ -1,8 +1,9 @@
 /**
  * The simulated UiPath Communications Mining API, for integration tests, `sf-cm-bridge demo` and
- * offline development. It follows /work/shared/reference/communications-mining.md: base path,
- * Bearer auth and envelope (§1), strict comment validation (§2), sync / get / delete (§3),
- * sources (§4), limits (§7). Where the reference is UNVERIFIED it is strict and says so.
+ * offline development. It follows docs/communications-mining.md: base path, Bearer auth and
+ * envelope ("Base URL, authentication and envelope"), strict comment validation ("Comment model"),
+ * sync / get / delete ("Syncing comments"), "Sources" and "Limits". Where the documentation leaves
+ * a behaviour open it is strict and says so.
  *
  *   const cm = await startCommunicationsMining({ tokens: ['t'], basePath: '/org/tenant/reinfer_',
  *                                                sources: [{ project: 'p', name: 's' }] });
@@ -40,7 +41,7 @@ export type {
   UpsertHistoryEntry,
 } from './store.ts';
 export type { Comment, Message } from './comment-schema.ts';
-export { validateSyncBody } from './comment-schema.ts';
+export { commentSchema, validateSyncBody } from './comment-schema.ts';
 export { CONTROL_PREFIX } from './control-routes.ts';
 export { MAX_IDS_PER_DELETE } from './api-routes.ts';
 export { DEFAULT_BODY_LIMIT_BYTES } from './server.ts';
