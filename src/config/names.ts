@@ -42,7 +42,7 @@ export function changeEventChannel(objectName: string): string {
   return `/data/${base}ChangeEvent`;
 }
 
-/** Standard objects that have no Change Data Capture (reference §2.2): they can only be polled. */
+/** Standard objects that have no Change Data Capture (docs/salesforce.md#cdc-supported-objects): they can only be polled. */
 export const OBJECTS_WITHOUT_CDC: ReadonlySet<string> = new Set(['CaseComment', 'FeedItem', 'FeedComment']);
 
 /** `<publicUrl>/external/salesforce/oauth2/callback`: must match the app's Callback URL byte for byte. */

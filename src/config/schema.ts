@@ -77,7 +77,7 @@ const httpUrl = (description: string) =>
         ctx.addIssue({ code: 'custom', message: `must be https:// (http:// is for loopback hosts only: it would carry secrets in clear to ${url.hostname})` });
       }
     })
-    // Normalise once here so nobody joins paths onto a trailing slash (`//cometd`, reference §1.7).
+    // Normalise once here so nobody joins paths onto a trailing slash (`//cometd`, docs/salesforce.md#jsforce-streaming-client).
     .transform((text) => text.replace(/\/+$/, ''));
 
 const fieldPath = z
@@ -88,7 +88,7 @@ const fieldPath = z
   })
   .meta({ description: 'A field API name or a relationship path such as Parent.CaseNumber' });
 
-/** Property names the legacy Re:infer client rejected (reference §2.3): avoid them. */
+/** Property names the legacy Re:infer client rejected (docs/communications-mining.md#user-properties): avoid them. */
 const RESERVED_PROPERTY_LABELS = new Set(['conversation', 'title', 'source']);
 
 const propertyLabel = z

@@ -1,6 +1,7 @@
 /**
- * A Communications Mining comment as the bridge sends it to `/sync` (CM reference §2). Only the
- * fields the bridge produces; response-only fields (`uid`, `created_at`…) are never sent.
+ * A Communications Mining comment as the bridge sends it to `/sync`
+ * (docs/communications-mining.md#comment-model). Only the fields the bridge produces; response-only
+ * fields (`uid`, `created_at`…) are never sent.
  */
 
 export interface MessageText {

@@ -1,6 +1,7 @@
 /**
  * Address lists (`ToAddress`, `CcAddress`, `BccAddress`): one string in Salesforce, usually
- * `;`-separated (reference §6.1). Split on `;` and `,`, trimmed, empties dropped, order kept.
+ * `;`-separated (docs/salesforce.md#emailmessage). Split on `;` and `,`, trimmed, empties dropped,
+ * order kept.
  */
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Text cleaning: HTML → plain text, then one deterministic normalisation for every text the bridge
- * sends. Communications Mining bills a comment again whenever its text changes (reference §3.3), so the
- * same record must always render byte-identical text: no wrapping, no locale, no time.
+ * sends. Communications Mining bills a comment again whenever its text changes
+ * (docs/communications-mining.md#upsert-semantics-annotations-and-billing), so the same record must
+ * always render byte-identical text: no wrapping, no locale, no time.
  *
  * Quoted replies and signatures are kept on purpose: Communications Mining recognises them itself.
  */

@@ -1,7 +1,8 @@
 /**
  * Salesforce dates and datetimes → RFC 3339. The REST API writes datetimes as
- * `2024-05-20T20:49:32.000+0000` (no colon in the offset, reference §5.1), CDC events as `…Z`, and dates
- * as `2024-05-20`. Communications Mining wants RFC 3339 with `Z` or `±hh:mm` (CM reference §2.1).
+ * `2024-05-20T20:49:32.000+0000` (no colon in the offset, docs/salesforce.md#query-and-queryall), CDC
+ * events as `…Z`, and dates as `2024-05-20`. Communications Mining wants RFC 3339 with `Z` or `±hh:mm`
+ * (docs/communications-mining.md#comment-fields).
  *
  * Everything is rendered in UTC with milliseconds, so the same instant always renders the same string
  * whatever offset Salesforce used.

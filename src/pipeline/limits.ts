@@ -1,7 +1,8 @@
 /**
- * Communications Mining's limits (CM reference §2.1–§2.3, §7), enforced before a comment leaves the
- * bridge: one invalid comment fails its whole `/sync` batch (§3.4), so a comment CM would reject must
- * never be produced. Everything cut is reported as a warning.
+ * Communications Mining's limits (docs/communications-mining.md#comment-model, #limits), enforced
+ * before a comment leaves the bridge: one invalid comment fails its whole `/sync` batch
+ * (docs/communications-mining.md#errors-retries-and-timeouts), so a comment CM would reject must never
+ * be produced. Everything cut is reported as a warning.
  *
  * Lengths count Unicode code points, as the API's JSON Schema `maxLength` does, and a cut never splits
  * a surrogate pair.
@@ -9,15 +10,15 @@
 import type { Comment, Message, UserProperties } from '../model/comment.ts';
 
 export interface CommentLimits {
-  /** Max characters of a body or subject text. @defaultValue 65536 (CM §2.2) */
+  /** Max characters of a body or subject text. @defaultValue 65536 (docs/communications-mining.md#message-fields) */
   maxTextChars: number;
-  /** Max characters of `from` and of each `to`/`cc`/`bcc` address. @defaultValue 512 (CM §2.2) */
+  /** Max characters of `from` and of each `to`/`cc`/`bcc` address. @defaultValue 512 (docs/communications-mining.md#message-fields) */
   maxAddressChars: number;
-  /** Max addresses in each of `to`, `cc`, `bcc`. @defaultValue 2048 (CM §2.2) */
+  /** Max addresses in each of `to`, `cc`, `bcc`. @defaultValue 2048 (docs/communications-mining.md#message-fields) */
   maxRecipients: number;
-  /** Max characters of a string property value; undocumented by CM, a bridge cap (§2.3). @defaultValue 1024 */
+  /** Max characters of a string property value; undocumented by CM, a bridge cap (docs/communications-mining.md#user-properties). @defaultValue 1024 */
   maxPropertyValueChars: number;
-  /** Max number of user properties; undocumented by CM, a bridge cap (§2.3). @defaultValue 64 */
+  /** Max number of user properties; undocumented by CM, a bridge cap (docs/communications-mining.md#user-properties). @defaultValue 64 */
   maxProperties: number;
 }
 
@@ -34,7 +35,7 @@ export const TRUNCATION_MARKER = '\n[… truncated by sf-cm-bridge]';
 /** Appended to a truncated property value. */
 export const PROPERTY_TRUNCATION_MARKER = '…';
 
-/** Comment id rule, from the API's path-parameter pattern (CM §2.1): 1–1024 chars, no `/`, no whitespace. */
+/** Comment id rule, from the API's path-parameter pattern (docs/communications-mining.md#comment-fields): 1–1024 chars, no `/`, no whitespace. */
 const COMMENT_ID_PATTERN = /^[\w\x21-\x2e\x3a-\x40\x5b-\x60\x7b-\x7e]{1,1024}$/;
 export const MAX_COMMENT_ID_CHARS = 1024;
 

@@ -1,5 +1,5 @@
 /**
- * The steps that turn a record into a comment, one mapping rule each (bridge spec "Mapping rules").
+ * The steps that turn a record into a comment, one mapping rule each (README.md#mapping-rules).
  * Each is a pure function of the draft so far and the input; `to-comment.ts` runs them in order.
  */
 import { resolveFieldPath } from '../salesforce/describe.ts';

@@ -1,8 +1,9 @@
 /**
- * `user_properties` from the mapping's `properties` (bridge spec "Mapping rules"; CM reference §2.3):
- * numeric fields → `number:<label>`, everything else → `string:<label>`; picklists as their labels,
- * booleans as `"true"`/`"false"`, dates and datetimes as ISO 8601, references as the Id. A null, empty
- * or whitespace-only value omits the property: CM rejects `""`, and a missing property reads as "none".
+ * `user_properties` from the mapping's `properties` (README.md#mapping-rules;
+ * docs/communications-mining.md#user-properties): numeric fields → `number:<label>`, everything else →
+ * `string:<label>`; picklists as their labels, booleans as `"true"`/`"false"`, dates and datetimes as
+ * ISO 8601, references as the Id. A null, empty or whitespace-only value omits the property: CM rejects
+ * `""`, and a missing property reads as "none".
  */
 import { picklistLabel } from '../salesforce/describe.ts';
 import type { FieldDescribe } from '../salesforce/describe.ts';

@@ -1,7 +1,7 @@
 /**
- * Reading mapped field paths out of a Salesforce record (reference §5.1): top-level fields, nested
- * relationship objects (`Parent.CaseNumber` reads `record.Parent.CaseNumber`), and `null` anywhere
- * along the way (a relationship with no parent comes back as `Parent: null`).
+ * Reading mapped field paths out of a Salesforce record (docs/salesforce.md#query-and-queryall):
+ * top-level fields, nested relationship objects (`Parent.CaseNumber` reads `record.Parent.CaseNumber`),
+ * and `null` anywhere along the way (a relationship with no parent comes back as `Parent: null`).
  */
 import { z } from 'zod';
 

@@ -1,8 +1,8 @@
 /**
- * Record → Communications Mining comment: the processors below, run in order, then CM's limits.
- * Pure and deterministic: the same record, mapping and describes always give a byte-identical comment
- * (CM bills text changes, reference §3.3). Never throws: a record that cannot become a comment gets a
- * reason, for the caller to dead-letter.
+ * Record → Communications Mining comment: the processors below, run in order, then CM's limits. Pure
+ * and deterministic: the same record, mapping and describes always give a byte-identical comment (CM
+ * bills text changes, docs/communications-mining.md#upsert-semantics-annotations-and-billing). Never
+ * throws: a record that cannot become a comment gets a reason, for the caller to dead-letter.
  */
 import type { ObjectConfig } from '../config/types.ts';
 import type { DescribeLookup } from '../salesforce/describe.ts';

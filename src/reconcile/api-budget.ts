@@ -1,5 +1,6 @@
 /**
- * The Salesforce API budget governor of one integration (reference §5.6, §5.7).
+ * The Salesforce API budget governor of one integration
+ * (docs/salesforce.md#api-limits-and-sforce-limit-info, #rest-errors).
  *
  * Every REST response says how much of the org's daily allocation is used (`Sforce-Limit-Info`);
  * the last reading is kept in the `apiUsage()` hash, shared by every process (status page, metrics).

@@ -1,8 +1,9 @@
 /**
  * The id sweep: records purged from the recycle bin (or hard-deleted) leave no trace that a
- * SystemModstamp query or queryAll can find (reference §5.2). At a lower frequency than the watermark
- * run, compare the ids in scope in Salesforce with the ids the source holds, and REFRESH each held id
- * that is no longer in scope: the worker's fetch finds it absent and deletes its comment.
+ * SystemModstamp query or queryAll can find (docs/salesforce.md#systemmodstamp-watermarks). At a lower
+ * frequency than the watermark run, compare the ids in scope in Salesforce with the ids the source
+ * holds, and REFRESH each held id that is no longer in scope: the worker's fetch finds it absent and
+ * deletes its comment.
  *
  * A record created after the id scan but pushed before the comparison looks missing too; its REFRESH
  * finds it present and changes nothing. False positives cost a fetch, never a wrong delete.

@@ -1,7 +1,8 @@
 /**
- * One watermark reconciliation of one object (reference §5.2): find every record that changed
- * since `since` without the bridge having heard of it, and put it in the change queue. The worker
- * does the rest (fetch with `where`, convert, push only changed content, delete what is absent).
+ * One watermark reconciliation of one object (docs/salesforce.md#systemmodstamp-watermarks): find every
+ * record that changed since `since` without the bridge having heard of it, and put it in the change
+ * queue. The worker does the rest (fetch with `where`, convert, push only changed content, delete what
+ * is absent).
  *
  * Three scans, all keyset-paged on `SystemModstamp, Id` from `since`:
  * 1. in scope: `changed AND (where)` → REFRESH. "Changed" includes the mapped parents'

@@ -4,7 +4,7 @@
  * automatic backfill of first authorisation, and runs whatever reconcile-queue job BullMQ hands it.
  *
  * Which window a reconciliation reads (`SystemModstamp >= since`):
- * - the watermark minus the lookback (late commits, §5.2);
+ * - the watermark minus the lookback (late commits, docs/salesforce.md#systemmodstamp-watermarks);
  * - with no watermark yet, the authorisation time minus the lookback: records that existed before
  *   authorisation wait for a backfill (product contract);
  * - a pending request widens it: to its `since`, or, when its `since` is null, to the whole object

@@ -3,7 +3,8 @@
  * Id LIMIT n` that starts strictly after the previous slice's last row (keyset paging); inside a
  * slice the rest client follows `nextRecordsUrl`. Why keyset rather than one long cursor:
  * - the position is two values that can be checkpointed (a backfill resumes after a crash);
- * - an expired query locator (INVALID_QUERY_LOCATOR, §5.1) costs one slice, not the whole scan;
+ * - an expired query locator (INVALID_QUERY_LOCATOR, docs/salesforce.md#query-and-queryall) costs one
+ *   slice, not the whole scan;
  * - memory stays bounded by the slice, whatever the object's size.
  */
 import { parseSalesforceDateTime } from '../pipeline/index.ts';
@@ -31,7 +32,7 @@ export interface ModstampScan {
   where?: string | undefined;
   /** Relationship paths whose SystemModstamp is read too (`Parent`). */
   relationships?: readonly string[];
-  /** queryAll: include soft-deleted rows (reference §5.1). */
+  /** queryAll: include soft-deleted rows (docs/salesforce.md#query-and-queryall). */
   all?: boolean;
   /** Start strictly after this row. */
   after?: KeysetCursor | undefined;

@@ -1,13 +1,15 @@
 /**
- * The SOQL reconciliation and backfill send (reference §5.1, §5.2): datetime literals, the
- * "changed since" condition (own and parents' SystemModstamp) and the tie-safe keyset cursor.
+ * The SOQL reconciliation and backfill send (docs/salesforce.md#query-and-queryall,
+ * #systemmodstamp-watermarks): datetime literals, the "changed since" condition (own and parents'
+ * SystemModstamp) and the tie-safe keyset cursor.
  */
 import type { ObjectConfig } from '../config/index.ts';
 import { soqlString } from '../salesforce/rest-client.ts';
 
 /**
- * A SOQL datetime literal: unquoted, UTC, no fractional seconds (the documented format, §5.2).
- * Truncating down keeps `>=` inclusive: a record stamped at 12:00:00.000 still matches 12:00:00Z.
+ * A SOQL datetime literal: unquoted, UTC, no fractional seconds (the documented format,
+ * docs/salesforce.md#systemmodstamp-watermarks). Truncating down keeps `>=` inclusive: a record stamped
+ * at 12:00:00.000 still matches 12:00:00Z.
  */
 export function soqlDateTime(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');

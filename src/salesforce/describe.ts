@@ -1,7 +1,8 @@
 /**
- * The part of the REST describe response (`GET …/sobjects/<Object>/describe`, reference §5.5) the
- * bridge relies on: field types to type `user_properties`, picklist labels, and the reference
- * metadata that turns a relationship path (`Parent.CaseNumber`) into the field it ends at.
+ * The part of the REST describe response (`GET …/sobjects/<Object>/describe`,
+ * docs/salesforce.md#describe) the bridge relies on: field types to type `user_properties`, picklist
+ * labels, and the reference metadata that turns a relationship path (`Parent.CaseNumber`) into the
+ * field it ends at.
  *
  * Only this subset is validated; every other key Salesforce sends is stripped, so a new describe
  * attribute can never break parsing. `type` stays an open string for the same reason: Salesforce adds

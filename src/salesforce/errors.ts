@@ -2,7 +2,7 @@
 import { BridgeError } from '../errors.ts';
 
 /**
- * The OAuth token endpoint said no (`{error, error_description}`, reference §4.5).
+ * The OAuth token endpoint said no (`{error, error_description}`, docs/salesforce.md#oauth-errors).
  * `invalid_grant` on a refresh is terminal: the integration needs re-authorisation.
  */
 export class SalesforceOAuthError extends BridgeError {

@@ -1,7 +1,8 @@
 /**
- * The OAuth 2.0 web-server flow against Salesforce (reference §4): authorize URL, code exchange,
- * refresh, identity and revoke. Hand-written instead of jsforce's OAuth2 because jsforce drops the
- * rotated refresh token and the `invalid_grant` name (reference §4.7), both of which we need.
+ * The OAuth 2.0 web-server flow against Salesforce (docs/salesforce.md#oauth-20-web-server-flow):
+ * authorize URL, code exchange, refresh, identity and revoke. Hand-written instead of jsforce's OAuth2
+ * because jsforce drops the rotated refresh token and the `invalid_grant` name
+ * (docs/salesforce.md#jsforce-oauth-and-auto-refresh), both of which we need.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
@@ -10,7 +11,7 @@ import { SalesforceOAuthError, SalesforceUnavailableError } from './errors.ts';
 export const OAUTH_SCOPES = 'api refresh_token offline_access';
 const REQUEST_TIMEOUT_MS = 30_000;
 
-/** Token endpoint response (reference §4.3): `issued_at` is a string of epoch ms; no `expires_in`. */
+/** Token endpoint response (docs/salesforce.md#token-request-and-response): `issued_at` is a string of epoch ms; no `expires_in`. */
 export const TokenResponseSchema = z.object({
   access_token: z.string().min(1),
   refresh_token: z.string().min(1).optional(),
@@ -42,7 +43,7 @@ export interface OAuthClientSettings {
   redirectUri: string;
 }
 
-/** PKCE S256 (reference §4.2): a random verifier and base64url(SHA-256(verifier)), encoded once. */
+/** PKCE S256 (docs/salesforce.md#authorization-request): a random verifier and base64url(SHA-256(verifier)), encoded once. */
 export function createPkcePair(): { verifier: string; challenge: string } {
   const verifier = randomBytes(48).toString('base64url');
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
@@ -100,7 +101,7 @@ export class SalesforceOAuthClient {
     return IdentitySchema.parse(await response.json());
   }
 
-  /** Revoke a refresh token (and with it its access tokens, reference §4.6). Unknown tokens count as revoked. */
+  /** Revoke a refresh token (and with it its access tokens, docs/salesforce.md#revoke). Unknown tokens count as revoked. */
   async revoke(token: string): Promise<void> {
     const response = await this.#fetch(new URL('/services/oauth2/revoke', this.settings.loginUrl).toString(), {
       method: 'POST',
@@ -112,8 +113,9 @@ export class SalesforceOAuthClient {
   }
 
   /**
-   * `signature` = Base64 HMAC-SHA256(id + issued_at) keyed with the consumer secret (reference §4.3):
-   * proof the response came from the org that knows our secret.
+   * `signature` = Base64 HMAC-SHA256(id + issued_at) keyed with the consumer secret
+   * (docs/salesforce.md#token-request-and-response): proof the response came from the org that knows
+   * our secret.
    */
   verifySignature(token: TokenResponse): boolean {
     if (!token.signature) return true;

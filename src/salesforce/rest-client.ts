@@ -1,11 +1,11 @@
 /**
- * Salesforce REST for the workers (reference §5): SOQL query/queryAll with paging, describe.
+ * Salesforce REST for the workers (docs/salesforce.md#rest-api): SOQL query/queryAll with paging, describe.
  * Every request takes the current token from the token service; a 401 refreshes once (across all
  * processes) and retries once. `Sforce-Limit-Info` is read on every response for the API budget.
  *
- * Hand-written over fetch rather than jsforce's Connection: the token lifecycle must stay in the
- * token service (jsforce captures tokens per connection, reference §4.7), and errors must keep
- * Salesforce's `errorCode` for the retry decision.
+ * Hand-written over fetch rather than jsforce's Connection: the token lifecycle must stay in the token
+ * service (jsforce captures tokens per connection, docs/salesforce.md#jsforce-oauth-and-auto-refresh),
+ * and errors must keep Salesforce's `errorCode` for the retry decision.
  */
 import { z } from 'zod';
 import { BridgeError } from '../errors.ts';
@@ -14,7 +14,7 @@ import type { SalesforceSession, SessionSource } from './session.ts';
 
 const REQUEST_TIMEOUT_MS = 120_000;
 
-/** A REST error body `[{message, errorCode, fields?}]` (reference §5.7). */
+/** A REST error body `[{message, errorCode, fields?}]` (docs/salesforce.md#rest-errors). */
 export class SalesforceApiError extends BridgeError {
   readonly code = 'BRIDGE_ERR_SALESFORCE_API';
 
@@ -112,7 +112,7 @@ export class SalesforceRestClient {
       this.options.onCall(kind);
       this.#readLimitInfo(response.headers);
       if (response.status === 401 && attempt === 0) {
-        // Expired session (reference §5.7): refresh once across processes, retry once.
+        // Expired session (docs/salesforce.md#rest-errors): refresh once across processes, retry once.
         session = await this.options.tokens.refresh(this.options.integration, session.accessToken);
         continue;
       }
@@ -146,7 +146,7 @@ export class SalesforceRestClient {
   }
 }
 
-/** A SOQL string literal: backslash and quote escaped (reference §5.2). */
+/** A SOQL string literal: backslash and quote escaped (docs/salesforce.md#systemmodstamp-watermarks). */
 export function soqlString(value: string): string {
   return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 }

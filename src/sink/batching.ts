@@ -7,14 +7,17 @@ import type { Comment } from '../model/comment.ts';
 export interface SyncBatchLimits {
   /**
    * Comments per `/sync` request. The API allows 16 384 and larger batches are faster per comment
-   * (reference §3.1); the reference suggests ≤ 500 with a byte cap (§3.4), the CLI uses 128 (§5).
-   * 500 keeps CM requests ≤ 2 per 1000 comments; the byte cap bounds slow, huge requests, and a
-   * 422 is bisected in ≤ 9 extra requests.
+   * (docs/communications-mining.md#sync-request); the CLI uses 128
+   * (#batching-and-retries-in-the-official-cli). The count is a bridge choice with a byte cap beside it
+   * (#errors-retries-and-timeouts, #pitfall-10-the-batch-maximum-is-not-a-good-batch-size). 500 keeps
+   * CM requests ≤ 2 per 1000 comments; the byte cap bounds slow, huge requests, and a 422 is bisected
+   * in ≤ 9 extra requests.
    * @defaultValue 500
    */
   maxComments: number;
   /**
-   * Serialized request body, in bytes. No limit is documented (reference §3.4 suggests ≤ 5 MB);
+   * Serialized request body, in bytes. No limit is documented; 5 MiB is a bridge choice
+   * (docs/communications-mining.md#errors-retries-and-timeouts);
    * proxies in front of CM commonly cap bodies, and 5 MiB of text is far above what 500 typical
    * emails weigh, so this only bites for unusually large comments.
    * @defaultValue 5 MiB
@@ -42,9 +45,9 @@ export function syncBodyBytes(comments: readonly Comment[]): number {
 }
 
 /**
- * One comment per id, the last version given winning (later input is newer), at the position of
- * that last version. The duplicate behaviour of `/sync` is undocumented and the CLI refuses
- * duplicates (reference §3.3), so they never reach CM.
+ * One comment per id, the last version given winning (later input is newer), at the position of that
+ * last version. The duplicate behaviour of `/sync` is undocumented and the CLI refuses duplicates
+ * (docs/communications-mining.md#upsert-semantics-annotations-and-billing), so they never reach CM.
  */
 export function lastVersionPerId(comments: readonly Comment[]): { comments: Comment[]; dropped: number } {
   const lastIndexOf = new Map<string, number>();

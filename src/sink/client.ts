@@ -1,7 +1,8 @@
 /**
- * A thin, typed client for the Communications Mining routes the bridge uses (reference §1, §3, §4):
- * one HTTP exchange per call, every failure a typed `CmError` (errors.ts). It never retries: retry,
- * backoff and batch splitting belong to the pusher (comment-pusher.ts), which knows the batch.
+ * A thin, typed client for the Communications Mining routes the bridge uses
+ * (docs/communications-mining.md#routes, #syncing-comments, #sources): one HTTP exchange per call,
+ * every failure a typed `CmError` (errors.ts). It never retries: retry, backoff and batch splitting
+ * belong to the pusher (comment-pusher.ts), which knows the batch.
  *
  *   const cm = createCmClient({ baseUrl: 'https://cloud.uipath.com/org/tenant/reinfer_', token });
  *   const counters = await cm.sync('acme', 'salesforce-emails', comments);
@@ -20,10 +21,10 @@ import {
 } from './errors.ts';
 import type { CmRequestOutcome, SinkMetrics } from './metrics.ts';
 
-/** reference §3.4, §5: the CLI's HTTP timeout; CM docs say big `/sync` batches are slow. */
+/** docs/communications-mining.md#errors-retries-and-timeouts, #batching-and-retries-in-the-official-cli: the CLI's HTTP timeout; CM docs say big `/sync` batches are slow. */
 export const DEFAULT_TIMEOUT_MS = 240_000;
 
-/** reference §3.7: the CLI deletes ≤ 32 ids per call, "the maximum the API permits". */
+/** docs/communications-mining.md#delete-comments: the CLI deletes ≤ 32 ids per call, "the maximum the API permits". */
 export const MAX_IDS_PER_DELETE = 32;
 
 export interface CmClientOptions {
@@ -45,7 +46,7 @@ export interface CmCallOptions {
   signal?: AbortSignal;
 }
 
-/** What one `/sync` did (reference §3.2). The two `updated_*` split `updated`; older servers omit them. */
+/** What one `/sync` did (docs/communications-mining.md#sync-response). The two `updated_*` split `updated`; older servers omit them. */
 export interface SyncCounters {
   new: number;
   updated: number;
@@ -55,16 +56,16 @@ export interface SyncCounters {
 }
 
 export interface CmClient {
-  /** `POST …/sources/<project>/<source>/sync`: create or fully overwrite each comment by id (§3.1, §3.3). */
+  /** `POST …/sources/<project>/<source>/sync`: create or fully overwrite each comment by id (docs/communications-mining.md#sync-request, #upsert-semantics-annotations-and-billing). */
   sync(project: string, source: string, comments: readonly Comment[], options?: CmCallOptions): Promise<SyncCounters>;
   /**
-   * `DELETE …/sources/<project>/<source>/comments?id=a&id=b` with 1–32 ids (§3.7). A 404 counts as
-   * done: what we wanted gone is gone.
+   * `DELETE …/sources/<project>/<source>/comments?id=a&id=b` with 1–32 ids
+   * (docs/communications-mining.md#delete-comments). A 404 counts as done: what we wanted gone is gone.
    */
   deleteComments(project: string, source: string, ids: readonly string[], options?: CmCallOptions): Promise<void>;
-  /** `GET …/sources/<project>/<source>/comments/<id>` (§3.6). A missing comment or source is a `CmNotFoundError`. */
+  /** `GET …/sources/<project>/<source>/comments/<id>` (docs/communications-mining.md#get-one-comment). A missing comment or source is a `CmNotFoundError`. */
   getComment(project: string, source: string, id: string, options?: CmCallOptions): Promise<CmCommentView>;
-  /** `GET …/sources/<project>/<source>` (§4): reachability and permission check for `check --online`. */
+  /** `GET …/sources/<project>/<source>` (docs/communications-mining.md#sources): reachability and permission check for `check --online`. */
   getSource(project: string, source: string, options?: CmCallOptions): Promise<CmSource>;
 }
 
@@ -109,7 +110,7 @@ const messageSchema = z.looseObject({
   sent_at: z.string().optional(),
 });
 
-/** A comment as CM returns it: what was sent plus response-only fields (§2.1). */
+/** A comment as CM returns it: what was sent plus response-only fields (docs/communications-mining.md#comment-fields). */
 const commentViewSchema = z.looseObject({
   id: z.string(),
   timestamp: z.string(),
@@ -214,7 +215,7 @@ export function createCmClient(options: CmClientOptions): CmClient {
       try {
         expect(context, okResponseSchema, await exchange(context, 'DELETE', url, undefined, callOptions));
       } catch (error) {
-        // reference §3.7: a missing id (or source) on delete means the comment is already gone.
+        // docs/communications-mining.md#delete-comments: a missing id (or source) on delete means the comment is already gone.
         if (error instanceof CmNotFoundError) {
           logger?.debug({ ...context, ids: ids.length, cmMessage: error.cmMessage }, 'delete answered 404: treated as done');
           return;
@@ -237,7 +238,7 @@ export function createCmClient(options: CmClientOptions): CmClient {
   };
 }
 
-/** CM answers JSON; proxies and load balancers in front of it may not (reference §1). */
+/** CM answers JSON; proxies and load balancers in front of it may not (docs/communications-mining.md#response-envelope). */
 function parseJsonOrText(text: string): unknown {
   if (text === '') return undefined;
   try {

@@ -1,15 +1,17 @@
 /**
- * `CommentPusher`: delivers one source's comment upserts and deletions to Communications Mining
- * the way reference §5 and §8 ask: de-duplicated by id, in batches bounded by count and bytes,
- * retrying what is transient, and bisecting a batch CM refuses as invalid so the good comments go
- * through and each bad one comes back as `rejected` for the caller to dead-letter.
+ * `CommentPusher`: delivers one source's comment upserts and deletions to Communications Mining the way
+ * the docs ask (docs/communications-mining.md#batching-and-retries-in-the-official-cli, #pitfalls):
+ * de-duplicated by id, in batches bounded by count and bytes, retrying what is transient, and bisecting
+ * a batch CM refuses as invalid so the good comments go through and each bad one comes back as
+ * `rejected` for the caller to dead-letter.
  *
  *   const pusher = new CommentPusher({ client, project: 'acme', source: 'salesforce-emails' });
  *   const { pushed, rejected } = await pusher.push({ comments, deleteIds });
  *
  * Errors: terminal ones (`CmAuthError`, `CmNotFoundError`) are thrown as they are; transient ones that
- * outlast the retry budget are thrown as `CmRetriesExhaustedError`. Use `shouldRetry(err)` to tell
- * them apart. Re-running a push is safe: `/sync` and delete are idempotent by id (reference §3.3).
+ * outlast the retry budget are thrown as `CmRetriesExhaustedError`. Use `shouldRetry(err)` to tell them
+ * apart. Re-running a push is safe: `/sync` and delete are idempotent by id
+ * (docs/communications-mining.md#upsert-semantics-annotations-and-billing).
  */
 import type { Logger } from '../logging.ts';
 import { chunk, DEFAULT_SYNC_BATCH_LIMITS, lastVersionPerId, planSyncBatches, type SyncBatchLimits } from './batching.ts';
@@ -115,8 +117,9 @@ export class CommentPusher {
   }
 
   /**
-   * One invalid comment fails the whole batch (reference §8.6), so on 400/422/413 the batch is
-   * halved until each refused comment stands alone: ~2·log2(n) extra requests per bad comment.
+   * One invalid comment fails the whole batch
+   * (docs/communications-mining.md#pitfall-6-one-bad-comment-fails-the-batch), so on 400/422/413 the
+   * batch is halved until each refused comment stands alone: ~2·log2(n) extra requests per bad comment.
    */
   async #syncOrBisect(batch: Comment[], result: PushResult, signal: AbortSignal | undefined): Promise<void> {
     signal?.throwIfAborted();

@@ -1,6 +1,7 @@
 /**
  * Builds CM API URLs by appending path segments to the base URL, keeping its path, as the CLI's
- * `construct_endpoint` does (reference §1, §8.1):
+ * `construct_endpoint` does (docs/communications-mining.md#base-url,
+ * #pitfall-1-the-base-url-loses-its-tenant-path):
  *   `https://cloud.uipath.com/org/tenant/reinfer_` + [api, v1, sources, p, s, sync]
  *   → `https://cloud.uipath.com/org/tenant/reinfer_/api/v1/sources/p/s/sync`
  * Never `new URL('/api/…', base)`: an absolute path drops `/reinfer_` and every call 404s.

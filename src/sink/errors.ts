@@ -1,8 +1,9 @@
 /**
- * Communications Mining failures, typed by what the caller should do about them (reference §3.4, §5).
- * `cmErrorFromResponse` is the one place an HTTP status becomes an error class, and `shouldRetry`
- * the one place that decides whether trying again can help. Retry intent is a type, never a regex
- * over messages.
+ * Communications Mining failures, typed by what the caller should do about them
+ * (docs/communications-mining.md#errors-retries-and-timeouts,
+ * #batching-and-retries-in-the-official-cli). `cmErrorFromResponse` is the one place an HTTP status
+ * becomes an error class, and `shouldRetry` the one place that decides whether trying again can help.
+ * Retry intent is a type, never a regex over messages.
  */
 import { BridgeError } from '../errors.ts';
 
@@ -36,8 +37,9 @@ export abstract class CmError extends BridgeError {
 }
 
 /**
- * 401: the token is wrong, or was regenerated, which revokes the old one (reference §1, §8.12).
- * 403: the token's user lacks a permission. Terminal: retrying cannot help.
+ * 401: the token is wrong, or was regenerated, which revokes the old one
+ * (docs/communications-mining.md#authentication, #pitfall-12-one-api-token-per-user). 403: the token's
+ * user lacks a permission. Terminal: retrying cannot help.
  */
 export class CmAuthError extends CmError {
   readonly code = 'BRIDGE_ERR_SINK_AUTH';
@@ -54,7 +56,7 @@ export class CmAuthError extends CmError {
   }
 }
 
-/** 404: the project or source does not exist (or the base URL lost its `/reinfer_` path, §8.1). */
+/** 404: the project or source does not exist (or the base URL lost its `/reinfer_` path, docs/communications-mining.md#pitfall-1-the-base-url-loses-its-tenant-path). */
 export class CmNotFoundError extends CmError {
   readonly code = 'BRIDGE_ERR_SINK_NOT_FOUND';
 
@@ -68,7 +70,7 @@ export class CmNotFoundError extends CmError {
   }
 }
 
-/** 400/422: the request holds at least one invalid comment; one bad comment fails the batch (§8.6). */
+/** 400/422: the request holds at least one invalid comment; one bad comment fails the batch (docs/communications-mining.md#pitfall-6-one-bad-comment-fails-the-batch). */
 export class CmValidationError extends CmError {
   readonly code = 'BRIDGE_ERR_SINK_INVALID_COMMENTS';
 
@@ -86,7 +88,7 @@ export class CmPayloadTooLargeError extends CmError {
   }
 }
 
-/** 409: a concurrent change to the same comments; the CLI retries it (reference §5). */
+/** 409: a concurrent change to the same comments; the CLI retries it (docs/communications-mining.md#batching-and-retries-in-the-official-cli). */
 export class CmConflictError extends CmError {
   readonly code = 'BRIDGE_ERR_SINK_CONFLICT';
 
@@ -132,7 +134,7 @@ export class CmConnectionError extends CmError {
   }
 }
 
-/** No answer within the client's `timeoutMs` (reference §3.4: large batches are slow; the CLI allows 240 s). */
+/** No answer within the client's `timeoutMs` (docs/communications-mining.md#errors-retries-and-timeouts: large batches are slow; the CLI allows 240 s). */
 export class CmTimeoutError extends CmError {
   readonly code = 'BRIDGE_ERR_SINK_TIMEOUT';
 
@@ -166,8 +168,9 @@ export class CmRetriesExhaustedError extends BridgeError {
 }
 
 /**
- * Whether trying the same request again later can succeed: 429, 409, 5xx, timeouts and lost
- * connections yes; 400/401/403/404/413/422 no (reference §3.4, §5, §8.6).
+ * Whether trying the same request again later can succeed: 429, 409, 5xx, timeouts and lost connections
+ * yes; 400/401/403/404/413/422 no (docs/communications-mining.md#errors-retries-and-timeouts,
+ * #batching-and-retries-in-the-official-cli, #pitfall-6-one-bad-comment-fails-the-batch).
  */
 export function shouldRetry(error: unknown): boolean {
   return (
@@ -181,7 +184,7 @@ export function shouldRetry(error: unknown): boolean {
   );
 }
 
-/** Whether smaller requests can get part of a batch through: one bad comment fails the whole batch (§8.6). */
+/** Whether smaller requests can get part of a batch through: one bad comment fails the whole batch (docs/communications-mining.md#pitfall-6-one-bad-comment-fails-the-batch). */
 export function shouldSplit(error: unknown): error is CmValidationError | CmPayloadTooLargeError {
   return error instanceof CmValidationError || error instanceof CmPayloadTooLargeError;
 }
@@ -222,7 +225,7 @@ export function cmErrorFromResponse(context: CmCallContext, response: CmErrorRes
 /** Bodies from proxies can be whole HTML pages; keep errors and logs readable. */
 const MAX_MESSAGE_CHARS = 500;
 
-/** CM's envelope `message`; otherwise a short excerpt of whatever came back (reference §1: proxies differ). */
+/** CM's envelope `message`; otherwise a short excerpt of whatever came back (docs/communications-mining.md#response-envelope: proxies differ). */
 export function errorMessageOf(body: unknown, status: number): string {
   if (typeof body === 'object' && body !== null && 'message' in body && typeof body.message === 'string') {
     return truncate(body.message);

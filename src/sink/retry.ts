@@ -1,15 +1,17 @@
 /**
  * Retrying one CM request: 429 waits for `Retry-After`; 5xx, 409, timeouts and lost connections back
- * off exponentially with full jitter under a ceiling (reference §3.4, §5). Attempts are bounded;
- * then the failure surfaces as `CmRetriesExhaustedError`, still retryable, so the queue job tries
- * again later instead of a worker looping forever.
+ * off exponentially with full jitter under a ceiling
+ * (docs/communications-mining.md#errors-retries-and-timeouts,
+ * #batching-and-retries-in-the-official-cli). Attempts are bounded; then the failure surfaces as
+ * `CmRetriesExhaustedError`, still retryable, so the queue job tries again later instead of a worker
+ * looping forever.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { CmError, CmRateLimitError, CmRetriesExhaustedError, shouldRetry, type CmOperation } from './errors.ts';
 import type { SinkMetrics } from './metrics.ts';
 
 export interface RetryPolicy {
-  /** Tries per request, the first included. @defaultValue 4 (the CLI: 1 + 3 retries, reference §5) */
+  /** Tries per request, the first included. @defaultValue 4 (the CLI: 1 + 3 retries, docs/communications-mining.md#batching-and-retries-in-the-official-cli) */
   maxAttempts: number;
   /** Backoff before retry n is drawn from [0, min(maxDelayMs, baseDelayMs·2^(n-1))). @defaultValue 5000 (CLI `base_wait`) @unit milliseconds */
   baseDelayMs: number;

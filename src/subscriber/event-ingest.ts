@@ -2,7 +2,7 @@
  * The subscriber's hand-off to the queue: events are buffered as they arrive and written many per
  * Redis round trip, and a channel's durable position moves only once its events are in the queue
  * (`enqueueThenCheckpoint`). A crash between the two replays those events on restart; their job
- * ids are deterministic, so the replay makes no second job (style §9).
+ * ids are deterministic, so the replay makes no second job.
  *
  * The buffer is bounded: past `highWaterMark` buffered events the owner is told to stop consuming
  * (it disconnects and later resubscribes from the durable position), so a burst or a slow Redis

@@ -1,6 +1,7 @@
 /**
- * One integration's CDC stream: a CometD client subscribed to the channels of its `mode: cdc`
- * objects, feeding an {@link EventIngest}, and the self-healing around it (reference §1.5, §1.8, §8).
+ * One integration's CDC stream: a CometD client subscribed to the channels of its `mode: cdc` objects,
+ * feeding an {@link EventIngest}, and the self-healing around it (docs/salesforce.md#streaming-errors,
+ * #recommended-subscriber-loop, #known-pitfalls).
  *
  * | what happened                                   | what the stream does                                          |
  * |-------------------------------------------------|---------------------------------------------------------------|
@@ -45,9 +46,9 @@ export interface StreamTimings {
   requestTimeoutSeconds: number;
   /** faye's own handshake/transport retry, seconds. @defaultValue 5 */
   retrySeconds: number;
-  /** Long-poll time assumed until a connect reply advises one, ms (reference §0). @defaultValue 110000 */
+  /** Long-poll time assumed until a connect reply advises one, ms (docs/salesforce.md#key-numbers). @defaultValue 110000 */
   longPollTimeoutMs: number;
-  /** How much longer than the long-poll timeout a stream may go without a connect reply, ms (§1.8: 150 s in all). @defaultValue 40000 */
+  /** How much longer than the long-poll timeout a stream may go without a connect reply, ms (docs/salesforce.md#recommended-subscriber-loop: 150 s in all). @defaultValue 40000 */
   stallMarginMs: number;
   /** How often the stall watchdog looks, ms. @defaultValue 5000 */
   watchdogIntervalMs: number;
@@ -59,7 +60,7 @@ export interface StreamTimings {
   channelRetryMs: number;
   /** Rebuilds after auth failures, stalls, disconnects and transient errors. @defaultValue 1 s … 60 s */
   rebuild: BackoffPolicy;
-  /** Per-server or org connection limit: minutes (§1.5). @defaultValue 30 s … 10 min */
+  /** Per-server or org connection limit: minutes (docs/salesforce.md#streaming-errors). @defaultValue 30 s … 10 min */
   connectionLimit: BackoffPolicy;
   /** Daily delivery allocation used up: stay away long. @defaultValue 15 min … 1 h */
   dailyLimit: BackoffPolicy;
@@ -447,7 +448,7 @@ export class IntegrationStream {
 
     if (error instanceof StreamAuthenticationError) {
       this.#logger.info(log, 'access token rejected by CometD: refreshing it and building a new client');
-      // The first rebuild is immediate; repeated auth failures back off (no handshake storm, §8 trap 6).
+      // The first rebuild is immediate; repeated auth failures back off (no handshake storm, docs/salesforce.md#pitfall-6-handshake-storms).
       const first = this.#backoffs.rebuild.attempts === 0;
       const wait = this.#backoffs.rebuild.next();
       this.#rebuild('authentication', first ? 0 : wait, { refreshRejected: client.accessToken });
@@ -486,7 +487,7 @@ export class IntegrationStream {
     }
   }
 
-  /** The stored id fell out of retention: forget it, resubscribe at -1, reconcile the gap (§1.4, §1.8 step 7). */
+  /** The stored id fell out of retention: forget it, resubscribe at -1, reconcile the gap (docs/salesforce.md#replay-ids-and-retention, #recommended-subscriber-loop). */
   async #resetChannel(client: CometdClient, channel: string, object: string, replayId: number): Promise<void> {
     const { replay, status } = this.#options;
     this.#counts.replayResets += 1;
@@ -526,7 +527,7 @@ export class IntegrationStream {
     this.#watchdog = this.#channelRetry = this.#resubscribeCheck = undefined;
   }
 
-  /** Silent stall (§8 trap 8): no connect reply for longer than the long-poll could take. */
+  /** Silent stall (docs/salesforce.md#pitfall-8-streams-stop-without-an-error): no connect reply for longer than the long-poll could take. */
   #checkStall(): void {
     if (!this.#client || this.#rebuilding) return;
     const silentFor = this.#now() - this.#lastConnectAt;

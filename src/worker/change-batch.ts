@@ -32,7 +32,7 @@ import type { CommentPusher } from '../sink/comment-pusher.ts';
 import type { MetricsRecorder } from '../metrics/recorder.ts';
 import type { RecordTrail } from '../store/record-trail.ts';
 
-/** Ids per SOQL `IN (…)`: ~25 URL-encoded bytes each keeps the URI far below 16 KB (reference §5.2). */
+/** Ids per SOQL `IN (…)`: ~25 URL-encoded bytes each keeps the URI far below 16 KB (docs/salesforce.md#systemmodstamp-watermarks). */
 export const IDS_PER_QUERY = 200;
 /** SOQL queries of one batch in flight at once. */
 const QUERIES_IN_FLIGHT = 4;

@@ -12,7 +12,7 @@ async function restStatus(harness: BridgeHarness, accessToken: string): Promise<
   return response.status;
 }
 
-describe('token service (reference §4.4, §4.7, §8 traps 9–10)', () => {
+describe('token service', () => {
   let harness: BridgeHarness;
   let app: BridgeApp;
 
@@ -108,7 +108,7 @@ describe('token service (reference §4.4, §4.7, §8 traps 9–10)', () => {
     }
   });
 
-  it('disconnect revokes the token at Salesforce and deletes it locally (§4.6)', async () => {
+  it('disconnect revokes the token at Salesforce and deletes it locally', async () => {
     await start();
     const tokens = await harness.context.tokens.store.read(INTEGRATION);
     const response = await app.inject({

@@ -37,12 +37,12 @@ describe('config loading', () => {
     }).toThrow(TypeError);
   });
 
-  it('strips a trailing slash from URLs but keeps their path (reference CM §1)', () => {
+  it('strips a trailing slash from URLs but keeps their path', () => {
     const config = loadConfigText(configYaml(), 'bridge.yaml', {});
     expect(config.integrations[0]?.target.url).toBe('https://cloud.example.com/org/tenant/reinfer_');
   });
 
-  it('derives the CDC channel of standard and custom objects (reference SF §2.1)', () => {
+  it('derives the CDC channel of standard and custom objects', () => {
     const config = loadConfigText(
       configYaml({
         objects: `      Case:
@@ -172,7 +172,7 @@ describe('config errors: every problem, as "file: path: what is wrong (line N)"'
     ]);
   });
 
-  it('an object without CDC must be polled (reference SF §2.2)', () => {
+  it('an object without CDC must be polled', () => {
     expect(problemsOf(configYaml({ objects: '      CaseComment:\n        comment: { body: CommentBody }' }))).toEqual([
       'bridge.yaml: integrations[0].objects.CaseComment.mode: CaseComment has no Change Data Capture in Salesforce: set mode: poll (line 18)',
     ]);

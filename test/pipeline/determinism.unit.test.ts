@@ -1,6 +1,7 @@
 /**
  * Determinism is a hard requirement: CM bills every text change and drops assigned entities when
- * `messages` change (CM reference §3.3), so the same record must always render byte-identical output.
+ * `messages` change (docs/communications-mining.md#upsert-semantics-annotations-and-billing), so the
+ * same record must always render byte-identical output.
  */
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, contentHash } from '../../src/pipeline/content-hash.ts';

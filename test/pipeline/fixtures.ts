@@ -1,7 +1,7 @@
 /**
  * Fixtures for the pipeline tests: describes of the sandbox org (the same metadata the sandbox REST API
  * serves, parsed through `parseDescribe`), mappings parsed through the config schema, and records in the
- * REST shape (reference §5.1: `attributes`, nested relationships, `+0000` datetimes).
+ * REST shape (docs/salesforce.md#query-and-queryall: `attributes`, nested relationships, `+0000` datetimes).
  */
 import { expect } from 'vitest';
 import { CommentMappingSchema } from '../../src/config/schema.ts';

@@ -14,7 +14,7 @@ function comment(message: Partial<Comment['messages'][number]> = {}, user_proper
 
 const address = (length: number, tag = 'a') => `${tag.padEnd(length - '@x.example'.length, 'x')}@x.example`;
 
-describe('commentIdProblem (CM §2.1: 1–1024 chars, no "/", no whitespace)', () => {
+describe('commentIdProblem (1–1024 chars, no "/", no whitespace)', () => {
   it.each([
     ['an 18-character Salesforce Id', '02s5g00000AbCdEAAV', undefined],
     ['printable ASCII punctuation', 'sf.Case:500-x_y!', undefined],

@@ -24,7 +24,7 @@ function rendered(result: ToCommentResult): { ok: true; comment: Comment; warnin
 const renderEmail = (overrides: RecordJson = {}) => rendered(toComment(emailRecord(overrides), emailObject, sandboxDescribes));
 const message = (overrides: RecordJson = {}) => renderEmail(overrides).comment.messages[0]!;
 
-describe('toComment: the full EmailMessage example (CM reference §2.5)', () => {
+describe('toComment: the full EmailMessage example', () => {
   it('renders every mapped field', () => {
     expect(renderEmail()).toEqual({
       ok: true,

@@ -1,7 +1,8 @@
 /**
- * Backfill (resumable, admin API, first authorisation) and the API budget governor (reference §5.6,
- * §5.7): high usage stretches reconciliation and defers backfill; REQUEST_LIMIT_EXCEEDED pauses and
- * the work resumes once the allocation recovers, without crashing anything.
+ * Backfill (resumable, admin API, first authorisation) and the API budget governor
+ * (docs/salesforce.md#api-limits-and-sforce-limit-info, docs/salesforce.md#rest-errors): high usage
+ * stretches reconciliation and defers backfill; REQUEST_LIMIT_EXCEEDED pauses and the work resumes once
+ * the allocation recovers, without crashing anything.
  */
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -1,6 +1,7 @@
 /**
  * Where streaming alone would lose data, reconciliation makes the source complete:
- * - the stored replay id fell out of retention while the subscriber was down (reference §1.4, §8.14);
+ * - the stored replay id fell out of retention while the subscriber was down
+ *   (docs/salesforce.md#replay-ids-and-retention, #pitfall-14-replay-window-passes-during-an-outage);
  * - a 20k-record backfill killed with SIGKILL resumes from its checkpoint and converges.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -28,7 +29,7 @@ describe('catch-up by reconciliation', () => {
     await h.close();
   });
 
-  it('an expired replay id after an outage: resubscribe at -1 and reconcile the gap; everything converges (§1.4)', async () => {
+  it('an expired replay id after an outage: resubscribe at -1 and reconcile the gap; everything converges', async () => {
     h = await startReconcileHarness({ objects: CASES, reconcile: '{ every: 1h, lookback: 5s }', org: { cometdTimeoutSeconds: 1 } });
     await h.startWorker();
     await h.startReconciler();

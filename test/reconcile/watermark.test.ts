@@ -1,6 +1,7 @@
 /**
- * Watermark reconciliation (reference §5.2): changes that made no CDC event reach Communications
- * Mining through SOQL, within one period, exactly once, with no tie or late commit skipped.
+ * Watermark reconciliation (docs/salesforce.md#systemmodstamp-watermarks): changes that made no CDC
+ * event reach Communications Mining through SOQL, within one period, exactly once, with no tie or late
+ * commit skipped.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { integrationKeys } from '../../src/store/keys.ts';

@@ -5,7 +5,7 @@ import { ADMIN_TOKEN, CLIENT_SECRET, PUBLIC_URL, startBridgeHarness, type Bridge
 import { eventually } from '../helpers/redis.ts';
 import { adminBrowser, AUTHENTICATE, authorizeInSalesforce, type Browser, completeFlow, INTEGRATION } from '../helpers/oauth.ts';
 
-describe('OAuth web-server flow (reference §4)', () => {
+describe('OAuth web-server flow', () => {
   let harness: BridgeHarness;
   let app: BridgeApp;
   let admin: Browser;
@@ -20,7 +20,7 @@ describe('OAuth web-server flow (reference §4)', () => {
     await harness.close();
   });
 
-  it('authenticate redirects to Salesforce with the exact redirect URI, scopes, PKCE and a random state (§4.2)', async () => {
+  it('authenticate redirects to Salesforce with the exact redirect URI, scopes, PKCE and a random state', async () => {
     const first = await admin.get(AUTHENTICATE);
     const second = await admin.get(AUTHENTICATE);
     const url = new URL(String(first.headers.location));
@@ -81,7 +81,7 @@ describe('OAuth web-server flow (reference §4)', () => {
     expect((await harness.context.tokens.store.status(INTEGRATION)).state).toBe('unauthorized');
   });
 
-  it('access_denied shows what to do and stores nothing (§4.2)', async () => {
+  it('access_denied shows what to do and stores nothing', async () => {
     const start = await admin.get(AUTHENTICATE);
     const state = new URL(String(start.headers.location)).searchParams.get('state');
     const denied = await admin.get(`/external/salesforce/oauth2/callback?error=access_denied&error_description=end-user+denied+authorization&state=${state}`);
@@ -92,7 +92,7 @@ describe('OAuth web-server flow (reference §4)', () => {
     expect((await harness.context.tokens.store.status(INTEGRATION)).state).toBe('unauthorized');
   });
 
-  it('a token-endpoint error gets a page that says what to do (§4.5)', async () => {
+  it('a token-endpoint error gets a page that says what to do', async () => {
     const callback = await authorizeInSalesforce(admin);
     callback.searchParams.set('code', 'not-a-real-code');
     const response = await admin.get(callback.pathname + callback.search);
@@ -152,7 +152,7 @@ describe('OAuth state expiry and PKCE', () => {
     expect((await harness.context.tokens.store.status(INTEGRATION)).state).toBe('unauthorized');
   });
 
-  it('pkce: false (old Connected Apps) sends no challenge and still completes (§4.2)', async () => {
+  it('pkce: false (old Connected Apps) sends no challenge and still completes', async () => {
     harness = await startBridgeHarness({ pkce: false });
     app = await buildApp(harness.context);
     const browser = await adminBrowser(app);

@@ -1,4 +1,4 @@
-/** Batch planning: last version per id, bounds by count and bytes (reference §3.3, §3.4, §5, §8.10). */
+/** Batch planning: last version per id, bounds by count and bytes (docs/communications-mining.md#upsert-semantics-annotations-and-billing, #errors-retries-and-timeouts, #batching-and-retries-in-the-official-cli, #pitfall-10-the-batch-maximum-is-not-a-good-batch-size). */
 import { describe, expect, it } from 'vitest';
 import { chunk, lastVersionPerId, planSyncBatches, serializedBytes, syncBodyBytes } from '../../src/sink/batching.ts';
 import type { Comment } from '../../src/model/comment.ts';
@@ -7,7 +7,7 @@ function comment(id: string, text = `Body of ${id}`): Comment {
   return { id, timestamp: '2024-03-05T14:22:10Z', messages: [{ body: { text } }] };
 }
 
-describe('lastVersionPerId (reference §3.3: duplicates in one batch are undocumented)', () => {
+describe('lastVersionPerId (duplicates in one batch are undocumented)', () => {
   it('keeps the last version of each id, at its position, and counts the dropped copies', () => {
     const { comments, dropped } = lastVersionPerId([comment('a', 'v1'), comment('b'), comment('a', 'v2'), comment('c')]);
     expect(comments.map((c) => [c.id, c.messages[0]?.body.text])).toEqual([
@@ -20,7 +20,7 @@ describe('lastVersionPerId (reference §3.3: duplicates in one batch are undocum
 });
 
 describe('planSyncBatches', () => {
-  it('bounds by count (CLI default 128, reference §5)', () => {
+  it('bounds by count (CLI default 128)', () => {
     const comments = Array.from({ length: 300 }, (_, i) => comment(`c${i}`));
     expect(planSyncBatches(comments, { maxComments: 128, maxBytes: 5 * 1024 * 1024 }).map((b) => b.length)).toEqual([128, 128, 44]);
   });
@@ -50,7 +50,7 @@ describe('planSyncBatches', () => {
   });
 });
 
-describe('chunk (delete batches ≤ 32, reference §3.7)', () => {
+describe('chunk (delete batches ≤ 32)', () => {
   it('slices 70 ids into 32 + 32 + 6', () => {
     expect(chunk(Array.from({ length: 70 }, (_, i) => i), 32).map((c) => c.length)).toEqual([32, 32, 6]);
   });

@@ -1,6 +1,8 @@
 /**
- * The CM client: URL building that keeps the tenant path, typed errors, response validation,
- * timeouts, and a token that never reaches a log line (reference §1, §3, §4, §8.1).
+ * The CM client: URL building that keeps the tenant path, typed errors, response validation, timeouts,
+ * and a token that never reaches a log line
+ * (docs/communications-mining.md#base-url-authentication-and-envelope, #syncing-comments, #sources,
+ * #pitfall-1-the-base-url-loses-its-tenant-path).
  */
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -36,7 +38,7 @@ function recordingFetch(answer: () => Response) {
 
 const okSync = () => Response.json({ status: 'ok', new: 1, updated: 0, unchanged: 0 });
 
-describe('URL building keeps the base path (reference §1, §8.1)', () => {
+describe('URL building keeps the base path', () => {
   it('appends segments to …/reinfer_ like the CLI’s construct_endpoint', async () => {
     const { calls, fetch } = recordingFetch(okSync);
     const client = createCmClient({ baseUrl: 'https://cloud.uipath.com/org/tenant/reinfer_', token: 't', fetch });
@@ -53,7 +55,7 @@ describe('URL building keeps the base path (reference §1, §8.1)', () => {
     expect(cmEndpoint(normaliseBaseUrl('https://acme.reinfer.io'), ['api', 'v1'])).toBe('https://acme.reinfer.io/api/v1');
   });
 
-  it('URL-encodes each segment, and delete ids as repeated id= (reference §3.6, §3.7)', async () => {
+  it('URL-encodes each segment, and delete ids as repeated id=', async () => {
     const { calls, fetch } = recordingFetch(() => Response.json({ status: 'ok' }));
     const client = createCmClient({ baseUrl: 'https://x.reinfer.io', token: 't', fetch });
     await client.deleteComments('my.project', 'src', ['a+b', 'c&d', 'e#f']);
@@ -68,7 +70,7 @@ describe('URL building keeps the base path (reference §1, §8.1)', () => {
   });
 });
 
-describe('response validation (reference §1 envelope, §3.2 counters)', () => {
+describe('response validation (envelope, sync counters)', () => {
   it('parses the optional updated_* counters when the server sends them', async () => {
     const { fetch } = recordingFetch(() =>
       Response.json({ status: 'ok', new: 0, updated: 2, unchanged: 1, updated_properties_only: 1, updated_text_changed: 1, extra: true }),
@@ -84,7 +86,7 @@ describe('response validation (reference §1 envelope, §3.2 counters)', () => {
     expect(shouldRetry(error)).toBe(true);
   });
 
-  it('refuses more than 32 ids per delete call (reference §3.7)', async () => {
+  it('refuses more than 32 ids per delete call', async () => {
     const client = createCmClient({ baseUrl: 'https://x', token: 't', fetch: recordingFetch(okSync).fetch });
     await expect(client.deleteComments('p', 's', Array.from({ length: 33 }, (_, i) => `c${i}`))).rejects.toThrow(RangeError);
   });
@@ -98,7 +100,7 @@ describe('against the simulated CM', () => {
   afterAll(() => cm.close());
   beforeEach(() => cm.control.reset());
 
-  it('§1: syncs through the tenant path; dropping …/reinfer_ is a CmNotFoundError that names the path', async () => {
+  it('syncs through the tenant path; dropping …/reinfer_ is a CmNotFoundError that names the path', async () => {
     expect(cm.url.endsWith(BASE_PATH)).toBe(true);
     const client = createCmClient({ baseUrl: cm.url, token: TOKEN });
     expect(await client.sync(PROJECT, SOURCE, [comment('a')])).toMatchObject({ new: 1, updated: 0, unchanged: 0 });
@@ -110,7 +112,7 @@ describe('against the simulated CM', () => {
     expect((error as CmNotFoundError).cmMessage).toMatch(/reinfer_/);
   });
 
-  it('§1, §8.12: a revoked token is a CmAuthError, not retryable', async () => {
+  it('a revoked token is a CmAuthError, not retryable', async () => {
     cm.control.setTokens(['regenerated']);
     const error = await createCmClient({ baseUrl: cm.url, token: TOKEN }).getSource(PROJECT, SOURCE).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CmAuthError);
@@ -118,13 +120,13 @@ describe('against the simulated CM', () => {
     expect(shouldRetry(error)).toBe(false);
   });
 
-  it('§4: getSource returns the validated source; a missing one is CmNotFoundError', async () => {
+  it('getSource returns the validated source; a missing one is CmNotFoundError', async () => {
     const client = createCmClient({ baseUrl: cm.url, token: TOKEN });
     expect(await client.getSource(PROJECT, SOURCE)).toMatchObject({ owner: PROJECT, name: SOURCE, id: expect.stringMatching(/^[0-9a-f]{16}$/) });
     await expect(client.getSource(PROJECT, 'missing')).rejects.toBeInstanceOf(CmNotFoundError);
   });
 
-  it('§3.6: getComment returns what was synced plus response-only fields; missing is CmNotFoundError', async () => {
+  it('getComment returns what was synced plus response-only fields; missing is CmNotFoundError', async () => {
     const client = createCmClient({ baseUrl: cm.url, token: TOKEN });
     await client.sync(PROJECT, SOURCE, [comment('sf:001+x')]);
     const view = await client.getComment(PROJECT, SOURCE, 'sf:001+x');
@@ -132,7 +134,7 @@ describe('against the simulated CM', () => {
     await expect(client.getComment(PROJECT, SOURCE, 'nope')).rejects.toBeInstanceOf(CmNotFoundError);
   });
 
-  it('§3.7: deletes by repeated id=; missing ids and a 404 both count as done', async () => {
+  it('deletes by repeated id=; missing ids and a 404 both count as done', async () => {
     const client = createCmClient({ baseUrl: cm.url, token: TOKEN });
     await client.sync(PROJECT, SOURCE, [comment('a'), comment('b')]);
     await client.deleteComments(PROJECT, SOURCE, ['a', 'b', 'never-existed']);
@@ -141,7 +143,7 @@ describe('against the simulated CM', () => {
     await expect(client.deleteComments(PROJECT, SOURCE, ['a'])).resolves.toBeUndefined();
   });
 
-  it('§3.4: no answer within timeoutMs is a retryable CmTimeoutError, counted in metrics', async () => {
+  it('no answer within timeoutMs is a retryable CmTimeoutError, counted in metrics', async () => {
     cm.control.latency(2_000);
     const metrics = new SinkMetricsCounters();
     const client = createCmClient({ baseUrl: cm.url, token: TOKEN, timeoutMs: 50, metrics });
@@ -151,7 +153,7 @@ describe('against the simulated CM', () => {
     expect(metrics.snapshot().requests.sync).toEqual({ timeout: 1 });
   });
 
-  it('§3.4: a connection dropped without an answer is a retryable CmConnectionError', async () => {
+  it('a connection dropped without an answer is a retryable CmConnectionError', async () => {
     cm.control.dropNext(1);
     const error = await createCmClient({ baseUrl: cm.url, token: TOKEN }).sync(PROJECT, SOURCE, [comment('a')]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CmConnectionError);
@@ -166,7 +168,7 @@ describe('against the simulated CM', () => {
     await expect(pending).rejects.toThrow('shutting down');
   });
 
-  it('§8.12: the token appears in no log line or error, even at trace level', async () => {
+  it('the token appears in no log line or error, even at trace level', async () => {
     const secret = 'cm-secret-token-value-123';
     cm.control.setTokens([secret]);
     const lines: string[] = [];

@@ -1,7 +1,10 @@
 /**
  * CommentPusher against the simulated CM: batching, retries, bisection of invalid batches, deletes
- * (reference §3.3, §3.4, §3.7, §5, §8.6, §8.10). Backoff waits go through an injected clock that
- * records each delay and returns at once: no test sleeps.
+ * (docs/communications-mining.md#upsert-semantics-annotations-and-billing,
+ * #errors-retries-and-timeouts, #delete-comments, #batching-and-retries-in-the-official-cli,
+ * #pitfall-6-one-bad-comment-fails-the-batch, #pitfall-10-the-batch-maximum-is-not-a-good-batch-size).
+ * Backoff waits go through an injected clock that records each delay and returns at once: no test
+ * sleeps.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SimulatedCommunicationsMining } from '@sf-cm-bridge/sandbox/cm';
@@ -32,11 +35,11 @@ function comment(id: string, text = `Body of ${id}`): Comment {
 
 const ids = (n: number, prefix = 'c') => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(3, '0')}`);
 
-/** A comment CM refuses: `number:` with a string value (reference §2.3); the TS type cannot express the prefix rule. */
+/** A comment CM refuses: `number:` with a string value (docs/communications-mining.md#user-properties); the TS type cannot express the prefix rule. */
 function badPropertyComment(id: string): Comment {
   return { ...comment(id), user_properties: { 'number:Attachment Count': 'three' } };
 }
-/** A comment CM refuses: an empty `to` entry (reference §2.2: 1–512 chars). */
+/** A comment CM refuses: an empty `to` entry (docs/communications-mining.md#message-fields: 1–512 chars). */
 function emptyRecipientComment(id: string): Comment {
   return { ...comment(id), messages: [{ to: [''], body: { text: 'x' } }] };
 }
@@ -81,7 +84,7 @@ const storedIds = () => cm.control.comments(PROJECT, SOURCE).map((c) => c.commen
 const syncRequests = () => cm.control.counters().requests.sync ?? {};
 
 describe('CommentPusher: the happy path', () => {
-  it('§1: pushes through the tenant path …/reinfer_ and returns the summed §3.2 counters', async () => {
+  it('pushes through the tenant path …/reinfer_ and returns the summed sync counters', async () => {
     const { pusher } = harness();
     const first = await pusher.push({ comments: ids(3).map((id) => comment(id)) });
     expect(first).toMatchObject({ pushed: 3, rejected: [], deleted: 0, counters: { new: 3, updated: 0, unchanged: 0 } });
@@ -91,7 +94,7 @@ describe('CommentPusher: the happy path', () => {
     expect(storedIds()).toEqual(ids(3));
   });
 
-  it('§3.4, §5: splits by count: 1200 comments at the default 500 per batch → 3 sync requests', async () => {
+  it('splits by count: 1200 comments at the default 500 per batch → 3 sync requests', async () => {
     const { pusher } = harness();
     const result = await pusher.push({ comments: ids(1200).map((id) => comment(id)) });
     expect(result.pushed).toBe(1200);
@@ -99,13 +102,13 @@ describe('CommentPusher: the happy path', () => {
     expect(storedIds()).toHaveLength(1200);
   });
 
-  it('§5: a configured count limit (the CLI\'s 128) is honoured', async () => {
+  it('a configured count limit (the CLI\'s 128) is honoured', async () => {
     const { pusher } = harness({ pusher: { batch: { maxComments: 128 } } });
     expect((await pusher.push({ comments: ids(300).map((id) => comment(id)) })).pushed).toBe(300);
     expect(syncRequests()).toEqual({ '200': 3 });
   });
 
-  it('§3.4, §8.10: splits by bytes: ~2 KB comments under a 5-comment byte budget → 4 sync requests', async () => {
+  it('splits by bytes: ~2 KB comments under a 5-comment byte budget → 4 sync requests', async () => {
     const comments = ids(20).map((id) => comment(id, 'y'.repeat(2000)));
     const maxBytes = syncBodyBytes(comments.slice(0, 5));
     const { pusher } = harness({ pusher: { batch: { maxBytes } } });
@@ -113,7 +116,7 @@ describe('CommentPusher: the happy path', () => {
     expect(syncRequests()).toEqual({ '200': 4 });
   });
 
-  it('§3.3: duplicate ids in one push → one request, the last version stored', async () => {
+  it('duplicate ids in one push → one request, the last version stored', async () => {
     const { pusher, metrics } = harness();
     const result = await pusher.push({ comments: [comment('a', 'v1'), comment('b'), comment('a', 'v2'), comment('a', 'v3')] });
     expect(result.pushed).toBe(2);
@@ -128,8 +131,8 @@ describe('CommentPusher: the happy path', () => {
   });
 });
 
-describe('CommentPusher: retries (reference §3.4, §5)', () => {
-  it('§3.4: 429 waits exactly the Retry-After CM sent, then succeeds', async () => {
+describe('CommentPusher: retries', () => {
+  it('429 waits exactly the Retry-After CM sent, then succeeds', async () => {
     cm.control.failNext({ status: 429, retryAfterSeconds: 2 });
     const { pusher, delays, metrics } = harness();
     expect((await pusher.push({ comments: [comment('a')] })).pushed).toBe(1);
@@ -138,7 +141,7 @@ describe('CommentPusher: retries (reference §3.4, §5)', () => {
     expect(metrics.snapshot().retries).toEqual({ BRIDGE_ERR_SINK_RATE_LIMITED: 1 });
   });
 
-  it('§3.4: a Retry-After longer than we wait in-process surfaces at once, retryable, with the wait', async () => {
+  it('a Retry-After longer than we wait in-process surfaces at once, retryable, with the wait', async () => {
     cm.control.failNext({ status: 429, retryAfterSeconds: 600 });
     const { pusher, delays } = harness();
     const error = await pusher.push({ comments: [comment('a')] }).catch((e: unknown) => e);
@@ -148,7 +151,7 @@ describe('CommentPusher: retries (reference §3.4, §5)', () => {
     expect(delays).toEqual([]);
   });
 
-  it('§5: 503 twice then success → 3 requests, exponential backoff with full jitter', async () => {
+  it('503 twice then success → 3 requests, exponential backoff with full jitter', async () => {
     cm.control.failNext({ status: 503, count: 2 });
     const { pusher, delays } = harness({ pusher: { retry: { baseDelayMs: 100, maxDelayMs: 10_000 } } });
     expect((await pusher.push({ comments: ids(10).map((id) => comment(id)) })).pushed).toBe(10);
@@ -165,14 +168,14 @@ describe('CommentPusher: retries (reference §3.4, §5)', () => {
     expect(delays).toEqual([999, 1998, 2997, 2997, 2997]);
   });
 
-  it('§5: 409 is retried like the CLI does', async () => {
+  it('409 is retried like the CLI does', async () => {
     cm.control.failNext({ status: 409 });
     const { pusher } = harness();
     expect((await pusher.push({ comments: [comment('a')] })).pushed).toBe(1);
     expect(syncRequests()).toEqual({ '200': 1, '409': 1 });
   });
 
-  it('§3.4: a dropped connection is retried and the comment stored once', async () => {
+  it('a dropped connection is retried and the comment stored once', async () => {
     cm.control.dropNext(1);
     const { pusher, metrics } = harness();
     expect((await pusher.push({ comments: [comment('a')] })).pushed).toBe(1);
@@ -181,14 +184,14 @@ describe('CommentPusher: retries (reference §3.4, §5)', () => {
     expect(storedIds()).toEqual(['a']);
   });
 
-  it('§3.3: an answer lost after CM stored the batch is replayed safely (sync is idempotent by id)', async () => {
+  it('an answer lost after CM stored the batch is replayed safely (sync is idempotent by id)', async () => {
     cm.control.dropNext(1, { phase: 'after-handling' });
     const result = await harness().pusher.push({ comments: [comment('a')] });
     expect(result.counters).toMatchObject({ new: 0, unchanged: 1 });
     expect(storedIds()).toEqual(['a']);
   });
 
-  it('§3.4: a response slower than timeoutMs is retried (CM latency > a small timeout)', async () => {
+  it('a response slower than timeoutMs is retried (CM latency > a small timeout)', async () => {
     cm.control.latency(1_000);
     const { pusher, metrics } = harness({
       client: { timeoutMs: 100 },
@@ -200,7 +203,7 @@ describe('CommentPusher: retries (reference §3.4, §5)', () => {
     expect(metrics.snapshot().retries).toEqual({ BRIDGE_ERR_SINK_TIMEOUT: 1 });
   });
 
-  it('§3.4: timeouts on every attempt surface as a retryable error wrapping CmTimeoutError', async () => {
+  it('timeouts on every attempt surface as a retryable error wrapping CmTimeoutError', async () => {
     cm.control.latency(1_000);
     const { pusher } = harness({ client: { timeoutMs: 50 }, pusher: { retry: { maxAttempts: 2 } } });
     const error = await pusher.push({ comments: [comment('a')] }).catch((e: unknown) => e);
@@ -209,7 +212,7 @@ describe('CommentPusher: retries (reference §3.4, §5)', () => {
     expect(shouldRetry(error)).toBe(true);
   });
 
-  it('§5: exhausted retries surface a retryable error after exactly maxAttempts requests', async () => {
+  it('exhausted retries surface a retryable error after exactly maxAttempts requests', async () => {
     cm.control.failUntilCleared({ status: 503 });
     const { pusher, delays } = harness({ pusher: { retry: { maxAttempts: 3 } } });
     const error = await pusher.push({ comments: [comment('a')] }).catch((e: unknown) => e);
@@ -221,7 +224,7 @@ describe('CommentPusher: retries (reference §3.4, §5)', () => {
     expect(delays).toHaveLength(2);
   });
 
-  it('§1, §8.12: 401 is a CmAuthError, thrown at once and never retried', async () => {
+  it('401 is a CmAuthError, thrown at once and never retried', async () => {
     const { pusher, delays } = harness({ client: { token: 'revoked-token' } });
     const error = await pusher.push({ comments: ids(5).map((id) => comment(id)) }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CmAuthError);
@@ -230,7 +233,7 @@ describe('CommentPusher: retries (reference §3.4, §5)', () => {
     expect(delays).toEqual([]);
   });
 
-  it('§3.4: a missing source is a CmNotFoundError, not retried and not split', async () => {
+  it('a missing source is a CmNotFoundError, not retried and not split', async () => {
     const delays: number[] = [];
     const client = createCmClient({ baseUrl: cm.url, token: TOKEN });
     const pusher = new CommentPusher({ client, project: PROJECT, source: 'missing', clock: { sleep: async (ms) => void delays.push(ms) } });
@@ -257,7 +260,7 @@ describe('CommentPusher: retries (reference §3.4, §5)', () => {
   });
 });
 
-describe('CommentPusher: invalid comments are isolated by bisection (reference §3.4, §5, §8.6)', () => {
+describe('CommentPusher: invalid comments are isolated by bisection', () => {
   it('one invalid comment among 10 → 9 stored, 1 rejected with CM’s message', async () => {
     const comments = ids(10).map((id) => comment(id));
     comments[6] = badPropertyComment('c006');
@@ -301,7 +304,7 @@ describe('CommentPusher: invalid comments are isolated by bisection (reference �
   });
 });
 
-describe('CommentPusher: deletes (reference §3.7)', () => {
+describe('CommentPusher: deletes', () => {
   it('deleting 70 ids takes 3 requests of ≤ 32 ids', async () => {
     const all = ids(70);
     const { pusher, metrics } = harness();

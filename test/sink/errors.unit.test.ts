@@ -1,4 +1,4 @@
-/** The HTTP status → typed error mapping and the retry decision (reference §3.4, §5; style example 7). */
+/** The HTTP status → typed error mapping and the retry decision (docs/communications-mining.md#errors-retries-and-timeouts, #batching-and-retries-in-the-official-cli). */
 import { describe, expect, it } from 'vitest';
 import { BridgeError } from '../../src/errors.ts';
 import {
@@ -28,7 +28,7 @@ function fromStatus(status: number, headers: Record<string, string> = {}, body: 
   return cmErrorFromResponse(context, { status, body, headers: new Headers(headers) }, Date.parse('2026-01-01T00:00:00Z'));
 }
 
-describe('cmErrorFromResponse (reference §3.4)', () => {
+describe('cmErrorFromResponse', () => {
   it.each([
     [400, CmValidationError, 'BRIDGE_ERR_SINK_INVALID_COMMENTS', false],
     [422, CmValidationError, 'BRIDGE_ERR_SINK_INVALID_COMMENTS', false],
@@ -64,16 +64,16 @@ describe('cmErrorFromResponse (reference §3.4)', () => {
     expect(fromStatus(503, {}, '').cmMessage).toBe('HTTP 503 with no error message');
   });
 
-  it('401 hints at a dedicated service user: regenerating a token revokes the old one (reference §1, §8.12)', () => {
+  it('401 hints at a dedicated service user: regenerating a token revokes the old one', () => {
     expect(fromStatus(401).hint).toMatch(/dedicated CM service user/);
   });
 
-  it('404 hints at the tenant path (reference §8.1)', () => {
+  it('404 hints at the tenant path', () => {
     expect(fromStatus(404).hint).toMatch(/reinfer_/);
   });
 });
 
-describe('Retry-After (reference §3.4)', () => {
+describe('Retry-After', () => {
   const now = Date.parse('2026-01-01T00:00:00Z');
   it('reads delta-seconds', () => {
     expect(retryAfterMs(new Headers({ 'retry-after': '2' }), now)).toBe(2000);
@@ -90,7 +90,7 @@ describe('Retry-After (reference §3.4)', () => {
   });
 });
 
-describe('shouldRetry / shouldSplit (reference §5, §8.6)', () => {
+describe('shouldRetry / shouldSplit', () => {
   it('retries lost connections, timeouts, bad 2xx bodies and exhausted retries; never plain errors', () => {
     const connection = new CmConnectionError(context, new TypeError('fetch failed', { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) }));
     expect(connection.cmMessage).toBe('UND_ERR_SOCKET: other side closed');

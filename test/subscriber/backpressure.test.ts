@@ -1,5 +1,5 @@
 /**
- * A burst cannot grow memory without bound (style §9, anti-pattern 4): when queue writes lag, the
+ * A burst cannot grow memory without bound: when queue writes lag, the
  * stream stops consuming at `highWaterMark` buffered events, disconnects, and resubscribes from the
  * durable position once the buffer has drained; nothing is lost.
  */

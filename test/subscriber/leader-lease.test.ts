@@ -1,6 +1,7 @@
 /**
  * One active subscriber per integration across replicas (bridge contract: `subscriber` role), with
- * takeover when the leader dies, and zero loss when it dies mid-burst (reference §1.4, §8 trap 7).
+ * takeover when the leader dies, and zero loss when it dies mid-burst
+ * (docs/salesforce.md#replay-ids-and-retention, #pitfall-7-duplicates-after-reconnects).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { integrationKeys } from '../../src/store/keys.ts';

@@ -1,7 +1,8 @@
 /**
- * Self-healing of the stream against the sandbox org's fault injection (reference §1.5, §1.6,
- * §1.8, §8). Every case ends with a change made in the org arriving as a job: healed, not just
- * reported.
+ * Self-healing of the stream against the sandbox org's fault injection
+ * (docs/salesforce.md#streaming-errors, #faye-client-behaviour,
+ * docs/salesforce.md#recommended-subscriber-loop, #known-pitfalls). Every case ends with a change made
+ * in the org arriving as a job: healed, not just reported.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SubscriberRole } from '../../src/roles/subscriber.ts';
@@ -26,14 +27,14 @@ function statsOf(role: SubscriberRole) {
   return stream.stats();
 }
 
-describe('subscriber self-healing (reference §1.5, §1.8, §8)', () => {
+describe('subscriber self-healing', () => {
   let h: SubscriberHarness;
 
   afterEach(async () => {
     await h.close();
   });
 
-  it('401 after the access token expires: refresh once, new client, no event lost (§1.5, §8 trap 1)', async () => {
+  it('401 after the access token expires: refresh once, new client, no event lost', async () => {
     h = await startSubscriberHarness();
     const role = await h.startRole();
     await subscribed(role, BOTH);
@@ -52,7 +53,7 @@ describe('subscriber self-healing (reference §1.5, §1.8, §8)', () => {
     expect(statsOf(role).clientsBuilt).toBe(2);
   });
 
-  it('revoked refresh token: the integration pauses as needs_reauth, with no handshake storm, and resumes once authorised (§8 traps 6, 10)', async () => {
+  it('revoked refresh token: the integration pauses as needs_reauth, with no handshake storm, and resumes once authorised', async () => {
     h = await startSubscriberHarness();
     const role = await h.startRole();
     await subscribed(role, BOTH);
@@ -95,7 +96,7 @@ describe('subscriber self-healing (reference §1.5, §1.8, §8)', () => {
     expect(statsOf(role).pausedBecause).toBe('disconnected');
   });
 
-  it('403::Unknown client: faye handshakes again, every channel is resubscribed from our position, nothing lost or doubled (§1.5, §1.8 step 6)', async () => {
+  it('403::Unknown client: faye handshakes again, every channel is resubscribed from our position, nothing lost or doubled', async () => {
     h = await startSubscriberHarness();
     const role = await h.startRole();
     await subscribed(role, BOTH);
@@ -122,7 +123,7 @@ describe('subscriber self-healing (reference §1.5, §1.8, §8)', () => {
     expect(resubscribed?.replayFrom).toBeGreaterThanOrEqual(checkpoint);
   });
 
-  it('invalid replay id after retention passed while stopped: reset, resubscribe at -1, reconcile from the last commit (§1.4, §8 trap 14)', async () => {
+  it('invalid replay id after retention passed while stopped: reset, resubscribe at -1, reconcile from the last commit', async () => {
     h = await startSubscriberHarness();
     const first = await h.startRole();
     await subscribed(first, BOTH);
@@ -151,7 +152,7 @@ describe('subscriber self-healing (reference §1.5, §1.8, §8)', () => {
     expect(await eventually(async () => (await h.position(CASE_CHANNEL)) === h.org.events.lastReplayId())).toBe(true);
   });
 
-  it('a denied channel shows as the object error while the other objects stream; it recovers when allowed (§1.5, §2.3)', async () => {
+  it('a denied channel shows as the object error while the other objects stream; it recovers when allowed', async () => {
     h = await startSubscriberHarness();
     h.org.streaming.denyChannel(CASE_CHANNEL, true);
     const role = await h.startRole({ ...FAST, stream: { ...FAST.stream, channelRetryMs: 300 } });
@@ -169,7 +170,7 @@ describe('subscriber self-healing (reference §1.5, §1.8, §8)', () => {
     expect((await jobsInQueue(h, 2))[1]?.recordId).toBe(c.Id);
   });
 
-  it('silent stall (no connect reply beyond long-poll + margin): a new client, no loss (§1.8 step 8, §8 trap 8)', async () => {
+  it('silent stall (no connect reply beyond long-poll + margin): a new client, no loss', async () => {
     h = await startSubscriberHarness();
     const role = await h.startRole();
     await subscribed(role, BOTH);
@@ -184,7 +185,7 @@ describe('subscriber self-healing (reference §1.5, §1.8, §8)', () => {
     expect(jobs.map((j) => j.recordId)).toEqual([during.Id, after.Id]);
   });
 
-  it('server-initiated /meta/disconnect: a new client resubscribes from the checkpoint (§1.2)', async () => {
+  it('server-initiated /meta/disconnect: a new client resubscribes from the checkpoint', async () => {
     h = await startSubscriberHarness();
     const role = await h.startRole();
     await subscribed(role, BOTH);
@@ -205,7 +206,7 @@ describe('subscriber self-healing (reference §1.5, §1.8, §8)', () => {
     expect(await h.reconcileRequest('Case')).toBeUndefined();
   });
 
-  it('daily delivery limit: disconnect, request reconciliation, back off, then stream again (§1.5)', async () => {
+  it('daily delivery limit: disconnect, request reconciliation, back off, then stream again', async () => {
     h = await startSubscriberHarness();
     const role = await h.startRole();
     await subscribed(role, BOTH);
@@ -227,7 +228,7 @@ describe('subscriber self-healing (reference §1.5, §1.8, §8)', () => {
     await eventually(async () => (await h.status.objectState('EmailMessage')).error === undefined);
   });
 
-  it('connection limit on handshake: backs off with jitter instead of storming, then connects (§1.5, §8 trap 6)', async () => {
+  it('connection limit on handshake: backs off with jitter instead of storming, then connects', async () => {
     h = await startSubscriberHarness();
     h.org.streaming.connectionLimitExceeded(true);
     const role = await h.startRole();

@@ -1,14 +1,15 @@
 /**
- * The subscriber's core promise against the sandbox org and real Redis: every CDC event becomes
- * change jobs in BullMQ, and the channel's durable position moves only after they are enqueued
- * (reference §1.4, §1.8 steps 3–4; §3.1–3.6 for the event shapes).
+ * The subscriber's core promise against the sandbox org and real Redis: every CDC event becomes change
+ * jobs in BullMQ, and the channel's durable position moves only after they are enqueued
+ * (docs/salesforce.md#replay-ids-and-retention, #recommended-subscriber-loop;
+ * docs/salesforce.md#change-event-format for the event shapes).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChangeEventPayload } from '@sf-cm-bridge/sandbox/org';
 import { eventually } from '../helpers/redis.ts';
 import { CASE_CHANNEL, EMAIL_CHANNEL, INTEGRATION, jobsInQueue, startSubscriberHarness, subscribed, type SubscriberHarness } from './harness.ts';
 
-describe('subscriber stream (reference §1.4, §1.8, §3)', () => {
+describe('subscriber stream', () => {
   let h: SubscriberHarness;
 
   beforeEach(async () => {
@@ -19,7 +20,7 @@ describe('subscriber stream (reference §1.4, §1.8, §3)', () => {
     await h.close();
   });
 
-  it('a CREATE in the org becomes one change job, and the checkpoint equals its replay id (§1.8 step 4)', async () => {
+  it('a CREATE in the org becomes one change job, and the checkpoint equals its replay id', async () => {
     const role = await h.startRole();
     await subscribed(role, [EMAIL_CHANNEL, CASE_CHANNEL]);
 
@@ -44,7 +45,7 @@ describe('subscriber stream (reference §1.4, §1.8, §3)', () => {
     expect(state.lastCommitAt).toBeDefined();
   });
 
-  it('first start subscribes at -1 and requests a reconciliation from before the subscribe (§1.8 step 3)', async () => {
+  it('first start subscribes at -1 and requests a reconciliation from before the subscribe', async () => {
     const before = Date.now();
     const role = await h.startRole();
     await subscribed(role, [EMAIL_CHANNEL, CASE_CHANNEL]);
@@ -62,7 +63,7 @@ describe('subscriber stream (reference §1.4, §1.8, §3)', () => {
     expect(await h.reconcileRequest('CaseComment')).toBeUndefined();
   });
 
-  it('a restart resumes from the checkpoint and enqueues only later events (§1.4)', async () => {
+  it('a restart resumes from the checkpoint and enqueues only later events', async () => {
     const first = await h.startRole();
     await subscribed(first, [EMAIL_CHANNEL, CASE_CHANNEL]);
     h.org.store.create('Case', { Subject: 'one' });
@@ -142,7 +143,7 @@ describe('subscriber stream (reference §1.4, §1.8, §3)', () => {
     expect(await h.replay.pending(INTEGRATION)).toBeUndefined();
   });
 
-  it('a merged event becomes one job per record id (§3.2)', async () => {
+  it('a merged event becomes one job per record id', async () => {
     const role = await h.startRole();
     await subscribed(role, [EMAIL_CHANNEL, CASE_CHANNEL]);
     const a = h.org.store.create('Case', { Subject: 'a' });
@@ -158,7 +159,7 @@ describe('subscriber stream (reference §1.4, §1.8, §3)', () => {
     ]);
   });
 
-  it('a DELETE carries the commit timestamp (§3.3)', async () => {
+  it('a DELETE carries the commit timestamp', async () => {
     const role = await h.startRole();
     await subscribed(role, [EMAIL_CHANNEL, CASE_CHANNEL]);
     const c = h.org.store.create('Case', { Subject: 'doomed' });
@@ -172,7 +173,7 @@ describe('subscriber stream (reference §1.4, §1.8, §3)', () => {
     });
   });
 
-  it('a gap event becomes GAP jobs for its record ids, a redelivery is the same job (§3.5)', async () => {
+  it('a gap event becomes GAP jobs for its record ids, a redelivery is the same job', async () => {
     const role = await h.startRole();
     await subscribed(role, [EMAIL_CHANNEL, CASE_CHANNEL]);
     const a = h.org.store.create('Case', { Subject: 'a' });
@@ -188,7 +189,7 @@ describe('subscriber stream (reference §1.4, §1.8, §3)', () => {
     );
   });
 
-  it('an overflow event requests a reconciliation of the whole entity and moves the checkpoint (§3.6)', async () => {
+  it('an overflow event requests a reconciliation of the whole entity and moves the checkpoint', async () => {
     const role = await h.startRole();
     await subscribed(role, [EMAIL_CHANNEL, CASE_CHANNEL]);
     await h.redis.redis.del(`${h.redis.prefix}:integration:${INTEGRATION}:reconcile-requests`);
@@ -200,7 +201,7 @@ describe('subscriber stream (reference §1.4, §1.8, §3)', () => {
     expect(await h.jobs()).toEqual([]);
   });
 
-  it('a malformed event is dead-lettered with its reason, never a crash, and later events flow (style §8)', async () => {
+  it('a malformed event is dead-lettered with its reason, never a crash, and later events flow', async () => {
     const role = await h.startRole();
     await subscribed(role, [EMAIL_CHANNEL, CASE_CHANNEL]);
     const bad = {

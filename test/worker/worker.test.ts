@@ -37,7 +37,7 @@ const OBJECTS = `      EmailMessage:
           id: Subject
           body: Description`;
 
-describe('worker: fetch, transform, push (reference CM §3, SF §5)', () => {
+describe('worker: fetch, transform, push', () => {
   let harness: BridgeHarness;
   let cm: SimulatedCommunicationsMining;
   let queue: ChangeQueue;
@@ -178,7 +178,7 @@ describe('worker: fetch, transform, push (reference CM §3, SF §5)', () => {
     expect(cm.control.counters().requests.sync?.['200']).toBe(2);
   });
 
-  it('does not push unchanged content again (CM bills text changes, §3.3)', async () => {
+  it('does not push unchanged content again (CM bills text changes)', async () => {
     const caseRecord = harness.org.store.create('Case', { Subject: 'S', Description: 'same' }, { silent: true });
     await startWorkers();
     await enqueue([job('Case', String(caseRecord.Id))]);
@@ -208,7 +208,7 @@ describe('worker: fetch, transform, push (reference CM §3, SF §5)', () => {
   });
 
   it('a record that cannot become a comment is dead-lettered; the rest of the batch goes through', async () => {
-    // Task maps its comment id to Subject: a subject with spaces is not a valid comment id (CM §2.1).
+    // Task maps its comment id to Subject: a subject with spaces is not a valid comment id (docs/communications-mining.md#comment-fields).
     const bad = harness.org.store.create('Task', { Subject: 'call the customer back', Description: 'x' }, { silent: true });
     const good = harness.org.store.create('Task', { Subject: 'follow-up-42', Description: 'y' }, { silent: true });
     await startWorkers();
@@ -227,7 +227,7 @@ describe('worker: fetch, transform, push (reference CM §3, SF §5)', () => {
     expect(await new DeadLetterStore(harness.redis.redis, harness.redis.prefix).count(INTEGRATION)).toBe(0);
   });
 
-  it('a comment CM rejects goes to the dead-letter list with CM\'s reason; the rest goes through (§3.4)', async () => {
+  it('a comment CM rejects goes to the dead-letter list with CM\'s reason; the rest goes through', async () => {
     const caseRecord = harness.org.store.create('Case', { Subject: 'S', Description: 'x' }, { silent: true });
     const emails = [1, 2].map((i) => harness.org.store.create('EmailMessage', emailFields(String(caseRecord.Id), `m${i}`), { silent: true }));
     // The batch fails, then its first half fails again: that comment is isolated and rejected.
@@ -246,7 +246,7 @@ describe('worker: fetch, transform, push (reference CM §3, SF §5)', () => {
     expect(emails.map((e) => String(e.Id))).toContain(letters[0]?.recordId);
   });
 
-  it('CM 503 and 429 are retried until the comment lands (§3.4)', async () => {
+  it('CM 503 and 429 are retried until the comment lands', async () => {
     const caseRecord = harness.org.store.create('Case', { Subject: 'S', Description: 'retry me' }, { silent: true });
     cm.control.failNext({ status: 503, count: 2 });
     cm.control.failNext({ status: 429, count: 1, retryAfterSeconds: 0 });

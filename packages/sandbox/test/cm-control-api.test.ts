@@ -41,7 +41,7 @@ describe('simulated CM control API: reading state', () => {
 });
 
 describe('simulated CM control API: steering', () => {
-  it('arms a fault over HTTP that the CM API then plays, and clears it (reference §3.4)', async () => {
+  it('arms a fault over HTTP that the CM API then plays, and clears it', async () => {
     const armed = await callControl(cm, 'POST', '/faults', { kind: 'failNext', status: 429, retryAfterSeconds: 3, route: 'sync' });
     const limited = await sync(cm, [validComment('x')]);
     await callControl(cm, 'POST', '/faults', { kind: 'failUntilCleared', status: 503 });

@@ -1,6 +1,7 @@
 /**
- * Fault injection on the simulated CM API: the failures reference §3.4 says a client must survive
- * (429 with Retry-After, 5xx, slow answers, connections that die without an answer).
+ * Fault injection on the simulated CM API: the failures a client must survive
+ * (docs/communications-mining.md#errors-retries-and-timeouts) (429 with Retry-After, 5xx, slow answers,
+ * connections that die without an answer).
  */
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -33,7 +34,7 @@ function postWithNodeHttp(url: string, body: string): Promise<{ status: number }
 }
 
 describe('simulated CM failNext', () => {
-  it('answers 429 with Retry-After and the envelope, stores nothing, then recovers (reference §3.4)', async () => {
+  it('answers 429 with Retry-After and the envelope, stores nothing, then recovers', async () => {
     cm.control.failNext({ status: 429, retryAfterSeconds: 7 });
 
     const limited = await sync(cm, [validComment('x')]);
@@ -49,7 +50,7 @@ describe('simulated CM failNext', () => {
     await expect.poll(() => cm.control.counters().inFlight).toBe(0);
   });
 
-  it('sends Retry-After: 1 on 429 by default, and none when asked for null (reference §3.4: header UNVERIFIED)', async () => {
+  it('sends Retry-After: 1 on 429 by default, and none when asked for null (header UNVERIFIED)', async () => {
     cm.control.failNext({ status: 429 });
     cm.control.failNext({ status: 429, retryAfterSeconds: null });
 
@@ -61,7 +62,7 @@ describe('simulated CM failNext', () => {
     expect(second.headers.has('retry-after')).toBe(false);
   });
 
-  it('answers 503 count times with the envelope, then recovers (reference §3.4, §1)', async () => {
+  it('answers 503 count times with the envelope, then recovers', async () => {
     cm.control.failNext({ status: 503, count: 2 });
 
     const statuses = [];
@@ -85,7 +86,7 @@ describe('simulated CM failNext', () => {
 });
 
 describe('simulated CM failure windows', () => {
-  it('fails every request until cleared (an outage window), then recovers (reference §3.4)', async () => {
+  it('fails every request until cleared (an outage window), then recovers', async () => {
     cm.control.failUntilCleared({ status: 502 });
 
     const during = [];
@@ -167,7 +168,7 @@ describe('simulated CM dropped connections', () => {
     expect(outcome).toEqual({ error: expect.objectContaining({ code: 'ECONNRESET' }) });
   });
 
-  it('after-handling: stores the batch, loses the answer, and the retry comes back unchanged (reference §3.3, §5)', async () => {
+  it('after-handling: stores the batch, loses the answer, and the retry comes back unchanged', async () => {
     cm.control.dropNext(1, { phase: 'after-handling', route: 'sync' });
 
     const lost = await postWithNodeHttp(syncUrl(), JSON.stringify({ comments: [validComment('x')] }));

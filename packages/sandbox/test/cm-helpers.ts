@@ -24,7 +24,7 @@ export function originOf(cm: SimulatedCommunicationsMining): string {
   return new URL(cm.url).origin;
 }
 
-/** A comment that passes every rule of reference §2; override what a test is about. */
+/** A comment that passes every rule of docs/communications-mining.md#comment-model; override what a test is about. */
 export function validComment(id: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     id,

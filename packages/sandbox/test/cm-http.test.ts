@@ -1,6 +1,7 @@
 /**
- * The simulated CM's HTTP surface: tenant base path (reference §1, §8.1), Bearer auth (§1, §8.12),
- * the envelope (§1) and the sources routes (§4).
+ * The simulated CM's HTTP surface, as docs/communications-mining.md describes it: tenant base path
+ * (#base-url, #pitfall-1-the-base-url-loses-its-tenant-path), Bearer auth (#authentication,
+ * #pitfall-12-one-api-token-per-user), the envelope (#response-envelope) and the sources routes (#sources).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startCommunicationsMining, type SimulatedCommunicationsMining } from '../src/cm/index.ts';
@@ -14,7 +15,7 @@ afterAll(() => cm.close());
 beforeEach(() => cm.control.reset());
 
 describe('simulated CM base path', () => {
-  it('serves the API at <base>/api/... and reports the base in url (reference §1)', async () => {
+  it('serves the API at <base>/api/... and reports the base in url', async () => {
     expect(cm.url).toBe(`${originOf(cm)}${BASE_PATH}`);
 
     const joinedRelative = await fetch(new URL('api/v1/sources', `${cm.url}/`), { headers: { authorization: `Bearer ${TOKEN}` } });
@@ -22,8 +23,9 @@ describe('simulated CM base path', () => {
     expect(joinedRelative.status).toBe(200);
   });
 
-  it('answers 404 with the envelope when a client drops the base path (reference §1, §8.1)', async () => {
-    // The mistake §1 warns about: resolving an absolute path against the base drops `/org/tenant/reinfer_`.
+  it('answers 404 with the envelope when a client drops the base path', async () => {
+    // The mistake docs/communications-mining.md#base-url warns about: resolving an absolute path against the base drops
+    // `/org/tenant/reinfer_`.
     const joinedAbsolute = new URL('/api/v1/sources', cm.url);
     const response = await fetch(joinedAbsolute, { headers: { authorization: `Bearer ${TOKEN}` } });
 
@@ -36,7 +38,7 @@ describe('simulated CM base path', () => {
     expect(cm.control.counters().requests.unmatched).toEqual({ '404': 1 });
   });
 
-  it('normalises a base path given without a leading slash or with a trailing one (reference §1)', async () => {
+  it('normalises a base path given without a leading slash or with a trailing one', async () => {
     const other = await startCommunicationsMining({ tokens: [TOKEN], basePath: 'org/tenant/reinfer_/' });
     try {
       expect(other.url).toBe(`${originOf(other)}/org/tenant/reinfer_`);
@@ -62,7 +64,7 @@ describe('simulated CM auth', () => {
     { name: 'an unknown token', headers: { authorization: 'Bearer wrong' }, message: 'Invalid or revoked API token' },
     { name: 'another scheme', headers: { authorization: `Basic ${TOKEN}` }, message: 'Missing "Authorization: Bearer <token>" header' },
     { name: 'the legacy X-Auth-Token header', headers: { 'x-auth-token': TOKEN }, message: 'Missing "Authorization: Bearer <token>" header' },
-  ])('answers $name with 401 and the envelope, storing nothing (reference §1)', async ({ headers, message }) => {
+  ])('answers $name with 401 and the envelope, storing nothing', async ({ headers, message }) => {
     const response = await callApi(cm, 'POST', path, body, headers);
 
     expect(response.status).toBe(401);
@@ -70,7 +72,7 @@ describe('simulated CM auth', () => {
     expect(cm.control.comments(PROJECT, SOURCE)).toEqual([]);
   });
 
-  it('rejects the old token once it is regenerated (reference §1, §8.12)', async () => {
+  it('rejects the old token once it is regenerated', async () => {
     cm.control.setTokens(['regenerated']);
 
     const old = await callApi(cm, 'POST', path, body);
@@ -80,7 +82,7 @@ describe('simulated CM auth', () => {
     expect(fresh.status).toBe(200);
   });
 
-  it('guards every API route, reads included (reference §1)', async () => {
+  it('guards every API route, reads included', async () => {
     const response = await fetch(`${cm.url}/api/v1/sources`);
 
     expect(response.status).toBe(401);
@@ -89,7 +91,7 @@ describe('simulated CM auth', () => {
 });
 
 describe('simulated CM sources', () => {
-  it('lists sources, gets one by name and by id:<id> (reference §4, §1 route table)', async () => {
+  it('lists sources, gets one by name and by id:<id>', async () => {
     const list = await callApi(cm, 'GET', '/sources');
     const source = (list.body.sources as Array<Record<string, unknown>>)[0];
     const byName = await callApi(cm, 'GET', `/sources/${PROJECT}/${SOURCE}`);
@@ -115,7 +117,7 @@ describe('simulated CM sources', () => {
     expect(inProject.body).toEqual({ status: 'ok', sources: [source] });
   });
 
-  it('creates with PUT, refuses a second create with 409, updates with POST (reference §4)', async () => {
+  it('creates with PUT, refuses a second create with 409, updates with POST', async () => {
     const fields = { title: 'Salesforce emails', description: 'Synced by sf-cm-bridge', language: 'en', should_translate: false, sensitive_properties: [] };
 
     const created = await callApi(cm, 'PUT', `/sources/${PROJECT}/emails`, { source: fields });
@@ -138,7 +140,7 @@ describe('simulated CM sources', () => {
     { name: 'a title over 128 chars', method: 'PUT', path: `/sources/${PROJECT}/ok`, body: { source: { title: 'x'.repeat(129) } }, status: 400 },
     { name: 'an unknown language', method: 'PUT', path: `/sources/${PROJECT}/ok`, body: { source: { language: 'fr' } }, status: 400 },
     { name: 'a body without the source wrapper', method: 'PUT', path: `/sources/${PROJECT}/ok`, body: { title: 'x' }, status: 400 },
-  ])('answers $name with $status and the envelope (reference §4, §1)', async ({ method, path, body, status }) => {
+  ])('answers $name with $status and the envelope', async ({ method, path, body, status }) => {
     const response = await callApi(cm, method, path, body);
 
     expect(response.status).toBe(status);
@@ -147,7 +149,7 @@ describe('simulated CM sources', () => {
 });
 
 describe('simulated CM response headers', () => {
-  it('sends Server-Timing on API responses (reference §1)', async () => {
+  it('sends Server-Timing on API responses', async () => {
     const response = await callApi(cm, 'GET', '/sources');
 
     expect(response.headers.get('server-timing')).toMatch(/^total;dur=\d+(\.\d+)?$/);

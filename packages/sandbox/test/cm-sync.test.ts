@@ -1,6 +1,8 @@
 /**
- * The simulated CM stores, classifies and records synced comments as reference §3.2/§3.3 describe,
- * and serves get-by-id (§3.6) and delete-by-ids (§3.7).
+ * The simulated CM stores, classifies and records synced comments as
+ * docs/communications-mining.md#sync-response, #upsert-semantics-annotations-and-billing describe, and
+ * serves get-by-id (docs/communications-mining.md#get-one-comment) and delete-by-ids
+ * (docs/communications-mining.md#delete-comments).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SimulatedCommunicationsMining, UpsertHistoryEntry } from '../src/cm/index.ts';
@@ -16,7 +18,7 @@ beforeEach(() => cm.control.reset());
 const commentsPath = `/sources/${PROJECT}/${SOURCE}/comments`;
 
 describe('simulated CM /sync', () => {
-  it('stores valid comments exactly as sent and answers the counters (reference §3.2)', async () => {
+  it('stores valid comments exactly as sent and answers the counters', async () => {
     const email = validComment('sf.EmailMessage.02s5g00000AbCdEAAV', {
       thread_id: 'sf.Case.5005g00000XyZ12AAB',
       messages: [
@@ -50,7 +52,7 @@ describe('simulated CM /sync', () => {
     ]);
   });
 
-  it('classifies re-syncs as unchanged, properties-only or text-changed, and bills only new and text-changed (reference §3.3, §8.4, §8.5)', async () => {
+  it('classifies re-syncs as unchanged, properties-only or text-changed, and bills only new and text-changed', async () => {
     const a = validComment('a');
     const b = validComment('b');
     await sync(cm, [a, b, validComment('c'), validComment('d')]);
@@ -70,7 +72,7 @@ describe('simulated CM /sync', () => {
       updated_properties_only: 2,
       updated_text_changed: 1,
     });
-    // Changing only sent_at changes `messages`: counted as text-changed (entities discarded, §3.3).
+    // Changing only sent_at changes `messages`: counted as text-changed (entities discarded, docs/communications-mining.md#upsert-semantics-annotations-and-billing).
     const sentAtOnly = await sync(cm, [
       validComment('e', { messages: [{ from: 'jane@customer.example', sent_at: '2024-01-01T00:00:00Z', body: { text: 'Body of e' } }] }),
     ]);
@@ -87,7 +89,7 @@ describe('simulated CM /sync', () => {
     });
   });
 
-  it('overwrites the whole comment: fields left out of an update are gone (reference §3.3, §8.3)', async () => {
+  it('overwrites the whole comment: fields left out of an update are gone', async () => {
     await sync(cm, [
       validComment('x', {
         thread_id: 't1',
@@ -105,7 +107,7 @@ describe('simulated CM /sync', () => {
     expect(comment).not.toHaveProperty('thread_id');
   });
 
-  it('answers 404 for an unknown source and stores nothing (reference §3.4)', async () => {
+  it('answers 404 for an unknown source and stores nothing', async () => {
     const response = await sync(cm, [validComment('x')], 'no-such-source');
 
     expect(response.status).toBe(404);
@@ -113,7 +115,7 @@ describe('simulated CM /sync', () => {
     expect(cm.control.sources().map((source) => source.name)).toEqual([SOURCE]);
   });
 
-  it('accepts an empty batch and changes nothing (reference §3.1)', async () => {
+  it('accepts an empty batch and changes nothing', async () => {
     const response = await sync(cm, []);
 
     expect(response.body).toMatchObject({ status: 'ok', new: 0, updated: 0, unchanged: 0 });
@@ -175,7 +177,7 @@ describe('simulated CM auto-created sources', () => {
 });
 
 describe('simulated CM get comment', () => {
-  it('returns the stored comment plus response-only fields; ids are URL-encoded in the path (reference §3.6, §2.1)', async () => {
+  it('returns the stored comment plus response-only fields; ids are URL-encoded in the path', async () => {
     const id = `sf.Case#1?x=%41&y+z'[]`;
     const comment = validComment(id);
     await sync(cm, [comment]);
@@ -197,7 +199,7 @@ describe('simulated CM get comment', () => {
     });
   });
 
-  it('finds a 1024-character id that is 3072 characters once percent-encoded (reference §2.1, §3.6)', async () => {
+  it('finds a 1024-character id that is 3072 characters once percent-encoded', async () => {
     const id = '%'.repeat(1024);
     await sync(cm, [validComment(id)]);
 
@@ -207,7 +209,7 @@ describe('simulated CM get comment', () => {
     expect((response.body.comment as { id: string }).id).toBe(id);
   });
 
-  it('answers 404 with the envelope for a missing comment (reference §3.6, §1)', async () => {
+  it('answers 404 with the envelope for a missing comment', async () => {
     const response = await callApi(cm, 'GET', `${commentsPath}/missing`);
 
     expect(response.status).toBe(404);
@@ -219,7 +221,7 @@ describe('simulated CM delete comments', () => {
   const ids = (n: number, prefix = 'c') => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
   const query = (list: string[]) => list.map((id) => `id=${encodeURIComponent(id)}`).join('&');
 
-  it('deletes up to 32 ids in one call and records delete markers (reference §3.7)', async () => {
+  it('deletes up to 32 ids in one call and records delete markers', async () => {
     await sync(cm, ids(33).map((id) => validComment(id)));
 
     const response = await callApi(cm, 'DELETE', `${commentsPath}?${query(ids(32))}`);
@@ -231,7 +233,7 @@ describe('simulated CM delete comments', () => {
     expect(cm.control.counters().comments.deleted).toBe(32);
   });
 
-  it('rejects 33 ids with 400 and deletes none of them (reference §3.7)', async () => {
+  it('rejects 33 ids with 400 and deletes none of them', async () => {
     await sync(cm, ids(33).map((id) => validComment(id)));
 
     const response = await callApi(cm, 'DELETE', `${commentsPath}?${query(ids(33))}`);
@@ -241,7 +243,7 @@ describe('simulated CM delete comments', () => {
     expect(cm.control.comments(PROJECT, SOURCE)).toHaveLength(33);
   });
 
-  it('ignores ids that do not exist, so deleting twice succeeds (reference §3.7: real behaviour UNVERIFIED)', async () => {
+  it('ignores ids that do not exist, so deleting twice succeeds (real behaviour UNVERIFIED)', async () => {
     await sync(cm, [validComment('x')]);
 
     const first = await callApi(cm, 'DELETE', `${commentsPath}?id=x&id=never-existed`);
@@ -261,7 +263,7 @@ describe('simulated CM delete comments', () => {
     { name: 'no ids', path: '', message: 'Name the comments to delete' },
     { name: 'the comma-separated ids= form', path: '?ids=a,b', message: 'only repeated "id" query parameters' },
     { name: 'an id with whitespace', path: '?id=a%20b', message: 'Invalid comment id "a b"' },
-  ])('answers a delete with $name with 400 (reference §3.7)', async ({ path, message }) => {
+  ])('answers a delete with $name with 400', async ({ path, message }) => {
     const response = await callApi(cm, 'DELETE', `${commentsPath}${path}`);
 
     expect(response.status).toBe(400);

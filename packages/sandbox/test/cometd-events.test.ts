@@ -11,7 +11,7 @@ afterEach(async () => {
 });
 
 describe('CometD change event delivery', () => {
-  it('handshake advertises replay and long-polling only, with advice.timeout from the options (reference §1.2)', async () => {
+  it('handshake advertises replay and long-polling only, with advice.timeout from the options', async () => {
     const client = h.client();
     await client.subscribed('/data/CaseChangeEvent');
     const handshake = client.metaReplies('/meta/handshake')[0]!;
@@ -26,7 +26,7 @@ describe('CometD change event delivery', () => {
     expect(connect.advice).toEqual({ reconnect: 'retry', interval: 0, timeout: 2000 });
   });
 
-  it('delivers a CREATE with the full message shape of reference §3.1', async () => {
+  it('delivers a CREATE with the full documented message shape', async () => {
     const client = h.client();
     await client.subscribed('/data/CaseChangeEvent');
     const c = h.store.create('Case', { Subject: 'Printer on fire', Origin: 'Email' });
@@ -63,7 +63,7 @@ describe('CometD change event delivery', () => {
     });
   });
 
-  it('UPDATE carries only the changed fields and LastModifiedDate; DELETE is header only (reference §3.3)', async () => {
+  it('UPDATE carries only the changed fields and LastModifiedDate; DELETE is header only', async () => {
     const c = h.store.create('Case', { Subject: 'old', Description: 'd' });
     const id = c['Id'] as string;
     const client = h.client();
@@ -80,7 +80,7 @@ describe('CometD change event delivery', () => {
     expect(del!.ChangeEventHeader).toMatchObject({ changeType: 'DELETE', recordIds: [id], changedFields: [] });
   });
 
-  it('a transaction arrives as events sharing one transactionKey, identical changes merged into several recordIds (reference §3.2)', async () => {
+  it('a transaction arrives as events sharing one transactionKey, identical changes merged into several recordIds', async () => {
     const a = h.store.create('Case', {})['Id'] as string;
     const b = h.store.create('Case', {})['Id'] as string;
     const client = h.client();
@@ -99,7 +99,7 @@ describe('CometD change event delivery', () => {
     expect(headers[0]!.transactionKey).toBe(headers[1]!.transactionKey);
   });
 
-  it('custom objects use /data/<Name>__ChangeEvent and /data/ChangeEvents carries every object (reference §2.1)', async () => {
+  it('custom objects use /data/<Name>__ChangeEvent and /data/ChangeEvents carries every object', async () => {
     const perObject = h.client();
     const all = h.client();
     await perObject.subscribed('/data/Complaint__ChangeEvent');
@@ -123,7 +123,7 @@ describe('CometD change event delivery', () => {
     });
   });
 
-  it('CaseComment changes emit nothing, and its channel does not exist (reference §2.2)', async () => {
+  it('CaseComment changes emit nothing, and its channel does not exist', async () => {
     const client = h.client();
     await client.subscribed('/data/ChangeEvents');
     const caseId = h.store.create('Case', {}, { silent: true })['Id'] as string;
@@ -136,7 +136,7 @@ describe('CometD change event delivery', () => {
     );
   });
 
-  it('gap and overflow events carry a header and no data (reference §3.5, §3.6)', async () => {
+  it('gap and overflow events carry a header and no data', async () => {
     const a = h.store.create('Case', {}, { silent: true })['Id'] as string;
     const b = h.store.create('Case', {}, { silent: true })['Id'] as string;
     const client = h.client();

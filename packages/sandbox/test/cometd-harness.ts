@@ -134,9 +134,9 @@ export class TestClient {
   }
 
   /**
-   * Resolves once the subscription is acknowledged. Rejects with the exact wire `error` of the
-   * failed `/meta/subscribe` reply: faye's errback gets it parsed, and `Error.parse` strips the
-   * `400::` prefix whenever the text happens to fit Bayeux's error grammar (reference §1.6).
+   * Resolves once the subscription is acknowledged. Rejects with the exact wire `error` of the failed
+   * `/meta/subscribe` reply: faye's errback gets it parsed, and `Error.parse` strips the `400::` prefix
+   * whenever the text happens to fit Bayeux's error grammar (docs/salesforce.md#faye-client-behaviour).
    */
   async subscribed(channel: string): Promise<faye.Subscription> {
     const sub = this.subscribe(channel);

@@ -24,7 +24,7 @@ type Header = { changeType: string; recordIds: string[]; transactionKey: string;
 const headers = () => org.events.retained().map((e) => e.message.payload.ChangeEventHeader as Header);
 
 describe('records over the Control API', () => {
-  test('create, update, delete, undelete and purge produce the matching change events (reference §3.3)', async () => {
+  test('create, update, delete, undelete and purge produce the matching change events', async () => {
     const created = await call('POST', '/records', { object: 'Case', fields: { Subject: 'Broken', Status: 'New' } });
     expect(created.status).toBe(201);
     const id = String(created.body.Id);
@@ -34,18 +34,18 @@ describe('records over the Control API', () => {
     expect((await call('POST', `/records/${id}/undelete`)).body).toMatchObject({ Id: id, IsDeleted: false });
     expect((await call('POST', `/records/${id}/purge`)).status).toBe(200);
     expect((await call('GET', `/records/${id}`)).status).toBe(404);
-    // purge is a hard delete: no event (reference §3.3)
+    // purge is a hard delete: no event (docs/salesforce.md#event-body-by-change-type)
     expect(headers().map((h) => h.changeType)).toEqual(['CREATE', 'UPDATE', 'DELETE', 'UNDELETE']);
   });
 
-  test('silent writes change the data without any change event (reference §3.5 direct database change)', async () => {
+  test('silent writes change the data without any change event (like a direct database change)', async () => {
     const created = await call('POST', '/records', { object: 'Case', fields: { Subject: 'quiet' }, silent: true });
     expect(created.status).toBe(201);
     expect(org.store.get(String(created.body.Id))).toMatchObject({ Subject: 'quiet' });
     expect(headers()).toEqual([]);
   });
 
-  test('a transaction shares one transactionKey and merges identical changes (reference §3.2)', async () => {
+  test('a transaction shares one transactionKey and merges identical changes', async () => {
     const a = org.store.create('Case', { Subject: 'a' }, { silent: true });
     const b = org.store.create('Case', { Subject: 'b' }, { silent: true });
     const res = await call('POST', '/transactions', {
@@ -88,7 +88,7 @@ describe('records over the Control API', () => {
 });
 
 describe('CDC edge cases over the Control API', () => {
-  test('gap, overflow and merged events carry the documented headers (reference §3.2, §3.5, §3.6)', async () => {
+  test('gap, overflow and merged events carry the documented headers', async () => {
     const a = org.store.create('Case', { Subject: 'a' }, { silent: true });
     const b = org.store.create('Case', { Subject: 'b' }, { silent: true });
     const gap = await call('POST', '/events/gap', { object: 'Case', changeType: 'GAP_UPDATE', recordIds: [a.Id, b.Id] });
@@ -102,7 +102,7 @@ describe('CDC edge cases over the Control API', () => {
     expect(noCdc.status).toBe(400);
   });
 
-  test('purging retention empties the event log (reference §1.4)', async () => {
+  test('purging retention empties the event log', async () => {
     org.store.create('Case', { Subject: 'x' });
     expect(org.events.retained()).toHaveLength(1);
     expect((await call('POST', '/events/purge', {})).body).toMatchObject({ retained: 0 });
@@ -122,7 +122,7 @@ describe('tokens, faults and counters over the Control API', () => {
   }
   const limits = (token: string) => fetch(`${org.url}/services/data/v62.0/limits`, { headers: { Authorization: `Bearer ${token}` } });
 
-  test('expire-access-tokens makes REST answer 401 INVALID_SESSION_ID (reference §5.7)', async () => {
+  test('expire-access-tokens makes REST answer 401 INVALID_SESSION_ID', async () => {
     const token = await login();
     expect((await limits(token)).status).toBe(200);
     expect((await call('POST', '/oauth/expire-access-tokens')).body).toEqual({ expired: 1 });

@@ -28,7 +28,7 @@ afterEach(async () => {
 });
 
 describe('jsforce against the simulated org', () => {
-  test('query with autoFetch follows nextRecordsUrl across small pages (reference §5.1)', async () => {
+  test('query with autoFetch follows nextRecordsUrl across small pages', async () => {
     for (let i = 0; i < 8; i++) org.store.create('Case', { Subject: `case ${i}` });
     const records: Array<{ Subject: string }> = [];
     await new Promise<void>((resolve, reject) => {
@@ -43,7 +43,7 @@ describe('jsforce against the simulated org', () => {
     expect(org.rest.counters().calls).toMatchObject({ query: 1, queryMore: 2 });
   });
 
-  test('queryAll through jsforce (scanAll) sees soft-deleted rows (reference §5.1)', async () => {
+  test('queryAll through jsforce (scanAll) sees soft-deleted rows', async () => {
     const kept = org.store.create('Case', { Subject: 'kept' });
     const binned = org.store.create('Case', { Subject: 'binned' });
     org.store.delete(String(binned.Id));
@@ -53,20 +53,20 @@ describe('jsforce against the simulated org', () => {
     expect(all.records).toMatchObject([{ Id: binned.Id, IsDeleted: true }]);
   });
 
-  test('sobject().retrieve(ids) uses the collections POST, nulls for deleted (reference §5.4)', async () => {
+  test('sobject().retrieve(ids) uses the collections POST, nulls for deleted', async () => {
     const a = org.store.create('Case', { Subject: 'a', Status: 'Working' });
     const b = org.store.create('Case', { Subject: 'b' });
     org.store.delete(String(b.Id));
     const rows = await conn.sobject('Case').retrieve([String(a.Id), String(b.Id)]);
     expect(rows[0]).toMatchObject({ Id: a.Id, Subject: 'a', Status: 'Working' });
     expect(rows[1]).toBeNull();
-    // jsforce described the object first to learn every field (reference §5.4)
+    // jsforce described the object first to learn every field (docs/salesforce.md#retrieving-records-by-id)
     expect(org.rest.counters().calls).toMatchObject({ describe: 1, collectionsRetrieve: 1 });
     const single = await conn.sobject('Case').retrieve(String(a.Id), { fields: ['Subject'] });
     expect(single).toMatchObject({ Subject: 'a' });
   });
 
-  test('describe and describeGlobal (reference §5.5)', async () => {
+  test('describe and describeGlobal', async () => {
     const describe = await conn.describe('EmailMessage');
     expect(describe.keyPrefix).toBe('02s');
     expect(describe.fields.find((f) => f.name === 'ParentId')).toMatchObject({ referenceTo: ['Case'], relationshipName: 'Parent' });
@@ -74,7 +74,7 @@ describe('jsforce against the simulated org', () => {
     expect(global.sobjects.map((o) => o.name)).toEqual(expect.arrayContaining(['Case', 'EmailMessage', 'CaseComment', 'Complaint__c']));
   });
 
-  test('updated() and deleted() windows (reference §5.3)', async () => {
+  test('updated() and deleted() windows', async () => {
     const c = org.store.create('Case', { Subject: 'x' });
     const gone = org.store.create('Case', { Subject: 'y' });
     org.store.delete(String(gone.Id));
@@ -90,12 +90,12 @@ describe('jsforce against the simulated org', () => {
     expect(deleted.deletedRecords.some((d) => d.id === gone.Id)).toBe(stamp(gone.Id) < covered);
   });
 
-  test('conn.limitInfo tracks Sforce-Limit-Info (reference §5.6)', async () => {
+  test('conn.limitInfo tracks Sforce-Limit-Info', async () => {
     await conn.limits();
     expect(conn.limitInfo.apiUsage).toEqual({ used: 1, limit: 100_000 });
   });
 
-  test('after expireAccessTokens() jsforce refreshes once and the call succeeds (reference §4.7)', async () => {
+  test('after expireAccessTokens() jsforce refreshes once and the call succeeds', async () => {
     org.store.create('Case', { Subject: 'still here' });
     const old = conn.accessToken;
     org.oauth.expireAccessTokens();
@@ -105,7 +105,7 @@ describe('jsforce against the simulated org', () => {
     expect(org.oauth.counters().grants.refresh_token).toBe(1);
   });
 
-  test('CometD is served on the same host: a jsforce streaming client receives a CaseChangeEvent (reference §1.7, §3.1)', async () => {
+  test('CometD is served on the same host: a jsforce streaming client receives a CaseChangeEvent', async () => {
     const received = new Promise<{ payload: { ChangeEventHeader: { changeType: string; recordIds: string[] }; Subject?: string } }>((resolve, reject) => {
       const client = conn.streaming.createClient([]);
       const subscription = client.subscribe('/data/CaseChangeEvent', (message: unknown) => {

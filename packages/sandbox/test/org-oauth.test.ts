@@ -52,20 +52,20 @@ async function postToken(form: Record<string, string>) {
   return { status: res.status, body: (await res.json()) as Record<string, string> };
 }
 
-describe('authorize page (reference §4.2)', () => {
-  test('Allow redirects to redirect_uri with code and state (reference §4.2)', async () => {
+describe('authorize page', () => {
+  test('Allow redirects to redirect_uri with code and state', async () => {
     const location = await consent(oauth2().getAuthorizationUrl({ scope: 'api refresh_token', state: 'st-1' }), 'allow');
     expect(`${location.origin}${location.pathname}`).toBe(REDIRECT);
     expect(location.searchParams.get('state')).toBe('st-1');
     expect(location.searchParams.get('code')).toMatch(/^aPrx/);
   });
 
-  test('Deny redirects with access_denied and the exact description (reference §4.2)', async () => {
+  test('Deny redirects with access_denied and the exact description', async () => {
     const location = await consent(oauth2().getAuthorizationUrl({ state: 'st-2' }), 'deny');
     expect(location.search).toBe('?error=access_denied&error_description=end-user+denied+authorization&state=st-2');
   });
 
-  test('wrong password shows the login page again, no redirect (reference §4.2)', async () => {
+  test('wrong password shows the login page again, no redirect', async () => {
     const page = await fetch(oauth2().getAuthorizationUrl({}), { redirect: 'manual' });
     const html = await page.text();
     const form = new URLSearchParams();
@@ -78,21 +78,21 @@ describe('authorize page (reference §4.2)', () => {
     expect(await res.text()).toContain('Please check your username and password');
   });
 
-  test('unknown client_id is shown on an error page, never redirected (reference §4.5)', async () => {
+  test('unknown client_id is shown on an error page, never redirected', async () => {
     const res = await fetch(oauth2({ clientId: 'nope' }).getAuthorizationUrl({}), { redirect: 'manual' });
     expect(res.status).toBe(400);
     expect(res.headers.get('location')).toBeNull();
     expect(await res.text()).toContain('error=invalid_client_id');
   });
 
-  test('redirect_uri that does not match byte for byte is shown as redirect_uri_mismatch (reference §4.2)', async () => {
+  test('redirect_uri that does not match byte for byte is shown as redirect_uri_mismatch', async () => {
     const res = await fetch(oauth2({ redirectUri: `${REDIRECT}/` }).getAuthorizationUrl({}), { redirect: 'manual' });
     expect(res.status).toBe(400);
     expect(res.headers.get('location')).toBeNull();
     expect(await res.text()).toContain('error=redirect_uri_mismatch');
   });
 
-  test('a scope outside the known set redirects with invalid_scope (reference §4.2)', async () => {
+  test('a scope outside the known set redirects with invalid_scope', async () => {
     const res = await fetch(oauth2().getAuthorizationUrl({ scope: 'api chatter_api', state: 's' }), { redirect: 'manual' });
     expect(res.status).toBe(302);
     const location = new URL(res.headers.get('location') ?? '');
@@ -100,7 +100,7 @@ describe('authorize page (reference §4.2)', () => {
     expect(location.searchParams.get('state')).toBe('s');
   });
 
-  test('auto-approve per request skips the page and approves as the integration user (reference §4.2)', async () => {
+  test('auto-approve per request skips the page and approves as the integration user', async () => {
     const res = await fetch(oauth2().getAuthorizationUrl({ sandbox_auto_approve: 'true', state: 'a' }), { redirect: 'manual' });
     expect(res.status).toBe(302);
     const location = new URL(res.headers.get('location') ?? '');
@@ -109,8 +109,8 @@ describe('authorize page (reference §4.2)', () => {
   });
 });
 
-describe('token endpoint with real jsforce (reference §4.3, §4.7)', () => {
-  test('code exchange returns exactly the §4.3 fields, no expires_in, valid signature (reference §4.3)', async () => {
+describe('token endpoint with real jsforce', () => {
+  test('code exchange returns exactly the documented token fields, no expires_in, valid signature', async () => {
     const o = oauth2();
     const code = await codeFor(o);
     const { status, body } = await postToken({ grant_type: 'authorization_code', code, client_id: APP.clientId, client_secret: APP.clientSecret, redirect_uri: REDIRECT });
@@ -126,7 +126,7 @@ describe('token endpoint with real jsforce (reference §4.3, §4.7)', () => {
     expect(body.signature).toBe(expected);
   });
 
-  test('jsforce conn.authorize(code) logs in and the token works for REST (reference §4.7)', async () => {
+  test('jsforce conn.authorize(code) logs in and the token works for REST', async () => {
     const o = oauth2();
     const conn = new jsforce.Connection({ oauth2: o, version: '62.0' });
     const userInfo = await conn.authorize(await codeFor(o));
@@ -138,27 +138,27 @@ describe('token endpoint with real jsforce (reference §4.3, §4.7)', () => {
     expect(limits.DailyApiRequests).toBeDefined();
   });
 
-  test('a code is single-use: the second exchange is invalid_grant expired authorization code (reference §4.5)', async () => {
+  test('a code is single-use: the second exchange is invalid_grant expired authorization code', async () => {
     const o = oauth2();
     const code = await codeFor(o);
     await new jsforce.Connection({ oauth2: o }).authorize(code);
     await expect(new jsforce.Connection({ oauth2: o }).authorize(code)).rejects.toMatchObject({ name: 'invalid_grant', message: 'expired authorization code' });
   });
 
-  test('an unknown code is invalid_grant authentication failure (reference §4.5)', async () => {
+  test('an unknown code is invalid_grant authentication failure', async () => {
     const { status, body } = await postToken({ grant_type: 'authorization_code', code: 'aPrxnope', client_id: APP.clientId, client_secret: APP.clientSecret, redirect_uri: REDIRECT });
     expect(status).toBe(400);
     expect(body).toEqual({ error: 'invalid_grant', error_description: 'authentication failure' });
   });
 
-  test('redirect_uri at the token endpoint must equal the authorize one (reference §4.5)', async () => {
+  test('redirect_uri at the token endpoint must equal the authorize one', async () => {
     const code = await codeFor(oauth2());
     const { status, body } = await postToken({ grant_type: 'authorization_code', code, client_id: APP.clientId, client_secret: APP.clientSecret, redirect_uri: 'http://localhost:9999/other' });
     expect(status).toBe(400);
     expect(body).toEqual({ error: 'redirect_uri_mismatch', error_description: 'redirect_uri must match configuration' });
   });
 
-  test('wrong secret is 401 invalid_client, unknown client 400 invalid_client_id (reference §4.5)', async () => {
+  test('wrong secret is 401 invalid_client, unknown client 400 invalid_client_id', async () => {
     const code = await codeFor(oauth2());
     const bad = await postToken({ grant_type: 'authorization_code', code, client_id: APP.clientId, client_secret: 'wrong', redirect_uri: REDIRECT });
     expect(bad).toEqual({ status: 401, body: { error: 'invalid_client', error_description: 'invalid client credentials' } });
@@ -166,12 +166,12 @@ describe('token endpoint with real jsforce (reference §4.3, §4.7)', () => {
     expect(unknown).toEqual({ status: 400, body: { error: 'invalid_client_id', error_description: 'client identifier invalid' } });
   });
 
-  test('unknown grant type is unsupported_grant_type (reference §4.5)', async () => {
+  test('unknown grant type is unsupported_grant_type', async () => {
     const res = await postToken({ grant_type: 'password', client_id: APP.clientId, client_secret: APP.clientSecret });
     expect(res).toEqual({ status: 400, body: { error: 'unsupported_grant_type', error_description: 'grant type not supported' } });
   });
 
-  test('PKCE with jsforce useVerifier: the same OAuth2 instance exchanges the code (reference §4.2, §4.7)', async () => {
+  test('PKCE with jsforce useVerifier: the same OAuth2 instance exchanges the code', async () => {
     const o = oauth2({ useVerifier: true });
     const url = new URL(o.getAuthorizationUrl({}));
     expect(url.searchParams.get('code_challenge_method')).toBeNull(); // jsforce omits it; taken as S256
@@ -180,7 +180,7 @@ describe('token endpoint with real jsforce (reference §4.3, §4.7)', () => {
     expect(conn.accessToken).toBeTruthy();
   });
 
-  test('PKCE with another verifier is invalid_request, without one invalid_grant (reference §4.2)', async () => {
+  test('PKCE with another verifier is invalid_request, without one invalid_grant', async () => {
     const o = oauth2({ useVerifier: true });
     const code = await codeFor(o);
     const form = { grant_type: 'authorization_code', code, client_id: APP.clientId, client_secret: APP.clientSecret, redirect_uri: REDIRECT };
@@ -199,8 +199,8 @@ function url(o: InstanceType<typeof jsforce.OAuth2>): URL {
   return new URL(o.getAuthorizationUrl({}));
 }
 
-describe('refresh, expiry and revoke (reference §4.4, §4.6, §4.7)', () => {
-  test('jsforce refreshes automatically after expireAccessTokens() and retries the call (reference §4.7)', async () => {
+describe('refresh, expiry and revoke', () => {
+  test('jsforce refreshes automatically after expireAccessTokens() and retries the call', async () => {
     const o = oauth2();
     const conn = new jsforce.Connection({ oauth2: o, version: '62.0' });
     await conn.authorize(await codeFor(o));
@@ -212,7 +212,7 @@ describe('refresh, expiry and revoke (reference §4.4, §4.6, §4.7)', () => {
     expect(org.oauth.counters().grants).toEqual({ authorization_code: 1, refresh_token: 1 });
   });
 
-  test('refresh response has no refresh_token unless rotation is on (reference §4.4)', async () => {
+  test('refresh response has no refresh_token unless rotation is on', async () => {
     const code = await codeFor(oauth2());
     const first = await postToken({ grant_type: 'authorization_code', code, client_id: APP.clientId, client_secret: APP.clientSecret, redirect_uri: REDIRECT });
     const refreshed = await postToken({ grant_type: 'refresh_token', refresh_token: first.body.refresh_token ?? '', client_id: APP.clientId, client_secret: APP.clientSecret });
@@ -221,7 +221,7 @@ describe('refresh, expiry and revoke (reference §4.4, §4.6, §4.7)', () => {
     expect(refreshed.body.access_token).not.toBe(first.body.access_token);
   });
 
-  test('with rotation the old refresh token dies at once (reference §4.4, §8.9)', async () => {
+  test('with rotation the old refresh token dies at once', async () => {
     const o = oauth2({ clientId: '3MVG9Rotating' });
     const code = await codeFor(o);
     const first = await postToken({ grant_type: 'authorization_code', code, client_id: '3MVG9Rotating', client_secret: APP.clientSecret, redirect_uri: REDIRECT });
@@ -233,7 +233,7 @@ describe('refresh, expiry and revoke (reference §4.4, §4.6, §4.7)', () => {
     expect(reused).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'expired access/refresh token' } });
   });
 
-  test('after revokeRefreshTokens() jsforce fails with the exact invalid_grant description (reference §4.5, §4.7)', async () => {
+  test('after revokeRefreshTokens() jsforce fails with the exact invalid_grant description', async () => {
     const o = oauth2();
     const conn = new jsforce.Connection({ oauth2: o, version: '62.0' });
     await conn.authorize(await codeFor(o));
@@ -243,7 +243,7 @@ describe('refresh, expiry and revoke (reference §4.4, §4.6, §4.7)', () => {
     expect(raw).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'expired access/refresh token' } });
   });
 
-  test('revoking a refresh token revokes its access tokens; unknown token is invalid_token (reference §4.6)', async () => {
+  test('revoking a refresh token revokes its access tokens; unknown token is invalid_token', async () => {
     const o = oauth2();
     const conn = new jsforce.Connection({ oauth2: o, version: '62.0' });
     await conn.authorize(await codeFor(o));
@@ -255,7 +255,7 @@ describe('refresh, expiry and revoke (reference §4.4, §4.6, §4.7)', () => {
     expect(await again.json()).toEqual({ error: 'invalid_token', error_description: 'invalid token' });
   });
 
-  test('an access token older than its TTL is refused (reference §4.3: no expires_in, learn from 401)', async () => {
+  test('an access token older than its TTL is refused (no expires_in, learn from 401)', async () => {
     let clock = Date.parse('2024-05-01T00:00:00Z');
     const timed = await startSalesforceOrg({ connectedApps: [APP], autoApprove: true, accessTokenTtlMs: 60_000, now: () => clock });
     try {
@@ -274,8 +274,8 @@ describe('refresh, expiry and revoke (reference §4.4, §4.6, §4.7)', () => {
   });
 });
 
-describe('identity (reference §4.3)', () => {
-  test('identity URL and userinfo describe the user, with {version}-templated urls (reference §4.3)', async () => {
+describe('identity', () => {
+  test('identity URL and userinfo describe the user, with {version}-templated urls', async () => {
     const o = oauth2();
     const conn = new jsforce.Connection({ oauth2: o, version: '62.0' });
     await conn.authorize(await codeFor(o));

@@ -36,7 +36,7 @@ async function post(path: string, body: unknown) {
 const q = (soql: string) => `/services/data/v62.0/query?q=${encodeURIComponent(soql)}`;
 
 describe('authentication, usage and limits', () => {
-  test('no or bad token is 401 INVALID_SESSION_ID with the exact array body (reference §5.7)', async () => {
+  test('no or bad token is 401 INVALID_SESSION_ID with the exact array body', async () => {
     await start();
     for (const headers of [{ Authorization: 'Bearer nope' }, { Authorization: '' }]) {
       const res = await fetch(`${org.url}/services/data/v62.0/sobjects`, { headers });
@@ -45,7 +45,7 @@ describe('authentication, usage and limits', () => {
     }
   });
 
-  test('every response carries Sforce-Limit-Info and counts one call (reference §5.6)', async () => {
+  test('every response carries Sforce-Limit-Info and counts one call', async () => {
     await start({ dailyApiLimit: 500 });
     const first = await get('/services/data/v62.0/limits');
     expect(first.headers.get('sforce-limit-info')).toBe('api-usage=1/500');
@@ -55,7 +55,7 @@ describe('authentication, usage and limits', () => {
     expect(org.rest.counters().calls).toMatchObject({ limits: 1, describeGlobal: 1 });
   });
 
-  test('over the daily allowance every call is 403 REQUEST_LIMIT_EXCEEDED (reference §5.7)', async () => {
+  test('over the daily allowance every call is 403 REQUEST_LIMIT_EXCEEDED', async () => {
     await start({ dailyApiLimit: 2 });
     expect((await get('/services/data/v62.0/limits')).status).toBe(200);
     expect((await get('/services/data/v62.0/limits')).status).toBe(200);
@@ -64,7 +64,7 @@ describe('authentication, usage and limits', () => {
     expect(over.body).toEqual([{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }]);
   });
 
-  test('a URI over 16,384 bytes is 414, URI plus headers over it 431 (reference §0)', async () => {
+  test('a URI over 16,384 bytes is 414, URI plus headers over it 431', async () => {
     await start();
     const long = await fetch(`${org.url}${q(`SELECT Id FROM Case WHERE Subject = '${'x'.repeat(16_400)}'`)}`, { headers: { Authorization: `Bearer ${token}` } });
     expect(long.status).toBe(414);
@@ -74,7 +74,7 @@ describe('authentication, usage and limits', () => {
     expect(fine.status).toBe(200);
   });
 
-  test('versions list needs no token; an unknown version is 404 NOT_FOUND (reference §5.7)', async () => {
+  test('versions list needs no token; an unknown version is 404 NOT_FOUND', async () => {
     await start();
     const versions = await fetch(`${org.url}/services/data`);
     const list = (await versions.json()) as Array<{ version: string; label: string; url: string }>;
@@ -87,8 +87,8 @@ describe('authentication, usage and limits', () => {
   });
 });
 
-describe('describe (reference §5.5)', () => {
-  test('describeGlobal lists objects with keyPrefix; describe has picklists and references (reference §5.5)', async () => {
+describe('describe', () => {
+  test('describeGlobal lists objects with keyPrefix; describe has picklists and references', async () => {
     await start();
     const global = await get('/services/data/v62.0/sobjects');
     const sobjects = (global.body as { sobjects: Array<{ name: string; keyPrefix: string }> }).sobjects;
@@ -106,7 +106,7 @@ describe('describe (reference §5.5)', () => {
     expect(parent).toMatchObject({ type: 'reference', referenceTo: ['Case'], relationshipName: 'Parent' });
   });
 
-  test('If-Modified-Since at or after the metadata date is 304 (reference §5.5)', async () => {
+  test('If-Modified-Since at or after the metadata date is 304', async () => {
     await start();
     const first = await get('/services/data/v62.0/sobjects/Case/describe');
     const lastModified = first.headers.get('last-modified') ?? '';
@@ -117,14 +117,14 @@ describe('describe (reference §5.5)', () => {
     expect(older.status).toBe(200);
   });
 
-  test('an unknown object is 404 NOT_FOUND (reference §5.7)', async () => {
+  test('an unknown object is 404 NOT_FOUND', async () => {
     await start();
     expect(await get('/services/data/v62.0/sobjects/Nope__c/describe')).toMatchObject({ status: 404, body: [{ errorCode: 'NOT_FOUND' }] });
   });
 });
 
-describe('retrieve (reference §5.4)', () => {
-  test('single retrieve returns the fields asked for, datetimes in +0000 form (reference §5.1, §5.4)', async () => {
+describe('retrieve', () => {
+  test('single retrieve returns the fields asked for, datetimes in +0000 form', async () => {
     await start();
     const created = org.store.create('Case', { Subject: 'Printer on fire', Status: 'New' });
     const res = await get(`/services/data/v62.0/sobjects/Case/${String(created.Id)}?fields=Id,subject,CreatedDate`);
@@ -137,7 +137,7 @@ describe('retrieve (reference §5.4)', () => {
     });
   });
 
-  test('a deleted or missing record is 404 NOT_FOUND; an Id of another object is MALFORMED_ID (reference §5.7)', async () => {
+  test('a deleted or missing record is 404 NOT_FOUND; an Id of another object is MALFORMED_ID', async () => {
     await start();
     const gone = org.store.create('Case', { Subject: 'gone' });
     org.store.delete(String(gone.Id));
@@ -149,7 +149,7 @@ describe('retrieve (reference §5.4)', () => {
     expect(bad).toMatchObject({ status: 400, body: [{ fields: ['Id'], errorCode: 'MALFORMED_ID', message: 'Case ID: id value of incorrect type: 02s5f0000001abcAAA' }] });
   });
 
-  test('a bad field name is 400 INVALID_FIELD (reference §5.7)', async () => {
+  test('a bad field name is 400 INVALID_FIELD', async () => {
     await start();
     const c = org.store.create('Case', { Subject: 's' });
     const res = await get(`/services/data/v62.0/sobjects/Case/${String(c.Id)}?fields=Id,Subjct`);
@@ -157,7 +157,7 @@ describe('retrieve (reference §5.4)', () => {
     expect(res.body).toEqual([{ errorCode: 'INVALID_FIELD', message: expect.stringContaining("No such column 'Subjct' on entity 'Case'") }]);
   });
 
-  test('collections retrieve keeps id order with null for missing, deleted and invalid ids (reference §5.4)', async () => {
+  test('collections retrieve keeps id order with null for missing, deleted and invalid ids', async () => {
     await start();
     const a = org.store.create('Case', { Subject: 'a' });
     const b = org.store.create('Case', { Subject: 'b' });
@@ -172,7 +172,7 @@ describe('retrieve (reference §5.4)', () => {
     expect((viaGet.body as Array<{ Subject: string } | null>).map((r) => r?.Subject ?? null)).toEqual(['b', null, null, 'a']);
   });
 
-  test('collections retrieve: a bad field fails the whole call, more than 2,000 ids is refused (reference §5.4)', async () => {
+  test('collections retrieve: a bad field fails the whole call, more than 2,000 ids is refused', async () => {
     await start();
     const a = org.store.create('Case', { Subject: 'a' });
     const badField = await post('/services/data/v62.0/composite/sobjects/Case', { ids: [String(a.Id)], fields: ['Id', 'Nope'] });
@@ -184,8 +184,8 @@ describe('retrieve (reference §5.4)', () => {
   });
 });
 
-describe('query and queryAll (reference §5.1)', () => {
-  test('pages follow nextRecordsUrl /query/<locator>-<offset> until done (reference §5.1)', async () => {
+describe('query and queryAll', () => {
+  test('pages follow nextRecordsUrl /query/<locator>-<offset> until done', async () => {
     await start({ maxBatchSize: 2 });
     for (let i = 0; i < 5; i++) org.store.create('Case', { Subject: `c${i}` });
     const first = await get(q('SELECT Subject FROM Case ORDER BY Subject'));
@@ -203,7 +203,7 @@ describe('query and queryAll (reference §5.1)', () => {
     expect(subjects).toEqual(['c0', 'c1', 'c2', 'c3', 'c4']);
   });
 
-  test('an unknown or expired locator is INVALID_QUERY_LOCATOR (reference §5.1)', async () => {
+  test('an unknown or expired locator is INVALID_QUERY_LOCATOR', async () => {
     await start({ maxBatchSize: 1 });
     org.store.create('Case', { Subject: 'a' });
     org.store.create('Case', { Subject: 'b' });
@@ -213,7 +213,7 @@ describe('query and queryAll (reference §5.1)', () => {
     expect(await get('/services/data/v62.0/query/nonsense')).toMatchObject({ status: 400, body: [{ errorCode: 'INVALID_QUERY_LOCATOR' }] });
   });
 
-  test('Sforce-Query-Options batchSize is a hint clamped to 200..2000 (reference §5.1)', async () => {
+  test('Sforce-Query-Options batchSize is a hint clamped to 200..2000', async () => {
     await start();
     for (let i = 0; i < 250; i++) org.store.create('Case', { Subject: `c${i}` }, { silent: true });
     const page = (await get(q('SELECT Id FROM Case'), { 'Sforce-Query-Options': 'batchSize=10' })).body as { records: unknown[]; done: boolean };
@@ -221,7 +221,7 @@ describe('query and queryAll (reference §5.1)', () => {
     expect(page.done).toBe(false);
   });
 
-  test('queryAll sees soft-deleted rows and its next page continues as queryAll (reference §5.1)', async () => {
+  test('queryAll sees soft-deleted rows and its next page continues as queryAll', async () => {
     await start({ maxBatchSize: 1 });
     const a = org.store.create('Case', { Subject: 'alive' });
     const b = org.store.create('Case', { Subject: 'deleted' });
@@ -239,7 +239,7 @@ describe('query and queryAll (reference §5.1)', () => {
     expect([...all.records, ...second.records]).toMatchObject([{ Id: a.Id, IsDeleted: false }, { Id: b.Id, IsDeleted: true }]);
   });
 
-  test('SOQL errors come back as 400 arrays with the SOQL errorCode (reference §5.7)', async () => {
+  test('SOQL errors come back as 400 arrays with the SOQL errorCode', async () => {
     await start();
     expect(await get(q('SELECT Nope FROM Case'))).toMatchObject({ status: 400, body: [{ errorCode: 'INVALID_FIELD' }] });
     expect(await get(q('SELECT Id FROM Nope'))).toMatchObject({ status: 400, body: [{ errorCode: 'INVALID_TYPE' }] });
@@ -248,8 +248,8 @@ describe('query and queryAll (reference §5.1)', () => {
   });
 });
 
-describe('getUpdated / getDeleted (reference §5.3)', () => {
-  test('windows list changed and deleted ids, seconds truncated, latestDateCovered capped at now (reference §5.3)', async () => {
+describe('getUpdated / getDeleted', () => {
+  test('windows list changed and deleted ids, seconds truncated, latestDateCovered capped at now', async () => {
     let clock = Date.parse('2024-05-10T12:00:30Z');
     await start({ now: () => clock });
     const early = org.store.create('Case', { Subject: 'early' });
@@ -272,7 +272,7 @@ describe('getUpdated / getDeleted (reference §5.3)', () => {
     });
   });
 
-  test('start must precede end and stay inside 30 / 15 days (reference §5.3)', async () => {
+  test('start must precede end and stay inside 30 / 15 days', async () => {
     const clock = Date.parse('2024-05-10T12:00:00Z');
     await start({ now: () => clock });
     const reversed = await get('/services/data/v62.0/sobjects/Case/updated?start=2024-05-10T12%3A00%3A00Z&end=2024-05-10T12%3A00%3A30Z');
@@ -287,7 +287,7 @@ describe('getUpdated / getDeleted (reference §5.3)', () => {
 });
 
 describe('fault injection', () => {
-  test('failNext answers 503 then recovers; dropNext cuts the connection (reference §5.7 500/503)', async () => {
+  test('failNext answers 503 then recovers; dropNext cuts the connection', async () => {
     await start();
     org.rest.failNext(1, 503);
     const failed = await get('/services/data/v62.0/limits');

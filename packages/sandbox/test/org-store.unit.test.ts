@@ -22,13 +22,13 @@ function storeWithEvents(start = T0) {
 }
 
 describe('ids', () => {
-  it('computes the case-safe suffix the way Salesforce does (reference §3.1 sample Id)', () => {
+  it('computes the case-safe suffix the way Salesforce does', () => {
     expect(checksumSuffix('0015f00002J9YaU')).toBe('AAV');
     expect(to18('0015f00002J9YaU')).toBe('0015f00002J9YaUAAV');
     expect(to18('0055f000005mc66')).toBe('0055f000005mc66AAA');
   });
 
-  it('validates 15/18-char Ids and extracts key prefixes (reference §3.6 empty Id)', () => {
+  it('validates 15/18-char Ids and extracts key prefixes (including the empty Id)', () => {
     expect(isValidId('0015f00002J9YaUAAV')).toBe(true);
     expect(isValidId('0015f00002J9YaUaav')).toBe(true);
     expect(isValidId('0015f00002J9YaUAAA')).toBe(false);
@@ -38,7 +38,7 @@ describe('ids', () => {
     expect(isValidId(EMPTY_ID)).toBe(true);
   });
 
-  it('generates increasing, valid 18-char Ids per prefix (reference §3.1 Id shape)', () => {
+  it('generates increasing, valid 18-char Ids per prefix', () => {
     const next = createIdGenerator();
     const a = next('500');
     const b = next('500');
@@ -50,7 +50,7 @@ describe('ids', () => {
 });
 
 describe('metadata', () => {
-  it('names CDC channels as Salesforce does, custom objects without the c of __c (reference §2.1)', () => {
+  it('names CDC channels as Salesforce does, custom objects without the c of __c', () => {
     const objects = defaultObjects();
     const byName = (n: string) => objects.find((o) => o.name === n)!;
     expect(changeEventChannelOf(byName('Case'))).toBe('/data/CaseChangeEvent');
@@ -64,7 +64,7 @@ describe('metadata', () => {
 });
 
 describe('org store', () => {
-  it('create fills Id, audit fields, CaseNumber and defaults; CREATE event has every non-null field but no IsDeleted/SystemModstamp (reference §3.3, §2.2)', () => {
+  it('create fills Id, audit fields, CaseNumber and defaults; CREATE event has every non-null field but no IsDeleted/SystemModstamp', () => {
     const { store, events } = storeWithEvents();
     const c = store.create('Case', { Subject: 'Printer on fire', Origin: 'Email' });
     expect(c['Id']).toMatch(/^5005f0[0-9A-Za-z]{12}$/);
@@ -99,7 +99,7 @@ describe('org store', () => {
     expect(event).not.toHaveProperty('Description');
   });
 
-  it('update emits only the changed fields plus LastModifiedDate, nulls as null (reference §3.3)', () => {
+  it('update emits only the changed fields plus LastModifiedDate, nulls as null', () => {
     const { store, events, tick } = storeWithEvents();
     const c = store.create('Case', { Subject: 'A', Description: 'long text' });
     tick(5000);
@@ -113,7 +113,7 @@ describe('org store', () => {
     expect(body).toEqual({ Description: null, Priority: 'High', LastModifiedDate: '2024-05-20T20:49:37.000Z' });
   });
 
-  it('closing a case derives IsClosed and ClosedDate (reference §6.2)', () => {
+  it('closing a case derives IsClosed and ClosedDate', () => {
     const { store, events } = storeWithEvents();
     const c = store.create('Case', {});
     const closed = store.update(c['Id'] as string, { Status: 'Closed' });
@@ -121,7 +121,7 @@ describe('org store', () => {
     expect(events[1]!.ChangeEventHeader.changedFields).toEqual(expect.arrayContaining(['Status', 'IsClosed', 'ClosedDate']));
   });
 
-  it('soft delete goes to the recycle bin and emits a header-only DELETE; undelete emits all fields; purge emits nothing (reference §3.3)', () => {
+  it('soft delete goes to the recycle bin and emits a header-only DELETE; undelete emits all fields; purge emits nothing', () => {
     const { store, events, tick } = storeWithEvents();
     const c = store.create('Case', { Subject: 'bin me' });
     const id = c['Id'] as string;
@@ -144,7 +144,7 @@ describe('org store', () => {
     expect(events).toHaveLength(4);
   });
 
-  it('a transaction has one transactionKey and sequenceNumbers 1..n; several DML on one record make one event of the first type with final values (reference §3.3)', () => {
+  it('a transaction has one transactionKey and sequenceNumbers 1..n; several DML on one record make one event of the first type with final values', () => {
     const { store, events } = storeWithEvents();
     const parent = store.create('Case', { Subject: 'parent' });
     events.length = 0;
@@ -163,7 +163,7 @@ describe('org store', () => {
     expect(events[0]).toMatchObject({ Subject: 'final', Priority: 'Low' });
   });
 
-  it('identical changes of one object in one transaction merge into one event with several recordIds (reference §3.2)', () => {
+  it('identical changes of one object in one transaction merge into one event with several recordIds', () => {
     const { store, events } = storeWithEvents();
     const a = store.create('Case', {})['Id'] as string;
     const b = store.create('Case', {})['Id'] as string;
@@ -181,7 +181,7 @@ describe('org store', () => {
     expect(events[1]!.ChangeEventHeader).toMatchObject({ changeType: 'DELETE', recordIds: [a, b] });
   });
 
-  it('a failing transaction rolls back and emits nothing (reference §3.7: events exist only for commits)', () => {
+  it('a failing transaction rolls back and emits nothing (events exist only for commits)', () => {
     const { store, events } = storeWithEvents();
     const a = store.create('Case', { Subject: 'keep' })['Id'] as string;
     events.length = 0;
@@ -196,7 +196,7 @@ describe('org store', () => {
     expect(events).toHaveLength(0);
   });
 
-  it('silent mutations and objects without CDC emit nothing (reference §2.2)', () => {
+  it('silent mutations and objects without CDC emit nothing', () => {
     const { store, events } = storeWithEvents();
     const c = store.create('Case', {}, { silent: true });
     store.update(c['Id'] as string, { Subject: 'x' }, { silent: true });
@@ -205,7 +205,7 @@ describe('org store', () => {
     expect(store.get(c['Id'] as string)?.['Subject']).toBe('x');
   });
 
-  it('rejects unknown fields, read-only fields and bad values with InvalidRecordError and Salesforce errorCodes (reference §5.7)', () => {
+  it('rejects unknown fields, read-only fields and bad values with InvalidRecordError and Salesforce errorCodes', () => {
     const { store } = storeWithEvents();
     const c = store.create('Case', {})['Id'] as string;
     const codeOf = (fn: () => unknown) => {
@@ -232,7 +232,7 @@ describe('org store', () => {
 });
 
 describe('change event log', () => {
-  it('routes events to the object channel and /data/ChangeEvents with increasing, non-contiguous replay ids (reference §1.4, §2.1)', () => {
+  it('routes events to the object channel and /data/ChangeEvents with increasing, non-contiguous replay ids', () => {
     const { store } = storeWithEvents();
     const log = new ChangeEventLog({ objects: store.objects() });
     log.follow(store);
@@ -250,7 +250,7 @@ describe('change event log', () => {
     expect(log.isKnownChannel('/data/CaseCommentChangeEvent')).toBe(false);
   });
 
-  it('expires events after the retention window and invalidates replay ids before them (reference §1.4)', () => {
+  it('expires events after the retention window and invalidates replay ids before them', () => {
     let clock = T0;
     const log = new ChangeEventLog({ objects: defaultObjects(), retentionMs: 60_000, now: () => clock });
     const first = log.appendGap('Case', 'GAP_UPDATE', [to18('500000000000001')])!;

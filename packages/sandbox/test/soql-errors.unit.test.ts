@@ -1,7 +1,7 @@
 /**
  * SOQL subset: errors. Unknown names (INVALID_FIELD / INVALID_TYPE) and malformed or unsupported
  * queries (MALFORMED_QUERY) must throw, never return rows: the bridge meets the real org, which
- * refuses the same queries (reference §5.7). Messages carry Salesforce's position prefix.
+ * refuses the same queries (docs/salesforce.md#rest-errors). Messages carry Salesforce's position prefix.
  */
 import { describe, expect, it } from 'vitest';
 import { executeSoql, SoqlError } from '../src/org/soql/index.ts';
@@ -23,7 +23,7 @@ function errorOf(soql: string): SoqlError {
 const NO_SUCH_COLUMN_TAIL =
   "If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.";
 
-describe('SOQL unknown names (reference §5.7)', () => {
+describe('SOQL unknown names', () => {
   it('an unknown field is INVALID_FIELD with Salesforce’s message and position prefix', () => {
     const error = errorOf('SELECT Id, Foo FROM Case');
     expect(error).toBeInstanceOf(Error);
@@ -148,7 +148,7 @@ describe('SOQL malformed queries are MALFORMED_QUERY, never rows', () => {
     expect(error.detail).toBe(detail);
   });
 
-  it('refuses statements longer than 100,000 characters (reference §0)', () => {
+  it('refuses statements longer than 100,000 characters', () => {
     const ids = Array.from({ length: 5000 }, (_, i) => `'5005g0000${String(i).padStart(6, '0')}AAA'`).join(', ');
     const error = errorOf(`SELECT Id FROM Case WHERE Id IN (${ids})`);
     expect(error.errorCode).toBe('MALFORMED_QUERY');

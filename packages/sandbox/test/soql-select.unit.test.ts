@@ -1,7 +1,8 @@
 /**
- * SOQL subset: SELECT list, result shape, ORDER BY, LIMIT/OFFSET, COUNT() and queryAll.
- * Result shape follows reference §5.1 (attributes, nested relationship objects or null, datetimes
- * with `+0000`); SystemModstamp ordering follows §5.2.
+ * SOQL subset: SELECT list, result shape, ORDER BY, LIMIT/OFFSET, COUNT() and queryAll. Result shape
+ * follows docs/salesforce.md#query-and-queryall (attributes, nested relationship objects or null,
+ * datetimes with `+0000`); SystemModstamp ordering follows
+ * docs/salesforce.md#systemmodstamp-watermarks.
  */
 import { describe, expect, it } from 'vitest';
 import { executeSoql } from '../src/org/soql/index.ts';
@@ -12,7 +13,7 @@ const query = (soql: string) => executeSoql(soql, source, { includeDeleted: fals
 const queryAll = (soql: string) => executeSoql(soql, source, { includeDeleted: true, apiVersion: API_VERSION });
 const idsOf = (soql: string, run = query) => run(soql).records.map((record) => record.Id);
 
-describe('SOQL result shape (reference §5.1)', () => {
+describe('SOQL result shape', () => {
   it('returns attributes, then the selected fields in the order selected', () => {
     const result = query(`SELECT Subject, Id, Status FROM Case WHERE Id = '${ids.printer}'`);
     expect(result).toEqual({
@@ -95,7 +96,7 @@ describe('SOQL relationship paths in SELECT', () => {
     ]);
   });
 
-  it('follows references to soft-deleted parents in queryAll (reference §5.1)', () => {
+  it('follows references to soft-deleted parents in queryAll', () => {
     const soql = `SELECT Parent.Subject FROM EmailMessage WHERE Id = '${ids.spamReply}'`;
     expect(query(soql).records).toEqual([]);
     expect(queryAll(soql).records[0]?.Parent).toMatchObject({ attributes: { type: 'Case' }, Subject: 'Spam' });
@@ -129,7 +130,7 @@ describe('SOQL ORDER BY', () => {
     expect(idsOf('SELECT Id FROM Case ORDER BY IsEscalated')).toEqual([ids.printer, ids.untitled, ids.password]);
   });
 
-  it('supports the watermark query of reference §5.2: ORDER BY SystemModstamp, Id', () => {
+  it('supports the watermark query: ORDER BY SystemModstamp, Id', () => {
     const result = query('SELECT Id, SystemModstamp FROM Case WHERE SystemModstamp >= 2024-05-02T00:00:00Z ORDER BY SystemModstamp, Id');
     expect(result.records.map((r) => r.SystemModstamp)).toEqual(['2024-05-02T10:00:00.000+0000', '2024-05-03T12:30:00.000+0000']);
   });
@@ -165,7 +166,7 @@ describe('SOQL SELECT COUNT()', () => {
   });
 });
 
-describe('SOQL queryAll and IsDeleted (reference §5.1, §5.2)', () => {
+describe('SOQL queryAll and IsDeleted', () => {
   it('query never returns soft-deleted rows; queryAll does, and IsDeleted filters them', () => {
     expect(idsOf('SELECT Id FROM Case WHERE IsDeleted = true')).toEqual([]);
     expect(idsOf('SELECT Id FROM Case WHERE IsDeleted = true', queryAll)).toEqual([ids.spam]);

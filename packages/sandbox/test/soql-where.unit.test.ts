@@ -1,8 +1,8 @@
 /**
  * SOQL subset: WHERE. Operators, AND/OR/NOT with parentheses, typed comparisons, datetime and date
- * literals (reference §5.2), Id forms, relationship paths, and the filter type errors of §5.7.
- * Fixture Cases (insertion order): printer (New, High, 10), password (Closed, Low, 2.5, parent
- * printer), untitled (Working, nulls); spam is soft-deleted.
+ * literals (docs/salesforce.md#systemmodstamp-watermarks), Id forms, relationship paths, and the filter
+ * type errors of docs/salesforce.md#rest-errors. Fixture Cases (insertion order): printer (New, High,
+ * 10), password (Closed, Low, 2.5, parent printer), untitled (Working, nulls); spam is soft-deleted.
  */
 import { describe, expect, it } from 'vitest';
 import { executeSoql, SoqlError } from '../src/org/soql/index.ts';
@@ -121,7 +121,7 @@ describe('SOQL WHERE logic: AND, OR, NOT and parentheses', () => {
   });
 });
 
-describe('SOQL datetime and date literals (reference §5.2)', () => {
+describe('SOQL datetime and date literals', () => {
   it.each([
     ['SystemModstamp > 2024-05-02T10:00:00Z', [untitled]],
     ['SystemModstamp >= 2024-05-02T10:00:00Z', [password, untitled]],
@@ -210,7 +210,7 @@ describe('SOQL relationship paths in WHERE', () => {
   });
 });
 
-describe('SOQL filter type errors (reference §5.7)', () => {
+describe('SOQL filter type errors', () => {
   it.each([
     ["IsEscalated = 'true'", 'INVALID_QUERY_FILTER_OPERATOR', "value of filter criterion for field 'IsEscalated' must be of type boolean and should not be enclosed in quotes"],
     ["Score__c > '5'", 'INVALID_QUERY_FILTER_OPERATOR', "value of filter criterion for field 'Score__c' must be of type double and should not be enclosed in quotes"],
@@ -232,7 +232,7 @@ describe('SOQL filter type errors (reference §5.7)', () => {
   });
 });
 
-describe('SOQL reconciliation queries as the bridge sends them (reference §5.2)', () => {
+describe('SOQL reconciliation queries as the bridge sends them', () => {
   it('wraps the configured condition in parentheses next to the watermark', () => {
     expect(emailIds('(Incoming = true) AND SystemModstamp >= 2024-05-01T00:00:00Z ORDER BY SystemModstamp, Id'))
       .toEqual([ids.printerReply, ids.orphan]);

@@ -1,7 +1,7 @@
 /**
- * Exponential backoff with full jitter and a ceiling: the n-th delay is uniform in
- * [0, min(ceiling, base · 2ⁿ)). Full jitter spreads reconnecting clients apart, so a fleet that
- * lost its connections at the same moment does not handshake in lockstep (reference §8 trap 6).
+ * Exponential backoff with full jitter and a ceiling: the n-th delay is uniform in [0, min(ceiling,
+ * base · 2ⁿ)). Full jitter spreads reconnecting clients apart, so a fleet that lost its connections at
+ * the same moment does not handshake in lockstep (docs/salesforce.md#pitfall-6-handshake-storms).
  */
 
 export interface BackoffPolicy {

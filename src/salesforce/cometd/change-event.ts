@@ -1,19 +1,22 @@
 /**
- * What one CDC message means for the bridge (reference §3.1–3.6): change jobs, a reconciliation
- * of the whole object, or a dead letter. Pure: no I/O, so every case is tested table-driven.
+ * What one CDC message means for the bridge (docs/salesforce.md#change-event-format): change jobs, a
+ * reconciliation of the whole object, or a dead letter. Pure: no I/O, so every case is tested
+ * table-driven.
  *
- * - CREATE / UPDATE / UNDELETE → one job per record id (merged events name several, §3.2).
+ * - CREATE / UPDATE / UNDELETE → one job per record id (merged events name several,
+ *   docs/salesforce.md#changeeventheader).
  * - DELETE → DELETE jobs; the worker's fetch confirms the record is gone (it may be undeleted since).
- * - GAP_* → GAP jobs: the record changed but the event has no data; fetch it by id (§3.5).
+ * - GAP_* → GAP jobs: the record changed but the event has no data; fetch it by id
+ *   (docs/salesforce.md#gap-events).
  * - GAP_OVERFLOW, or a wildcard record id (`001*`, custom field type conversion) → reconcile the
- *   whole object (§3.6).
+ *   whole object (docs/salesforce.md#overflow-events).
  * - Anything that does not fit the schema → a dead letter with the reason; never a crash.
  */
 import { z } from 'zod';
 import type { ChangeJob, ChangeKind } from '../../model/change.ts';
 import { isSalesforceId } from '../../model/record-id.ts';
 
-/** `001*`: every record of the object (custom field type conversions, §3.2). */
+/** `001*`: every record of the object (custom field type conversions, docs/salesforce.md#changeeventheader). */
 const WILDCARD_ID = /^[A-Za-z0-9]{3}\*$/;
 
 const CHANGE_TYPES = [
@@ -43,7 +46,7 @@ export const ChangeEventHeaderSchema = z
   })
   .loose();
 
-/** The `data` of a CDC delivery as the faye listener receives it (§3.1). */
+/** The `data` of a CDC delivery as the faye listener receives it (docs/salesforce.md#change-event-message). */
 export const ChangeEventMessageSchema = z.object({
   schema: z.string().optional(),
   payload: z.object({ ChangeEventHeader: ChangeEventHeaderSchema }).loose(),

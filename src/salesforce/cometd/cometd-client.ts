@@ -1,23 +1,25 @@
 /**
  * One faye client on `<instanceUrl>/cometd/<apiVersion>`, built the way Salesforce needs it
- * (reference §1.1, §1.8): long-polling only, one message per POST, `Authorization: Bearer <token>`
- * (set once: a new token means a new client, §1.7), and two extensions:
+ * (docs/salesforce.md#endpoint-headers-and-cookies, #recommended-subscriber-loop): long-polling only,
+ * one message per POST, `Authorization: Bearer <token>` (set once: a new token means a new client,
+ * docs/salesforce.md#jsforce-streaming-client), and two extensions:
  *
- * - replay: every `/meta/subscribe` carries the **whole** per-channel map of positions, read at
- *   send time, so faye's own resubscribes after a re-handshake resume where we are (§1.4, §8 trap 4);
- * - meta watch: every meta reply is reported — successful connects (the stall watchdog), handshakes
- *   and subscribes (to verify resubscription), failures typed by their wire strings, and a
- *   server-initiated `/meta/disconnect`, which faye itself ignores (§1.2).
+ * - replay: every `/meta/subscribe` carries the **whole** per-channel map of positions, read at send
+ *   time, so faye's own resubscribes after a re-handshake resume where we are
+ *   (docs/salesforce.md#replay-ids-and-retention, #pitfall-4-several-replay-extensions-on-one-client);
+ * - meta watch: every meta reply is reported — successful connects (the stall watchdog), handshakes and
+ *   subscribes (to verify resubscription), failures typed by their wire strings, and a server-initiated
+ *   `/meta/disconnect`, which faye itself ignores (docs/salesforce.md#bayeux-message-exchange).
  *
- * A client is used until something goes wrong, then retired and replaced: after `reconnect: none`
- * faye never talks again on that instance (§1.6), and a retired client must not deliver events
- * that the new one will replay.
+ * A client is used until something goes wrong, then retired and replaced: after `reconnect: none` faye
+ * never talks again on that instance (docs/salesforce.md#faye-client-behaviour), and a retired client
+ * must not deliver events that the new one will replay.
  */
 import faye from 'faye';
 import { abortInFlight, disableBatching, retiringScheduler } from './faye-internals.ts';
 import { classifyCometdFailure, type CometdError } from './errors.ts';
 
-/** `ext.replay` value for "only new events" (reference §1.4). */
+/** `ext.replay` value for "only new events" (docs/salesforce.md#replay-ids-and-retention). */
 export const REPLAY_NEW_ONLY = -1;
 
 export interface CometdClientListener {
@@ -29,7 +31,7 @@ export interface CometdClientListener {
   handshook(): void;
   /** A successful `/meta/subscribe` reply for `channel`. */
   subscribed(channel: string): void;
-  /** A failed meta reply. For a subscribe, faye has already dropped the channel (§1.6). */
+  /** A failed meta reply. For a subscribe, faye has already dropped the channel (docs/salesforce.md#faye-client-behaviour). */
   failed(error: CometdError): void;
   /** The server sent `/meta/disconnect` (API ≥ 64, Hyperforce): handshake again on a new client. */
   serverDisconnected(): void;

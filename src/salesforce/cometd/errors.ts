@@ -1,9 +1,11 @@
 /**
- * CometD failures, typed by what the subscriber must do about them (reference §1.5, §1.6).
+ * CometD failures, typed by what the subscriber must do about them
+ * (docs/salesforce.md#streaming-errors, #faye-client-behaviour).
  *
- * Classification reads the wire strings (`error`, and `ext.sfdc.failureReason` of a denied
- * handshake) with regexes. Never `code` alone: faye's `Error.parse` yields `code: null` for any
- * string with `{ } , '` in it, which includes the replay-id and unknown-channel errors (§1.6).
+ * Classification reads the wire strings (`error`, and `ext.sfdc.failureReason` of a denied handshake)
+ * with regexes. Never `code` alone: faye's `Error.parse` yields `code: null` for any string with
+ * `{ } , '` in it, which includes the replay-id and unknown-channel errors
+ * (docs/salesforce.md#faye-client-behaviour).
  */
 import { BridgeError } from '../../errors.ts';
 
@@ -39,7 +41,7 @@ export abstract class CometdError extends BridgeError {
 /**
  * `401::Authentication invalid` (connect) or `403::Handshake denied` with a 401 failureReason:
  * the token is dead. Terminal for this client: refresh the token and build a new client. Never
- * taken for an expired replay id (style §8: auth failures have their own type).
+ * taken for an expired replay id (auth failures have their own type).
  */
 export class StreamAuthenticationError extends CometdError {
   readonly code = 'BRIDGE_ERR_STREAM_AUTHENTICATION';
@@ -50,7 +52,7 @@ export class UnknownClientError extends CometdError {
   readonly code = 'BRIDGE_ERR_STREAM_UNKNOWN_CLIENT';
 }
 
-/** The stored replay id left the retention window: reset, resubscribe at -1, reconcile (§1.4). */
+/** The stored replay id left the retention window: reset, resubscribe at -1, reconcile (docs/salesforce.md#replay-ids-and-retention). */
 export class ReplayIdInvalidError extends CometdError {
   readonly code = 'BRIDGE_ERR_STREAM_REPLAY_ID_INVALID';
 
@@ -62,7 +64,7 @@ export class ReplayIdInvalidError extends CometdError {
   }
 }
 
-/** The channel does not exist or the user may not subscribe to it (§1.5, §2.3): one object's problem. */
+/** The channel does not exist or the user may not subscribe to it (docs/salesforce.md#streaming-errors, #subscriber-permissions): one object's problem. */
 export class ChannelUnavailableError extends CometdError {
   readonly code = 'BRIDGE_ERR_STREAM_CHANNEL_UNAVAILABLE';
 }

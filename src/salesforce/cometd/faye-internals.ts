@@ -2,9 +2,10 @@
  * The two places we reach past faye 1.4's public API, kept here so they are easy to audit when
  * faye changes (read against node_modules/faye/src/protocol/{client,dispatcher,scheduler}.js).
  *
- * - Batching off: Salesforce wants one Bayeux message per POST (reference §1.1); jsforce does the
- *   same by setting `dispatcher._transport.batching = false` (§1.7). faye picks a new transport
- *   object at every handshake, so we set it on each one as it is installed.
+ * - Batching off: Salesforce wants one Bayeux message per POST
+ *   (docs/salesforce.md#endpoint-headers-and-cookies); jsforce does the same by setting
+ *   `dispatcher._transport.batching = false` (docs/salesforce.md#jsforce-streaming-client). faye picks
+ *   a new transport object at every handshake, so we set it on each one as it is installed.
  * - Aborting in-flight requests when a client is retired, so a stalled long-poll does not hold a
  *   socket until faye's own request timeout.
  *

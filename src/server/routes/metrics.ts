@@ -13,7 +13,7 @@ import { TargetPauseStore } from '../../store/target-pause.ts';
 import { bearerToken, safeEqual } from '../admin-auth.ts';
 import type { AppDeps } from '../deps.ts';
 
-/** CDC retention (reference §1.4): how long a stored replay id stays usable. */
+/** CDC retention (docs/salesforce.md#replay-ids-and-retention): how long a stored replay id stays usable. */
 const RETENTION_SECONDS = 72 * 3600;
 
 export const metricsRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {

@@ -1,6 +1,7 @@
 /**
- * Pure parts of the subscriber, table-driven: what a CDC message becomes (reference §3.1–3.6),
- * how a CometD failure is typed from its wire strings (§1.5, §1.6), and the backoff windows.
+ * Pure parts of the subscriber, table-driven: what a CDC message becomes
+ * (docs/salesforce.md#change-event-format), how a CometD failure is typed from its wire strings
+ * (docs/salesforce.md#streaming-errors, #faye-client-behaviour), and the backoff windows.
  */
 import { describe, expect, it } from 'vitest';
 import { Backoff } from '../../../src/salesforce/cometd/backoff.ts';
@@ -34,17 +35,17 @@ function summary(outcome: EventOutcome) {
   return { type: outcome.type, replayId: outcome.replayId };
 }
 
-describe('CDC message → outcome (reference §3)', () => {
+describe('CDC message → outcome', () => {
   const cases: [string, unknown, ReturnType<typeof summary>][] = [
     ['CREATE → one CREATE job', message({}), { type: 'changes', jobs: [`CREATE:${A}:cdc`] }],
-    ['UPDATE merged over two records → one job per id (§3.2)', message({ changeType: 'UPDATE', recordIds: [A, B] }), { type: 'changes', jobs: [`UPDATE:${A}:cdc`, `UPDATE:${B}:cdc`] }],
+    ['UPDATE merged over two records → one job per id', message({ changeType: 'UPDATE', recordIds: [A, B] }), { type: 'changes', jobs: [`UPDATE:${A}:cdc`, `UPDATE:${B}:cdc`] }],
     ['a record named twice → one job', message({ changeType: 'UPDATE', recordIds: [A, A] }), { type: 'changes', jobs: [`UPDATE:${A}:cdc`] }],
     ['DELETE → DELETE job', message({ changeType: 'DELETE' }), { type: 'changes', jobs: [`DELETE:${A}:cdc`] }],
     ['UNDELETE → UNDELETE job', message({ changeType: 'UNDELETE' }), { type: 'changes', jobs: [`UNDELETE:${A}:cdc`] }],
-    ['GAP_UPDATE over two records → GAP jobs (§3.5)', message({ changeType: 'GAP_UPDATE', recordIds: [A, B] }), { type: 'changes', jobs: [`GAP:${A}:gap`, `GAP:${B}:gap`] }],
+    ['GAP_UPDATE over two records → GAP jobs', message({ changeType: 'GAP_UPDATE', recordIds: [A, B] }), { type: 'changes', jobs: [`GAP:${A}:gap`, `GAP:${B}:gap`] }],
     ['GAP_DELETE → GAP job (fetch tells)', message({ changeType: 'GAP_DELETE' }), { type: 'changes', jobs: [`GAP:${A}:gap`] }],
-    ['GAP_OVERFLOW → reconcile the object (§3.6)', message({ changeType: 'GAP_OVERFLOW', recordIds: ['000000000000000AAA'] }), { type: 'reconcile', replayId: 42 }],
-    ['wildcard record id → reconcile the object (§3.2)', message({ changeType: 'UPDATE', recordIds: ['500*'] }), { type: 'reconcile', replayId: 42 }],
+    ['GAP_OVERFLOW → reconcile the object', message({ changeType: 'GAP_OVERFLOW', recordIds: ['000000000000000AAA'] }), { type: 'reconcile', replayId: 42 }],
+    ['wildcard record id → reconcile the object', message({ changeType: 'UPDATE', recordIds: ['500*'] }), { type: 'reconcile', replayId: 42 }],
     ['invalid record id → malformed, replay id kept', message({ recordIds: ['nope!'] }), { type: 'malformed', replayId: 42 }],
     ['no recordIds → malformed', message({ recordIds: [] }), { type: 'malformed', replayId: 42 }],
     ['SNAPSHOT (reserved) → malformed', message({ changeType: 'SNAPSHOT' }), { type: 'malformed', replayId: 42 }],
@@ -72,7 +73,7 @@ describe('CDC message → outcome (reference §3)', () => {
   });
 });
 
-describe('CometD failure → typed error, from the wire strings (reference §1.5, §1.6)', () => {
+describe('CometD failure → typed error, from the wire strings', () => {
   const TWO_SPACES =
     '400::The replayId {1} you provided was invalid.  Please provide a valid ID, -2 to replay all events, or -1 to replay only new events.';
   const ONE_SPACE = '400::The replayId {77} you provided was invalid. Please provide a valid ID, -2 to replay all events, or -1 to replay only new events.';

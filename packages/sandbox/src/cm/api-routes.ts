@@ -1,7 +1,7 @@
 /**
- * The simulated CM HTTP API (reference §1 route table, §3, §4), registered under
- * `<basePath>/api`. Every request goes through, in order: fault injection (faults.ts), Bearer auth,
- * then the route. Routes validate all input with zod and answer with the CM envelope.
+ * The simulated CM HTTP API (docs/communications-mining.md#routes, #syncing-comments, #sources),
+ * registered under `<basePath>/api`. Every request goes through, in order: fault injection (faults.ts),
+ * Bearer auth, then the route. Routes validate all input with zod and answer with the CM envelope.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
@@ -13,7 +13,7 @@ import { formatIssues } from './input.ts';
 import type { CmRouteName, FailAction } from './faults.ts';
 import { SourceExistsError, type StoredComment } from './store.ts';
 
-/** reference §3.7: the CLI calls 32 "the maximum the API permits"; the OpenAPI says 128. Strict. */
+/** Ids per delete (docs/communications-mining.md#delete-comments): the CLI calls 32 "the maximum the API permits"; the OpenAPI says 128. Strict. */
 export const MAX_IDS_PER_DELETE = 32;
 
 export interface CmApiOptions {
@@ -36,7 +36,7 @@ const deleteQuery = z.strictObject(
 /** Requests whose connection is destroyed after the route handled them (`dropNext` after-handling). */
 const dropAfterHandling = new WeakSet<FastifyRequest>();
 
-/** A stored comment as `GET …/comments/<id>` returns it: as sent, plus response-only fields (§2.1). */
+/** A stored comment as `GET …/comments/<id>` returns it: as sent, plus response-only fields (docs/communications-mining.md#comment-fields). */
 function commentView(stored: StoredComment) {
   return {
     ...stored.comment,
@@ -113,7 +113,7 @@ export async function cmApiRoutes(app: FastifyInstance, opts: CmApiOptions): Pro
   });
 
   app.addHook('onSend', async (request, reply, payload) => {
-    // reference §1: the real server reports its processing time.
+    // The real server reports its processing time (docs/communications-mining.md#response-envelope).
     reply.header('server-timing', `total;dur=${reply.elapsedTime.toFixed(1)}`);
     if (dropAfterHandling.has(request)) request.raw.socket.destroy();
     return payload;
@@ -124,12 +124,12 @@ export async function cmApiRoutes(app: FastifyInstance, opts: CmApiOptions): Pro
     if (name !== undefined && !dropAfterHandling.has(request)) requests.record(name, reply.statusCode);
   });
 
-  // Sources (reference §4).
+  // Sources (docs/communications-mining.md#sources).
   route('listSources', 'GET', '/v1/sources', async () => ok({ sources: store.listSources() }));
 
   route('listProjectSources', 'GET', '/v1/sources/:project', async (request, reply) => {
     const { project } = projectParams.parse(request.params);
-    // `id:<source_id>` addresses a source by id (reference §1 route table).
+    // `id:<source_id>` addresses a source by id (docs/communications-mining.md#routes).
     if (project.startsWith('id:')) {
       const source = store.getSourceById(project.slice(3));
       return source ? ok({ source }) : sendError(reply, 404, `Source with id '${project.slice(3)}' not found`);
@@ -164,7 +164,7 @@ export async function cmApiRoutes(app: FastifyInstance, opts: CmApiOptions): Pro
     return updated ? ok({ source: updated }) : sourceNotFound(reply, project, source);
   });
 
-  // Comments (reference §3).
+  // Comments (docs/communications-mining.md#syncing-comments).
   route('sync', 'POST', '/v1/sources/:project/:source/sync', async (request, reply) => {
     const { project, source } = sourceParams.parse(request.params);
     if (!store.getSource(project, source)) {
@@ -187,7 +187,7 @@ export async function cmApiRoutes(app: FastifyInstance, opts: CmApiOptions): Pro
   });
 
   // Deleting a missing id is ignored, so deleting twice succeeds. The real API's answer for a
-  // missing id is UNVERIFIED (reference §3.7); clients should treat 404 on delete as success anyway.
+  // missing id is UNVERIFIED (docs/communications-mining.md#delete-comments); clients should treat 404 on delete as success anyway.
   route('deleteComments', 'DELETE', '/v1/sources/:project/:source/comments', async (request, reply) => {
     const { project, source } = sourceParams.parse(request.params);
     if (!store.getSource(project, source)) return sourceNotFound(reply, project, source);

@@ -1,15 +1,15 @@
 /**
- * The comment object accepted by `POST …/sync`, validated as strictly as the reference allows
- * (reference §2.1–§2.4, limits from §7). The sandbox is deliberately strict: a bridge that passes
- * here sends only what the documented schema permits.
+ * The comment object accepted by `POST …/sync`, validated as strictly as the docs allow
+ * (docs/communications-mining.md#comment-model, limits from #limits). The sandbox is deliberately
+ * strict: a bridge that passes here sends only what the documented schema permits.
  *
- * Where the reference says UNVERIFIED, the sandbox picks the strict reading and says so in a comment.
+ * Where the docs say Unverified, the sandbox picks the strict reading and says so in a comment.
  */
 import { z } from 'zod';
 
-/** Comment id rule from the PA path-parameter pattern (reference §2.1): no `/`, no whitespace. */
+/** Comment id rule from the PA path-parameter pattern (docs/communications-mining.md#comment-fields): no `/`, no whitespace. */
 export const COMMENT_ID_PATTERN = /^[\w\x21-\x2e\x3a-\x40\x5b-\x60\x7b-\x7e]{1,1024}$/;
-export const MAX_COMMENTS_PER_SYNC = 16384; // reference §3.1, §7
+export const MAX_COMMENTS_PER_SYNC = 16384; // docs/communications-mining.md#sync-request, #limits
 export const MAX_MESSAGES_PER_COMMENT = 2048;
 export const MAX_TEXT_CHARS = 65536;
 export const MAX_ADDRESS_CHARS = 512;
@@ -17,7 +17,7 @@ export const MAX_RECIPIENTS = 2048;
 export const MAX_ATTACHMENTS = 128;
 export const MAX_ATTACHMENT_FIELD_CHARS = 256;
 
-/** Fields the API returns on read but that a client must never send (reference §2.1). */
+/** Fields the API returns on read but that a client must never send (docs/communications-mining.md#comment-fields). */
 export const RESPONSE_ONLY_COMMENT_FIELDS: ReadonlySet<string> = new Set([
   'uid',
   'source_id',
@@ -54,7 +54,7 @@ function nonEmptyText(max: number) {
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
 
-/** RFC 3339 date-time with `Z` or an explicit offset, calendar-valid (reference §2.1 `timestamp`). */
+/** RFC 3339 date-time with `Z` or an explicit offset, calendar-valid (`timestamp`, docs/communications-mining.md#comment-fields). */
 export function isRfc3339DateTime(value: string): boolean {
   const m = RFC3339.exec(value);
   if (!m) return false;
@@ -85,7 +85,7 @@ const recipients = z.array(nonEmptyText(MAX_ADDRESS_CHARS)).max(MAX_RECIPIENTS, 
   message: `must have at most ${MAX_RECIPIENTS} recipients`,
 });
 
-/** reference §2.2 */
+/** One message of a comment (docs/communications-mining.md#message-fields). */
 export const messageSchema = z.strictObject({
   body: messageText,
   subject: messageText.optional(),
@@ -99,8 +99,9 @@ export const messageSchema = z.strictObject({
 });
 
 /**
- * reference §2.3: every key is `string:<name>` or `number:<name>` and the value matches the prefix.
- * An empty display name (`"string:"`) is rejected too: UNVERIFIED on the real API, strict here.
+ * User properties (docs/communications-mining.md#user-properties): every key is `string:<name>` or
+ * `number:<name>` and the value matches the prefix. An empty display name (`"string:"`) is rejected
+ * too: UNVERIFIED on the real API, strict here.
  */
 const userProperties = z.record(z.string(), z.unknown()).superRefine((props, ctx) => {
   for (const [key, value] of Object.entries(props)) {
@@ -119,7 +120,7 @@ const userProperties = z.record(z.string(), z.unknown()).superRefine((props, ctx
   }
 });
 
-/** reference §2.4: metadata only. */
+/** Attachments (docs/communications-mining.md#attachments): metadata only. */
 export const attachmentSchema = z.strictObject({
   name: text(MAX_ATTACHMENT_FIELD_CHARS),
   size: z.number().int().nonnegative(),
@@ -129,7 +130,7 @@ export const attachmentSchema = z.strictObject({
   inline: z.boolean().optional(),
 });
 
-/** reference §2.1. `thread_id` uses the id rule: UNVERIFIED on the real API, strict here. */
+/** A comment (docs/communications-mining.md#comment-fields). `thread_id` uses the id rule: UNVERIFIED on the real API, strict here. */
 export const commentSchema = z.strictObject({
   id: commentId,
   timestamp: dateTime,
@@ -202,9 +203,12 @@ export type BatchValidationResult = { ok: true; comments: Comment[] } | { ok: fa
 const MAX_LISTED_PROBLEMS = 20;
 
 /**
- * Validates a whole `/sync` body. One invalid comment fails the whole batch (reference §3.4, §8.6),
- * so this either returns every comment or none; the message names each bad comment's index and path.
- * Duplicate ids in one batch are rejected (UNVERIFIED on the real API; the CLI rejects them, §3.3).
+ * Validates a whole `/sync` body. One invalid comment fails the whole batch
+ * (docs/communications-mining.md#errors-retries-and-timeouts,
+ * #pitfall-6-one-bad-comment-fails-the-batch), so this either returns every comment or none; the
+ * message names each bad comment's index and path. Duplicate ids in one batch are rejected (UNVERIFIED
+ * on the real API; the CLI rejects them,
+ * docs/communications-mining.md#upsert-semantics-annotations-and-billing).
  */
 export function validateSyncBody(body: unknown): BatchValidationResult {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {

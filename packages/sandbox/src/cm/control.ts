@@ -63,7 +63,7 @@ export interface CmControl {
   clearFaults(): void;
   /**
    * Replaces the accepted Bearer tokens, e.g. to play a user regenerating their token, which
-   * revokes the old one (reference §1, §8.12).
+   * revokes the old one (docs/communications-mining.md#authentication, #pitfall-12-one-api-token-per-user).
    */
   setTokens(tokens: string[]): void;
   /**
@@ -83,7 +83,7 @@ export const sourceFieldsSchema = z.strictObject({
 
 export const tokensSchema = z.array(z.string().min(1, { message: 'a token must not be empty' }));
 
-/** Checks a project/source pair against the reference §7 name patterns; throws a readable error. */
+/** Checks a project/source pair against the name patterns (docs/communications-mining.md#limits); throws a readable error. */
 export function assertSourceNames(project: string, name: string): void {
   if (!PROJECT_NAME_PATTERN.test(project)) {
     throw new InvalidInputError(`Invalid project name ${JSON.stringify(project)}: must match ${PROJECT_NAME_PATTERN}`);

@@ -1,6 +1,6 @@
 /**
- * The CM response envelope (reference §1): `{"status":"ok", …}` on success,
- * `{"status":"error","message":"…"}` with a 4xx/5xx status on failure.
+ * The CM response envelope (docs/communications-mining.md#response-envelope): `{"status":"ok", …}` on
+ * success, `{"status":"error","message":"…"}` with a 4xx/5xx status on failure.
  */
 import type { FastifyReply } from 'fastify';
 

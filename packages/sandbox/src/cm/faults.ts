@@ -1,7 +1,7 @@
 /**
- * Fault injection for the simulated CM API (`/api` routes only). Faults let integration tests play
- * the failures reference §3.4 says a client must survive: 429 (with `Retry-After`), 5xx, slow
- * responses and connections that die without an answer.
+ * Fault injection for the simulated CM API (`/api` routes only). Faults let integration tests play the
+ * failures a client must survive (docs/communications-mining.md#errors-retries-and-timeouts): 429 (with
+ * `Retry-After`), 5xx, slow responses and connections that die without an answer.
  *
  * Order: one-shot faults (`failNext`, `dropNext`) fire first, oldest first, each on the next request
  * whose route matches; then "until cleared" failures. Latency is added before whatever happens.

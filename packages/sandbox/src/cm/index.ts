@@ -1,9 +1,9 @@
 /**
  * The simulated UiPath Communications Mining API, for integration tests, `sf-cm-bridge demo` and
- * offline development. It follows docs/communications-mining.md: base path, Bearer auth and
- * envelope ("Base URL, authentication and envelope"), strict comment validation ("Comment model"),
- * sync / get / delete ("Syncing comments"), "Sources" and "Limits". Where the documentation leaves
- * a behaviour open it is strict and says so.
+ * offline development. It follows docs/communications-mining.md: base path, Bearer auth and envelope
+ * (#base-url-authentication-and-envelope), strict comment validation (#comment-model), sync / get /
+ * delete (#syncing-comments), sources (#sources), limits (#limits). Where the docs mark a fact
+ * Unverified it is strict and says so.
  *
  *   const cm = await startCommunicationsMining({ tokens: ['t'], basePath: '/org/tenant/reinfer_',
  *                                                sources: [{ project: 'p', name: 's' }] });
@@ -51,7 +51,7 @@ export interface CommunicationsMiningOptions {
   host?: string;
   /** @defaultValue 0 (a free port) */
   port?: number;
-  /** Tenant path before `/api`, e.g. '/org/tenant/reinfer_' (reference §1). @defaultValue '' */
+  /** Tenant path before `/api`, e.g. '/org/tenant/reinfer_' (docs/communications-mining.md#base-url). @defaultValue '' */
   basePath?: string;
   /** Accepted Bearer tokens; anything else is a 401. */
   tokens: string[];

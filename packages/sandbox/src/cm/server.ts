@@ -11,7 +11,7 @@ import { sendError } from './envelope.ts';
 import { InvalidInputError } from './input.ts';
 import { SourceExistsError } from './store.ts';
 
-/** UNVERIFIED on the real API (reference §3.4: no byte limit documented); generous but finite. */
+/** UNVERIFIED on the real API (docs/communications-mining.md#errors-retries-and-timeouts: no byte limit documented); generous but finite. */
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
 
 export interface CmAppOptions {
@@ -28,7 +28,7 @@ export function buildCmApp(opts: CmAppOptions): FastifyInstance {
   const app = Fastify({
     logger: false,
     bodyLimit: opts.bodyLimitBytes,
-    // Comment ids are up to 1024 characters, up to 3× that once percent-encoded (reference §2.1).
+    // Comment ids are up to 1024 characters, up to 3× that once percent-encoded (docs/communications-mining.md#comment-fields).
     routerOptions: { maxParamLength: 4096 },
     // Keep-alive sockets from test clients must not hold `close()` open.
     forceCloseConnections: true,
@@ -62,7 +62,8 @@ export function buildCmApp(opts: CmAppOptions): FastifyInstance {
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '';
     if (!path.startsWith(CONTROL_PREFIX)) opts.runtime.requests.record('unmatched', 404);
-    // reference §8.1: a client that drops the tenant path must fail visibly, and be told why.
+    // A client that drops the tenant path must fail visibly, and be told why
+    // (docs/communications-mining.md#pitfall-1-the-base-url-loses-its-tenant-path).
     const hint =
       opts.basePath !== '' && path.startsWith('/api/') ? ` (this API lives under ${opts.basePath}/api/…)` : '';
     return sendError(reply, 404, `404 Not Found: ${request.method} ${path}${hint}`);

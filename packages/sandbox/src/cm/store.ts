@@ -8,13 +8,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Comment } from './comment-schema.ts';
 
-/** reference §3.1 / §7 path-name patterns. */
+/** Path-name patterns of projects and sources (docs/communications-mining.md#sync-request, #limits). */
 export const PROJECT_NAME_PATTERN = /^[A-Za-z0-9\-_.]{1,1024}$/;
 export const SOURCE_NAME_PATTERN = /^[A-Za-z0-9\-_]{1,256}$/;
 
 export type SourceLanguage = 'en' | 'de' | 'xlm';
 
-/** Fields a client may set on create (`PUT`) or update (`POST`) (reference §4). */
+/** Fields a client may set on create (`PUT`) or update (`POST`) (docs/communications-mining.md#sources). */
 export interface SourceFields {
   title?: string;
   description?: string;
@@ -23,7 +23,7 @@ export interface SourceFields {
   sensitive_properties?: string[];
 }
 
-/** A source as `GET /api/v1/sources/<project>/<name>` returns it (reference §4). */
+/** A source as `GET /api/v1/sources/<project>/<name>` returns it (docs/communications-mining.md#sources). */
 export interface Source {
   /** 16 lowercase hex characters. */
   id: string;
@@ -41,12 +41,12 @@ export interface Source {
   bucket_id: string | null;
 }
 
-/** How one synced comment compared with what the source held (reference §3.3). */
+/** How one synced comment compared with what the source held (docs/communications-mining.md#upsert-semantics-annotations-and-billing). */
 export type SyncOutcome = 'new' | 'unchanged' | 'updated_properties_only' | 'updated_text_changed';
 
 /** One comment as the source currently holds it. */
 export interface StoredComment {
-  /** Exactly what the last accepted `/sync` sent for this id (full overwrite, reference §3.3). */
+  /** Exactly what the last accepted `/sync` sent for this id (full overwrite, docs/communications-mining.md#upsert-semantics-annotations-and-billing). */
   comment: Comment;
   /** Platform-wide id: `<source_id>.<comment id>`. */
   uid: string;
@@ -90,7 +90,7 @@ export interface HistoryFilter {
   commentId?: string;
 }
 
-/** The counters a `/sync` response carries (reference §3.2). `updated` = the two `updated_*`. */
+/** The counters a `/sync` response carries (docs/communications-mining.md#sync-response). `updated` = the two `updated_*`. */
 export interface SyncCounts {
   new: number;
   updated: number;
@@ -105,7 +105,7 @@ export interface CommentCounts extends SyncCounts {
   deleted: number;
   /** Ids named in delete calls that did not exist. */
   deleted_missing: number;
-  /** Billed comments: created, or updated with changed messages (reference §3.3). */
+  /** Billed comments: created, or updated with changed messages (docs/communications-mining.md#upsert-semantics-annotations-and-billing). */
   billable: number;
 }
 
@@ -145,9 +145,10 @@ function canonicalJson(value: unknown): string {
 }
 
 /**
- * reference §3.3. "Text changed" is read as "messages differ" (sent_at, from… included), which is
- * also when assigned entities are discarded. The real billing rule ("its text was modified") may be
- * narrower; the sandbox errs towards counting a bill.
+ * Billing (docs/communications-mining.md#upsert-semantics-annotations-and-billing). "Text changed" is
+ * read as "messages differ" (sent_at, from… included), which is also when assigned entities are
+ * discarded. The real billing rule ("its text was modified") may be narrower; the sandbox errs towards
+ * counting a bill.
  */
 function classify(previous: Comment | undefined, next: Comment): SyncOutcome {
   if (previous === undefined) return 'new';

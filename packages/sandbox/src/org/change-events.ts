@@ -1,6 +1,6 @@
 /**
  * The CDC event bus of the simulated org: replay ids, retention and channel routing
- * (reference §1.4, §2.1, §3).
+ * (docs/salesforce.md#replay-ids-and-retention, #cdc-channels, #change-event-format).
  *
  * Committed change events (from the store) and control-made events (gap, overflow, merged) are
  * appended here, get a replay id, and are retained for `retentionMs`. The CometD endpoint reads
@@ -12,11 +12,11 @@ import { EMPTY_ID } from './ids.ts';
 import { ALL_CHANGE_EVENTS_CHANNEL, changeEventChannelOf } from './metadata.ts';
 import type { OrgStoreWithEvents } from './store.ts';
 
-/** CDC retention (reference §1.4). */
+/** CDC retention (docs/salesforce.md#replay-ids-and-retention). */
 export const DEFAULT_RETENTION_MS = 72 * 60 * 60 * 1000;
 const DEFAULT_FIRST_REPLAY_ID = 1000;
 
-/** The `data` of a CDC message as a faye listener receives it (reference §3.1). */
+/** The `data` of a CDC message as a faye listener receives it (docs/salesforce.md#change-event-message). */
 export interface ChangeEventMessage {
   schema: string;
   payload: ChangeEventPayload;
@@ -85,7 +85,7 @@ export class ChangeEventLog {
     const meta = this.objectsByName.get(payload.ChangeEventHeader.entityName);
     if (!meta) return undefined;
     this.expire();
-    // Replay ids are opaque and not contiguous (reference §1.4): advance by 1–3.
+    // Replay ids are opaque and not contiguous (docs/salesforce.md#replay-ids-and-retention): advance by 1–3.
     this.appended += 1;
     this.lastId += 1 + ((this.appended * 7) % 3);
     const event: LoggedChangeEvent = {
@@ -105,21 +105,21 @@ export class ChangeEventLog {
   }
 
   /**
-   * A gap event (reference §3.5): header only, no field data, `changeOrigin` empty. Several
+   * A gap event (docs/salesforce.md#gap-events): header only, no field data, `changeOrigin` empty. Several
    * recordIds make a merged gap event.
    */
   appendGap(entityName: string, changeType: GapChangeType, recordIds: string[], opts: { commitUser?: string } = {}): LoggedChangeEvent | undefined {
     return this.append({ ChangeEventHeader: this.header(entityName, changeType, recordIds, '', opts.commitUser) });
   }
 
-  /** An overflow event (reference §3.6): one per entity, recordIds is the empty Id, no data. */
+  /** An overflow event (docs/salesforce.md#overflow-events): one per entity, recordIds is the empty Id, no data. */
   appendOverflow(entityName: string, opts: { commitUser?: string } = {}): LoggedChangeEvent | undefined {
     return this.append({ ChangeEventHeader: this.header(entityName, 'GAP_OVERFLOW', [EMPTY_ID], '', opts.commitUser) });
   }
 
   /**
-   * A merged change event built by hand (reference §3.2): several recordIds, one body. For UPDATE,
-   * `changedFields` defaults to the body's field names.
+   * A merged change event built by hand (docs/salesforce.md#changeeventheader): several recordIds, one
+   * body. For UPDATE, `changedFields` defaults to the body's field names.
    */
   appendMerged(
     entityName: string,
@@ -159,7 +159,7 @@ export class ChangeEventLog {
     return replayId >= this.purgedThrough && replayId <= this.lastId;
   }
 
-  /** Channel names are case-sensitive (reference §2.1). */
+  /** Channel names are case-sensitive (docs/salesforce.md#cdc-channels). */
   isKnownChannel(channel: string): boolean {
     return this.knownChannels.has(channel);
   }

@@ -1,11 +1,14 @@
 /**
  * The sandbox org's CometD endpoint: faye's own NodeAdapter (long-polling only) with Salesforce's
- * rules layered on as server extensions (reference §1).
+ * rules layered on as server extensions (docs/salesforce.md#streaming-api-over-cometd).
  *
- * - `/cometd/<version>`; the version is mandatory and must be ≥ 37.0 (§1.1).
- * - The Authorization header is checked on every message (§1.5), the BAYEUX_BROWSER cookie set at
- *   handshake is required afterwards (§1.1), and errors carry Salesforce's exact strings.
- * - Subscriptions honour `ext.replay` through {@link ReplayingEngine} (§1.4).
+ * - `/cometd/<version>`; the version is mandatory and must be ≥ 37.0
+ *   (docs/salesforce.md#endpoint-headers-and-cookies).
+ * - The Authorization header is checked on every message (docs/salesforce.md#streaming-errors), the
+ *   BAYEUX_BROWSER cookie set at handshake is required afterwards
+ *   (docs/salesforce.md#endpoint-headers-and-cookies), and errors carry Salesforce's exact strings.
+ * - Subscriptions honour `ext.replay` through {@link ReplayingEngine}
+ *   (docs/salesforce.md#replay-ids-and-retention).
  *
  * Mounting: `attach(server)` takes over the `request` listeners of a plain `http.Server` and sends
  * `/cometd…` requests here, everything else to the previous listeners (a Fastify app's handler,
@@ -18,16 +21,16 @@ import type { TokenAuthority } from './contracts.ts';
 import type { ChangeEventLog, GapChangeType } from './change-events.ts';
 import { REPLAY_ALL_RETAINED, REPLAY_NEW_ONLY, ReplayingEngine, type SubscriptionInfo } from './streaming.ts';
 
-/** Salesforce's idle long-poll time (reference §0). */
+/** Salesforce's idle long-poll time (docs/salesforce.md#key-numbers). */
 export const DEFAULT_TIMEOUT_SECONDS = 110;
-/** Time a client has to send its next `/meta/connect` after a reply (reference §1.3). */
+/** Time a client has to send its next `/meta/connect` after a reply (docs/salesforce.md#timeouts-and-reconnects). */
 export const RECONNECT_DEADLINE_SECONDS = 40;
 export const MIN_API_VERSION = 37;
-/** Largest POST body Salesforce accepts on `/cometd` (reference §0). */
+/** Largest POST body Salesforce accepts on `/cometd` (docs/salesforce.md#key-numbers). */
 export const MAX_REQUEST_BYTES = 32_768;
 export const BROWSER_COOKIE = 'BAYEUX_BROWSER';
 
-/** Exact wire strings of reference §1.1 and §1.5. */
+/** Exact wire strings (docs/salesforce.md#endpoint-headers-and-cookies, #streaming-errors). */
 export const CometdErrors = {
   versionMandatory: "400::API version in the URI is mandatory. URI format: '/cometd/66.0'",
   versionUnsupported: "400::Unsupported API version. Only API versions '37.0' and later are supported.",
@@ -59,9 +62,10 @@ export interface CometdEndpointOptions {
 /** Fault injection and inspection for tests and the control API. */
 export interface StreamingControl {
   /**
-   * The server forgets every current client (Hyperforce autoscale, §1.5). Open long-polls return;
-   * each client's next `/meta/connect` gets `403::Unknown client` with
-   * `advice {interval:0, reconnect:"handshake"}`, so faye handshakes again and resubscribes.
+   * The server forgets every current client (Hyperforce autoscale,
+   * docs/salesforce.md#streaming-errors). Open long-polls return; each client's next `/meta/connect`
+   * gets `403::Unknown client` with `advice {interval:0, reconnect:"handshake"}`, so faye handshakes
+   * again and resubscribes.
    */
   injectUnknownClient(): void;
   /** Cut every open HTTP request (long-polls included) without a response: a network failure. */
@@ -70,26 +74,26 @@ export interface StreamingControl {
   latency(ms: number): void;
   /**
    * While on, `/meta/connect` and `/meta/subscribe` fail with
-   * `403::Organization total events daily limit exceeded` (§1.5) and advice `reconnect:"none"`:
-   * the subscription stays disconnected until the client is rebuilt. Open long-polls are ended so
-   * the next connect sees it.
+   * `403::Organization total events daily limit exceeded` (docs/salesforce.md#streaming-errors) and
+   * advice `reconnect:"none"`: the subscription stays disconnected until the client is rebuilt. Open
+   * long-polls are ended so the next connect sees it.
    */
   dailyLimitExceeded(on: boolean): void;
-  /** While on, handshakes are denied with the per-server connection-limit failureReason (§1.5). */
+  /** While on, handshakes are denied with the per-server connection-limit failureReason (docs/salesforce.md#streaming-errors). */
   connectionLimitExceeded(on: boolean): void;
-  /** While on, subscribing to `channel` fails with the View All Data error (§1.5, §2.3). */
+  /** While on, subscribing to `channel` fails with the View All Data error (docs/salesforce.md#streaming-errors, #subscriber-permissions). */
   denyChannel(channel: string, on: boolean): void;
   /**
-   * Server-initiated `/meta/disconnect` (§1.2): every client receives one on its current or next
-   * long-poll and is then forgotten, so its following connect gets `403::Unknown client` and faye
-   * handshakes again.
+   * Server-initiated `/meta/disconnect` (docs/salesforce.md#bayeux-message-exchange): every client
+   * receives one on its current or next long-poll and is then forgotten, so its following connect gets
+   * `403::Unknown client` and faye handshakes again.
    */
   serverDisconnect(): void;
-  /** Drop every retained event, so stored replay ids become invalid (§1.4). */
+  /** Drop every retained event, so stored replay ids become invalid (docs/salesforce.md#replay-ids-and-retention). */
   purgeRetention(): void;
-  /** Append a gap event (§3.5); several recordIds make a merged gap event. */
+  /** Append a gap event (docs/salesforce.md#gap-events); several recordIds make a merged gap event. */
   emitGap(entityName: string, changeType: GapChangeType, recordIds: string[]): void;
-  /** Append an overflow event for one entity (§3.6). */
+  /** Append an overflow event for one entity (docs/salesforce.md#overflow-events). */
   emitOverflow(entityName: string): void;
   counters(): StreamingCounters;
 }
@@ -99,7 +103,7 @@ export interface StreamingCounters {
   handshakes: number;
   /** `/meta/connect` requests received, accepted or not. */
   connects: number;
-  /** Change events handed to clients, counted once per channel delivery (as the allocation counts, §2.1). */
+  /** Change events handed to clients, counted once per channel delivery (as the allocation counts, docs/salesforce.md#cdc-channels). */
   eventsDelivered: number;
   subscriptions: SubscriptionInfo[];
   activeClients: number;
@@ -269,7 +273,7 @@ export function createCometdEndpoint(opts: CometdEndpointOptions): CometdEndpoin
         else delete message.advice;
         if (refusal.clientId) message.clientId = refusal.clientId;
       } else if (message.successful === false && /^401:[^:]*:Unknown client$/.test(message.error ?? '')) {
-        // faye says `401:<id>:Unknown client`; Salesforce says this (reference §1.5).
+        // faye says `401:<id>:Unknown client`; Salesforce says this (docs/salesforce.md#streaming-errors).
         message.error = CometdErrors.unknownClient;
         message.advice = { interval: 0, reconnect: 'handshake' };
       }
@@ -414,7 +418,7 @@ function apiVersionError(path: string): string | undefined {
   return undefined;
 }
 
-/** Answer every Bayeux message of the request with one error (version problems, §1.1). */
+/** Answer every Bayeux message of the request with one error (version problems, docs/salesforce.md#endpoint-headers-and-cookies). */
 function rejectAllMessages(req: IncomingMessage, res: ServerResponse, error: string): void {
   const chunks: Buffer[] = [];
   req.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -7,13 +7,13 @@
  * - `change-events.ts` / `cometd.ts`         — CDC event log (replay ids, retention) and the Bayeux server
  * - `oauth.ts` / `rest.ts` / `control.ts`    — HTTP surfaces; `server.ts` assembles them
  *
- * Values inside the store are plain JSON values. Datetimes are ISO-8601 UTC strings with
- * milliseconds and `Z` (`2024-05-20T20:49:32.000Z`), dates are `YYYY-MM-DD`. The REST layer renders
- * datetimes the way Salesforce does (`2024-05-20T20:49:32.000+0000`, reference §5.1); CDC events
- * carry the `Z` form (reference §3.1).
+ * Values inside the store are plain JSON values. Datetimes are ISO-8601 UTC strings with milliseconds
+ * and `Z` (`2024-05-20T20:49:32.000Z`), dates are `YYYY-MM-DD`. The REST layer renders datetimes the
+ * way Salesforce does (`2024-05-20T20:49:32.000+0000`, docs/salesforce.md#query-and-queryall); CDC
+ * events carry the `Z` form (docs/salesforce.md#change-event-message).
  */
 
-/** Field types as describe reports them (reference §5.5). */
+/** Field types as describe reports them (docs/salesforce.md#describe). */
 export type FieldType =
   | 'id'
   | 'string'
@@ -63,7 +63,7 @@ export interface ObjectMeta {
   /** 3-character Id prefix (`500` for Case, `02s` for EmailMessage). */
   keyPrefix: string;
   custom: boolean;
-  /** Whether Change Data Capture exists for this object (CaseComment: false, reference §2.2). */
+  /** Whether Change Data Capture exists for this object (CaseComment: false, docs/salesforce.md#cdc-supported-objects). */
   cdc: boolean;
   fields: FieldMeta[];
 }
@@ -98,7 +98,7 @@ export type ChangeType =
   | 'GAP_UNDELETE'
   | 'GAP_OVERFLOW';
 
-/** The ChangeEventHeader of reference §3.2, as sent over CometD. */
+/** The ChangeEventHeader (docs/salesforce.md#changeeventheader), as sent over CometD. */
 export interface ChangeEventHeader {
   entityName: string;
   recordIds: string[];
@@ -112,7 +112,7 @@ export interface ChangeEventHeader {
   changedFields: string[];
 }
 
-/** A committed change, before it gets a replay id: header plus body fields (reference §3.3). */
+/** A committed change, before it gets a replay id: header plus body fields (docs/salesforce.md#event-body-by-change-type). */
 export interface ChangeEventPayload {
   ChangeEventHeader: ChangeEventHeader;
   [field: string]: unknown;
@@ -138,9 +138,9 @@ export interface MutationOptions {
 }
 
 /**
- * Record storage with Salesforce's mutation semantics (implemented by `store.ts`).
- * Every committed mutation that is not `silent` produces change events (reference §3.3) that the
- * event log (`change-events.ts`) turns into CDC messages with replay ids.
+ * Record storage with Salesforce's mutation semantics (implemented by `store.ts`). Every committed
+ * mutation that is not `silent` produces change events (docs/salesforce.md#event-body-by-change-type)
+ * that the event log (`change-events.ts`) turns into CDC messages with replay ids.
  */
 export interface OrgStore extends RecordSource {
   create(objectName: string, fields: Record<string, FieldValue>, opts?: MutationOptions): SRecord;
@@ -148,11 +148,12 @@ export interface OrgStore extends RecordSource {
   /** Soft delete: the row goes to the recycle bin (IsDeleted = true, visible to queryAll). */
   delete(id: string, opts?: MutationOptions): void;
   undelete(id: string, opts?: MutationOptions): SRecord;
-  /** Hard delete (empty the recycle bin): no event, invisible to queryAll (reference §3.3). */
+  /** Hard delete (empty the recycle bin): no event, invisible to queryAll (docs/salesforce.md#event-body-by-change-type). */
   purge(id: string): void;
   /**
    * Several mutations in one transaction: one transactionKey, sequenceNumbers 1..n, and same-type
-   * changes of one object merged into one event with several recordIds (reference §3.2).
+   * changes of one object merged into one event with several recordIds
+   * (docs/salesforce.md#changeeventheader).
    */
   transaction<T>(fn: (tx: OrgStore) => T, opts?: MutationOptions): T;
 }

@@ -84,11 +84,11 @@ const schemas = {
     resetUsage: z.boolean().optional(),
   }).strict(),
   cometdFaults: z.object({
-    /** Forget every client: next connect gets `403::Unknown client` (reference §1.5). */
+    /** Forget every client: next connect gets `403::Unknown client` (docs/salesforce.md#streaming-errors). */
     unknownClient: z.literal(true).optional(),
     /** Cut every open CometD request without a response. */
     dropConnections: z.literal(true).optional(),
-    /** Server-initiated `/meta/disconnect` (reference §1.2). */
+    /** Server-initiated `/meta/disconnect` (docs/salesforce.md#bayeux-message-exchange). */
     serverDisconnect: z.literal(true).optional(),
     latencyMs: z.number().int().min(0).optional(),
     dailyLimitExceeded: z.boolean().optional(),
@@ -189,14 +189,14 @@ export const controlRoutes: FastifyPluginAsync<ControlRoutesOptions> = async (ap
     return { Id: id, purged: true };
   });
 
-  // One Salesforce transaction: one transactionKey, merged same-type events (reference §3.2).
+  // One Salesforce transaction: one transactionKey, merged same-type events (docs/salesforce.md#changeeventheader).
   app.post('/transactions', async (request) => {
     const body = parse(schemas.transaction, request.body);
     const records = store.transaction((tx) => body.operations.map((op) => applyOperation(tx, op)), { silent: body.silent ?? false });
     return { records };
   });
 
-  // ---- CDC edge cases (reference §3.2, §3.5, §3.6) ----
+  // ---- CDC edge cases (docs/salesforce.md#changeeventheader, #gap-events, #overflow-events) ----
 
   app.post('/events/gap', async (request) => {
     const body = parse(schemas.gap, request.body);

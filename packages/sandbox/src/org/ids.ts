@@ -12,7 +12,7 @@ const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const ID_15 = /^[0-9A-Za-z]{15}$/;
 const ID_18 = /^[0-9A-Za-z]{18}$/;
 
-/** The "empty" Id Salesforce puts in `recordIds` of overflow events (reference §3.6). */
+/** The "empty" Id Salesforce puts in `recordIds` of overflow events (docs/salesforce.md#overflow-events). */
 export const EMPTY_ID = '000000000000000AAA';
 
 /** The 3-char case-safe suffix Salesforce computes from a 15-char Id. */

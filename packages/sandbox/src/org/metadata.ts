@@ -1,9 +1,10 @@
 /**
- * Describe metadata of the simulated org (reference §5.5, §6).
+ * Describe metadata of the simulated org (docs/salesforce.md#describe, #object-fields).
  *
  * Only the fields the bridge and its tests touch are modelled, but each one has the type, label,
- * picklist values and relationship name Salesforce reports. `cdc` marks the objects selected for
- * Change Data Capture in the sandbox org (CaseComment has no CDC at all, reference §2.2).
+ * picklist values and relationship name Salesforce reports. `cdc` marks the objects selected for Change
+ * Data Capture in the sandbox org (CaseComment has no CDC at all,
+ * docs/salesforce.md#cdc-supported-objects).
  */
 import type { FieldMeta, FieldType, ObjectMeta, PicklistValue } from './contracts.ts';
 
@@ -45,7 +46,7 @@ function picklist(name: string, label: string, entries: Array<[string, string]>,
   return field(name, label, 'picklist', { length: 255, picklistValues, ...rest });
 }
 
-/** Id, IsDeleted, audit fields and SystemModstamp: every object has them (reference §6). */
+/** Id, IsDeleted, audit fields and SystemModstamp: every object has them (docs/salesforce.md#object-fields). */
 function systemFields(): FieldMeta[] {
   return [
     systemField('Id', 'Record ID', 'id', { length: 18 }),
@@ -63,7 +64,7 @@ function ownerField(to: string[] = ['Group', 'User']): FieldMeta {
   return reference('OwnerId', 'Owner ID', to, 'Owner', { nillable: false });
 }
 
-/** Names of the fields a CDC event never carries (reference §2.2). */
+/** Names of the fields a CDC event never carries (docs/salesforce.md#cdc-supported-objects). */
 export const FIELDS_NEVER_IN_CHANGE_EVENTS: ReadonlySet<string> = new Set(['Id', 'IsDeleted', 'SystemModstamp']);
 
 const emailMessage: ObjectMeta = {
@@ -327,7 +328,7 @@ export function findField(object: ObjectMeta, fieldName: string): FieldMeta | un
   return object.fields.find((f) => f.name.toLowerCase() === wanted);
 }
 
-/** The CDC channel of one object (reference §2.1): `/data/CaseChangeEvent`, `/data/Complaint__ChangeEvent`. */
+/** The CDC channel of one object (docs/salesforce.md#cdc-channels): `/data/CaseChangeEvent`, `/data/Complaint__ChangeEvent`. */
 export function changeEventChannelOf(object: Pick<ObjectMeta, 'name' | 'custom'>): string {
   return object.custom ? `/data/${object.name.replace(/__c$/, '__')}ChangeEvent` : `/data/${object.name}ChangeEvent`;
 }

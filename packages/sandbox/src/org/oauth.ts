@@ -1,18 +1,19 @@
 /**
- * OAuth 2.0 web-server flow of the simulated org (reference §4): authorize page, token endpoint
- * (authorization_code + refresh_token grants, PKCE), revoke, identity URL and userinfo.
+ * OAuth 2.0 web-server flow of the simulated org (docs/salesforce.md#oauth-20-web-server-flow):
+ * authorize page, token endpoint (authorization_code + refresh_token grants, PKCE), revoke, identity
+ * URL and userinfo.
  *
  * The service is also the org's `TokenAuthority`: REST and CometD hand it the raw `Authorization`
  * header and it says whether the access token is live.
  *
  * Choices where Salesforce's documentation is silent (all visible in tests):
- * - A `code_challenge` without `code_challenge_method` is taken as S256. jsforce never sends the
- *   method (reference §4.7) and Salesforce documents S256 only; any other method is refused with
- *   `invalid_request` on the redirect.
- * - PKCE at the token endpoint follows reference §4.2: a verifier that does not hash to the
- *   challenge → `invalid_request`, no verifier although a challenge was sent → `invalid_grant`.
- *   (Field reports show `invalid_grant` + `invalid code verifier` for a mismatch; we keep the
- *   reference's code and use that description for both.)
+ * - A `code_challenge` without `code_challenge_method` is taken as S256. jsforce never sends the method
+ *   (docs/salesforce.md#jsforce-oauth-and-auto-refresh) and Salesforce documents S256 only; any other
+ *   method is refused with `invalid_request` on the redirect.
+ * - PKCE at the token endpoint follows the docs (docs/salesforce.md#authorization-request): a verifier
+ *   that does not hash to the challenge → `invalid_request`, no verifier although a challenge was sent
+ *   → `invalid_grant`. (Field reports show `invalid_grant` + `invalid code verifier` for a mismatch; we
+ *   keep the reference's code and use that description for both.)
  * - An unknown client_id or a redirect_uri that does not match is shown on an error page, never
  *   redirected: the redirect target is untrusted at that point.
  * - External Client App policies (app-policies.ts) apply where Salesforce applies them: an
@@ -29,9 +30,9 @@ import { isPropagated, refreshTokenExpired, refuseMissingChallenge, refuseUnappr
 
 /** Access-token lifetime when none is configured: Salesforce's default session timeout. */
 export const DEFAULT_ACCESS_TOKEN_TTL_MS = 2 * 60 * 60 * 1000;
-/** Authorization codes are single-use and short-lived (reference §4.3). */
+/** Authorization codes are single-use and short-lived (docs/salesforce.md#token-request-and-response). */
 export const DEFAULT_AUTHORIZATION_CODE_TTL_MS = 15 * 60 * 1000;
-/** Every scope the simulated org knows (reference §4.2). */
+/** Every scope the simulated org knows (docs/salesforce.md#authorization-request). */
 export const KNOWN_SCOPES = ['api', 'refresh_token', 'offline_access', 'id', 'openid', 'full', 'web'] as const;
 
 export const DEFAULT_ORG_ID = '00D5g00000SbxQEEAZ';
@@ -177,7 +178,7 @@ interface AccessTokenGrant {
   revoked: boolean;
 }
 
-/** An OAuth error as the token and revoke endpoints return it (reference §4.5). */
+/** An OAuth error as the token and revoke endpoints return it (docs/salesforce.md#oauth-errors). */
 class OAuthError extends Error {
   constructor(
     readonly error: string,
@@ -213,7 +214,7 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** Reads `Bearer x` / `OAuth x` (reference §1.1: jsforce sends `OAuth`). */
+/** Reads `Bearer x` / `OAuth x` (docs/salesforce.md#endpoint-headers-and-cookies: jsforce sends `OAuth`). */
 export function tokenFromAuthorizationHeader(header: string | undefined): string | undefined {
   const match = /^(?:Bearer|OAuth)\s+(\S+)\s*$/i.exec(header ?? '');
   return match?.[1];
@@ -359,7 +360,7 @@ export function createOAuthService(opts: OAuthOptions): OAuthService {
     const user = findUser(grant.userId);
     if (!user) throw ERR.expiredRefresh();
     if (app.rotateRefreshTokens) {
-      // Rotation: the old token dies at once (reference §4.4, trap §8.9).
+      // Rotation: the old token dies at once (docs/salesforce.md#refresh, #pitfall-9-a-refresh-token-that-works-once).
       grant.revoked = true;
       const next = issueRefreshToken(user, app.clientId, grant.scopes);
       return tokenResponse(app, user, grant.scopes, next, next);

@@ -1,9 +1,10 @@
 /**
- * REST API of the simulated org: `/services/data/vXX.X/…` (reference §5).
+ * REST API of the simulated org: `/services/data/vXX.X/…` (docs/salesforce.md#rest-api).
  *
- * Every versioned call is authenticated through the org's TokenAuthority, counted against a daily
- * API allowance (`Sforce-Limit-Info` on every response, §5.6), and may be slowed, failed or cut by
- * injected faults. Errors are JSON arrays `[{"message","errorCode"}]` (§5.7).
+ * Every versioned call is authenticated through the org's TokenAuthority, counted against a daily API
+ * allowance (`Sforce-Limit-Info` on every response,
+ * docs/salesforce.md#api-limits-and-sforce-limit-info), and may be slowed, failed or cut by injected
+ * faults. Errors are JSON arrays `[{"message","errorCode"}]` (docs/salesforce.md#rest-errors).
  *
  * Choices where the reference is silent:
  * - A record Id that is malformed or of another object is `400 MALFORMED_ID` on single retrieve.
@@ -24,10 +25,10 @@ import { renderValue } from './soql/values.ts';
 export const MIN_API_VERSION = 20;
 export const MAX_API_VERSION = 67;
 export const DEFAULT_DAILY_API_LIMIT = 100_000;
-/** Query page bounds (reference §0, §5.1). */
+/** Query page bounds (docs/salesforce.md#key-numbers, #query-and-queryall). */
 export const MIN_QUERY_BATCH = 200;
 export const MAX_QUERY_BATCH = 2000;
-/** Cursors live 2 days since API 56.0 (reference §0). */
+/** Cursors live 2 days since API 56.0 (docs/salesforce.md#key-numbers). */
 export const DEFAULT_QUERY_CURSOR_TTL_MS = 2 * 24 * 60 * 60 * 1000;
 export const MAX_COLLECTION_IDS = 2000;
 export const MAX_REPLICATION_IDS = 600_000;
@@ -88,7 +89,7 @@ export interface RestApi {
   control: RestControl;
 }
 
-/** A Salesforce REST error (reference §5.7). */
+/** A Salesforce REST error (docs/salesforce.md#rest-errors). */
 export class RestError extends Error {
   constructor(
     readonly status: number,
@@ -216,7 +217,7 @@ function describeObject(object: ObjectMeta, all: ObjectMeta[], version: string) 
   };
 }
 
-/** One stored record shaped as REST returns it (`attributes` first, datetimes `…+0000`, §5.1). */
+/** One stored record shaped as REST returns it (`attributes` first, datetimes `…+0000`, docs/salesforce.md#query-and-queryall). */
 function renderRecord(object: ObjectMeta, record: SRecord, fields: FieldMeta[], version: string): QueryRecord {
   const out: QueryRecord = { attributes: { type: object.name, url: `/services/data/${version}/sobjects/${object.name}/${String(record.Id)}` } };
   for (const field of fields) out[field.name] = renderValue(record[field.name], field.type);
@@ -237,7 +238,7 @@ function resolveFields(object: ObjectMeta, names: string[] | undefined): FieldMe
   return [...resolved.values()];
 }
 
-/** `2024-05-06T00:00:00+00:00` with seconds truncated (reference §5.3). */
+/** `2024-05-06T00:00:00+00:00` with seconds truncated (docs/salesforce.md#getupdated-and-getdeleted). */
 function replicationInstant(raw: string | undefined, name: 'start' | 'end'): number {
   if (raw === undefined || raw === '') throw new RestError(400, 'MISSING_ARGUMENT', `${name} parameter is missing`);
   const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(raw) ? Date.parse(raw.replace(/([+-]\d{2})(\d{2})$/, '$1:$2')) : Number.NaN;
@@ -303,7 +304,7 @@ export function createRestApi(opts: RestOptions): RestApi {
     if (!done) {
       const id = cursorId ?? nextLocatorId('01g');
       cursors.set(id, cursor);
-      // jsforce takes the last path segment as the locator and re-appends it to `/query/` (§5.1).
+      // jsforce takes the last path segment as the locator and re-appends it to `/query/` (docs/salesforce.md#query-and-queryall).
       nextRecordsUrl = `/services/data/${version}/query/${id}-${end}`;
     }
     return { totalSize: cursor.totalSize, done, ...(nextRecordsUrl ? { nextRecordsUrl } : {}), records };
@@ -329,7 +330,7 @@ export function createRestApi(opts: RestOptions): RestApi {
     return pageOf(match[1], cursor, offset, version);
   }
 
-  /** Records of one object by Id, in Id order, `null` for what cannot be returned (§5.4). */
+  /** Records of one object by Id, in Id order, `null` for what cannot be returned (docs/salesforce.md#retrieving-records-by-id). */
   function retrieveCollection(version: string, objectName: string, ids: string[], fieldNames: string[]) {
     const object = objectOr(objectName, () => invalidType(objectName));
     if (ids.length > MAX_COLLECTION_IDS) {
@@ -379,7 +380,7 @@ export function createRestApi(opts: RestOptions): RestApi {
       return reply.code(404).send(notFound().body());
     });
 
-    // Every response carries the usage header (reference §5.6); jsforce reads it into conn.limitInfo.
+    // Every response carries the usage header (docs/salesforce.md#api-limits-and-sforce-limit-info); jsforce reads it into conn.limitInfo.
     app.addHook('onSend', async (_request, reply, payload) => {
       void reply.header('Sforce-Limit-Info', `api-usage=${apiUsed}/${dailyApiLimit}`);
       return payload;
@@ -526,7 +527,7 @@ export function createRestApi(opts: RestOptions): RestApi {
         const { version } = request.params as { version: string };
         return runQuery(request, version, true);
       });
-      // The cursor remembers whether it is a queryAll, whichever path continues it (§5.1).
+      // The cursor remembers whether it is a queryAll, whichever path continues it (docs/salesforce.md#query-and-queryall).
       versioned.get('/query/:locator', { config: { restRoute: 'queryMore' } }, async (request) => queryMore(request));
       versioned.get('/queryAll/:locator', { config: { restRoute: 'queryMore' } }, async (request) => queryMore(request));
     }, { prefix: '/:version' });

@@ -13,7 +13,7 @@ import { createOAuthService, DEFAULT_INTEGRATION_USER, DEFAULT_USERS, type Conne
 import { createRestApi, type RestControl, type RestCounters } from './rest.ts';
 import { createOrgStore, type OrgStoreWithEvents } from './store.ts';
 
-/** URI length limit; URI plus headers share the same budget (reference §0). */
+/** URI length limit; URI plus headers share the same budget (docs/salesforce.md#key-numbers). */
 export const MAX_URI_BYTES = 16_384;
 
 export interface SalesforceOrgOptions {
@@ -76,7 +76,7 @@ function headerBytes(req: http.IncomingMessage): number {
   return total;
 }
 
-/** Streaming allocations as `/limits` reports them (reference §5.6; Performance edition numbers, §0). */
+/** Streaming allocations as `/limits` reports them (docs/salesforce.md#api-limits-and-sforce-limit-info; Performance edition numbers, docs/salesforce.md#key-numbers). */
 function streamingLimits(counters: StreamingCounters): Record<string, { Max: number; Remaining: number }> {
   const delivered = { Max: 50_000, Remaining: Math.max(0, 50_000 - counters.eventsDelivered) };
   const clients = { Max: 2_000, Remaining: Math.max(0, 2_000 - counters.activeClients) };

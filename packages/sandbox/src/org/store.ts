@@ -1,11 +1,11 @@
 /**
  * Record storage of the simulated org, with Salesforce's mutation semantics and the change events
- * each committed transaction produces (reference §3.2, §3.3).
+ * each committed transaction produces (docs/salesforce.md#changeeventheader, #event-body-by-change-type).
  *
  * Mutations apply at once (reads inside a transaction see them) and are undone if the transaction
  * throws. Events are built at commit time from the state before and after the transaction, so
  * several DML operations on one record become one event of the first change type carrying the
- * committed values (§3.3).
+ * committed values (docs/salesforce.md#event-body-by-change-type).
  */
 import { randomUUID } from 'node:crypto';
 import type {
@@ -21,7 +21,7 @@ import type {
 import { createIdGenerator, isValidId, keyPrefixOf, to18 } from './ids.ts';
 import { FIELDS_NEVER_IN_CHANGE_EVENTS, defaultObjects, findField } from './metadata.ts';
 
-/** Default `changeOrigin` of events the sandbox produces (reference §3.2 format). */
+/** Default `changeOrigin` of events the sandbox produces (format of docs/salesforce.md#changeeventheader). */
 export const DEFAULT_CHANGE_ORIGIN = 'com/salesforce/api/rest/62.0;client=sandbox';
 const FIRST_CASE_NUMBER = 1001;
 const FIRST_COMMIT_NUMBER = 1_082_990_428_293;
@@ -30,7 +30,7 @@ const FIRST_COMMIT_NUMBER = 1_082_990_428_293;
 export class OrgStoreError extends Error {
   constructor(
     message: string,
-    /** Salesforce errorCode (`INVALID_FIELD`, `NOT_FOUND`, …), reference §5.7. */
+    /** Salesforce errorCode (`INVALID_FIELD`, `NOT_FOUND`, …), docs/salesforce.md#rest-errors. */
     readonly errorCode: string,
     readonly statusCode: number,
     readonly fields: string[] = [],
@@ -300,7 +300,7 @@ class SandboxOrgStore implements OrgStoreWithEvents {
     }
   }
 
-  /** One event per touched record, then same-type identical changes of one object merged (§3.2). */
+  /** One event per touched record, then same-type identical changes of one object merged (docs/salesforce.md#changeeventheader). */
   private buildEvents(tx: Transaction): ChangeEventPayload[] {
     const commitTimestamp = Date.parse(this.timestamp());
     const commitNumber = this.commitNumber++;
@@ -440,7 +440,7 @@ class SandboxOrgStore implements OrgStoreWithEvents {
     return f.picklistValues?.find((p) => p.defaultValue)?.value ?? null;
   }
 
-  /** Case.IsClosed and ClosedDate follow Status ("Status drives the IsClosed flag", reference §6.2). */
+  /** Case.IsClosed and ClosedDate follow Status ("Status drives the IsClosed flag", docs/salesforce.md#case). */
   private deriveCaseClosure(record: SRecord, before: SRecord | undefined, stamp: string): void {
     const closed = record['Status'] === 'Closed';
     record['IsClosed'] = closed;
@@ -506,7 +506,7 @@ class SandboxOrgStore implements OrgStoreWithEvents {
   }
 }
 
-/** Event body of one record by change type (reference §3.3). */
+/** Event body of one record by change type (docs/salesforce.md#event-body-by-change-type). */
 function eventBody(touch: Touch, after: SRecord): { body: Record<string, FieldValue>; changedFields: string[] } {
   const body: Record<string, FieldValue> = {};
   const eventFields = touch.object.fields.filter((f) => !FIELDS_NEVER_IN_CHANGE_EVENTS.has(f.name) && !f.calculated);

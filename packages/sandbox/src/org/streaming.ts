@@ -3,17 +3,17 @@
  * cursors, and a message queue per client.
  *
  * faye's own Memory engine can only publish to every subscriber of a channel. Salesforce replays
- * retained events to the one client that asked (reference §1.4), so this engine replaces it
- * (faye's `engine.type` option, the same hook faye-redis uses). Each subscription keeps a cursor,
- * the highest replay id queued for it. Replay and live delivery both go through the cursor, and
- * everything runs on one thread, so a client whose catch-up is being queued can neither miss nor
- * see twice a live event.
+ * retained events to the one client that asked (docs/salesforce.md#replay-ids-and-retention), so this
+ * engine replaces it (faye's `engine.type` option, the same hook faye-redis uses). Each subscription
+ * keeps a cursor, the highest replay id queued for it. Replay and live delivery both go through the
+ * cursor, and everything runs on one thread, so a client whose catch-up is being queued can neither
+ * miss nor see twice a live event.
  */
 import { randomBytes } from 'node:crypto';
 import type faye from 'faye';
 import type { ChangeEventLog, LoggedChangeEvent } from './change-events.ts';
 
-/** `ext.replay` values (reference §1.4). */
+/** `ext.replay` values (docs/salesforce.md#replay-ids-and-retention). */
 export const REPLAY_NEW_ONLY = -1;
 export const REPLAY_ALL_RETAINED = -2;
 
@@ -42,7 +42,7 @@ export interface ReplayingEngineOptions {
   log: ChangeEventLog;
   /**
    * How long a client may stay without a `/meta/connect` before its session is dropped: the
-   * long-poll time plus Salesforce's 40 s reconnect deadline (reference §1.3).
+   * long-poll time plus Salesforce's 40 s reconnect deadline (docs/salesforce.md#timeouts-and-reconnects).
    */
   sessionTimeoutMs: number;
   /**

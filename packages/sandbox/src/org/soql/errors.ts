@@ -1,5 +1,5 @@
 /**
- * SOQL errors, shaped the way Salesforce shapes them (reference §5.7).
+ * SOQL errors, shaped the way Salesforce shapes them (docs/salesforce.md#rest-errors).
  *
  * Salesforce prefixes query errors that have a position with the offending line, a caret and
  * `ERROR at Row:r:Column:c`, then the detail:

@@ -1,6 +1,6 @@
 /**
  * Runs a resolved query against a RecordSource: filter, sort, OFFSET/LIMIT, then shape each row as
- * the REST API returns it (reference §5.1).
+ * the REST API returns it (docs/salesforce.md#query-and-queryall).
  */
 import type { FieldMeta, FieldValue, ObjectMeta, RecordSource, SRecord } from '../contracts.ts';
 import type { QueryPlan, ResolvedCondition, ResolvedField, ResolvedOrderItem } from './resolve.ts';

@@ -1,7 +1,8 @@
 /**
- * The SOQL subset of the simulated Salesforce org: what the REST `query` and `queryAll` resources
- * run (reference §5.1, §5.2). Errors are SoqlError with Salesforce's errorCode and message (§5.7);
- * the REST layer wraps them as `[{"message": …, "errorCode": …}]`.
+ * The SOQL subset of the simulated Salesforce org: what the REST `query` and `queryAll` resources run
+ * (docs/salesforce.md#query-and-queryall, #systemmodstamp-watermarks). Errors are SoqlError with
+ * Salesforce's errorCode and message (docs/salesforce.md#rest-errors); the REST layer wraps them as
+ * `[{"message": …, "errorCode": …}]`.
  */
 import type { RecordSource } from '../contracts.ts';
 import { evaluatePlan, type SoqlResult } from './evaluate.ts';

@@ -28,7 +28,7 @@ export interface Token {
   raw?: string;
 }
 
-// A datetime literal: YYYY-MM-DDThh:mm:ss[.sss](Z|±hh:mm), unquoted (reference §5.2).
+// A datetime literal: YYYY-MM-DDThh:mm:ss[.sss](Z|±hh:mm), unquoted (docs/salesforce.md#systemmodstamp-watermarks).
 const DATETIME = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:\d{2})(?![\w:.])/y;
 const DATETIME_START = /\d{4}-\d{2}-\d{2}T/y;
 const DATE = /\d{4}-\d{2}-\d{2}(?![\w:.])/y;

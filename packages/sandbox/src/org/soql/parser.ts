@@ -37,7 +37,7 @@ const RELATIVE_DATE_LITERAL = /^(TODAY|YESTERDAY|TOMORROW|(LAST|NEXT|THIS)_\w+|N
 const DATETIME_PARTS =
   /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?(?:Z|([+-])(\d{2}):(\d{2}))$/;
 
-/** Longest SOQL statement Salesforce accepts (reference §0). */
+/** Longest SOQL statement Salesforce accepts (docs/salesforce.md#key-numbers). */
 export const MAX_SOQL_LENGTH = 100_000;
 
 export function parseSoql(soql: string): Query {

@@ -97,7 +97,7 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** A stored value as the REST API returns it (reference §5.1). */
+/** A stored value as the REST API returns it (docs/salesforce.md#query-and-queryall). */
 export function renderValue(value: FieldValue | undefined, type: FieldType): FieldValue {
   if (value === undefined) return null;
   if (type === 'datetime' && typeof value === 'string') return renderDatetime(value);
