@@ -1,6 +1,6 @@
 /**
  * Is a `where` one well-formed SOQL condition? The bridge wraps it as `… AND (<where>)` in its own
- * queries (docs/security.md, "Config"), so a condition must not close that parenthesis, open a
+ * queries (docs/security.md#secrets), so a condition must not close that parenthesis, open a
  * string it never closes, or add clauses of its own (`LIMIT`, `ORDER BY`…): any of those would
  * change what the bridge's query selects (e.g. `Id != null) OR (Name LIKE '%'`).
  */

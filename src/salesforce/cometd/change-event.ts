@@ -98,10 +98,10 @@ export function interpretChangeEvent(data: unknown, context: EventContext): Even
     return { type: 'malformed', replayId, reason: `event for ${header.entityName} arrived on ${context.channel} (${context.object})`, payload: data };
   }
   if (header.changeType === 'GAP_OVERFLOW') {
-    return { type: 'reconcile', replayId, commitTimestamp, reason: 'overflow event: more than 100,000 changes in one transaction (reference §3.6)' };
+    return { type: 'reconcile', replayId, commitTimestamp, reason: 'overflow event: more than 100,000 changes in one transaction (docs/salesforce.md#overflow-events)' };
   }
   if (header.recordIds.some((id) => WILDCARD_ID.test(id))) {
-    return { type: 'reconcile', replayId, commitTimestamp, reason: `wildcard record id ${header.recordIds.join(',')} (reference §3.2)` };
+    return { type: 'reconcile', replayId, commitTimestamp, reason: `wildcard record id ${header.recordIds.join(',')} (docs/salesforce.md#wildcard-record-ids)` };
   }
   const badId = header.recordIds.find((id) => !isSalesforceId(id));
   if (badId !== undefined) {

@@ -110,7 +110,7 @@ export function classifyCometdFailure(reply: CometdFailureReply): CometdError {
   if (matches(CHANNEL_UNAVAILABLE)) {
     return new ChannelUnavailableError(
       reply,
-      'select the object for Change Data Capture in Setup, check the channel name, and give the integration user View All (Data) on it (reference §2.3)',
+      'select the object for Change Data Capture in Setup, check the channel name, and give the integration user View All (Data) on it (docs/salesforce.md#subscriber-permissions)',
     );
   }
   if (matches(UNKNOWN_CLIENT)) return new UnknownClientError(reply, 'the server lost the session; the client handshakes again and resubscribes');
