@@ -65,7 +65,7 @@ export interface LoggerOptions {
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const scrubber = options.scrubber ?? new SecretScrubber();
-  const usePretty = options.pretty ?? (options.destination === undefined && process.stdout.isTTY === true);
+  const usePretty = options.pretty ?? (options.destination === undefined && process.stdout.isTTY);
   const destination =
     options.destination ?? (usePretty ? pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }) : pino.destination(1));
   return pino(

@@ -51,7 +51,7 @@ export const backfillCommand: Command = {
 
     const scrubber = new SecretScrubber();
     scrubber.add(...secretValues(config));
-    const tty = process.stderr.isTTY === true;
+    const tty = process.stderr.isTTY;
     // On a terminal the progress bar is the output; log lines only for warnings.
     const logger = createLogger({ scrubber, base: { command: 'backfill' }, ...(tty ? { level: 'warn' } : {}) });
     await assertRedisReachable(config.redis);

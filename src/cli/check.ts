@@ -56,7 +56,7 @@ export function summarize(config: BridgeConfig): string {
   for (const integration of config.integrations) {
     lines.push(
       '',
-      `${integration.key}`,
+      integration.key,
       `  salesforce  ${integration.salesforce.loginUrl} (API ${integration.salesforce.apiVersion}${integration.salesforce.pkce ? ', PKCE' : ''})`,
       `  target      ${integration.target.url} → ${integration.target.project}/${integration.target.source}`,
       `  reconcile   every ${formatDuration(integration.reconcile.every)}, lookback ${formatDuration(integration.reconcile.lookback)}`,

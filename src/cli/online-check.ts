@@ -47,7 +47,7 @@ async function checkIntegration(
 ): Promise<void> {
   const { tokens } = context;
   const problem = (where: string, message: string) => report.problems.push({ integration: integration.key, where, message });
-  report.lines.push(`${integration.key}`);
+  report.lines.push(integration.key);
 
   const cm = createCmClient({ baseUrl: integration.target.url, token: integration.target.token, timeoutMs: 30_000 });
   try {

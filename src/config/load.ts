@@ -181,7 +181,7 @@ function describeValue(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
   if (typeof value === 'string') return `"${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;
-  return `${typeof value} ${String(value)}`;
+  return `${typeof value} ${JSON.stringify(value)}`;
 }
 
 function valueAt(root: unknown, path: Path): unknown {

@@ -51,7 +51,7 @@ function walk(node: Node, path: string, required: boolean, rows: Row[]): void {
       path,
       type: typeOf(node),
       required: required && fallback === undefined,
-      default: fallback === undefined ? '' : `\`${typeof fallback === 'object' ? JSON.stringify(fallback) : String(fallback)}\``,
+      default: fallback === undefined ? '' : `\`${typeof fallback === 'string' ? fallback : JSON.stringify(fallback)}\``,
       description: `${node.secret || node.items?.secret ? '**Secret** (use `${VAR}`; never logged). ' : ''}${node.description ?? ''}`,
     });
   }

@@ -28,7 +28,7 @@ export function adminTokenProblem(token: string): string | undefined {
   if (token.length < MIN_ADMIN_TOKEN_LENGTH) {
     return `is ${token.length} characters long; use at least ${MIN_ADMIN_TOKEN_LENGTH} random characters (${GENERATE_HINT})`;
   }
-  const codes = [...token].map((char) => char.codePointAt(0) ?? 0);
+  const codes = Array.from(token, (char) => char.codePointAt(0) ?? 0);
   if (new Set(codes).size < MIN_ADMIN_TOKEN_DISTINCT || isSequence(codes) || repeatsPattern(token)) {
     return `is a pattern, not a random value (${GENERATE_HINT})`;
   }

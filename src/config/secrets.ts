@@ -53,7 +53,7 @@ export function inlineSecrets(raw: unknown): string[] {
     if (value === null || typeof value !== 'object') return;
     const list = part.endsWith('[]');
     const child = (value as Record<string, unknown>)[list ? part.slice(0, -2) : part];
-    if (!list) return walk(child, rest, shown ? `${shown}.${part}` : part);
+    if (!list) { walk(child, rest, shown ? `${shown}.${part}` : part); return; }
     if (Array.isArray(child)) child.forEach((item, index) => walk(item, rest, `${shown ? `${shown}.` : ''}${part.slice(0, -2)}[${index}]`));
   };
   for (const path of secretPaths()) walk(raw, path.split('.'), '');

@@ -13,7 +13,7 @@ export function whereProblem(condition: string): string | undefined {
   let depth = 0;
   let outside = '';
   for (let i = 0; i < condition.length; i++) {
-    const char = condition[i];
+    const char = condition.charAt(i);
     if (char === "'") {
       const end = closingQuote(condition, i + 1);
       if (end === undefined) return 'has a string literal that is never closed (a \' without its closing \')';

@@ -116,7 +116,9 @@ function limitMessage(message: Message, limits: CommentLimits, warn: (warning: s
     if (!addresses) continue;
     const kept = limitRecipients(addresses, list, limits, warn);
     if (kept.length > 0) limited[list] = kept;
-    else delete limited[list];
+    else if (list === 'to') delete limited.to;
+    else if (list === 'cc') delete limited.cc;
+    else delete limited.bcc;
   }
   return limited;
 }

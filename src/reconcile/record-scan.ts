@@ -91,7 +91,7 @@ async function queryRetryingLocator(rest: SalesforceRestClient, soql: string, al
 }
 
 function toRow(record: QueryRecord, relationships: readonly string[], readAt: number | undefined): ScannedRow {
-  const stamp = parseSalesforceDateTime(String(record.SystemModstamp ?? '')) ?? 0;
+  const stamp = (typeof record.SystemModstamp === 'string' ? parseSalesforceDateTime(record.SystemModstamp) : undefined) ?? 0;
   let changedAt = stamp;
   for (const path of relationships) {
     const parentStamp = readPath(record, `${path}.SystemModstamp`);

@@ -12,7 +12,7 @@ import { TargetPauseStore } from '../store/target-pause.ts';
 import type { RetryPolicy } from '../sink/retry.ts';
 import type { SinkMetrics } from '../sink/metrics.ts';
 import { processChangeBatch, type ChangeBatchDeps } from '../worker/change-batch.ts';
-import { ApiBudget, startReconciler, type ReconcilerOptions } from '../reconcile/index.ts';
+import { startReconciler, type ReconcilerOptions } from '../reconcile/index.ts';
 import { ChangeWorker } from '../worker/change-worker.ts';
 import type { BridgeContext } from './context.ts';
 
@@ -84,7 +84,9 @@ export async function startWorkerRole(context: BridgeContext, shutdown: Shutdown
       authorised: async () => (await tokens.store.status(integration.key)).state === 'authorized',
       target: {
         store: targetPauses,
-        probe: async (signal) => void (await client.getSource(integration.target.project, integration.target.source, { signal })),
+        probe: async (signal) => {
+          await client.getSource(integration.target.project, integration.target.source, { signal });
+        },
         ...(options.targetProbeEveryMs ? { probeEveryMs: options.targetProbeEveryMs } : {}),
       },
       batchSize: options.batchSize ?? config.worker.batchSize,

@@ -15,8 +15,8 @@ const REQUEST_TIMEOUT_MS = 30_000;
 export const TokenResponseSchema = z.object({
   access_token: z.string().min(1),
   refresh_token: z.string().min(1).optional(),
-  instance_url: z.string().url(),
-  id: z.string().url(),
+  instance_url: z.url(),
+  id: z.url(),
   token_type: z.string().optional(),
   issued_at: z.string().regex(/^\d+$/),
   signature: z.string().optional(),
@@ -33,7 +33,7 @@ export const IdentitySchema = z
     username: z.string(),
     display_name: z.string().optional(),
   })
-  .passthrough();
+  .loose();
 export type Identity = z.infer<typeof IdentitySchema>;
 
 export interface OAuthClientSettings {

@@ -45,7 +45,7 @@ function hintFor(errorCode: string): string | undefined {
   }
 }
 
-const ErrorBodySchema = z.array(z.object({ message: z.string(), errorCode: z.string() }).passthrough()).min(1);
+const ErrorBodySchema = z.array(z.looseObject({ message: z.string(), errorCode: z.string() })).min(1);
 
 export const QueryPageSchema = z.object({
   totalSize: z.number(),

@@ -28,7 +28,7 @@ function render(value: unknown): string {
   if (value instanceof SafeHtml) return value.value;
   if (Array.isArray(value)) return value.map(render).join('');
   if (value === undefined || value === null || value === false) return '';
-  return escapeHtml(String(value));
+  return escapeHtml(typeof value === 'string' ? value : typeof value === 'bigint' ? value.toString() : JSON.stringify(value));
 }
 
 const STYLE = `

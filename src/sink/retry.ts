@@ -69,7 +69,7 @@ export async function withRetries<T>(request: () => Promise<T>, context: RetryCo
       return await request();
     } catch (error) {
       if (!(error instanceof CmError) || !shouldRetry(error)) throw error;
-      const wait = waitBeforeRetry(error, attempt, policy, clock.random);
+      const wait = waitBeforeRetry(error, attempt, policy, () => clock.random());
       if (attempt >= policy.maxAttempts || wait === undefined) throw new CmRetriesExhaustedError(error, attempt);
       context.metrics?.onRetry?.({ operation: context.operation, reason: error.code, attempt, delayMs: wait });
       context.onRetry?.(error, attempt, wait);

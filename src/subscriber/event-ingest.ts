@@ -165,6 +165,7 @@ export class EventIngest {
       try {
         await this.#enqueueThenCheckpoint(batch);
       } catch (error) {
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by close() while this call awaited
         if (this.#closed) return;
         this.stats.failedFlushes += 1;
         const wait = this.#retry.next();

@@ -280,6 +280,7 @@ export class IntegrationStream {
       try {
         await step();
       } catch (error) {
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by close() while this call awaited
         if (this.#stopped) return;
         if (error instanceof NotAuthorizedError) {
           this.pause(error.state);
@@ -337,6 +338,7 @@ export class IntegrationStream {
         this.#logger.info({ object, since: new Date(since).toISOString() }, 'reconciliation requested for a subscription at -1');
       }
     }
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by close() while this call awaited
     if (this.#stopped) return;
 
     this.#pausedBecause = undefined;

@@ -106,11 +106,13 @@ export class LeaderLease {
     try {
       if (this.#holding) {
         const renewed = (await this.redis.eval(RENEW_LEASE, 1, this.key, this.owner, this.#timings.ttlMs)) === 1;
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by close() while this call awaited
         if (this.#stopped) return;
         if (renewed) this.#lastRenewedAt = Date.now();
         else this.#lose('lease taken over or expired');
       } else {
         const taken = await this.redis.set(this.key, this.owner, 'PX', this.#timings.ttlMs, 'NX');
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by close() while this call awaited
         if (this.#stopped || taken !== 'OK') return;
         this.#holding = true;
         this.#lastRenewedAt = Date.now();

@@ -6,7 +6,6 @@
  * - `reconcileRequests()` hash: object → JSON `{ since, reason, at }`; the reconciler takes them.
  */
 import type { Redis } from 'ioredis';
-import { z } from 'zod';
 import { ReconcileRequestSchema, type ReconcileRequest } from '../model/reconcile-request.ts';
 import { integrationKeys } from '../store/keys.ts';
 

@@ -121,7 +121,7 @@ function coalesce(jobs: readonly ChangeJob[], deps: ChangeBatchDeps): Map<Object
       continue;
     }
     let records = byObject.get(object);
-    if (!records) byObject.set(object, (records = new Map()));
+    if (!records) byObject.set(object, (records = new Map<string, RecordPlan>()));
     const plan = records.get(job.recordId) ?? { object, recordId: job.recordId, jobs: [] };
     plan.jobs.push(job);
     records.set(job.recordId, plan);
@@ -181,7 +181,7 @@ async function fetchAndConvert(object: ObjectConfig, plans: RecordPlan[], deps: 
         continue;
       }
       if (rendered.warnings.length > 0) deps.logger.info({ object: object.name, recordId: plan.recordId, warnings: rendered.warnings }, 'comment adjusted to fit');
-      const modstamp = parseSalesforceDateTime(String(record.SystemModstamp ?? '')) ?? 0;
+      const modstamp = (typeof record.SystemModstamp === 'string' ? parseSalesforceDateTime(record.SystemModstamp) : undefined) ?? 0;
       found.push({ plan, comment: rendered.comment, seen: { state: 'present', modstamp, hash: contentHash(rendered.comment) } });
     }
   }
@@ -294,7 +294,7 @@ async function deadLetter(
 
 /** `fn` over `items` with at most `limit` running at once; results in input order. */
 async function mapConcurrently<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
+  const results = new Array<R>(items.length);
   let next = 0;
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) {

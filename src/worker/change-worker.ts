@@ -142,6 +142,7 @@ export class ChangeWorker {
         if (batch.length === 0) continue;
         await this.#handle(batch);
       } catch (error) {
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by close() while this call awaited
         if (this.#closing) break;
         logger.error({ err: error }, 'change worker loop failed; retrying');
         await this.#sleep(1_000);
@@ -200,7 +201,7 @@ export class ChangeWorker {
 
   async #next(block: boolean): Promise<Taken | undefined> {
     const token = randomUUID();
-    const job = (await this.#worker.getNextJob(token, { block })) as Job<unknown> | undefined;
+    const job = (await this.#worker.getNextJob(token, { block }));
     return job ? { job, token } : undefined;
   }
 

@@ -14,7 +14,7 @@
  */
 import { z } from 'zod';
 import type { ChangeJob, ChangeKind } from '../../model/change.ts';
-import { isSalesforceId } from '../../model/record-id.ts';
+import { SALESFORCE_ID } from '../../model/record-id.ts';
 
 /** `001*`: every record of the object (custom field type conversions, docs/salesforce.md#changeeventheader). */
 const WILDCARD_ID = /^[A-Za-z0-9]{3}\*$/;
@@ -103,7 +103,7 @@ export function interpretChangeEvent(data: unknown, context: EventContext): Even
   if (header.recordIds.some((id) => WILDCARD_ID.test(id))) {
     return { type: 'reconcile', replayId, commitTimestamp, reason: `wildcard record id ${header.recordIds.join(',')} (docs/salesforce.md#wildcard-record-ids)` };
   }
-  const badId = header.recordIds.find((id) => !isSalesforceId(id));
+  const badId = header.recordIds.find((id) => !SALESFORCE_ID.test(id));
   if (badId !== undefined) {
     return { type: 'malformed', replayId, reason: `malformed change event: invalid record id ${JSON.stringify(badId)}`, payload: data };
   }

@@ -115,7 +115,7 @@ export class CometdClient {
   }
 
   #outgoing(message: faye.Message, callback: faye.MessageCallback): void {
-    if (this.#retired && message.channel !== '/meta/disconnect') return callback(null);
+    if (this.#retired && message.channel !== '/meta/disconnect') { callback(null); return; }
     if (message.channel === '/meta/subscribe') {
       const replay: Record<string, number> = {};
       for (const channel of this.#registered) replay[channel] = REPLAY_NEW_ONLY;
@@ -129,7 +129,7 @@ export class CometdClient {
     if (this.#retired) {
       // The reply to our own disconnect: the last thing this client will hear.
       if (message.channel === '/meta/disconnect') abortInFlight(this.#client);
-      return callback(null);
+      callback(null); return;
     }
     switch (message.channel) {
       case '/meta/handshake':

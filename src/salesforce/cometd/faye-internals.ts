@@ -31,7 +31,7 @@ interface Dispatcher {
 
 function dispatcherOf(client: faye.Client): Dispatcher | undefined {
   const dispatcher = (client as unknown as { _dispatcher?: unknown })._dispatcher;
-  return typeof dispatcher === 'object' && dispatcher !== null ? (dispatcher as Dispatcher) : undefined;
+  return typeof dispatcher === 'object' && dispatcher !== null ? (dispatcher) : undefined;
 }
 
 /** Make every transport this client installs send one message per HTTP request. */

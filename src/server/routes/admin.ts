@@ -15,7 +15,7 @@ import { authenticatePath, findIntegration, integrationView, integrationViews } 
 import type { WebAuth } from '../web-auth.ts';
 
 const IntegrationParams = z.object({ project: z.string(), name: z.string() });
-const DeadLetterParams = IntegrationParams.extend({ id: z.string().uuid() });
+const DeadLetterParams = IntegrationParams.extend({ id: z.uuid() });
 const RecordParams = IntegrationParams.extend({ recordId: z.string().regex(SALESFORCE_ID, 'not a Salesforce Id') });
 const PreviewQuery = z.object({ object: z.string().min(1), id: z.string().regex(SALESFORCE_ID, 'id: not a Salesforce Id') });
 

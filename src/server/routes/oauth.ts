@@ -160,9 +160,9 @@ export const oauthRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asyn
         identity,
         pending.switchToOrg,
       );
-      if (outcome.kind === 'refused') return otherOrg(reply, integration, outcome, binding);
+      if (outcome.kind === 'refused') return await otherOrg(reply, integration, outcome, binding);
       logger.info({ integration: integration.key, org: identity.organization_id, user: identity.username, outcome: outcome.kind }, 'integration authorised');
-      return sendPage(reply, 200, 'Integration configured', html`<div class="notice ok"><h1>Integration configured successfully</h1>
+      return await sendPage(reply, 200, 'Integration configured', html`<div class="notice ok"><h1>Integration configured successfully</h1>
         <p>The integration <strong>${integration.key}</strong> was configured successfully: it is connected to Salesforce org
         <code>${identity.organization_id}</code> as <strong>${identity.username}</strong>.</p></div>
         ${outcome.kind === 'switched' ? html`<p>It was moved from org <code>${outcome.fromOrg}</code> and starts from a clean position. The comments

@@ -23,7 +23,7 @@ import { retryDeadLetter } from '../../queue/dead-letter-retry.ts';
 const LoginForm = z.object({ token: z.string().max(1000), next: z.string().max(500).optional() });
 /** Where a sign-in may continue: the status page or an authenticate URL, never another site. */
 const NEXT_PATH = /^\/integrations\/[A-Za-z0-9_.%-]+\/[A-Za-z0-9_%-]+\/oauth2\/authenticate$/;
-const RetryForm = z.object({ integration: z.string(), id: z.string().uuid() });
+const RetryForm = z.object({ integration: z.string(), id: z.uuid() });
 const RecordQuery = z.object({ integration: z.string(), recordId: z.string().trim().regex(SALESFORCE_ID, 'not a Salesforce Id') });
 const PreviewQuery = RecordQuery.extend({ object: z.string().min(1) });
 const NoticeQuery = z.object({ notice: z.string().max(300).optional() });
