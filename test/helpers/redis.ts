@@ -50,7 +50,7 @@ export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 500
   for (;;) {
     try {
       const value = await check();
-      if (value) return value as NonNullable<T>;
+      if (value) return value;
     } catch (error) {
       last = error;
     }

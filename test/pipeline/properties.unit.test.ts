@@ -84,9 +84,9 @@ describe('renderProperty (spec: properties)', () => {
   });
 
   it.each([
-    ['a non-finite number', { kind: 'value', value: 'Infinity' } as FieldRead, extraField('Ratio__c')],
-    ['a non-numeric string', { kind: 'value', value: '1,5' } as FieldRead, extraField('Ratio__c')],
-    ['a compound field', { kind: 'structured' } as FieldRead, undefined],
+    ['a non-finite number', { kind: 'value', value: 'Infinity' }, extraField('Ratio__c')],
+    ['a non-numeric string', { kind: 'value', value: '1,5' }, extraField('Ratio__c')],
+    ['a compound field', { kind: 'structured' }, undefined],
   ])('%s is omitted with a warning naming the label and path', (_rule, read, describe) => {
     const rendered = renderProperty('Amount', 'Amount__c', read, describe);
     expect(rendered.kind).toBe('omitted');

@@ -56,7 +56,7 @@ describe('failures end where they belong', () => {
   it('a malformed change is dead-lettered at once with its reason; the valid changes of its job go through', async () => {
     const record = harness.org.store.create('Case', { Subject: 'ok', Description: 'valid' }, { silent: true });
     // A job no producer of the bridge would write: one change names no Salesforce record.
-    await queue.queue.add('changes', { changes: [change('Case', String(record.Id)), { ...change('Case', 'x'), recordId: 'not an id!' }] } as never);
+    await queue.queue.add('changes', { changes: [change('Case', String(record.Id)), { ...change('Case', 'x'), recordId: 'not an id!' }] });
     await queue.queue.add('changes', { nonsense: true } as never, { jobId: 'not-a-batch' });
     await startWorkers();
 

@@ -30,7 +30,7 @@ async function get(path: string, headers: Record<string, string> = {}) {
 
 async function post(path: string, body: unknown) {
   const res = await fetch(`${org.url}${path}`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: res.status, body: (await res.json()) as unknown };
+  return { status: res.status, body: (await res.json()) };
 }
 
 const q = (soql: string) => `/services/data/v62.0/query?q=${encodeURIComponent(soql)}`;

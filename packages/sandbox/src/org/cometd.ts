@@ -223,7 +223,7 @@ export function createCometdEndpoint(opts: CometdEndpointOptions): CometdEndpoin
 
   const salesforceRules: faye.ServerExtension = {
     incoming(message, req, callback) {
-      if (!req) return callback(message);
+      if (!req) { callback(message); return; }
       let refusal: Refusal | undefined;
       switch (message.channel) {
         case '/meta/handshake':
@@ -264,7 +264,7 @@ export function createCometdEndpoint(opts: CometdEndpointOptions): CometdEndpoin
     },
 
     outgoing(message, req, callback) {
-      if (!req) return callback(message);
+      if (!req) { callback(message); return; }
       const refusal = message.successful === false ? refusals.get(req)?.get(replyKey(message)) : undefined;
       if (refusal) {
         message.error = refusal.error;
@@ -312,7 +312,7 @@ export function createCometdEndpoint(opts: CometdEndpointOptions): CometdEndpoin
     });
 
     const versionError = apiVersionError(pathnameOf(req.url));
-    if (versionError) return rejectAllMessages(req, res, versionError);
+    if (versionError) { rejectAllMessages(req, res, versionError); return; }
     if (req.method !== 'POST' && req.method !== 'OPTIONS') {
       res.writeHead(405, { Allow: 'POST' }).end();
       return;
@@ -398,7 +398,7 @@ export function createCometdEndpoint(opts: CometdEndpointOptions): CometdEndpoin
       const previous = server.listeners('request') as RequestListener[];
       server.removeAllListeners('request');
       server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-        if (matches(req.url)) return handle(req, res);
+        if (matches(req.url)) { handle(req, res); return; }
         for (const listener of previous) listener.call(server, req, res);
       });
     },

@@ -122,9 +122,9 @@ function eventSummary(event: LoggedChangeEvent | undefined, object: string) {
 function applyOperation(tx: OrgStore, op: Operation): SRecord | { Id: string; purged?: true; deleted?: true } {
   switch (op.op) {
     case 'create':
-      return tx.create(op.object, op.fields as Record<string, FieldValue>);
+      return tx.create(op.object, op.fields);
     case 'update':
-      return tx.update(op.id, op.fields as Record<string, FieldValue>);
+      return tx.update(op.id, op.fields);
     case 'delete':
       tx.delete(op.id);
       return { Id: op.id, deleted: true };
@@ -153,7 +153,7 @@ export const controlRoutes: FastifyPluginAsync<ControlRoutesOptions> = async (ap
 
   app.post('/records', async (request, reply) => {
     const body = parse(schemas.createRecord, request.body);
-    const record = store.create(body.object, body.fields as Record<string, FieldValue>, { silent: body.silent ?? false });
+    const record = store.create(body.object, body.fields, { silent: body.silent ?? false });
     return reply.code(201).send(record);
   });
 
@@ -167,7 +167,7 @@ export const controlRoutes: FastifyPluginAsync<ControlRoutesOptions> = async (ap
   app.patch('/records/:id', async (request) => {
     const { id } = parse(schemas.idParams, request.params);
     const body = parse(schemas.updateRecord, request.body);
-    return store.update(id, body.fields as Record<string, FieldValue>, { silent: body.silent ?? false });
+    return store.update(id, body.fields, { silent: body.silent ?? false });
   });
 
   app.delete('/records/:id', async (request) => {
@@ -210,7 +210,7 @@ export const controlRoutes: FastifyPluginAsync<ControlRoutesOptions> = async (ap
 
   app.post('/events/merged', async (request) => {
     const body = parse(schemas.merged, request.body);
-    const event = events.appendMerged(entityName(body.object), body.changeType, body.recordIds, (body.fields ?? {}) as Record<string, FieldValue>, { commitUser: store.defaultUserId });
+    const event = events.appendMerged(entityName(body.object), body.changeType, body.recordIds, (body.fields ?? {}), { commitUser: store.defaultUserId });
     return eventSummary(event, body.object);
   });
 
