@@ -9,7 +9,6 @@ import { loadConfigFile, parseDuration, type IntegrationConfig, type ObjectConfi
 import { UsageError } from '../errors.ts';
 import { createLogger, SecretScrubber } from '../logging.ts';
 import { secretValues } from '../config/index.ts';
-import { RecordVersions } from '../store/record-versions.ts';
 import { ApiBudget, type ApiBudgetOptions } from '../reconcile/api-budget.ts';
 import { runBackfill, type BackfillProgress } from '../reconcile/backfill.ts';
 import { ReconcileState } from '../reconcile/reconcile-state.ts';
@@ -131,7 +130,7 @@ export async function backfillObjects(
         integration,
         rest,
         queue,
-        versions: new RecordVersions(context.redis, prefix, integration.key),
+        versions: parts.versions,
         state: new ReconcileState(context.redis, prefix, integration.key),
         logger: context.logger,
         redis: context.redis,

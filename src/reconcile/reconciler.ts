@@ -19,7 +19,7 @@ import type { BridgeConfig, IntegrationConfig, ObjectConfig } from '../config/in
 import type { MetricsRecorder } from '../metrics/recorder.ts';
 import type { ChangeQueue } from '../queue/change-queue.ts';
 import { integrationKeys, bridgeKeys } from '../store/keys.ts';
-import { RecordVersions } from '../store/record-versions.ts';
+import type { RecordVersions } from '../store/record-versions.ts';
 import { NotAuthorizedError } from '../salesforce/errors.ts';
 import { SalesforceApiError, type SalesforceRestClient } from '../salesforce/rest-client.ts';
 import { ApiBudget, type ApiBudgetOptions } from './api-budget.ts';
@@ -48,7 +48,7 @@ export interface ReconcilerHost {
     store: { status(integration: string): Promise<AuthStatus> };
     subscribe(listener: (event: TokenEvent) => void): Promise<() => Promise<void>>;
   };
-  integrations: ReadonlyMap<string, { rest: SalesforceRestClient; queue: ChangeQueue }>;
+  integrations: ReadonlyMap<string, { rest: SalesforceRestClient; queue: ChangeQueue; versions: RecordVersions }>;
 }
 
 export interface ReconcilerOptions {
@@ -93,9 +93,9 @@ export class IntegrationReconciler {
     this.#log = context.logger.child({ component: 'reconciler', integration: integration.key });
     this.budget = new ApiBudget(redis, this.#prefix, integration.key, options.budget);
     this.state = new ReconcileState(redis, this.#prefix, integration.key);
-    this.#versions = new RecordVersions(redis, this.#prefix, integration.key);
     const parts = context.integrations.get(integration.key);
     if (!parts) throw new Error(`no parts for integration ${integration.key}`);
+    this.#versions = parts.versions;
     this.#rest = parts.rest;
     this.#changes = parts.queue;
     this.queue = reconcileQueue(redis, this.#prefix, integration.key);

@@ -15,6 +15,8 @@ import { TokenService } from '../auth/token-service.ts';
 import { TokenStore } from '../auth/token-store.ts';
 import { ChangeQueue } from '../queue/change-queue.ts';
 import { DeadLetterStore } from '../store/dead-letters.ts';
+import { RecordTrail } from '../store/record-trail.ts';
+import { RecordVersions } from '../store/record-versions.ts';
 import { bridgeKeys } from '../store/keys.ts';
 import { MetricsRecorder } from '../metrics/recorder.ts';
 import { ApiBudget } from '../reconcile/api-budget.ts';
@@ -30,6 +32,10 @@ export interface IntegrationParts {
   describes: DescribeCache;
   /** Producer side of the integration's change queue. */
   queue: ChangeQueue;
+  /** The record register: what the source holds for each record. */
+  versions: RecordVersions;
+  /** Each record's last outcome, for the record lookup. */
+  trail: RecordTrail;
 }
 
 export interface BridgeContext {
@@ -100,7 +106,17 @@ export function createContext(options: ContextOptions): BridgeContext {
         onApiUsage: new ApiBudget(redis, config.redis.prefix, integration.key).record,
         ...(options.fetch ? { fetch: options.fetch } : {}),
       });
-      return [integration.key, { integration, rest, describes: new DescribeCache(rest), queue: new ChangeQueue(redis, config.redis.prefix, integration.key) }];
+      return [
+        integration.key,
+        {
+          integration,
+          rest,
+          describes: new DescribeCache(rest),
+          queue: new ChangeQueue(redis, config.redis.prefix, integration.key),
+          versions: new RecordVersions(redis, config.redis.prefix, integration.key),
+          trail: new RecordTrail(redis, config.redis.prefix, integration.key),
+        },
+      ];
     }),
   );
   const queues = new Map([...integrations].map(([key, parts]) => [key, parts.queue]));

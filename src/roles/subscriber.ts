@@ -14,7 +14,15 @@ export interface SubscriberRole {
 
 export async function startSubscriberRole(context: BridgeContext, shutdown: Shutdown, options: SubscriberOptions = {}): Promise<SubscriberRole> {
   const subscriber = new Subscriber(
-    { config: context.config, logger: context.logger.child({ role: 'subscriber' }), redis: context.redis, tokens: context.tokens, metrics: context.metrics },
+    {
+      config: context.config,
+      logger: context.logger.child({ role: 'subscriber' }),
+      redis: context.redis,
+      tokens: context.tokens,
+      queues: context.queues,
+      deadLetters: context.deadLetters,
+      metrics: context.metrics,
+    },
     options,
   );
   await subscriber.start();

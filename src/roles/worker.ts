@@ -3,8 +3,6 @@
  * Stateless; scale it by running more processes. Composition only.
  */
 import { createRedis } from '../store/redis.ts';
-import { RecordVersions } from '../store/record-versions.ts';
-import { RecordTrail } from '../store/record-trail.ts';
 import type { Shutdown } from '../shutdown.ts';
 import { CommentPusher } from '../sink/comment-pusher.ts';
 import { createCmClient } from '../sink/client.ts';
@@ -64,12 +62,12 @@ export async function startWorkerRole(context: BridgeContext, shutdown: Shutdown
       rest,
       describes,
       pusher,
-      versions: new RecordVersions(redis, prefix, integration.key),
+      versions: parts.versions,
       deadLetters: context.deadLetters,
       logger: log,
       lockTtlMs: config.worker.jobLock,
       metrics: context.metrics,
-      trail: new RecordTrail(redis, prefix, integration.key),
+      trail: parts.trail,
     };
     const queue = context.queues.get(integration.key);
     if (!queue) throw new Error(`no change queue for ${integration.key}`);

@@ -14,6 +14,8 @@ import type { DescribeCache } from '../salesforce/describe-cache.ts';
 import type { SalesforceOAuthClient } from '../salesforce/oauth-client.ts';
 import type { SalesforceRestClient } from '../salesforce/rest-client.ts';
 import type { DeadLetterStore } from '../store/dead-letters.ts';
+import type { RecordTrail } from '../store/record-trail.ts';
+import type { RecordVersions } from '../store/record-versions.ts';
 
 export interface AppDeps {
   config: BridgeConfig;
@@ -23,7 +25,10 @@ export interface AppDeps {
   oauthStates: OAuthStateStore;
   oauthClients: ReadonlyMap<string, SalesforceOAuthClient>;
   /** Per integration: REST and describes for previews, the queue for retries and reconcile requests. */
-  integrations: ReadonlyMap<string, { integration: IntegrationConfig; rest: SalesforceRestClient; describes: DescribeCache; queue: ChangeQueue }>;
+  integrations: ReadonlyMap<
+    string,
+    { integration: IntegrationConfig; rest: SalesforceRestClient; describes: DescribeCache; queue: ChangeQueue; versions: RecordVersions; trail: RecordTrail }
+  >;
   queues: ReadonlyMap<string, ChangeQueue>;
   deadLetters: DeadLetterStore;
   metrics: MetricsRecorder;

@@ -4,8 +4,6 @@
  */
 import type { IntegrationConfig } from '../config/index.ts';
 import { toComment } from '../pipeline/index.ts';
-import { RecordTrail } from '../store/record-trail.ts';
-import { RecordVersions } from '../store/record-versions.ts';
 import { soqlString } from '../salesforce/rest-client.ts';
 import type { Comment } from '../model/comment.ts';
 import type { AppDeps } from './deps.ts';
@@ -23,10 +21,9 @@ export interface RecordLocation {
   }>;
 }
 
-export async function locateRecord(deps: Pick<AppDeps, 'redis' | 'config' | 'deadLetters'>, integration: IntegrationConfig, recordId: string): Promise<RecordLocation> {
-  const { redis, config, deadLetters } = deps;
-  const trail = new RecordTrail(redis, config.redis.prefix, integration.key);
-  const versions = new RecordVersions(redis, config.redis.prefix, integration.key);
+export async function locateRecord(deps: Pick<AppDeps, 'integrations' | 'deadLetters'>, integration: IntegrationConfig, recordId: string): Promise<RecordLocation> {
+  const { deadLetters } = deps;
+  const { trail, versions } = salesforceOf(deps, integration);
   const letters = (await deadLetters.list(integration.key, 1000)).filter((letter) => letter.recordId?.slice(0, 15) === recordId.slice(0, 15));
   const objects: RecordLocation['objects'] = [];
   for (const object of integration.objects) {

@@ -8,8 +8,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { MetricsRecorder } from '../metrics/recorder.ts';
 import type { BridgeConfig, IntegrationConfig } from '../config/index.ts';
-import { ChangeQueue } from '../queue/change-queue.ts';
-import { DeadLetterStore } from '../store/dead-letters.ts';
+import type { ChangeQueue } from '../queue/change-queue.ts';
+import type { DeadLetterStore } from '../store/dead-letters.ts';
 import { integrationKeys } from '../store/keys.ts';
 import { ReplayStore } from '../store/replay-store.ts';
 import type { TokenEvent, TokenService } from '../auth/token-service.ts';
@@ -22,6 +22,9 @@ export interface SubscriberDeps {
   logger: Logger;
   redis: Redis;
   tokens: TokenService;
+  /** Each integration's change queue, built once by the process. */
+  queues: ReadonlyMap<string, ChangeQueue>;
+  deadLetters: DeadLetterStore;
   metrics?: MetricsRecorder;
 }
 
@@ -46,7 +49,9 @@ class IntegrationSlot {
     private readonly options: SubscriberOptions,
   ) {
     const { redis, config, logger } = deps;
-    this.queue = new ChangeQueue(redis, config.redis.prefix, integration.key);
+    const queue = deps.queues.get(integration.key);
+    if (!queue) throw new Error(`no change queue for ${integration.key}`);
+    this.queue = queue;
     this.lease = new LeaderLease(
       redis,
       integrationKeys(config.redis.prefix, integration.key).subscriberLease(),
@@ -64,7 +69,7 @@ class IntegrationSlot {
       tokens,
       queue: this.queue,
       replay: new ReplayStore(redis, prefix),
-      deadLetters: new DeadLetterStore(redis, prefix),
+      deadLetters: this.deps.deadLetters,
       status: new StreamStatus(redis, prefix, this.integration.key),
       logger,
       ...(this.deps.metrics ? { metrics: this.deps.metrics } : {}),
