@@ -82,26 +82,6 @@ export class MetricsRecorder {
     return fields;
   }
 
-  /** One enqueue → push latency, in seconds. */
-  observeLatency(integration: string, seconds: number): void {
-    let fields = this.#latencyFields.get(integration);
-    if (!fields) {
-      fields = {
-        buckets: [...LATENCY_BUCKETS.map(String), '+Inf'].map((le) => seriesField('sfcm_push_latency_seconds_bucket', { integration, le })),
-        sum: seriesField('sfcm_push_latency_seconds_sum', { integration }),
-        count: seriesField('sfcm_push_latency_seconds_count', { integration }),
-      };
-      this.#latencyFields.set(integration, fields);
-    }
-    LATENCY_BUCKETS.forEach((bucket, index) => {
-      if (seconds <= bucket) this.#add(fields.buckets[index] ?? '', 1);
-    });
-    this.#add(fields.buckets[LATENCY_BUCKETS.length] ?? '', 1);
-    this.#add(fields.sum, seconds);
-    this.#add(fields.count, 1);
-    this.#schedule();
-  }
-
   async flush(): Promise<void> {
     if (this.#pending.size === 0) return;
     const batch = [...this.#pending];

@@ -19,7 +19,7 @@ describe('metrics recorder', () => {
   it('a batch of latencies gives exactly the cumulative histogram of one observation each', async () => {
     redis = testRedis();
     const values = [0.01, 0.07, 0.3, 0.3, 2, 45, 400];
-    const one = await recorded((r) => values.forEach((v) => r.observeLatency('a/b', v)));
+    const one = await recorded((r) => values.forEach((v) => r.observeLatencies('a/b', [v])));
     await redis.redis.del(`${redis.prefix}:metrics`);
     const batch = await recorded((r) => r.observeLatencies('a/b', values));
     expect(batch).toEqual(one);
