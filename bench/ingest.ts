@@ -20,7 +20,6 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -73,7 +72,12 @@ function startSubscriber(configFile: string): Subscriber {
   const pid = child.pid;
   if (pid === undefined) throw new Error('bench: the subscriber process did not start');
   let exited: number | null | undefined;
-  const closed = new Promise<void>((resolve) => child.on('close', (code) => ((exited = code), resolve())));
+  const closed = new Promise<void>((resolve) =>
+    child.on('close', (code) => {
+      exited = code;
+      resolve();
+    }),
+  );
   return {
     pid,
     alive(what) {

@@ -23,11 +23,12 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
 
 describe('OAuth in a real browser', () => {
-  let browser: BrowserContext;
-  let org: SimulatedSalesforceOrg;
-  let redis: TestRedis;
-  let app: BridgeApp;
-  let context: ReturnType<typeof createContext>;
+  // Undefined until beforeAll gets that far: afterAll closes what was started.
+  let browser: BrowserContext | undefined;
+  let org: SimulatedSalesforceOrg | undefined;
+  let redis: TestRedis | undefined;
+  let app: BridgeApp | undefined;
+  let context: ReturnType<typeof createContext> | undefined;
   let publicUrl: string;
 
   beforeAll(async () => {
@@ -59,7 +60,7 @@ describe('OAuth in a real browser', () => {
   });
 
   it('authenticate → Salesforce consent → Allow → configured successfully → status page', async () => {
-    const page = await browser.newPage();
+    const page = await browser!.newPage();
     await page.goto(`${publicUrl}/integrations/acme/emails/oauth2/authenticate`);
     // Only an admin starts an authorisation: the bridge's sign-in form first (an origin-checked POST
     // from a no-referrer page: Chromium's Sec-Fetch-Site is what lets it through).
@@ -67,7 +68,7 @@ describe('OAuth in a real browser', () => {
     await page.fill('input[name="token"]', ADMIN_TOKEN);
     await page.click('button[type="submit"]');
     // Then on to the simulated Salesforce login and consent page.
-    await page.waitForURL(`${org.url}/services/oauth2/authorize**`);
+    await page.waitForURL(`${org!.url}/services/oauth2/authorize**`);
     await page.fill('input[name="password"]', 'sandbox');
     await page.click('button[value="allow"]');
 
@@ -82,15 +83,15 @@ describe('OAuth in a real browser', () => {
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'oauth-status-page.png'), fullPage: true });
-    const cookies = await browser.cookies();
+    const cookies = await browser!.cookies();
     expect(cookies.find((c) => c.name === 'sfcm_admin')).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
     expect(cookies.find((c) => c.name === 'sfcm_oauth_browser')).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
   }, 60_000);
 
   it('status page tools: retry a dead letter, look up a record, preview a mapping', async () => {
-    const record = org.store.create('EmailMessage', { Subject: 'Preview me', TextBody: 'Hello <b>there</b>', Incoming: true }, { silent: true });
-    const letter = await context.deadLetters.add({ integration: 'acme/emails', object: 'EmailMessage', recordId: String(record.Id), reason: 'rejected for the test', stage: 'push' });
-    const page = await browser.newPage();
+    const record = org!.store.create('EmailMessage', { Subject: 'Preview me', TextBody: 'Hello <b>there</b>', Incoming: true }, { silent: true });
+    const letter = await context!.deadLetters.add({ integration: 'acme/emails', object: 'EmailMessage', recordId: String(record.Id), reason: 'rejected for the test', stage: 'push' });
+    const page = await browser!.newPage();
     await page.goto(`${publicUrl}/`);
     if (await page.isVisible('input[name="token"]')) {
       await page.fill('input[name="token"]', ADMIN_TOKEN);
@@ -99,7 +100,7 @@ describe('OAuth in a real browser', () => {
     expect(await page.textContent('[data-integration="acme/emails"]')).toContain('rejected for the test');
     await page.click(`form[action="/status/dead-letters/retry"]:has(input[value="${letter.id}"]) button`);
     expect(await page.textContent('.notice.ok')).toBe(`Retrying EmailMessage ${record.Id}.`);
-    expect(await context.deadLetters.count('acme/emails')).toBe(0);
+    expect(await context!.deadLetters.count('acme/emails')).toBe(0);
 
     await page.fill('form[action="/status/record"] input[name="recordId"]', String(record.Id));
     await page.click('form[action="/status/record"] button');
@@ -115,7 +116,7 @@ describe('OAuth in a real browser', () => {
   }, 60_000);
 
   it('Deny ends on a page that says what to do, and stores nothing', async () => {
-    const page = await browser.newPage();
+    const page = await browser!.newPage();
     await page.goto(`${publicUrl}/integrations/acme/emails/oauth2/authenticate`);
     await page.click('button[value="deny"]');
     await page.waitForURL(`${publicUrl}/external/salesforce/oauth2/callback**`);

@@ -88,7 +88,7 @@ describe('worker processes under faults', () => {
     workers.push(worker);
     cm.control.latency(300);
     await enqueue(ids);
-    await eventually(() => (cm.control.counters().inFlight ?? 0) > 0, 20_000, 20);
+    await eventually(() => cm.control.counters().inFlight > 0, 20_000, 20);
     worker.kill('SIGTERM');
     expect(await worker.exited).toBe(0);
     // What it had taken was finished or released, not left locked for the stalled-job check.

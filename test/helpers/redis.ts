@@ -54,7 +54,10 @@ export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 500
     } catch (error) {
       last = error;
     }
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline) {
+      const why = last instanceof Error ? String(last) : JSON.stringify(last);
+      throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${why}` : ''}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }

@@ -4,6 +4,7 @@
  * REST shape (docs/salesforce.md#query-and-queryall: `attributes`, nested relationships, `+0000` datetimes).
  */
 import { expect } from 'vitest';
+import type { z } from 'zod';
 import { CommentMappingSchema } from '../../src/config/schema.ts';
 import type { ObjectConfig } from '../../src/config/types.ts';
 import { describeLookupOf, parseDescribe } from '../../src/salesforce/describe.ts';
@@ -16,7 +17,8 @@ export const sandboxDescribes: DescribeLookup = describeLookupOf(defaultObjects(
 
 export const noDescribes: DescribeLookup = () => undefined;
 
-export type MappingInput = Parameters<typeof CommentMappingSchema.parse>[0];
+/** A comment mapping as written in the config file (before defaults). */
+export type MappingInput = z.input<typeof CommentMappingSchema>;
 
 /** An object config as the pipeline sees it, from a mapping written as in the config file. */
 export function objectConfig(name: string, mapping: MappingInput): Pick<ObjectConfig, 'name' | 'comment'> {

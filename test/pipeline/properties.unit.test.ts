@@ -83,7 +83,7 @@ describe('renderProperty (spec: properties)', () => {
     expect(renderProperty('L', 'X', read, describe)).toMatchObject(want);
   });
 
-  it.each<[string, FieldRead, ReturnType<typeof extraField> | undefined]>([
+  it.each<[string, FieldRead, FieldDescribe | undefined]>([
     ['a non-finite number', { kind: 'value', value: 'Infinity' }, extraField('Ratio__c')],
     ['a non-numeric string', { kind: 'value', value: '1,5' }, extraField('Ratio__c')],
     ['a compound field', { kind: 'structured' }, undefined],

@@ -133,11 +133,11 @@ describe('API budget governor', () => {
     const reconciler = await h.startReconciler();
     const queue = reconciler.integrations.get(INTEGRATION)?.queue;
     if (!queue) throw new Error('no queue');
-    await eventually(() => (h.bridge.org.counters().rest.apiUsage.used ?? 0) >= 7, 10_000);
+    await eventually(() => h.bridge.org.counters().rest.apiUsage.used >= 7, 10_000);
     // After the next run (two queries) the org reports a usage of 80–85 %, with calls to spare.
     h.bridge.org.rest.setDailyApiLimit(Math.ceil((h.bridge.org.counters().rest.apiUsage.used + 2) / 0.85));
     const stretched = async () =>
-      (await queue.getJobs(['completed'])).filter((job) => job.data.trigger === 'schedule' && job.returnvalue?.reason?.includes('stretched'));
+      (await queue.getJobs(['completed'])).filter((job) => job.data.trigger === 'schedule' && job.returnvalue.reason?.includes('stretched'));
     await eventually(async () => (await stretched()).length >= 2, 10_000);
     const usage = await h.bridge.redis.redis.hgetall(integrationKeys(h.bridge.redis.prefix, INTEGRATION).apiUsage());
     expect(Number(usage.used) / Number(usage.max)).toBeGreaterThanOrEqual(0.8);

@@ -73,10 +73,10 @@ describe('errors on the redirect back from Salesforce', () => {
     ['rate_limit_exceeded', 'too many requests', 400, 'Too many sign-in attempts'],
     ['server_error', 'internal error', 400, 'Salesforce reported an error'],
   ])('%s gets a page that names the cause and the fix, and stores nothing', async (error, description, status, title) => {
-    const { harness: h, app: bridge } = await start();
+    const { harness: h } = await start();
     const state = new URL(String((await browser.get(AUTHENTICATE)).headers.location)).searchParams.get('state') ?? '';
     const query = new URLSearchParams({ error, error_description: description, state });
-    const page = await browser.get(`/external/salesforce/oauth2/callback?${query}`);
+    const page = await browser.get(`/external/salesforce/oauth2/callback?${query.toString()}`);
     expect(page.statusCode).toBe(status);
     expectErrorPage(page.body, error, title);
     expect(page.body).toContain(`<em>${description}</em>`);
@@ -87,7 +87,7 @@ describe('errors on the redirect back from Salesforce', () => {
     await start();
     const state = new URL(String((await browser.get(AUTHENTICATE)).headers.location)).searchParams.get('state') ?? '';
     const query = new URLSearchParams({ error: '<img src=x onerror=alert(1)>', error_description: '<script>alert(2)</script>', state });
-    const page = await browser.get(`/external/salesforce/oauth2/callback?${query}`);
+    const page = await browser.get(`/external/salesforce/oauth2/callback?${query.toString()}`);
     expect(page.body).not.toMatch(/<img|<script/);
     expect(page.body).toContain('&lt;img src=x onerror=alert(1)&gt;');
     expect(page.body).toContain('&lt;script&gt;alert(2)&lt;/script&gt;');

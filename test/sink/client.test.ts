@@ -30,7 +30,7 @@ function comment(id: string): Comment {
 function recordingFetch(answer: () => Response) {
   const calls: Array<{ url: string; init: RequestInit | undefined }> = [];
   const fetch: typeof globalThis.fetch = async (input, init) => {
-    calls.push({ url: String(input), init });
+    calls.push({ url: typeof input === 'string' ? input : input instanceof URL ? input.href : input.url, init });
     return answer();
   };
   return { calls, fetch };

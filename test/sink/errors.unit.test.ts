@@ -77,7 +77,8 @@ describe('Retry-After', () => {
   const now = Date.parse('2026-01-01T00:00:00Z');
   it('reads delta-seconds', () => {
     expect(retryAfterMs(new Headers({ 'retry-after': '2' }), now)).toBe(2000);
-    expect((fromStatus(429, { 'retry-after': '3' }) as CmRateLimitError).retryAfterMs).toBe(3000);
+    const limited = fromStatus(429, { 'retry-after': '3' });
+    expect(limited instanceof CmRateLimitError && limited.retryAfterMs).toBe(3000);
   });
   it('reads an HTTP-date relative to now; a past date means no wait', () => {
     expect(retryAfterMs(new Headers({ 'retry-after': 'Thu, 01 Jan 2026 00:00:05 GMT' }), now)).toBe(5000);

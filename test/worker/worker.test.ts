@@ -124,7 +124,7 @@ describe('worker: fetch, transform, push', () => {
       const lookup = await eventually(async () => {
         const response = await app.inject({ method: 'GET', url: `/api/integrations/acme/emails/records/${caseRecord.Id}`, headers: auth });
         // The trail is noted right after the push: wait for both.
-        const body = response.json() as { found: boolean; objects: Array<{ processed: unknown }> };
+        const body = response.json<{ found: boolean; objects: Array<{ processed: unknown }> }>();
         return body.found && body.objects[0]?.processed ? body : undefined;
       });
       expect(lookup.objects).toEqual([

@@ -143,9 +143,9 @@ export class TestClient {
     await new Promise<void>((resolve, reject) => {
       sub.then(
         () => resolve(),
-        (err) => {
+        (err: unknown) => {
           const reply = this.metaReplies('/meta/subscribe').findLast((m) => m.subscription === channel && m.successful === false);
-          reject(new Error(reply?.error ?? err.message));
+          reject(new Error(reply?.error ?? (err as faye.BayeuxError).message));
         },
       );
     });

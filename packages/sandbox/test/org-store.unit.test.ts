@@ -15,7 +15,7 @@ function storeWithEvents(start = T0) {
   return {
     store,
     events,
-    tick(ms: number) {
+    tick: (ms: number) => {
       clock += ms;
     },
   };

@@ -42,14 +42,14 @@ function withinChars(value: string, max: number): boolean {
 }
 
 function text(max: number) {
-  return z.string().refine((s) => withinChars(s, max), { message: `must be at most ${max} characters` });
+  return z.string().refine((s) => withinChars(s, max), { error: `must be at most ${max} characters` });
 }
 
 function nonEmptyText(max: number) {
   return z
     .string()
-    .min(1, { message: 'must not be empty (omit the field instead)' })
-    .refine((s) => withinChars(s, max), { message: `must be at most ${max} characters` });
+    .min(1, { error: 'must not be empty (omit the field instead)' })
+    .refine((s) => withinChars(s, max), { error: `must be at most ${max} characters` });
 }
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
@@ -68,11 +68,11 @@ export function isRfc3339DateTime(value: string): boolean {
 }
 
 const dateTime = z.string().refine(isRfc3339DateTime, {
-  message: 'must be an RFC 3339 date-time with a Z or ±hh:mm offset, e.g. 2024-03-05T14:22:10Z',
+  error: 'must be an RFC 3339 date-time with a Z or ±hh:mm offset, e.g. 2024-03-05T14:22:10Z',
 });
 
 const commentId = z.string().regex(COMMENT_ID_PATTERN, {
-  message:
+  error:
     'must be 1–1024 characters of letters, digits, "_" and printable ASCII punctuation, without "/" or whitespace',
 });
 
@@ -82,7 +82,7 @@ const messageText = z.strictObject({
 });
 
 const recipients = z.array(nonEmptyText(MAX_ADDRESS_CHARS)).max(MAX_RECIPIENTS, {
-  message: `must have at most ${MAX_RECIPIENTS} recipients`,
+  error: `must have at most ${MAX_RECIPIENTS} recipients`,
 });
 
 /** One message of a comment (docs/communications-mining.md#message-fields). */
@@ -137,12 +137,12 @@ export const commentSchema = z.strictObject({
   thread_id: commentId.optional(),
   messages: z
     .array(messageSchema)
-    .min(1, { message: 'must contain at least one message' })
-    .max(MAX_MESSAGES_PER_COMMENT, { message: `must contain at most ${MAX_MESSAGES_PER_COMMENT} messages` }),
+    .min(1, { error: 'must contain at least one message' })
+    .max(MAX_MESSAGES_PER_COMMENT, { error: `must contain at most ${MAX_MESSAGES_PER_COMMENT} messages` }),
   user_properties: userProperties.optional(),
   attachments: z
     .array(attachmentSchema)
-    .max(MAX_ATTACHMENTS, { message: `must contain at most ${MAX_ATTACHMENTS} attachments` })
+    .max(MAX_ATTACHMENTS, { error: `must contain at most ${MAX_ATTACHMENTS} attachments` })
     .optional(),
   text_format: z.enum(['plain', 'markdown']).optional(),
 });

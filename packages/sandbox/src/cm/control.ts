@@ -81,7 +81,7 @@ export const sourceFieldsSchema = z.strictObject({
   sensitive_properties: z.array(z.string()).max(4096).optional(),
 });
 
-export const tokensSchema = z.array(z.string().min(1, { message: 'a token must not be empty' }));
+export const tokensSchema = z.array(z.string().min(1, { error: 'a token must not be empty' }));
 
 /** Checks a project/source pair against the name patterns (docs/communications-mining.md#limits); throws a readable error. */
 export function assertSourceNames(project: string, name: string): void {

@@ -76,7 +76,7 @@ const optionsSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).optional(),
   basePath: z
     .string()
-    .regex(/^\/?([A-Za-z0-9._~-]+\/)*([A-Za-z0-9._~-]+)?\/?$/, { message: 'must be path segments like /org/tenant/reinfer_' })
+    .regex(/^\/?([A-Za-z0-9._~-]+\/)*([A-Za-z0-9._~-]+)?\/?$/, { error: 'must be path segments like /org/tenant/reinfer_' })
     .optional(),
   tokens: tokensSchema,
   sources: z.array(z.strictObject({ project: z.string(), name: z.string() })).optional(),

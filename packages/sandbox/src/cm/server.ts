@@ -41,7 +41,9 @@ export function buildCmApp(opts: CmAppOptions): FastifyInstance {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body.toString();
     if (text === '') done(null, undefined);
-    else defaultJsonParser(request, text, done);
+    // Fastify's default parser answers through `done` and returns nothing; its type also admits the
+    // promise-returning parser form, hence the `void`.
+    else void defaultJsonParser(request, text, done);
   });
 
   app.setErrorHandler((error: FastifyError, _request, reply) => {

@@ -180,7 +180,7 @@ export function createCometdEndpoint(opts: CometdEndpointOptions): CometdEndpoin
   const refuse = (req: IncomingMessage, message: faye.Message, refusal: Refusal): void => {
     message.error = refusal.error;
     let forRequest = refusals.get(req);
-    if (!forRequest) refusals.set(req, (forRequest = new Map()));
+    if (!forRequest) refusals.set(req, (forRequest = new Map<string, Refusal>()));
     forRequest.set(replyKey(message), refusal);
   };
 
@@ -423,7 +423,7 @@ function rejectAllMessages(req: IncomingMessage, res: ServerResponse, error: str
   const chunks: Buffer[] = [];
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
-    let messages: unknown[] = [];
+    let messages: unknown[];
     try {
       const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       messages = Array.isArray(parsed) ? parsed : [parsed];

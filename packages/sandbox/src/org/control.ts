@@ -8,7 +8,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import type { FieldValue, OrgStore, SRecord } from './contracts.ts';
+import type { OrgStore, SRecord } from './contracts.ts';
 import type { ChangeEventLog, LoggedChangeEvent } from './change-events.ts';
 import type { StreamingControl } from './cometd.ts';
 import type { OAuthControl } from './oauth.ts';
@@ -64,7 +64,7 @@ const schemas = {
   newApp: z.object({
     clientId: z.string().min(1),
     clientSecret: z.string().min(1),
-    redirectUris: z.array(z.string().url()).min(1),
+    redirectUris: z.array(z.url()).min(1),
     requireSecret: z.boolean().optional(),
     rotateRefreshTokens: z.boolean().optional(),
     scopes: z.array(z.string()).optional(),

@@ -36,7 +36,12 @@ export function to18(id: string): string {
   return id + checksumSuffix(id);
 }
 
-/** Whether `id` is a well-formed 15-char Id or an 18-char Id whose suffix matches. */
+/**
+ * Whether `id` is a well-formed 15-char Id or an 18-char Id whose suffix matches. A string is only
+ * answered yes or no: a malformed Id is still a string, so it is not narrowed away (error messages quote it).
+ */
+export function isValidId(id: string): boolean;
+export function isValidId(id: unknown): id is string;
 export function isValidId(id: unknown): id is string {
   if (typeof id !== 'string') return false;
   if (ID_15.test(id)) return true;

@@ -457,9 +457,10 @@ export function createOAuthService(opts: OAuthOptions): OAuthService {
   }
 
   function loginPage(reply: FastifyReply, p: AuthorizeParams, app: ConnectedAppConfig, scopes: string[], message?: string) {
-    const hidden = Object.entries(p)
-      .filter(([k, v]) => v !== undefined && !['username', 'password', 'action'].includes(k))
-      .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(String(v))}">`)
+    // Optional keys may be present with an `undefined` value; `Object.entries` would type them `string`.
+    const hidden = Object.entries<string | undefined>(p)
+      .filter((entry): entry is [string, string] => entry[1] !== undefined && !['username', 'password', 'action'].includes(entry[0]))
+      .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)
       .join('\n');
     const body = `<!doctype html><html><head><title>Login | Salesforce (sandbox)</title></head><body>
 <h1>Allow access?</h1>
@@ -558,21 +559,23 @@ ${hidden}
 
     app.post('/services/oauth2/token', async (request, reply) => {
       const parsed = tokenForm.safeParse(request.body ?? {});
+      let response: ReturnType<typeof tokenResponse>;
       try {
         if (!parsed.success) throw new OAuthError('invalid_request', 'malformed token request');
         const form = parsed.data;
         const grantType = form.grant_type;
-        const response =
+        response =
           grantType === 'authorization_code' ? authorizationCodeGrant(form)
           : grantType === 'refresh_token' ? refreshTokenGrant(form)
           : (() => { throw ERR.grantType(); })();
-        bump(counters.grants, grantType ?? '');
-        return reply.code(200).header('cache-control', 'no-cache, no-store').send(response);
+        bump(counters.grants, grantType);
       } catch (err) {
         if (!(err instanceof OAuthError)) throw err;
         bump(counters.failures, err.error);
         return reply.code(err.status).send({ error: err.error, error_description: err.description });
       }
+      // Sent outside the `try`: returning (not awaiting) the reply is how a Fastify async handler says it replied.
+      return reply.code(200).header('cache-control', 'no-cache, no-store').send(response);
     });
 
     const revokeHandler = async (request: FastifyRequest, reply: FastifyReply) => {

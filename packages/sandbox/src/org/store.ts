@@ -369,7 +369,8 @@ class SandboxOrgStore implements OrgStoreWithEvents {
     return out;
   }
 
-  private normaliseValue(f: FieldMeta, raw: FieldValue): FieldValue {
+  /** `undefined` (a key present without a value, from a JS caller) is treated like `null`. */
+  private normaliseValue(f: FieldMeta, raw: FieldValue | undefined): FieldValue {
     const bad = (why: string, code = 'INVALID_TYPE_ON_FIELD_IN_RECORD'): never => {
       throw new InvalidRecordError(`${f.label}: ${why}`, code, [f.name]);
     };
