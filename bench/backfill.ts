@@ -28,10 +28,16 @@ const PREFIX = `sfcm-bench:${randomUUID().slice(0, 8)}`;
 async function main(): Promise<void> {
   const redis = new Redis(REDIS_URL);
   console.log(`sf-cm-bridge backfill bench — ${RECORDS} records, node ${process.version}`);
-  const cm = await startCommunicationsMining({ tokens: ['bench-cm-token'], sources: [{ project: 'bench', name: 'emails' }], basePath: '/t/reinfer_' });
+  const cm = await startCommunicationsMining({
+    tokens: ['bench-cm-token'],
+    sources: [{ project: 'bench', name: 'emails' }],
+    basePath: '/t/reinfer_',
+  });
   const org = await startBenchOrg();
   const ids = org.store.transaction((tx) =>
-    Array.from({ length: RECORDS }, (_, i) => String(tx.create('Case', { Subject: `Existing ${i}`, Description: `Existing case ${i}` }, { silent: true }).Id)),
+    Array.from({ length: RECORDS }, (_, i) =>
+      String(tx.create('Case', { Subject: `Existing ${i}`, Description: `Existing case ${i}` }, { silent: true }).Id),
+    ),
   );
   const { config, file } = benchConfig({
     prefix: PREFIX,
@@ -51,20 +57,34 @@ async function main(): Promise<void> {
   await backfillObjects(context, integration, integration.objects, null);
   const enqueueSeconds = (performance.now() - started) / 1000;
   const restCalls = Object.values(org.counters().rest.calls).reduce((a, b) => a + b, 0) - restBefore;
-  console.log(`backfill    ${RECORDS} records enqueued in ${enqueueSeconds.toFixed(2)} s: ${(RECORDS / enqueueSeconds).toFixed(0)} records/s (${restCalls} REST calls)`);
+  console.log(
+    `backfill    ${RECORDS} records enqueued in ${enqueueSeconds.toFixed(2)} s: ${(RECORDS / enqueueSeconds).toFixed(0)} records/s (${restCalls} REST calls)`,
+  );
 
-  const worker = spawn(process.execPath, [BIN, 'worker', '--config', file], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } });
+  const worker = spawn(process.execPath, [BIN, 'worker', '--config', file], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, LOG_LEVEL: 'warn' },
+  });
   await until(() => cm.control.comments('bench', 'emails').length >= RECORDS, 600_000, 'the backfill to land');
   const totalSeconds = (performance.now() - started) / 1000;
-  console.log(`            all ${RECORDS} in Communications Mining after ${totalSeconds.toFixed(2)} s (worker start-up included): ${(RECORDS / totalSeconds).toFixed(0)} records/s end to end`);
+  console.log(
+    `            all ${RECORDS} in Communications Mining after ${totalSeconds.toFixed(2)} s (worker start-up included): ${(RECORDS / totalSeconds).toFixed(0)} records/s end to end`,
+  );
   worker.kill('SIGTERM');
   await new Promise((resolve) => worker.on('close', resolve));
 
   // Silent changes (no events): one reconciliation run finds them.
   const since = Date.now() - 1_000;
-  org.store.transaction((tx) => ids.forEach((id, i) => tx.update(id, { Description: `Changed silently ${i}` }, { silent: true })));
+  org.store.transaction((tx) =>
+    ids.forEach((id, i) => tx.update(id, { Description: `Changed silently ${i}` }, { silent: true })),
+  );
   let calls = 0;
-  const rest = new SalesforceRestClient({ integration: integration.key, apiVersion: integration.salesforce.apiVersion, tokens: context.tokens, onCall: () => calls++ });
+  const rest = new SalesforceRestClient({
+    integration: integration.key,
+    apiVersion: integration.salesforce.apiVersion,
+    tokens: context.tokens,
+    onCall: () => calls++,
+  });
   const queue = context.queues.get(integration.key);
   if (!queue) throw new Error('bench: no queue');
   const object = integration.objects[0];
@@ -77,7 +97,9 @@ async function main(): Promise<void> {
     state: new ReconcileState(redis, PREFIX, integration.key),
     logger: pino({ level: 'silent' }),
   });
-  console.log(`reconcile   ${result.refreshed} changed records found with ${calls} REST calls: ${((calls / Math.max(1, result.refreshed)) * 10_000).toFixed(1)} calls per 10k reconciled records`);
+  console.log(
+    `reconcile   ${result.refreshed} changed records found with ${calls} REST calls: ${((calls / Math.max(1, result.refreshed)) * 10_000).toFixed(1)} calls per 10k reconciled records`,
+  );
 
   await tearDown(redis, PREFIX, [context, cm, org]);
 }

@@ -29,12 +29,24 @@ export function vmHwm(pid: number): number {
 export function startBenchOrg(): Promise<SimulatedSalesforceOrg> {
   return startSalesforceOrg({
     autoApprove: true,
-    connectedApps: [{ clientId: 'bench-client', clientSecret: 'bench-secret', redirectUris: ['http://bench.localhost/external/salesforce/oauth2/callback'] }],
+    connectedApps: [
+      {
+        clientId: 'bench-client',
+        clientSecret: 'bench-secret',
+        redirectUris: ['http://bench.localhost/external/salesforce/oauth2/callback'],
+      },
+    ],
   });
 }
 
 /** The bench integration `bench/emails`, written to a temp file for child processes. */
-export function benchConfig(options: { prefix: string; orgUrl: string; cmUrl: string; extra?: string; objects: string }): { config: BridgeConfig; file: string } {
+export function benchConfig(options: {
+  prefix: string;
+  orgUrl: string;
+  cmUrl: string;
+  extra?: string;
+  objects: string;
+}): { config: BridgeConfig; file: string } {
   const text = `
 redis: { url: "${REDIS_URL}", prefix: "${options.prefix}" }
 server: { publicUrl: "http://bench.localhost", adminToken: Bq7TzW2eRk9LmX4vN8pYc3HsJ6dFa1Gu5QoZ }
@@ -57,10 +69,20 @@ export async function authorizeBench(config: BridgeConfig, redis: Redis): Promis
   const context = createContext({ config, logger: pino({ level: 'silent' }), redis });
   const app = await buildApp(context);
   // The admin token as a Bearer header starts the flow; the browser cookie it sets must come back with the callback.
-  const start = await app.inject({ method: 'GET', url: '/integrations/bench/emails/oauth2/authenticate', headers: { authorization: `Bearer ${config.server.adminToken}` } });
+  const start = await app.inject({
+    method: 'GET',
+    url: '/integrations/bench/emails/oauth2/authenticate',
+    headers: { authorization: `Bearer ${config.server.adminToken}` },
+  });
   const cookie = start.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
-  const callback = new URL(String((await fetch(String(start.headers.location), { redirect: 'manual' })).headers.get('location')));
-  if ((await app.inject({ method: 'GET', url: callback.pathname + callback.search, headers: { cookie } })).statusCode !== 200) throw new Error('bench: OAuth failed');
+  const callback = new URL(
+    String((await fetch(String(start.headers.location), { redirect: 'manual' })).headers.get('location')),
+  );
+  if (
+    (await app.inject({ method: 'GET', url: callback.pathname + callback.search, headers: { cookie } })).statusCode !==
+    200
+  )
+    throw new Error('bench: OAuth failed');
   await app.close();
   return context;
 }
@@ -83,7 +105,11 @@ export function cpuSeconds(pid: number): number {
 }
 
 /** Close what a bench opened (in order), then delete its keys and drop the connection. */
-export async function tearDown(redis: Redis, prefix: string, closables: ReadonlyArray<{ close(): Promise<unknown> }>): Promise<void> {
+export async function tearDown(
+  redis: Redis,
+  prefix: string,
+  closables: ReadonlyArray<{ close(): Promise<unknown> }>,
+): Promise<void> {
   for (const closable of closables) await closable.close();
   await deleteKeys(redis, prefix);
   redis.disconnect();

@@ -29,7 +29,18 @@ import type { ChangeJob } from '../src/model/change.ts';
 import { ChangeQueue } from '../src/queue/change-queue.ts';
 import { ReplayStore } from '../src/store/replay-store.ts';
 import type { SimulatedSalesforceOrg } from '@sf-cm-bridge/sandbox/org';
-import { authorizeBench, benchConfig, BIN, cpuSeconds, deleteKeys, mb, REDIS_URL, startBenchOrg, until, vmHwm } from './common.ts';
+import {
+  authorizeBench,
+  benchConfig,
+  BIN,
+  cpuSeconds,
+  deleteKeys,
+  mb,
+  REDIS_URL,
+  startBenchOrg,
+  until,
+  vmHwm,
+} from './common.ts';
 
 const { values } = parseArgs({
   options: { events: { type: 'string', default: '100000' }, chunk: { type: 'string', default: '1000' } },
@@ -99,7 +110,11 @@ async function commitBurst(org: SimulatedSalesforceOrg, label: string): Promise<
   for (let i = 0; i < EVENTS; i += CHUNK) {
     org.store.transaction((tx) => {
       for (let j = i; j < Math.min(EVENTS, i + CHUNK); j++) {
-        tx.create('Case', { Subject: `Order ${label}-${j} arrived damaged`, Description: `Hello,\n\nmy order ${j} arrived damaged.\n\nThanks`, Priority: j % 3 === 0 ? 'High' : 'Medium' });
+        tx.create('Case', {
+          Subject: `Order ${label}-${j} arrived damaged`,
+          Description: `Hello,\n\nmy order ${j} arrived damaged.\n\nThanks`,
+          Priority: j % 3 === 0 ? 'High' : 'Medium',
+        });
       }
     });
     await yieldToLoop();
@@ -112,7 +127,8 @@ async function changesInQueue(queue: ChangeQueue): Promise<{ jobs: number; chang
   return { jobs: jobs.length, changes: jobs.reduce((n, job) => n + job.data.changes.length, 0) };
 }
 
-const percentOfCore = (usage: NodeJS.CpuUsage, seconds: number) => `${(((usage.user + usage.system) / 1e6 / seconds) * 100).toFixed(0)}% of a core`;
+const percentOfCore = (usage: NodeJS.CpuUsage, seconds: number) =>
+  `${(((usage.user + usage.system) / 1e6 / seconds) * 100).toFixed(0)}% of a core`;
 
 /** Bare BullMQ: one job per event, `addBulk` in chunks of 1000; jobs/s. */
 async function yardstick(redis: Redis): Promise<number> {
@@ -120,7 +136,13 @@ async function yardstick(redis: Redis): Promise<number> {
   await queue.waitUntilReady();
   const started = performance.now();
   for (let i = 0; i < EVENTS; i += 1000) {
-    await queue.addBulk(Array.from({ length: Math.min(1000, EVENTS - i) }, (_, j) => ({ name: 'event', data: change(i + j), opts: { jobId: `e${i + j}` } })));
+    await queue.addBulk(
+      Array.from({ length: Math.min(1000, EVENTS - i) }, (_, j) => ({
+        name: 'event',
+        data: change(i + j),
+        opts: { jobId: `e${i + j}` },
+      })),
+    );
   }
   const perSecond = EVENTS / ((performance.now() - started) / 1000);
   await queue.obliterate({ force: true });
@@ -131,7 +153,9 @@ async function yardstick(redis: Redis): Promise<number> {
 async function main(): Promise<void> {
   const redis = new Redis(REDIS_URL);
   cleanups.push(async () => redis.disconnect());
-  console.log(`sf-cm-bridge ingest bench — ${EVENTS} events in transactions of ${CHUNK}, node ${process.version}, ${cpus().length} cores`);
+  console.log(
+    `sf-cm-bridge ingest bench — ${EVENTS} events in transactions of ${CHUNK}, node ${process.version}, ${cpus().length} cores`,
+  );
 
   const bare = await yardstick(redis);
   console.log(`yardstick   bare BullMQ addBulk, one job per event: ${bare.toFixed(0)} jobs/s`);
@@ -152,7 +176,11 @@ async function main(): Promise<void> {
   // 2. Live burst: the subscriber streams while the org commits.
   const live = startSubscriber(configFile);
   cleanups.push(() => live.stop('SIGKILL'));
-  await until(() => (live.alive('the subscribe'), org.streaming.counters().subscriptions.some((s) => s.channel === CHANNEL)), 60_000, 'the subscribe');
+  await until(
+    () => (live.alive('the subscribe'), org.streaming.counters().subscriptions.some((s) => s.channel === CHANNEL)),
+    60_000,
+    'the subscribe',
+  );
   const caughtUp = async (subscriber: Subscriber, what: string) => {
     subscriber.alive(what);
     return (await replay.position(INTEGRATION, CHANNEL)) === org.events.lastReplayId();
@@ -172,12 +200,19 @@ async function main(): Promise<void> {
   let subscriberCpu = cpuSeconds(live.pid) - cpuBefore.subscriber;
   let connects = org.streaming.counters().connects - connectsBefore;
   let inQueue = await changesInQueue(queue);
-  if (inQueue.changes < EVENTS + 1) throw new Error(`bench: ${inQueue.changes} changes in the queue, expected ${EVENTS + 1}`);
+  if (inQueue.changes < EVENTS + 1)
+    throw new Error(`bench: ${inQueue.changes} changes in the queue, expected ${EVENTS + 1}`);
 
   const ingest = EVENTS / burstSeconds;
-  console.log(`live        ${EVENTS} events committed in ${committedIn.toFixed(2)} s (the org's commit rate: ${(EVENTS / committedIn).toFixed(0)}/s), all in the queue and checkpointed ${burstSeconds.toFixed(2)} s after the first commit`);
-  console.log(`            ingest ${ingest.toFixed(0)} events/s = ${(ingest / bare).toFixed(2)}× yardstick (target ≥ 1.00×); ${inQueue.jobs} jobs, ${inQueue.changes} changes, ${connects} /meta/connect round trips`);
-  console.log(`            cpu: bench process (org + CometD server) ${percentOfCore(benchCpu, burstSeconds)}, subscriber process ${((subscriberCpu / burstSeconds) * 100).toFixed(0)}% of a core`);
+  console.log(
+    `live        ${EVENTS} events committed in ${committedIn.toFixed(2)} s (the org's commit rate: ${(EVENTS / committedIn).toFixed(0)}/s), all in the queue and checkpointed ${burstSeconds.toFixed(2)} s after the first commit`,
+  );
+  console.log(
+    `            ingest ${ingest.toFixed(0)} events/s = ${(ingest / bare).toFixed(2)}× yardstick (target ≥ 1.00×); ${inQueue.jobs} jobs, ${inQueue.changes} changes, ${connects} /meta/connect round trips`,
+  );
+  console.log(
+    `            cpu: bench process (org + CometD server) ${percentOfCore(benchCpu, burstSeconds)}, subscriber process ${((subscriberCpu / burstSeconds) * 100).toFixed(0)}% of a core`,
+  );
   const liveRss = vmHwm(live.pid);
   await live.stop('SIGTERM');
 
@@ -189,11 +224,16 @@ async function main(): Promise<void> {
   const restart = startSubscriber(configFile);
   cleanups.push(() => restart.stop('SIGKILL'));
   await until(
-    () => (restart.alive('the resubscribe'), org.streaming.counters().subscriptions.some((s) => s.channel === CHANNEL && !known.has(s.clientId))),
+    () => (
+      restart.alive('the resubscribe'),
+      org.streaming.counters().subscriptions.some((s) => s.channel === CHANNEL && !known.has(s.clientId))
+    ),
     60_000,
     'the resubscribe',
   );
-  const resumedFrom = org.streaming.counters().subscriptions.find((s) => s.channel === CHANNEL && !known.has(s.clientId))?.replayFrom;
+  const resumedFrom = org.streaming
+    .counters()
+    .subscriptions.find((s) => s.channel === CHANNEL && !known.has(s.clientId))?.replayFrom;
   cpuBefore = { bench: process.cpuUsage(), subscriber: cpuSeconds(restart.pid) };
   connectsBefore = org.streaming.counters().connects;
   const catchUpStart = performance.now();
@@ -203,11 +243,18 @@ async function main(): Promise<void> {
   subscriberCpu = cpuSeconds(restart.pid) - cpuBefore.subscriber;
   connects = org.streaming.counters().connects - connectsBefore;
   inQueue = await changesInQueue(queue);
-  if (inQueue.changes < 2 * EVENTS + 1) throw new Error(`bench: ${inQueue.changes} changes in the queue, expected ${2 * EVENTS + 1}`);
+  if (inQueue.changes < 2 * EVENTS + 1)
+    throw new Error(`bench: ${inQueue.changes} changes in the queue, expected ${2 * EVENTS + 1}`);
   const catchUp = EVENTS / catchUpSeconds;
-  console.log(`catch-up    ${EVENTS} retained events replayed from ${resumedFrom} (stored ${stored}) in ${catchUpSeconds.toFixed(2)} s after the subscribe`);
-  console.log(`            ingest ${catchUp.toFixed(0)} events/s = ${(catchUp / bare).toFixed(2)}× yardstick; ${connects} /meta/connect round trips`);
-  console.log(`            cpu: bench process (org + CometD server) ${percentOfCore(benchCpu, catchUpSeconds)}, subscriber process ${((subscriberCpu / catchUpSeconds) * 100).toFixed(0)}% of a core`);
+  console.log(
+    `catch-up    ${EVENTS} retained events replayed from ${resumedFrom} (stored ${stored}) in ${catchUpSeconds.toFixed(2)} s after the subscribe`,
+  );
+  console.log(
+    `            ingest ${catchUp.toFixed(0)} events/s = ${(catchUp / bare).toFixed(2)}× yardstick; ${connects} /meta/connect round trips`,
+  );
+  console.log(
+    `            cpu: bench process (org + CometD server) ${percentOfCore(benchCpu, catchUpSeconds)}, subscriber process ${((subscriberCpu / catchUpSeconds) * 100).toFixed(0)}% of a core`,
+  );
   const restartRss = vmHwm(restart.pid);
   await restart.stop('SIGTERM');
 

@@ -22,7 +22,18 @@ import { Redis } from 'ioredis';
 import { ChangeQueue } from '../src/queue/change-queue.ts';
 import type { ChangeJob } from '../src/model/change.ts';
 import { startCommunicationsMining } from '@sf-cm-bridge/sandbox/cm';
-import { authorizeBench, benchConfig, BIN, cpuSeconds, mb, REDIS_URL, startBenchOrg, tearDown, until, vmHwm } from './common.ts';
+import {
+  authorizeBench,
+  benchConfig,
+  BIN,
+  cpuSeconds,
+  mb,
+  REDIS_URL,
+  startBenchOrg,
+  tearDown,
+  until,
+  vmHwm,
+} from './common.ts';
 
 const { values } = parseArgs({
   options: {
@@ -41,7 +52,8 @@ const INTEGRATION = 'bench/emails';
 
 let peakRss = 0;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 async function yardstick(redis: Redis): Promise<number> {
   const name = `yardstick-${randomUUID().slice(0, 8)}`;
@@ -58,7 +70,9 @@ async function yardstick(redis: Redis): Promise<number> {
   await worker.waitUntilReady();
   const started = performance.now();
   for (let i = 0; i < CHANGES; i += 1000) {
-    await queue.addBulk(Array.from({ length: Math.min(1000, CHANGES - i) }, (_, j) => ({ name: 'event', data: { i: i + j } })));
+    await queue.addBulk(
+      Array.from({ length: Math.min(1000, CHANGES - i) }, (_, j) => ({ name: 'event', data: { i: i + j } })),
+    );
   }
   await until(() => done >= CHANGES, 300_000, 'the yardstick worker');
   const perSecond = CHANGES / ((performance.now() - started) / 1000);
@@ -71,12 +85,18 @@ async function yardstick(redis: Redis): Promise<number> {
 
 async function main(): Promise<void> {
   const redis = new Redis(REDIS_URL);
-  console.log(`sf-cm-bridge bench — ${CHANGES} changes, ${WORKERS} worker process(es), node ${process.version}, ${(await import('node:os')).cpus().length} cores`);
+  console.log(
+    `sf-cm-bridge bench — ${CHANGES} changes, ${WORKERS} worker process(es), node ${process.version}, ${(await import('node:os')).cpus().length} cores`,
+  );
 
   const bare = await yardstick(redis);
   console.log(`yardstick   bare BullMQ one job per event: ${bare.toFixed(0)} jobs/s`);
 
-  const cm = await startCommunicationsMining({ tokens: ['bench-cm-token'], sources: [{ project: 'bench', name: 'emails' }], basePath: '/t/reinfer_' });
+  const cm = await startCommunicationsMining({
+    tokens: ['bench-cm-token'],
+    sources: [{ project: 'bench', name: 'emails' }],
+    basePath: '/t/reinfer_',
+  });
   const org = await startBenchOrg();
   const { config, file: configFile } = benchConfig({
     prefix: PREFIX,
@@ -111,14 +131,25 @@ async function main(): Promise<void> {
   const context = await authorizeBench(config, redis);
 
   const queue = new ChangeQueue(redis, PREFIX, INTEGRATION);
-  const change = (recordId: string): ChangeJob => ({ integration: INTEGRATION, object: 'Case', recordId, kind: 'UPDATE', origin: 'reconcile', enqueuedAt: Date.now() });
+  const change = (recordId: string): ChangeJob => ({
+    integration: INTEGRATION,
+    object: 'Case',
+    recordId,
+    kind: 'UPDATE',
+    origin: 'reconcile',
+    enqueuedAt: Date.now(),
+  });
 
   // Warm-up: the worker process starts, describes Case and pushes one record.
   const workers = Array.from({ length: WORKERS }, () =>
-    spawn(process.execPath, [...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean), BIN, 'worker', '--config', configFile], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, LOG_LEVEL: 'warn' },
-    }),
+    spawn(
+      process.execPath,
+      [...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean), BIN, 'worker', '--config', configFile],
+      {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, LOG_LEVEL: 'warn' },
+      },
+    ),
   );
   await queue.enqueue([change(ids[0] ?? '')], () => 'warm-up');
   await until(() => cm.control.comments('bench', 'emails').length >= 1, 60_000, 'the worker to start');
@@ -137,11 +168,15 @@ async function main(): Promise<void> {
   const throughput = CHANGES / burstSeconds;
   const benchCpu = (process.cpuUsage(cpuBefore.bench).user + process.cpuUsage(cpuBefore.bench).system) / 1e6;
   const workerCpu = workers.map((w, i) => (w.pid ? cpuSeconds(w.pid) - (cpuBefore.workers[i] ?? 0) : 0));
-  console.log(`burst       ${CHANGES} changes in ${burstSeconds.toFixed(2)} s: ${throughput.toFixed(0)} changes/s = ${(throughput / bare).toFixed(2)}× yardstick`);
+  console.log(
+    `burst       ${CHANGES} changes in ${burstSeconds.toFixed(2)} s: ${throughput.toFixed(0)} changes/s = ${(throughput / bare).toFixed(2)}× yardstick`,
+  );
   console.log(
     `            cpu during the burst: bench process (sandbox + driver) ${benchCpu.toFixed(2)} s, worker process(es) ${workerCpu.map((c) => `${c.toFixed(2)} s`).join(', ')}`,
   );
-  console.log(`            Salesforce REST calls per 1000 changes: ${((restCalls / CHANGES) * 1000).toFixed(1)}   CM requests per 1000 comments: ${((cmRequests / CHANGES) * 1000).toFixed(1)}`);
+  console.log(
+    `            Salesforce REST calls per 1000 changes: ${((restCalls / CHANGES) * 1000).toFixed(1)}   CM requests per 1000 comments: ${((cmRequests / CHANGES) * 1000).toFixed(1)}`,
+  );
 
   // Steady: commit changes at RATE/s, measure commit → comment stored.
   const committed = new Map<string, number>();
@@ -153,23 +188,31 @@ async function main(): Promise<void> {
     const id = ids[i % ids.length] ?? '';
     org.store.update(id, { Description: `steady change ${i}` }, { silent: true });
     committed.set(id, Date.now());
-    if (i % 10 === 9 || i === total - 1) await queue.enqueue([...ids.slice(i - (i % 10), i + 1)].map(change), () => `steady${i}`);
+    if (i % 10 === 9 || i === total - 1)
+      await queue.enqueue([...ids.slice(i - (i % 10), i + 1)].map(change), () => `steady${i}`);
   }
   await until(
-    () => [...committed.keys()].every((id) => /steady change/.test(cm.control.comment('bench', 'emails', id)?.comment.messages[0]?.body.text ?? '')),
+    () =>
+      [...committed.keys()].every((id) =>
+        /steady change/.test(cm.control.comment('bench', 'emails', id)?.comment.messages[0]?.body.text ?? ''),
+      ),
     120_000,
     'the steady changes to land',
   );
   const latencies = [...committed.entries()]
     .map(([id, at]) => Date.parse(cm.control.comment('bench', 'emails', id)?.last_modified ?? '') - at)
     .sort((a, b) => a - b);
-  console.log(`steady      ${RATE} changes/s for ${STEADY_SECONDS} s: commit → comment p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms`);
+  console.log(
+    `steady      ${RATE} changes/s for ${STEADY_SECONDS} s: commit → comment p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms`,
+  );
 
   const workerRss = workers.map((worker) => (worker.pid === undefined ? 0 : vmHwm(worker.pid)));
   for (const worker of workers) worker.kill('SIGTERM');
   await Promise.all(workers.map((worker) => new Promise((resolve) => worker.on('close', resolve))));
   clearInterval(rssTimer);
-  console.log(`peak RSS    bench process (sandbox + driver) ${mb(peakRss)}, worker process(es) ${workerRss.map(mb).join(', ')}`);
+  console.log(
+    `peak RSS    bench process (sandbox + driver) ${mb(peakRss)}, worker process(es) ${workerRss.map(mb).join(', ')}`,
+  );
 
   await tearDown(redis, PREFIX, [queue, context, cm, org]);
 }

@@ -31,7 +31,10 @@ export class ConfigError extends BridgeError {
     readonly file: string,
     readonly problems: ConfigProblem[],
   ) {
-    super(problems.map((p) => formatProblem(file, p)).join('\n'), 'fix the listed problems, then run `sf-cm-bridge check`');
+    super(
+      problems.map((p) => formatProblem(file, p)).join('\n'),
+      'fix the listed problems, then run `sf-cm-bridge check`',
+    );
   }
 }
 

@@ -13,8 +13,21 @@ const CENSOR = '[Redacted]';
 
 /** Keys that hold a secret wherever they appear (one level of nesting, as fast-redact matches). */
 const SECRET_KEYS = [
-  'clientSecret', 'client_secret', 'token', 'adminToken', 'encryptionKey', 'accessToken', 'access_token',
-  'refreshToken', 'refresh_token', 'password', 'code_verifier', 'codeVerifier', 'authorization', 'Authorization', 'cookie',
+  'clientSecret',
+  'client_secret',
+  'token',
+  'adminToken',
+  'encryptionKey',
+  'accessToken',
+  'access_token',
+  'refreshToken',
+  'refresh_token',
+  'password',
+  'code_verifier',
+  'codeVerifier',
+  'authorization',
+  'Authorization',
+  'cookie',
 ];
 
 /** Every redaction path: secret keys at the top and one level down, headers, and the schema's secret paths. */
@@ -67,7 +80,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const scrubber = options.scrubber ?? new SecretScrubber();
   const usePretty = options.pretty ?? (options.destination === undefined && process.stdout.isTTY);
   const destination =
-    options.destination ?? (usePretty ? pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }) : pino.destination(1));
+    options.destination ??
+    (usePretty
+      ? pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+      : pino.destination(1));
   return pino(
     {
       level: options.level ?? process.env.LOG_LEVEL ?? 'info',

@@ -37,7 +37,8 @@ describe('docker-compose.yml', () => {
   it('every role the compose file runs is a command of the CLI', async () => {
     const { COMMANDS } = await import('../src/cli/main.ts');
     const names = COMMANDS.map((c) => c.name);
-    for (const service of ['api', 'subscriber', 'worker']) expect(names).toContain(compose.services[service]?.command?.[0]);
+    for (const service of ['api', 'subscriber', 'worker'])
+      expect(names).toContain(compose.services[service]?.command?.[0]);
   });
 
   it('keeps worker scalable with --scale (no fixed ports or container name)', () => {

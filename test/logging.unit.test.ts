@@ -25,7 +25,12 @@ describe('logging – secrets never reach the output', () => {
       ]),
     );
     expect(secrets).toEqual(
-      expect.arrayContaining(['q9nH9NoISFw3riYpDUAakuuyUKt0vRYgPCQHBz2I', 'client-secret-value', 'cm-token-value', config.secrets.encryptionKey]),
+      expect.arrayContaining([
+        'q9nH9NoISFw3riYpDUAakuuyUKt0vRYgPCQHBz2I',
+        'client-secret-value',
+        'cm-token-value',
+        config.secrets.encryptionKey,
+      ]),
     );
   });
 
@@ -41,7 +46,10 @@ describe('logging – secrets never reach the output', () => {
     logger.info({ clientSecret: 'client-secret-value', token: 'cm-token-value' }, 'top-level keys');
     logger.info({ req: { headers: { authorization: `Bearer ${accessToken}` } } }, 'request');
     logger.info({ tokens: { access_token: accessToken, refresh_token: '5Aep861RefreshTokenValue' } }, 'token response');
-    logger.error({ err: new Error(`refresh failed for ${accessToken} with secret client-secret-value`) }, 'refresh failed');
+    logger.error(
+      { err: new Error(`refresh failed for ${accessToken} with secret client-secret-value`) },
+      'refresh failed',
+    );
     logger.warn(`admin token q9nH9NoISFw3riYpDUAakuuyUKt0vRYgPCQHBz2I in a message`);
 
     const output = destination.lines.join('');

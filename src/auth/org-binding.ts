@@ -35,8 +35,15 @@ export interface OrgBindingDeps {
 }
 
 /** The org id the integration is bound to; installs from before pinning are bound to their stored org. */
-export async function boundOrg(redis: Redis, prefix: string, integration: string, tokens: TokenService): Promise<string | undefined> {
-  return (await redis.get(integrationKeys(prefix, integration).boundOrg())) ?? (await tokens.store.status(integration)).org;
+export async function boundOrg(
+  redis: Redis,
+  prefix: string,
+  integration: string,
+  tokens: TokenService,
+): Promise<string | undefined> {
+  return (
+    (await redis.get(integrationKeys(prefix, integration).boundOrg())) ?? (await tokens.store.status(integration)).org
+  );
 }
 
 export async function completeAuthorization(
@@ -53,7 +60,10 @@ export async function completeAuthorization(
 
   if (bound !== undefined && bound !== org && previous !== undefined && switchToOrg !== org) {
     const revoked = await revokeQuietly(client, token.refresh_token ?? token.access_token, logger, integration.key);
-    logger.warn({ integration: integration.key, boundOrg: bound, org, revoked }, 'authorisation from another org refused');
+    logger.warn(
+      { integration: integration.key, boundOrg: bound, org, revoked },
+      'authorisation from another org refused',
+    );
     return { kind: 'refused', org, boundOrg: bound, revoked };
   }
 
@@ -66,18 +76,29 @@ export async function completeAuthorization(
   const replaced = previous && previous.refreshToken !== token.refresh_token ? previous.refreshToken : undefined;
   const revokedPrevious = replaced ? await revokeQuietly(client, replaced, logger, integration.key) : false;
   if (switching) {
-    logger.warn({ integration: integration.key, fromOrg: bound, org }, 'integration moved to another org: positions reset');
+    logger.warn(
+      { integration: integration.key, fromOrg: bound, org },
+      'integration moved to another org: positions reset',
+    );
     return { kind: 'switched', org, fromOrg: bound };
   }
   return bound === undefined ? { kind: 'bound', org } : { kind: 'same_org', org, revokedPrevious };
 }
 
-async function revokeQuietly(client: SalesforceOAuthClient, token: string, logger: Logger, integration: string): Promise<boolean> {
+async function revokeQuietly(
+  client: SalesforceOAuthClient,
+  token: string,
+  logger: Logger,
+  integration: string,
+): Promise<boolean> {
   try {
     await client.revoke(token);
     return true;
   } catch (error) {
-    logger.warn({ integration, err: error }, 'could not revoke a token at Salesforce; revoke it in Setup → Connected Apps OAuth Usage');
+    logger.warn(
+      { integration, err: error },
+      'could not revoke a token at Salesforce; revoke it in Setup → Connected Apps OAuth Usage',
+    );
     return false;
   }
 }

@@ -54,7 +54,10 @@ export class TokenCipher {
   decrypt(envelope: string, associatedData: string): { plaintext: string; stale: boolean } {
     const [version, id, iv, tag, ciphertext] = envelope.split('.');
     if (version !== 'v1' || !id || !iv || !tag || ciphertext === undefined) {
-      throw new TokenDecryptionError('stored tokens are not in a format this version can read', 'authorise the integration again');
+      throw new TokenDecryptionError(
+        'stored tokens are not in a format this version can read',
+        'authorise the integration again',
+      );
     }
     const key = this.#byId.get(id);
     if (!key) {
@@ -67,10 +70,16 @@ export class TokenCipher {
       const decipher = createDecipheriv('aes-256-gcm', key.bytes, Buffer.from(iv, 'base64url'));
       decipher.setAAD(Buffer.from(associatedData, 'utf8'));
       decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-      const plaintext = Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+      const plaintext = Buffer.concat([
+        decipher.update(Buffer.from(ciphertext, 'base64url')),
+        decipher.final(),
+      ]).toString('utf8');
       return { plaintext, stale: key.id !== this.#current.id };
     } catch {
-      throw new TokenDecryptionError('stored tokens failed authentication (tampered, or stored for another integration)', 'authorise the integration again');
+      throw new TokenDecryptionError(
+        'stored tokens failed authentication (tampered, or stored for another integration)',
+        'authorise the integration again',
+      );
     }
   }
 }

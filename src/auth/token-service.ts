@@ -25,7 +25,6 @@ import type { Identity, SalesforceOAuthClient, TokenResponse } from '../salesfor
 import type { SalesforceSession, SessionSource } from '../salesforce/session.ts';
 import type { StoredTokens, TokenStore } from './token-store.ts';
 
-
 export type TokenEventKind = 'authorized' | 'refreshed' | 'needs_reauth' | 'disconnected';
 export const TokenEventSchema = z.object({
   integration: z.string(),
@@ -92,7 +91,9 @@ export class TokenService implements SessionSource {
   refresh(integration: string, rejectedAccessToken: string): Promise<SalesforceSession> {
     const running = this.#inFlight.get(integration);
     if (running) return running;
-    const attempt = this.#refreshAcrossProcesses(integration, rejectedAccessToken).finally(() => this.#inFlight.delete(integration));
+    const attempt = this.#refreshAcrossProcesses(integration, rejectedAccessToken).finally(() =>
+      this.#inFlight.delete(integration),
+    );
     this.#inFlight.set(integration, attempt);
     return attempt;
   }
@@ -108,16 +109,20 @@ export class TokenService implements SessionSource {
       );
     }
     this.#scrubber?.add(token.access_token, refreshToken);
-    await this.#store.saveAuthorization(integration, {
-      accessToken: token.access_token,
-      refreshToken,
-      instanceUrl: token.instance_url,
-      identityUrl: token.id,
-      issuedAt: Number(token.issued_at),
-      orgId: identity.organization_id,
-      userId: identity.user_id,
-      username: identity.username,
-    }, authorizationTime(token));
+    await this.#store.saveAuthorization(
+      integration,
+      {
+        accessToken: token.access_token,
+        refreshToken,
+        instanceUrl: token.instance_url,
+        identityUrl: token.id,
+        issuedAt: Number(token.issued_at),
+        orgId: identity.organization_id,
+        userId: identity.user_id,
+        username: identity.username,
+      },
+      authorizationTime(token),
+    );
     await this.#publish({ integration, kind: 'authorized' });
   }
 
@@ -130,7 +135,10 @@ export class TokenService implements SessionSource {
         await this.#client(integration).revoke(tokens.refreshToken);
         revoked = true;
       } catch (error) {
-        this.#logger.warn({ integration, err: error }, 'could not revoke the token at Salesforce; deleting it locally anyway');
+        this.#logger.warn(
+          { integration, err: error },
+          'could not revoke the token at Salesforce; deleting it locally anyway',
+        );
       }
     }
     await this.#store.remove(integration);
@@ -178,7 +186,9 @@ export class TokenService implements SessionSource {
       // Another process is refreshing: wait for its result (or for its lock to go away).
       await delay(this.#pollIntervalMs);
     }
-    throw new SalesforceUnavailableError(`token refresh for ${integration} did not complete within ${this.#lockTtlMs * 2} ms`);
+    throw new SalesforceUnavailableError(
+      `token refresh for ${integration} did not complete within ${this.#lockTtlMs * 2} ms`,
+    );
   }
 
   async #refreshHoldingLock(integration: string, rejected: string): Promise<SalesforceSession> {
@@ -194,9 +204,15 @@ export class TokenService implements SessionSource {
       const invalidGrant = error instanceof SalesforceOAuthError && error.isInvalidGrant;
       this.#onRefresh?.(integration, invalidGrant ? 'invalid_grant' : 'failed');
       if (error instanceof SalesforceOAuthError && error.isInvalidGrant) {
-        await this.#store.markNeedsReauth(integration, `refresh failed: ${error.description || error.error}`, { code: error.error, description: error.description });
+        await this.#store.markNeedsReauth(integration, `refresh failed: ${error.description || error.error}`, {
+          code: error.error,
+          description: error.description,
+        });
         await this.#publish({ integration, kind: 'needs_reauth' });
-        this.#logger.error({ integration, error: error.error }, 'refresh token rejected: integration paused until an admin authorises it again');
+        this.#logger.error(
+          { integration, error: error.error },
+          'refresh token rejected: integration paused until an admin authorises it again',
+        );
         throw new NotAuthorizedError(integration, 'needs_reauth');
       }
       throw error;
@@ -225,7 +241,13 @@ export class TokenService implements SessionSource {
 
   #toSession(integration: string, tokens: StoredTokens): SalesforceSession {
     this.#scrubber?.add(tokens.accessToken, tokens.refreshToken);
-    return { integration, accessToken: tokens.accessToken, instanceUrl: tokens.instanceUrl, orgId: tokens.orgId, userId: tokens.userId };
+    return {
+      integration,
+      accessToken: tokens.accessToken,
+      instanceUrl: tokens.instanceUrl,
+      orgId: tokens.orgId,
+      userId: tokens.userId,
+    };
   }
 
   async #publish(event: TokenEvent): Promise<void> {

@@ -76,7 +76,12 @@ export class TokenStore {
       .multi()
       .set(keys.tokens(), this.cipher.encrypt(JSON.stringify(tokens), integration))
       .del(keys.auth())
-      .hset(keys.auth(), { state: 'authorized', org: tokens.orgId, user: tokens.username, authorizedAt: at.toISOString() })
+      .hset(keys.auth(), {
+        state: 'authorized',
+        org: tokens.orgId,
+        user: tokens.username,
+        authorizedAt: at.toISOString(),
+      })
       .exec();
   }
 
@@ -92,9 +97,17 @@ export class TokenStore {
   }
 
   /** The refresh token is dead: keep the record for diagnosis, but say so. */
-  async markNeedsReauth(integration: string, reason: string, oauthError?: { code: string; description: string }): Promise<void> {
+  async markNeedsReauth(
+    integration: string,
+    reason: string,
+    oauthError?: { code: string; description: string },
+  ): Promise<void> {
     const fields = oauthError ? { errorCode: oauthError.code, errorDescription: oauthError.description } : {};
-    await this.redis.hset(integrationKeys(this.prefix, integration).auth(), { state: 'needs_reauth', reason, ...fields });
+    await this.redis.hset(integrationKeys(this.prefix, integration).auth(), {
+      state: 'needs_reauth',
+      reason,
+      ...fields,
+    });
   }
 
   async remove(integration: string): Promise<void> {

@@ -24,8 +24,8 @@ export const backfillCommand: Command = {
   help: [
     'Queues the records of every object of the integration (or one) for the workers to fetch and push,',
     'in SystemModstamp order. Unchanged comments are not pushed again. Interrupted (Ctrl-C, crash)? Run the',
-    'same command again: it continues from each object\'s checkpoint. Run a worker (or `all`) to push.',
-    'Waits while the Salesforce API usage is above the governor\'s threshold (80 % of the daily allocation).',
+    "same command again: it continues from each object's checkpoint. Run a worker (or `all`) to push.",
+    "Waits while the Salesforce API usage is above the governor's threshold (80 % of the daily allocation).",
     'Uses REST query paging (Bulk API 2.0 is not implemented).',
     '',
     'Options:',
@@ -41,11 +41,16 @@ export const backfillCommand: Command = {
     const config = loadConfigFile(configPath(values));
     const integration = config.integrations.find((i) => i.key === request.integration);
     if (!integration) {
-      throw new UsageError(`no integration "${request.integration}" in ${config.file} (it has: ${config.integrations.map((i) => i.key).join(', ')})`);
+      throw new UsageError(
+        `no integration "${request.integration}" in ${config.file} (it has: ${config.integrations.map((i) => i.key).join(', ')})`,
+      );
     }
-    const objects = request.object === undefined ? integration.objects : integration.objects.filter((o) => o.name === request.object);
+    const objects =
+      request.object === undefined ? integration.objects : integration.objects.filter((o) => o.name === request.object);
     if (objects.length === 0) {
-      throw new UsageError(`integration ${integration.key} has no object "${request.object}" (it has: ${integration.objects.map((o) => o.name).join(', ')})`);
+      throw new UsageError(
+        `integration ${integration.key} has no object "${request.object}" (it has: ${integration.objects.map((o) => o.name).join(', ')})`,
+      );
     }
 
     const scrubber = new SecretScrubber();
@@ -60,7 +65,10 @@ export const backfillCommand: Command = {
       const status = await context.tokens.store.status(integration.key);
       if (status.state !== 'authorized') throw new NotAuthorizedError(integration.key, status.state);
       const reporter = tty ? new ProgressBar(process.stderr) : new ProgressLog(logger);
-      const totals = await backfillObjects(context, integration, objects, request.since, { onProgress: (p) => reporter.update(p), onDeferred: (o, r) => reporter.deferred(o, r) });
+      const totals = await backfillObjects(context, integration, objects, request.since, {
+        onProgress: (p) => reporter.update(p),
+        onDeferred: (o, r) => reporter.deferred(o, r),
+      });
       reporter.finish();
       process.stdout.write(
         `${integration.key}: ${totals.map((t) => `${t.object} ${t.enqueued} record(s)${t.resumed ? ' (resumed)' : ''}`).join(', ')} queued; workers push them.\n`,
@@ -80,8 +88,17 @@ export interface BackfillRequest {
 }
 
 /** Positionals and options → what to backfill; a UsageError (exit 2) says what is wrong. */
-export function parseBackfillArgs(values: Record<string, string | boolean | undefined>, positionals: string[], now = Date.now()): BackfillRequest {
-  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name the integration: <project>/<integration>' : `one integration only, got ${positionals.join(' ')}`);
+export function parseBackfillArgs(
+  values: Record<string, string | boolean | undefined>,
+  positionals: string[],
+  now = Date.now(),
+): BackfillRequest {
+  if (positionals.length !== 1)
+    throw new UsageError(
+      positionals.length === 0
+        ? 'name the integration: <project>/<integration>'
+        : `one integration only, got ${positionals.join(' ')}`,
+    );
   const integration = positionals[0] ?? '';
   if (!/^[^/\s]+\/[^/\s]+$/.test(integration)) throw new UsageError(`"${integration}" is not <project>/<integration>`);
   const object = typeof values.object === 'string' ? values.object : undefined;
@@ -90,7 +107,8 @@ export function parseBackfillArgs(values: Record<string, string | boolean | unde
 
 function parseSince(value: string | boolean | undefined, now: number): number | null {
   if (value === undefined || value === false) return null;
-  if (typeof value !== 'string' || value === '') throw new UsageError('--since needs a value: an ISO 8601 time or a duration such as 30d');
+  if (typeof value !== 'string' || value === '')
+    throw new UsageError('--since needs a value: an ISO 8601 time or a duration such as 30d');
   const duration = parseDuration(value);
   if (duration !== undefined && duration > 0) return now - duration;
   // Date-only or date-time with a zone: anything else is ambiguous about the time zone.
@@ -116,7 +134,13 @@ export async function backfillObjects(
   integration: IntegrationConfig,
   objects: readonly ObjectConfig[],
   since: number | null,
-  hooks: { onProgress?: (progress: BackfillProgress) => void; onDeferred?: (object: string, reason: string) => void; budget?: ApiBudgetOptions; rowsPerQuery?: number; signal?: AbortSignal } = {},
+  hooks: {
+    onProgress?: (progress: BackfillProgress) => void;
+    onDeferred?: (object: string, reason: string) => void;
+    budget?: ApiBudgetOptions;
+    rowsPerQuery?: number;
+    signal?: AbortSignal;
+  } = {},
 ): Promise<BackfillTotals[]> {
   const prefix = context.config.redis.prefix;
   const budget = new ApiBudget(context.redis, prefix, integration.key, hooks.budget);
@@ -168,7 +192,10 @@ class RateMeter {
     const rate = seconds > 0 ? (progress.enqueued - this.#start.enqueued) / seconds : 0;
     const fraction = progress.fraction;
     // ETA from how far through the SystemModstamp range the cursor is, at the elapsed pace.
-    const etaSeconds = fraction !== undefined && fraction > 0 && fraction < 1 && seconds > 0 ? (seconds * (1 - fraction)) / fraction : undefined;
+    const etaSeconds =
+      fraction !== undefined && fraction > 0 && fraction < 1 && seconds > 0
+        ? (seconds * (1 - fraction)) / fraction
+        : undefined;
     return { rate, etaSeconds };
   }
 
@@ -202,8 +229,11 @@ class ProgressBar implements Reporter {
     const width = 30;
     const filled = Math.round((progress.fraction ?? 0) * width);
     const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
-    const percent = progress.fraction === undefined ? ' --%' : `${String(Math.floor(progress.fraction * 100)).padStart(3)}%`;
-    this.out.write(`\r${progress.object} [${bar}] ${percent}  ${progress.enqueued.toLocaleString('en')} records  ${Math.round(rate).toLocaleString('en')}/s  ETA ${formatEta(etaSeconds)}${progress.resumed ? '  (resumed)' : ''}\x1b[K`);
+    const percent =
+      progress.fraction === undefined ? ' --%' : `${String(Math.floor(progress.fraction * 100)).padStart(3)}%`;
+    this.out.write(
+      `\r${progress.object} [${bar}] ${percent}  ${progress.enqueued.toLocaleString('en')} records  ${Math.round(rate).toLocaleString('en')}/s  ETA ${formatEta(etaSeconds)}${progress.resumed ? '  (resumed)' : ''}\x1b[K`,
+    );
   }
 
   deferred(object: string, reason: string): void {
@@ -235,7 +265,14 @@ class ProgressLog implements Reporter {
     if (Date.now() - this.#lastAt < this.everyMs) return;
     this.#lastAt = Date.now();
     this.logger.info(
-      { object: progress.object, enqueued: progress.enqueued, ratePerSecond: Math.round(rate), percent: progress.fraction === undefined ? undefined : Math.floor(progress.fraction * 100), eta: formatEta(etaSeconds), resumed: progress.resumed },
+      {
+        object: progress.object,
+        enqueued: progress.enqueued,
+        ratePerSecond: Math.round(rate),
+        percent: progress.fraction === undefined ? undefined : Math.floor(progress.fraction * 100),
+        eta: formatEta(etaSeconds),
+        resumed: progress.resumed,
+      },
       'backfill progress',
     );
   }

@@ -41,7 +41,8 @@ export const checkCommand: Command = {
     try {
       const report = await checkOnline(config, redis, logger);
       const out = ['', 'online checks:', ...report.lines.map((line) => `  ${line}`)];
-      for (const problem of report.problems) out.push(`  problem: ${problem.integration}: ${problem.where}: ${problem.message}`);
+      for (const problem of report.problems)
+        out.push(`  problem: ${problem.integration}: ${problem.where}: ${problem.message}`);
       out.push(report.problems.length === 0 ? '  all online checks passed' : `  ${report.problems.length} problem(s)`);
       process.stdout.write(scrubber.scrub(`${out.join('\n')}\n`));
       return report.problems.length === 0 ? EXIT.ok : EXIT.failure;
@@ -63,10 +64,16 @@ export function summarize(config: BridgeConfig): string {
     );
     for (const object of integration.objects) {
       const source = object.mode === 'cdc' ? `cdc ${object.channel}` : 'poll';
-      const extras = [object.where ? `where ${object.where}` : '', object.backfill ? `backfill ${formatDuration(object.backfill)}` : '']
+      const extras = [
+        object.where ? `where ${object.where}` : '',
+        object.backfill ? `backfill ${formatDuration(object.backfill)}` : '',
+      ]
         .filter(Boolean)
         .join(', ');
-      lines.push(`  ${object.name}  (${source}${extras ? `; ${extras}` : ''})`, `    fields: ${object.fields.join(', ')}`);
+      lines.push(
+        `  ${object.name}  (${source}${extras ? `; ${extras}` : ''})`,
+        `    fields: ${object.fields.join(', ')}`,
+      );
     }
   }
   const warnings = exampleSecretWarnings(config);
@@ -76,12 +83,18 @@ export function summarize(config: BridgeConfig): string {
 
 function exampleSecretWarnings(config: BridgeConfig): string[] {
   const out: string[] = [];
-  if (EXAMPLE_SECRETS.includes(config.server.adminToken)) out.push('server.adminToken is the example value: set BRIDGE_ADMIN_TOKEN');
+  if (EXAMPLE_SECRETS.includes(config.server.adminToken))
+    out.push('server.adminToken is the example value: set BRIDGE_ADMIN_TOKEN');
   if (EXAMPLE_SECRETS.includes(config.secrets.encryptionKey)) {
     out.push('secrets.encryptionKey is the example key: set BRIDGE_ENCRYPTION_KEY (openssl rand -base64 32)');
   }
   for (const path of config.inlineSecrets) {
-    out.push(`${path} is written in the file: pass it from the environment instead (${path.split('.').pop()?.replace(/\[\d+\]$/, '')}: \${SOME_VARIABLE})`);
+    out.push(
+      `${path} is written in the file: pass it from the environment instead (${path
+        .split('.')
+        .pop()
+        ?.replace(/\[\d+\]$/, '')}: \${SOME_VARIABLE})`,
+    );
   }
   return out;
 }

@@ -11,7 +11,16 @@ import { demoCommand, sandboxCommand } from './sandbox.ts';
 import { EXIT, type Command } from './command.ts';
 
 /** Every command that exists; only built commands are listed. */
-export const COMMANDS: readonly Command[] = [allCommand, apiCommand, subscriberCommand, workerCommand, backfillCommand, checkCommand, sandboxCommand, demoCommand];
+export const COMMANDS: readonly Command[] = [
+  allCommand,
+  apiCommand,
+  subscriberCommand,
+  workerCommand,
+  backfillCommand,
+  checkCommand,
+  sandboxCommand,
+  demoCommand,
+];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -23,7 +32,7 @@ function mainHelp(): string {
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'Run `sf-cm-bridge <command> --help` for a command\'s options.',
+    "Run `sf-cm-bridge <command> --help` for a command's options.",
     '',
   ].join('\n');
 }
@@ -73,7 +82,9 @@ function reportError(error: unknown, command: Command): number {
     process.stderr.write(`sf-cm-bridge ${command.name}: ${error.message}${error.hint ? `\n  → ${error.hint}` : ''}\n`);
     return EXIT.failure;
   }
-  process.stderr.write(`sf-cm-bridge ${command.name}: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `sf-cm-bridge ${command.name}: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   return EXIT.failure;
 }
 

@@ -20,7 +20,11 @@ const PAGE_ERRORS: Record<string, string> = {
 
 export type ProbeResult = { ok: true; line: string } | { ok: false; message: string };
 
-export async function probeAuthorization(integration: IntegrationConfig, publicUrl: string, fetchImpl: typeof fetch = fetch): Promise<ProbeResult> {
+export async function probeAuthorization(
+  integration: IntegrationConfig,
+  publicUrl: string,
+  fetchImpl: typeof fetch = fetch,
+): Promise<ProbeResult> {
   const { loginUrl, clientId, clientSecret, pkce } = integration.salesforce;
   const callback = redirectUri(publicUrl);
   const client = new SalesforceOAuthClient({ loginUrl, clientId, clientSecret, redirectUri: callback });
@@ -31,9 +35,13 @@ export async function probeAuthorization(integration: IntegrationConfig, publicU
   try {
     response = await fetchImpl(url, { redirect: 'manual', signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
   } catch (error) {
-    return { ok: false, message: `the login host ${loginUrl} does not answer (${(error as Error).message}): check salesforce.loginUrl and that this machine can reach it` };
+    return {
+      ok: false,
+      message: `the login host ${loginUrl} does not answer (${(error as Error).message}): check salesforce.loginUrl and that this machine can reach it`,
+    };
   }
-  if (response.status >= 500) return { ok: false, message: `the login host ${loginUrl} answered HTTP ${response.status}: try again later` };
+  if (response.status >= 500)
+    return { ok: false, message: `the login host ${loginUrl} answered HTTP ${response.status}: try again later` };
 
   const location = response.headers.get('location');
   const redirected = location ? new URL(location, loginUrl) : undefined;
@@ -41,7 +49,8 @@ export async function probeAuthorization(integration: IntegrationConfig, publicU
   const body = await response.text().catch(() => '');
   const shown = Object.keys(PAGE_ERRORS).find((code) => body.includes(code) || location?.includes(code));
   const error = redirectedError ?? shown;
-  if (!error) return { ok: true, line: `salesforce  ${loginUrl}: answers; app ${clientId} is known and accepts ${callback}` };
+  if (!error)
+    return { ok: true, line: `salesforce  ${loginUrl}: answers; app ${clientId} is known and accepts ${callback}` };
 
   const description = redirected?.searchParams.get('error_description') ?? PAGE_ERRORS[error] ?? '';
   const explanation = explainOAuthError(error, description, { stage: 'redirect', redirectUri: callback, loginUrl });

@@ -32,7 +32,8 @@ export async function checkOnline(config: BridgeConfig, redis: Redis, logger: Lo
   const context = createContext({ config, logger, redis });
   const report: OnlineReport = { lines: [], problems: [] };
   try {
-    for (const integration of config.integrations) await checkIntegration(context, integration, config.server.publicUrl, report);
+    for (const integration of config.integrations)
+      await checkIntegration(context, integration, config.server.publicUrl, report);
   } finally {
     await context.close();
   }
@@ -46,15 +47,21 @@ async function checkIntegration(
   report: OnlineReport,
 ): Promise<void> {
   const { tokens } = context;
-  const problem = (where: string, message: string) => report.problems.push({ integration: integration.key, where, message });
+  const problem = (where: string, message: string) =>
+    report.problems.push({ integration: integration.key, where, message });
   report.lines.push(integration.key);
 
   const cm = createCmClient({ baseUrl: integration.target.url, token: integration.target.token, timeoutMs: 30_000 });
   try {
     const source = await cm.getSource(integration.target.project, integration.target.source);
-    report.lines.push(`  target      ${integration.target.project}/${integration.target.source}: reachable (source id ${source.id})`);
+    report.lines.push(
+      `  target      ${integration.target.project}/${integration.target.source}: reachable (source id ${source.id})`,
+    );
   } catch (error) {
-    problem('target', `Communications Mining source ${integration.target.project}/${integration.target.source}: ${describeError(error)}`);
+    problem(
+      'target',
+      `Communications Mining source ${integration.target.project}/${integration.target.source}: ${describeError(error)}`,
+    );
   }
 
   const probe = await probeAuthorization(integration, publicUrl);
@@ -99,7 +106,9 @@ async function checkObject(
   try {
     const where = object.where ? ` WHERE ${object.where}` : '';
     await rest.query(`SELECT ${object.fields.join(', ')} FROM ${object.name}${where} LIMIT 1`);
-    report.lines.push(`  ${object.name}  readable; ${object.fields.length} fields${object.where ? ', where clause valid' : ''}`);
+    report.lines.push(
+      `  ${object.name}  readable; ${object.fields.length} fields${object.where ? ', where clause valid' : ''}`,
+    );
   } catch (error) {
     problem(object.where ? `${at}.where` : at, `test query failed: ${describeError(error)}`);
   }

@@ -8,7 +8,14 @@ function roleCommand(name: RoleName | 'all', summary: string, help: string): Com
     name,
     summary,
     usage: `sf-cm-bridge ${name} [--config FILE]`,
-    help: [help, '', 'Stops gracefully on SIGTERM/SIGINT. Logs JSON lines (pretty on a terminal); LOG_LEVEL sets the level.', '', 'Options:', CONFIG_HELP].join('\n'),
+    help: [
+      help,
+      '',
+      'Stops gracefully on SIGTERM/SIGINT. Logs JSON lines (pretty on a terminal); LOG_LEVEL sets the level.',
+      '',
+      'Options:',
+      CONFIG_HELP,
+    ].join('\n'),
     options: CONFIG_OPTION,
     async run({ values }) {
       const running = await startRoles(roles, configPath(values));
@@ -20,7 +27,7 @@ function roleCommand(name: RoleName | 'all', summary: string, help: string): Com
 export const apiCommand = roleCommand(
   'api',
   'HTTP server: OAuth authorisation, status page, admin API, health',
-  'Serves the admin\'s one-time Salesforce authorisation (/integrations/<project>/<name>/oauth2/authenticate),\nthe status page (/), the admin API (/api), /healthz and /readyz on server.host:server.port.',
+  "Serves the admin's one-time Salesforce authorisation (/integrations/<project>/<name>/oauth2/authenticate),\nthe status page (/), the admin API (/api), /healthz and /readyz on server.host:server.port.",
 );
 
 export const workerCommand = roleCommand(

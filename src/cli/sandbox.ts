@@ -35,13 +35,24 @@ async function loadSandbox(command: string): Promise<SandboxPackage | undefined>
 
 /** Node's "Cannot find package '<name>' imported from …", not a module missing inside the package. */
 function isPackageMissing(error: unknown, name: string): boolean {
-  return error instanceof Error && (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && error.message.includes(`'${name}'`);
+  return (
+    error instanceof Error &&
+    (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' &&
+    error.message.includes(`'${name}'`)
+  );
 }
 
-function intOption(value: string | boolean | undefined, name: string, fallback: number, min: number, max: number): number {
+function intOption(
+  value: string | boolean | undefined,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (value === undefined) return fallback;
   const parsed = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!Number.isInteger(parsed) || parsed < min || parsed > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}`);
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max)
+    throw new UsageError(`--${name} must be an integer from ${min} to ${max}`);
   return parsed;
 }
 

@@ -9,10 +9,35 @@ const ALWAYS = ['Id', 'SystemModstamp', 'CreatedDate'];
 
 /** SOQL words that can appear in a condition without being a field. */
 const SOQL_WORDS = new Set([
-  'and', 'or', 'not', 'in', 'like', 'null', 'true', 'false', 'includes', 'excludes',
-  'yesterday', 'today', 'tomorrow', 'last_week', 'this_week', 'next_week', 'last_month', 'this_month',
-  'next_month', 'last_90_days', 'next_90_days', 'this_quarter', 'last_quarter', 'next_quarter',
-  'this_year', 'last_year', 'next_year', 'last_n_days', 'next_n_days',
+  'and',
+  'or',
+  'not',
+  'in',
+  'like',
+  'null',
+  'true',
+  'false',
+  'includes',
+  'excludes',
+  'yesterday',
+  'today',
+  'tomorrow',
+  'last_week',
+  'this_week',
+  'next_week',
+  'last_month',
+  'this_month',
+  'next_month',
+  'last_90_days',
+  'next_90_days',
+  'this_quarter',
+  'last_quarter',
+  'next_quarter',
+  'this_year',
+  'last_year',
+  'next_year',
+  'last_n_days',
+  'next_n_days',
 ]);
 
 /** Field paths named in a SOQL condition: identifiers outside string literals that are not SOQL words or literals. */
@@ -30,7 +55,17 @@ export function fieldsOfCondition(condition: string): string[] {
 /** Field paths a mapping reads, in mapping order. */
 export function fieldsOfMapping(mapping: CommentMapping): string[] {
   const body = Array.isArray(mapping.body) ? mapping.body : [mapping.body];
-  const single = [mapping.id, mapping.timestamp, mapping.thread, mapping.subject, ...body, mapping.from, mapping.to, mapping.cc, mapping.bcc];
+  const single = [
+    mapping.id,
+    mapping.timestamp,
+    mapping.thread,
+    mapping.subject,
+    ...body,
+    mapping.from,
+    mapping.to,
+    mapping.cc,
+    mapping.bcc,
+  ];
   return [...single.filter((f): f is string => f !== undefined), ...Object.values(mapping.properties ?? {})];
 }
 

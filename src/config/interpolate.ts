@@ -36,7 +36,10 @@ export function interpolateString(
     const value = env[name];
     if (value !== undefined && value !== '') return value;
     if (fallback !== undefined) return fallback;
-    problems.push({ path, message: `environment variable ${name} is not set (and has no default: write \${${name}:-default} to give one)` });
+    problems.push({
+      path,
+      message: `environment variable ${name} is not set (and has no default: write \${${name}:-default} to give one)`,
+    });
     return match;
   });
 }

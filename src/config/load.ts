@@ -62,7 +62,13 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
     problems.push(...schemaProblems.filter((p) => !unresolved.has(p.path)));
   }
   // Cross-field rules run on the raw input too, so they are reported even when other fields fail.
-  problems.push(...crossFieldProblems(interpolated).map((p) => ({ path: formatPath(p.path), line: lineOf(p.path), message: p.message })));
+  problems.push(
+    ...crossFieldProblems(interpolated).map((p) => ({
+      path: formatPath(p.path),
+      line: lineOf(p.path),
+      message: p.message,
+    })),
+  );
   if (problems.length > 0 || !result.success) throw new ConfigError(file, sortProblems(problems));
   return deepFreeze(buildConfig(result.data, file, inlineSecrets(raw)));
 }
@@ -72,7 +78,8 @@ export function loadConfigText(text: string, file: string, env: NodeJS.ProcessEn
  * exponentially) as config errors with their line, instead of a stack trace or a hang.
  */
 function documentValue(doc: Document, lineCounter: LineCounter, file: string): unknown {
-  const lineAt = (node: { range?: [number, number, number] | null | undefined }) => (node.range ? lineCounter.linePos(node.range[0]).line : undefined);
+  const lineAt = (node: { range?: [number, number, number] | null | undefined }) =>
+    node.range ? lineCounter.linePos(node.range[0]).line : undefined;
   const problems: ConfigProblem[] = [];
   let firstAlias: number | undefined;
   visit(doc, {
@@ -80,7 +87,11 @@ function documentValue(doc: Document, lineCounter: LineCounter, file: string): u
       firstAlias ??= lineAt(alias);
       const target = alias.resolve(doc);
       if (target && path.includes(target)) {
-        problems.push({ path: '', line: lineAt(alias), message: `invalid YAML: alias *${alias.source} is inside the node it names (an alias cycle)` });
+        problems.push({
+          path: '',
+          line: lineAt(alias),
+          message: `invalid YAML: alias *${alias.source} is inside the node it names (an alias cycle)`,
+        });
       }
     },
   });
@@ -89,7 +100,13 @@ function documentValue(doc: Document, lineCounter: LineCounter, file: string): u
     return doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSIONS });
   } catch (error) {
     if (!(error instanceof ReferenceError)) throw error;
-    throw new ConfigError(file, [{ path: '', line: firstAlias, message: 'invalid YAML: its aliases expand too much (an alias bomb); write the values out' }]);
+    throw new ConfigError(file, [
+      {
+        path: '',
+        line: firstAlias,
+        message: 'invalid YAML: its aliases expand too much (an alias bomb); write the values out',
+      },
+    ]);
   }
 }
 
@@ -106,10 +123,22 @@ function buildConfig(parsed: ParsedConfig, file: string, inline: string[]): Brid
     }));
     return { ...integration, key: `${integration.project}/${integration.name}`, objects };
   });
-  return { file, redis: parsed.redis, server: parsed.server, worker: parsed.worker, secrets: parsed.secrets, integrations, inlineSecrets: inline };
+  return {
+    file,
+    redis: parsed.redis,
+    server: parsed.server,
+    worker: parsed.worker,
+    secrets: parsed.secrets,
+    integrations,
+    inlineSecrets: inline,
+  };
 }
 
-function describeIssue(issue: z.core.$ZodIssue, input: unknown, lineOf: (path: Path) => number | undefined): ConfigProblem[] {
+function describeIssue(
+  issue: z.core.$ZodIssue,
+  input: unknown,
+  lineOf: (path: Path) => number | undefined,
+): ConfigProblem[] {
   const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
   const found = valueAt(input, path);
   if (issue.code === 'unrecognized_keys') {
@@ -131,7 +160,10 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown, lineOf: (path: P
       message = issue.issues.map((inner) => inner.message).join('; ');
       break;
     case 'invalid_union':
-      message = found === undefined ? 'is required' : `expected a field name or a list of field names, found ${describeValue(found)}`;
+      message =
+        found === undefined
+          ? 'is required'
+          : `expected a field name or a list of field names, found ${describeValue(found)}`;
       break;
     default:
       message = issue.message;
@@ -141,11 +173,54 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown, lineOf: (path: P
 
 /** Every key the schema knows, for "did you mean" hints on typos. */
 const KNOWN_KEYS = [
-  'redis', 'url', 'prefix', 'server', 'host', 'port', 'publicUrl', 'adminToken', 'metricsToken', 'trustProxy', 'sessionTtl', 'secrets', 'encryptionKey',
-  'worker', 'concurrency', 'batchSize', 'jobLock', 'previousEncryptionKeys',
-  'integrations', 'project', 'name', 'salesforce', 'loginUrl', 'apiVersion', 'clientId', 'clientSecret', 'pkce',
-  'target', 'token', 'source', 'reconcile', 'every', 'lookback', 'objects', 'mode', 'where', 'backfill', 'comment',
-  'id', 'timestamp', 'thread', 'subject', 'body', 'from', 'to', 'cc', 'bcc', 'properties',
+  'redis',
+  'url',
+  'prefix',
+  'server',
+  'host',
+  'port',
+  'publicUrl',
+  'adminToken',
+  'metricsToken',
+  'trustProxy',
+  'sessionTtl',
+  'secrets',
+  'encryptionKey',
+  'worker',
+  'concurrency',
+  'batchSize',
+  'jobLock',
+  'previousEncryptionKeys',
+  'integrations',
+  'project',
+  'name',
+  'salesforce',
+  'loginUrl',
+  'apiVersion',
+  'clientId',
+  'clientSecret',
+  'pkce',
+  'target',
+  'token',
+  'source',
+  'reconcile',
+  'every',
+  'lookback',
+  'objects',
+  'mode',
+  'where',
+  'backfill',
+  'comment',
+  'id',
+  'timestamp',
+  'thread',
+  'subject',
+  'body',
+  'from',
+  'to',
+  'cc',
+  'bcc',
+  'properties',
 ];
 
 function suggestion(key: string, candidates: string[]): string {
@@ -158,7 +233,9 @@ function suggestion(key: string, candidates: string[]): string {
       bestDistance = distance;
     }
   }
-  return best !== undefined && bestDistance <= Math.max(1, Math.floor(key.length / 4)) ? ` (did you mean "${best}"?)` : '';
+  return best !== undefined && bestDistance <= Math.max(1, Math.floor(key.length / 4))
+    ? ` (did you mean "${best}"?)`
+    : '';
 }
 
 function editDistance(a: string, b: string): number {

@@ -29,9 +29,12 @@ export function fieldPathProblem(path: string): string | undefined {
   }
   for (const [index, segment] of segments.entries()) {
     const isLast = index === segments.length - 1;
-    if (!isApiName(segment)) return `"${path}" is not a valid field name or relationship path ("${segment}" is not an API name)`;
-    if (isLast && /__r$/.test(segment)) return `"${path}" ends in a relationship ("${segment}"): name a field of it, e.g. ${segment}.Name`;
-    if (!isLast && /__c$/.test(segment)) return `"${path}" uses the field "${segment}" as a relationship: use its relationship name (${segment.slice(0, -3)}__r)`;
+    if (!isApiName(segment))
+      return `"${path}" is not a valid field name or relationship path ("${segment}" is not an API name)`;
+    if (isLast && /__r$/.test(segment))
+      return `"${path}" ends in a relationship ("${segment}"): name a field of it, e.g. ${segment}.Name`;
+    if (!isLast && /__c$/.test(segment))
+      return `"${path}" uses the field "${segment}" as a relationship: use its relationship name (${segment.slice(0, -3)}__r)`;
   }
   return undefined;
 }

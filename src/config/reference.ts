@@ -37,7 +37,12 @@ function typeOf(node: Node): string {
   if (node.format === 'duration') return 'duration';
   if (node.anyOf) return node.anyOf.map(typeOf).join(' or ');
   if (node.type === 'array') return `list of ${node.items ? typeOf(node.items) : 'values'}`;
-  if (node.type === 'object' && node.additionalProperties && typeof node.additionalProperties === 'object' && !node.properties) {
+  if (
+    node.type === 'object' &&
+    node.additionalProperties &&
+    typeof node.additionalProperties === 'object' &&
+    !node.properties
+  ) {
     return 'mapping';
   }
   return Array.isArray(node.type) ? node.type.join(' or ') : (node.type ?? 'value');
@@ -51,7 +56,8 @@ function walk(node: Node, path: string, required: boolean, rows: Row[]): void {
       path,
       type: typeOf(node),
       required: required && fallback === undefined,
-      default: fallback === undefined ? '' : `\`${typeof fallback === 'string' ? fallback : JSON.stringify(fallback)}\``,
+      default:
+        fallback === undefined ? '' : `\`${typeof fallback === 'string' ? fallback : JSON.stringify(fallback)}\``,
       description: `${node.secret || node.items?.secret ? '**Secret** (use `${VAR}`; never logged). ' : ''}${node.description ?? ''}`,
     });
   }
@@ -59,7 +65,11 @@ function walk(node: Node, path: string, required: boolean, rows: Row[]): void {
     walk(child, path ? `${path}.${key}` : key, (node.required ?? []).includes(key), rows);
   }
   if (node.items && node.items.type === 'object') walk(node.items, `${path}[]`, true, rows);
-  if (node.additionalProperties && typeof node.additionalProperties === 'object' && node.additionalProperties.type === 'object') {
+  if (
+    node.additionalProperties &&
+    typeof node.additionalProperties === 'object' &&
+    node.additionalProperties.type === 'object'
+  ) {
     walk(node.additionalProperties, `${path}.<name>`, true, rows);
   }
 }
@@ -80,7 +90,9 @@ export function renderConfigReference(): string {
     '',
     '| key | type | required | default | description |',
     '| --- | --- | --- | --- | --- |',
-    ...rows.map((r) => `| \`${r.path}\` | ${r.type} | ${r.required ? 'yes' : ''} | ${r.default} | ${escape(r.description)} |`),
+    ...rows.map(
+      (r) => `| \`${r.path}\` | ${r.type} | ${r.required ? 'yes' : ''} | ${r.default} | ${escape(r.description)} |`,
+    ),
     '',
   ].join('\n');
 }

@@ -29,7 +29,9 @@ function encryptionKey(description: string) {
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK_HOSTS.has(hostname) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname) || hostname.endsWith('.localhost');
+  return (
+    LOOPBACK_HOSTS.has(hostname) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname) || hostname.endsWith('.localhost')
+  );
 }
 
 /** A duration string (`30s`, `5m`, `1h`, `30d`), parsed to milliseconds. */
@@ -40,7 +42,10 @@ function duration(description: string) {
     .transform((text, ctx) => {
       const ms = parseDuration(text);
       if (ms === undefined || ms <= 0) {
-        ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration: use a number and a unit, e.g. 30s, 5m, 1h, 30d` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${text}" is not a duration: use a number and a unit, e.g. 30s, 5m, 1h, 30d`,
+        });
         return z.NEVER;
       }
       return ms;
@@ -74,7 +79,10 @@ const httpUrl = (description: string) =>
       if (url.protocol === 'https:') return;
       if (url.protocol !== 'http:') ctx.addIssue({ code: 'custom', message: 'must be an https:// URL' });
       else if (!isLoopbackHost(url.hostname)) {
-        ctx.addIssue({ code: 'custom', message: `must be https:// (http:// is for loopback hosts only: it would carry secrets in clear to ${url.hostname})` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be https:// (http:// is for loopback hosts only: it would carry secrets in clear to ${url.hostname})`,
+        });
       }
     })
     // Normalise once here so nobody joins paths onto a trailing slash (`//cometd`, docs/salesforce.md#jsforce-streaming-client).
@@ -96,8 +104,14 @@ const propertyLabel = z
   .min(1, 'a property label must not be empty')
   .max(128, 'a property label must be at most 128 characters')
   .refine((label) => label.trim() === label, 'a property label must not start or end with spaces')
-  .refine((label) => !/^(string|number):/.test(label), 'write the label without a string:/number: prefix; the bridge adds it from the field type')
-  .refine((label) => !RESERVED_PROPERTY_LABELS.has(label.toLowerCase()), 'this property name is reserved in Communications Mining; pick another label');
+  .refine(
+    (label) => !/^(string|number):/.test(label),
+    'write the label without a string:/number: prefix; the bridge adds it from the field type',
+  )
+  .refine(
+    (label) => !RESERVED_PROPERTY_LABELS.has(label.toLowerCase()),
+    'this property name is reserved in Communications Mining; pick another label',
+  );
 
 export const CommentMappingSchema = z
   .object({
@@ -107,26 +121,24 @@ export const CommentMappingSchema = z
       .meta({ description: 'Datetime field for the comment timestamp; a null value falls back to CreatedDate' }),
     thread: fieldPath.optional().meta({ description: 'Field whose value becomes thread_id' }),
     subject: fieldPath.optional().meta({ description: 'Field for the message subject' }),
-    body: z
-      .union([fieldPath, z.array(fieldPath).min(1, 'list at least one body field')])
-      .meta({ description: 'Body field, or a list of fields: the first non-empty one is used; HTML is converted to text' }),
+    body: z.union([fieldPath, z.array(fieldPath).min(1, 'list at least one body field')]).meta({
+      description: 'Body field, or a list of fields: the first non-empty one is used; HTML is converted to text',
+    }),
     from: fieldPath.optional().meta({ description: 'Field for the sender address' }),
     to: fieldPath.optional().meta({ description: 'Address list field, split on ; and ,' }),
     cc: fieldPath.optional().meta({ description: 'Address list field for cc, split on ; and ,' }),
     bcc: fieldPath.optional().meta({ description: 'Address list field for bcc, split on ; and ,' }),
-    properties: z
-      .record(propertyLabel, fieldPath)
-      .optional()
-      .meta({ description: 'label → field: user_properties, number:<label> for numeric fields, string:<label> otherwise' }),
+    properties: z.record(propertyLabel, fieldPath).optional().meta({
+      description: 'label → field: user_properties, number:<label> for numeric fields, string:<label> otherwise',
+    }),
   })
   .strict();
 
 export const ObjectSchema = z
   .object({
-    mode: z
-      .enum(['cdc', 'poll'])
-      .default('cdc')
-      .meta({ description: 'cdc: Change Data Capture stream plus periodic reconciliation; poll: SOQL reconciliation only' }),
+    mode: z.enum(['cdc', 'poll']).default('cdc').meta({
+      description: 'cdc: Change Data Capture stream plus periodic reconciliation; poll: SOQL reconciliation only',
+    }),
     where: z
       .string()
       .min(1)
@@ -166,7 +178,10 @@ export const IntegrationSchema = z
         clientId: z.string().min(1).meta({ description: 'External Client App (or Connected App) consumer key' }),
         clientSecret: secret('External Client App (or Connected App) consumer secret'),
         // New External Client Apps require PKCE by default (docs/salesforce-oauth.md).
-        pkce: boolean.default(true).meta({ description: 'Send a PKCE S256 challenge (false only for an app that does not accept PKCE)', shownDefault: true }),
+        pkce: boolean.default(true).meta({
+          description: 'Send a PKCE S256 challenge (false only for an app that does not accept PKCE)',
+          shownDefault: true,
+        }),
       })
       .strict(),
     target: z
@@ -186,13 +201,17 @@ export const IntegrationSchema = z
     reconcile: z
       .object({
         every: duration('SOQL reconciliation period (also the poll period of mode: poll)').prefault('5m'),
-        lookback: duration('How far before the watermark each reconciliation looks again (late commits)').prefault('60s'),
+        lookback: duration('How far before the watermark each reconciliation looks again (late commits)').prefault(
+          '60s',
+        ),
       })
       .strict()
       .prefault({}),
     objects: z
       .record(
-        z.string().refine(isObjectName, { error: (issue) => `"${String(issue.input)}" is not a valid Salesforce object API name` }),
+        z.string().refine(isObjectName, {
+          error: (issue) => `"${String(issue.input)}" is not a valid Salesforce object API name`,
+        }),
         ObjectSchema,
       )
       .refine((objects) => Object.keys(objects).length > 0, 'declare at least one object')
@@ -230,7 +249,10 @@ export const ConfigSchema = z
         }),
         metricsToken: z
           .string()
-          .refine((token) => token === '' || token.length >= 16, 'must be at least 16 characters (or empty for an open /metrics)')
+          .refine(
+            (token) => token === '' || token.length >= 16,
+            'must be at least 16 characters (or empty for an open /metrics)',
+          )
           .optional()
           .transform((token) => (token ? token : undefined))
           .meta({ secret: true, description: 'Optional: /metrics then needs Authorization: Bearer <metricsToken>' }),
@@ -238,7 +260,8 @@ export const ConfigSchema = z
           .union([boolean, z.array(z.string().min(1)).min(1)])
           .default(false)
           .meta({
-            description: 'Trust X-Forwarded-* from a reverse proxy: true, or a list of proxy addresses/CIDRs. Only behind a proxy: it decides the client address rate limits use',
+            description:
+              'Trust X-Forwarded-* from a reverse proxy: true, or a list of proxy addresses/CIDRs. Only behind a proxy: it decides the client address rate limits use',
             shownDefault: false,
           }),
         sessionTtl: duration('How long a status-page sign-in lasts on the server').prefault('12h'),
@@ -252,7 +275,9 @@ export const ConfigSchema = z
         batchSize: integer(1, 10_000)
           .default(1000)
           .meta({ description: 'Changes per batch: one bulk fetch per 200 of them', shownDefault: 1000 }),
-        jobLock: duration('How long a crashed worker holds its jobs and records before another worker takes them over').prefault('60s'),
+        jobLock: duration(
+          'How long a crashed worker holds its jobs and records before another worker takes them over',
+        ).prefault('60s'),
       })
       .strict()
       .prefault({})
@@ -260,10 +285,10 @@ export const ConfigSchema = z
     secrets: z
       .object({
         encryptionKey: encryptionKey('32 bytes, base64: tokens are encrypted at rest with it'),
-        previousEncryptionKeys: z
-          .array(encryptionKey('A retired key, still accepted for reading'))
-          .default([])
-          .meta({ description: 'Key rotation: tokens written with these keys are still read, and re-encrypted with encryptionKey on their next write' }),
+        previousEncryptionKeys: z.array(encryptionKey('A retired key, still accepted for reading')).default([]).meta({
+          description:
+            'Key rotation: tokens written with these keys are still read, and re-encrypted with encryptionKey on their next write',
+        }),
       })
       .strict(),
     integrations: z
@@ -293,7 +318,11 @@ export function crossFieldProblems(input: unknown): InterpolationProblem[] {
       const key = `${project}/${name}`;
       const first = seen.get(key);
       if (first === undefined) seen.set(key, index);
-      else problems.push({ path: ['integrations', index, 'name'], message: `duplicate integration "${key}" (also integrations[${first}])` });
+      else
+        problems.push({
+          path: ['integrations', index, 'name'],
+          message: `duplicate integration "${key}" (also integrations[${first}])`,
+        });
     }
     if (objects === null || typeof objects !== 'object') return;
     for (const [objectName, object] of Object.entries(objects)) {

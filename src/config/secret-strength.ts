@@ -19,7 +19,8 @@ export function encryptionKeyProblem(key: Buffer): string | undefined {
   const distinct = new Set(key).size;
   if (distinct === 1) return `is one byte repeated 32 times, not a key (${GENERATE_HINT})`;
   if (isSequence([...key])) return `is a counting sequence, not a key (${GENERATE_HINT})`;
-  if (distinct < MIN_KEY_DISTINCT_BYTES) return `has only ${distinct} distinct bytes, a pattern rather than a random key (${GENERATE_HINT})`;
+  if (distinct < MIN_KEY_DISTINCT_BYTES)
+    return `has only ${distinct} distinct bytes, a pattern rather than a random key (${GENERATE_HINT})`;
   return undefined;
 }
 
@@ -39,7 +40,7 @@ export function adminTokenProblem(token: string): string | undefined {
 function isSequence(values: number[]): boolean {
   if (values.length < 3) return false;
   const step = ((values[1] ?? 0) - (values[0] ?? 0) + 256) % 256;
-  return values.every((value, index) => index === 0 || ((value - (values[index - 1] ?? 0) + 256) % 256) === step);
+  return values.every((value, index) => index === 0 || (value - (values[index - 1] ?? 0) + 256) % 256 === step);
 }
 
 /** "abcdabcdabcd…": the whole value is one short part repeated. */

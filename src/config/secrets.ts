@@ -32,8 +32,14 @@ export function secretPaths(): string[] {
 
 /** The secret values of a loaded config, for scrubbing them out of any log line. */
 export function secretValues(config: BridgeConfig): string[] {
-  const values = [config.server.adminToken, ...(config.server.metricsToken ? [config.server.metricsToken] : []), config.secrets.encryptionKey, ...config.secrets.previousEncryptionKeys];
-  for (const integration of config.integrations) values.push(integration.salesforce.clientSecret, integration.target.token);
+  const values = [
+    config.server.adminToken,
+    ...(config.server.metricsToken ? [config.server.metricsToken] : []),
+    config.secrets.encryptionKey,
+    ...config.secrets.previousEncryptionKeys,
+  ];
+  for (const integration of config.integrations)
+    values.push(integration.salesforce.clientSecret, integration.target.token);
   return values.filter((v) => v.length >= 6);
 }
 
@@ -53,8 +59,12 @@ export function inlineSecrets(raw: unknown): string[] {
     if (value === null || typeof value !== 'object') return;
     const list = part.endsWith('[]');
     const child = (value as Record<string, unknown>)[list ? part.slice(0, -2) : part];
-    if (!list) { walk(child, rest, shown ? `${shown}.${part}` : part); return; }
-    if (Array.isArray(child)) child.forEach((item, index) => walk(item, rest, `${shown ? `${shown}.` : ''}${part.slice(0, -2)}[${index}]`));
+    if (!list) {
+      walk(child, rest, shown ? `${shown}.${part}` : part);
+      return;
+    }
+    if (Array.isArray(child))
+      child.forEach((item, index) => walk(item, rest, `${shown ? `${shown}.` : ''}${part.slice(0, -2)}[${index}]`));
   };
   for (const path of secretPaths()) walk(raw, path.split('.'), '');
   return found;

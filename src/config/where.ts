@@ -6,7 +6,8 @@
  */
 
 /** Clause keywords that end a WHERE condition in SOQL: allowed inside string literals only. */
-const CLAUSE_WORDS = /\b(?:ORDER\s+BY|GROUP\s+BY|HAVING|LIMIT|OFFSET|FOR\s+(?:VIEW|REFERENCE|UPDATE)|WITH|UPDATE\s+(?:TRACKING|VIEWSTAT)|SELECT|FROM)\b/i;
+const CLAUSE_WORDS =
+  /\b(?:ORDER\s+BY|GROUP\s+BY|HAVING|LIMIT|OFFSET|FOR\s+(?:VIEW|REFERENCE|UPDATE)|WITH|UPDATE\s+(?:TRACKING|VIEWSTAT)|SELECT|FROM)\b/i;
 
 /** What is wrong with the condition, or undefined when it is one well-formed condition. */
 export function whereProblem(condition: string): string | undefined {
@@ -16,7 +17,7 @@ export function whereProblem(condition: string): string | undefined {
     const char = condition.charAt(i);
     if (char === "'") {
       const end = closingQuote(condition, i + 1);
-      if (end === undefined) return 'has a string literal that is never closed (a \' without its closing \')';
+      if (end === undefined) return "has a string literal that is never closed (a ' without its closing ')";
       outside += " '' ";
       i = end;
       continue;
@@ -24,7 +25,8 @@ export function whereProblem(condition: string): string | undefined {
     if (char === '(') depth++;
     if (char === ')') {
       depth--;
-      if (depth < 0) return 'closes a parenthesis it never opened: a where is one condition and cannot escape the bridge\'s own (…)';
+      if (depth < 0)
+        return "closes a parenthesis it never opened: a where is one condition and cannot escape the bridge's own (…)";
     }
     if (char === ';') return 'contains ";": a where is one condition';
     outside += char;
@@ -32,7 +34,8 @@ export function whereProblem(condition: string): string | undefined {
   if (depth > 0) return 'opens a parenthesis it never closes';
   const clause = CLAUSE_WORDS.exec(outside);
   if (clause) return `contains "${clause[0]}": a where is one condition, without clauses of its own`;
-  if (outside.trim() === '' || /^\s*(?:AND|OR)\b|\b(?:AND|OR|NOT)\s*$/i.test(outside)) return 'is not a complete condition';
+  if (outside.trim() === '' || /^\s*(?:AND|OR)\b|\b(?:AND|OR|NOT)\s*$/i.test(outside))
+    return 'is not a complete condition';
   return undefined;
 }
 

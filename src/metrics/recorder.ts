@@ -73,7 +73,9 @@ export class MetricsRecorder {
     let fields = this.#latencyFields.get(integration);
     if (!fields) {
       fields = {
-        buckets: [...LATENCY_BUCKETS.map(String), '+Inf'].map((le) => seriesField('sfcm_push_latency_seconds_bucket', { integration, le })),
+        buckets: [...LATENCY_BUCKETS.map(String), '+Inf'].map((le) =>
+          seriesField('sfcm_push_latency_seconds_bucket', { integration, le }),
+        ),
         sum: seriesField('sfcm_push_latency_seconds_sum', { integration }),
         count: seriesField('sfcm_push_latency_seconds_count', { integration }),
       };

@@ -58,7 +58,10 @@ export function changeBatchId(changeIds: readonly string[]): string {
  * others: origin + record + a discriminator the caller picks (e.g. the record's SystemModstamp).
  * BullMQ forbids ':' in custom ids.
  */
-export function changeJobId(job: Pick<ChangeJob, 'object' | 'recordId' | 'origin' | 'channel' | 'replayId'>, discriminator?: string | number): string {
+export function changeJobId(
+  job: Pick<ChangeJob, 'object' | 'recordId' | 'origin' | 'channel' | 'replayId'>,
+  discriminator?: string | number,
+): string {
   if (job.origin === 'cdc' && job.channel !== undefined && job.replayId !== undefined) {
     return `cdc|${job.channel}|${job.replayId}|${job.recordId}`;
   }

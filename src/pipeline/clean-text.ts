@@ -47,14 +47,18 @@ export function htmlToText(html: string): string {
 }
 
 /** Element names of real HTML (and Outlook's `o:p`): `<urgent>` or `<jane@example.com>` are not among them. */
-const TAG_NAME = '(?:html|head|body|div|p|br|span|table|tbody|thead|tr|td|th|ul|ol|li|a|b|i|u|em|strong|font|img|h[1-6]|blockquote|pre|hr|center|style|script|meta|title|section|article|header|footer|o:p)';
+const TAG_NAME =
+  '(?:html|head|body|div|p|br|span|table|tbody|thead|tr|td|th|ul|ol|li|a|b|i|u|em|strong|font|img|h[1-6]|blockquote|pre|hr|center|style|script|meta|title|section|article|header|footer|o:p)';
 
 /**
  * Evidence of markup that plain text does not produce by accident: a closing tag (`</p>`), a line break
  * tag, a known tag with attributes, or a doctype. A bare `<b>` in "choose <a> or <b>" is not enough:
  * plain text taken for HTML would lose its line breaks.
  */
-const HTML_EVIDENCE = new RegExp(`</${TAG_NAME}\\s*>|<br\\s*/?>|<${TAG_NAME}\\s+[A-Za-z-]+\\s*=|<!DOCTYPE\\s+html`, 'i');
+const HTML_EVIDENCE = new RegExp(
+  `</${TAG_NAME}\\s*>|<br\\s*/?>|<${TAG_NAME}\\s+[A-Za-z-]+\\s*=|<!DOCTYPE\\s+html`,
+  'i',
+);
 
 /** Whether `text` is HTML by its content (see `HTML_EVIDENCE`). */
 export function looksLikeHtml(text: string): boolean {
@@ -72,7 +76,8 @@ const INVISIBLE = /\u200B|\u2060|\uFEFF|\u00AD|\u034F/g;
 /** Zero-width non-joiner: meaningful between letters (Persian, Indic scripts), padding elsewhere. */
 const STRAY_ZWNJ = /(?<!\p{L}\p{M}*)\u200C|\u200C(?!\p{L})/gu;
 /** Zero-width joiner: meaningful inside emoji sequences (👩‍💻) and between letters, padding elsewhere. */
-const STRAY_ZWJ = /(?<![\p{L}\p{Extended_Pictographic}]\p{M}*\uFE0F?)\u200D|\u200D(?![\p{L}\p{Extended_Pictographic}])/gu;
+const STRAY_ZWJ =
+  /(?<![\p{L}\p{Extended_Pictographic}]\p{M}*\uFE0F?)\u200D|\u200D(?![\p{L}\p{Extended_Pictographic}])/gu;
 /** Space characters that render as a space: NBSP, narrow and figure spaces, the typographic spaces. */
 const SPACES = /[\u00A0\u2007\u202F\u2000-\u200A\u205F\u3000]/g;
 /** C0 controls and DEL, except tab and line feed: invisible, and some break consumers of the JSON. */
@@ -115,7 +120,10 @@ export function cleanText(text: string, options: CleanTextOptions = {}): string 
  * Whether a field holds HTML by declaration: a rich text area in describe, or a field named for it
  * (`HtmlBody`). Describe may be missing for a field, so the name alone is enough.
  */
-export function isDeclaredHtml(fieldPath: string, field?: Pick<FieldDescribe, 'htmlFormatted' | 'extraTypeInfo'>): boolean {
+export function isDeclaredHtml(
+  fieldPath: string,
+  field?: Pick<FieldDescribe, 'htmlFormatted' | 'extraTypeInfo'>,
+): boolean {
   if (field?.htmlFormatted === true || field?.extraTypeInfo === 'richtextarea') return true;
   const fieldName = fieldPath.slice(fieldPath.lastIndexOf('.') + 1);
   return /html/i.test(fieldName);

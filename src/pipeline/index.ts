@@ -10,7 +10,13 @@ export { toComment, COMMENT_PROCESSORS } from './to-comment.ts';
 export type { ToCommentOptions, ToCommentResult } from './to-comment.ts';
 export { mapId, mapTimestamp, mapThread, mapMessage, mapProperties } from './processors.ts';
 export type { CommentDraft, CommentProcessor, PipelineInput, StepResult } from './processors.ts';
-export { applyLimits, commentIdProblem, DEFAULT_LIMITS, TRUNCATION_MARKER, PROPERTY_TRUNCATION_MARKER } from './limits.ts';
+export {
+  applyLimits,
+  commentIdProblem,
+  DEFAULT_LIMITS,
+  TRUNCATION_MARKER,
+  PROPERTY_TRUNCATION_MARKER,
+} from './limits.ts';
 export type { CommentLimits } from './limits.ts';
 export { contentHash, canonicalJson } from './content-hash.ts';
 export { readPath, typesAlongPath, SalesforceRecordSchema } from './read-fields.ts';

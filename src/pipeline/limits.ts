@@ -42,10 +42,12 @@ export const MAX_COMMENT_ID_CHARS = 1024;
 /** Why `id` cannot be a comment id (or thread id), or undefined when it can. */
 export function commentIdProblem(id: string): string | undefined {
   if (id === '') return 'is empty';
-  if (id.length > MAX_COMMENT_ID_CHARS) return `is ${id.length} characters long (Communications Mining allows ${MAX_COMMENT_ID_CHARS})`;
+  if (id.length > MAX_COMMENT_ID_CHARS)
+    return `is ${id.length} characters long (Communications Mining allows ${MAX_COMMENT_ID_CHARS})`;
   if (id.includes('/')) return 'contains "/"';
   if (/\s/.test(id)) return 'contains whitespace';
-  if (!COMMENT_ID_PATTERN.test(id)) return 'contains characters other than letters, digits, "_" and printable ASCII punctuation';
+  if (!COMMENT_ID_PATTERN.test(id))
+    return 'contains characters other than letters, digits, "_" and printable ASCII punctuation';
   return undefined;
 }
 
@@ -81,9 +83,14 @@ export function truncate(text: string, max: number, marker: string): { text: str
 }
 
 /** The comment with every limit applied, and a warning for each cut. Never mutates its input. */
-export function applyLimits(comment: Comment, limits: CommentLimits = DEFAULT_LIMITS): { comment: Comment; warnings: string[] } {
+export function applyLimits(
+  comment: Comment,
+  limits: CommentLimits = DEFAULT_LIMITS,
+): { comment: Comment; warnings: string[] } {
   const warnings: string[] = [];
-  const messages = comment.messages.map((message, index) => limitMessage(message, limits, (w) => warnings.push(comment.messages.length > 1 ? `messages[${index}]: ${w}` : w)));
+  const messages = comment.messages.map((message, index) =>
+    limitMessage(message, limits, (w) => warnings.push(comment.messages.length > 1 ? `messages[${index}]: ${w}` : w)),
+  );
   const limited: Comment = { ...comment, messages };
   if (comment.user_properties) {
     const properties = limitProperties(comment.user_properties, limits, (w) => warnings.push(w));
@@ -123,7 +130,12 @@ function limitMessage(message: Message, limits: CommentLimits, warn: (warning: s
   return limited;
 }
 
-function limitRecipients(addresses: readonly string[], list: string, limits: CommentLimits, warn: (warning: string) => void): string[] {
+function limitRecipients(
+  addresses: readonly string[],
+  list: string,
+  limits: CommentLimits,
+  warn: (warning: string) => void,
+): string[] {
   const fitting = addresses.filter((address) => withinChars(address, limits.maxAddressChars));
   const dropped = addresses.length - fitting.length;
   if (dropped > 0) warn(`${list}: ${dropped} address(es) over ${limits.maxAddressChars} characters dropped`);
@@ -134,17 +146,24 @@ function limitRecipients(addresses: readonly string[], list: string, limits: Com
   return fitting;
 }
 
-function limitProperties(properties: UserProperties, limits: CommentLimits, warn: (warning: string) => void): UserProperties {
+function limitProperties(
+  properties: UserProperties,
+  limits: CommentLimits,
+  warn: (warning: string) => void,
+): UserProperties {
   const limited: UserProperties = {};
   const entries = Object.entries(properties) as Array<[keyof UserProperties, string | number]>;
   if (entries.length > limits.maxProperties) {
     const dropped = entries.slice(limits.maxProperties).map(([key]) => key);
-    warn(`user_properties: ${entries.length} properties, only the first ${limits.maxProperties} kept (dropped ${dropped.join(', ')})`);
+    warn(
+      `user_properties: ${entries.length} properties, only the first ${limits.maxProperties} kept (dropped ${dropped.join(', ')})`,
+    );
   }
   for (const [key, value] of entries.slice(0, limits.maxProperties)) {
     if (typeof value === 'string') {
       const cut = truncate(value, limits.maxPropertyValueChars, PROPERTY_TRUNCATION_MARKER);
-      if (cut.truncated) warn(`${key} truncated to ${limits.maxPropertyValueChars} characters (was ${charCount(value)})`);
+      if (cut.truncated)
+        warn(`${key} truncated to ${limits.maxPropertyValueChars} characters (was ${charCount(value)})`);
       limited[key] = cut.text;
     } else {
       limited[key] = value;

@@ -71,7 +71,8 @@ export const mapTimestamp: CommentProcessor = (draft, input) => {
   const warnings: string[] = [];
   const mapped = readTimestamp(input, path);
   if (mapped.timestamp !== undefined) return { ok: true, draft: { ...draft, timestamp: mapped.timestamp } };
-  if (mapped.invalid !== undefined && path !== FALLBACK_TIMESTAMP_FIELD) warnings.push(`timestamp ${path} ${quote(mapped.invalid)} is not a datetime; used ${FALLBACK_TIMESTAMP_FIELD}`);
+  if (mapped.invalid !== undefined && path !== FALLBACK_TIMESTAMP_FIELD)
+    warnings.push(`timestamp ${path} ${quote(mapped.invalid)} is not a datetime; used ${FALLBACK_TIMESTAMP_FIELD}`);
   const fallback = path === FALLBACK_TIMESTAMP_FIELD ? mapped : readTimestamp(input, FALLBACK_TIMESTAMP_FIELD);
   if (fallback.timestamp === undefined) {
     const why = fallback.invalid === undefined ? 'is null or missing' : `${quote(fallback.invalid)} is not a datetime`;
@@ -84,7 +85,8 @@ export const mapTimestamp: CommentProcessor = (draft, input) => {
 function readTimestamp(input: PipelineInput, path: string): { timestamp?: string; invalid?: string } {
   const read = readPath(input.record, path);
   if (read.kind === 'null') return {};
-  if (read.kind === 'structured' || typeof read.value !== 'string') return { invalid: read.kind === 'structured' ? '[object]' : String(read.value) };
+  if (read.kind === 'structured' || typeof read.value !== 'string')
+    return { invalid: read.kind === 'structured' ? '[object]' : String(read.value) };
   const timestamp = toRfc3339(read.value);
   return timestamp === undefined ? { invalid: read.value } : { timestamp };
 }

@@ -27,9 +27,15 @@ const omitted: RenderedProperty = { kind: 'omitted' };
  * One property. `field` is the describe of the field the path ends at; without it (object not described,
  * field unknown) the value is typed by itself: JSON numbers are numeric fields in Salesforce, the rest strings.
  */
-export function renderProperty(label: string, path: string, read: FieldRead, field: FieldDescribe | undefined): RenderedProperty {
+export function renderProperty(
+  label: string,
+  path: string,
+  read: FieldRead,
+  field: FieldDescribe | undefined,
+): RenderedProperty {
   if (read.kind === 'null') return omitted;
-  if (read.kind === 'structured') return { kind: 'omitted', warning: `property "${label}": ${path} is a compound field, not a value; not sent` };
+  if (read.kind === 'structured')
+    return { kind: 'omitted', warning: `property "${label}": ${path} is a compound field, not a value; not sent` };
   const value = read.value;
   const isNumber = field ? NUMBER_FIELD_TYPES.has(field.type) : typeof value === 'number';
   if (isNumber) return numberProperty(label, path, value);
@@ -38,9 +44,17 @@ export function renderProperty(label: string, path: string, read: FieldRead, fie
 
 function numberProperty(label: string, path: string, value: FieldScalar): RenderedProperty {
   // Salesforce sends numbers as JSON numbers; a numeric string (formula output) is accepted too.
-  const number = typeof value === 'number' ? value : typeof value === 'string' && /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(value) ? Number(value) : NaN;
+  const number =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(value)
+        ? Number(value)
+        : NaN;
   if (!Number.isFinite(number)) {
-    return { kind: 'omitted', warning: `property "${label}": ${path} is not a finite number (${JSON.stringify(value)}); not sent` };
+    return {
+      kind: 'omitted',
+      warning: `property "${label}": ${path} is not a finite number (${JSON.stringify(value)}); not sent`,
+    };
   }
   // -0 and 0 are the same number; keep one rendering.
   return { kind: 'property', key: `number:${label}`, value: Object.is(number, -0) ? 0 : number };
@@ -55,7 +69,11 @@ function stringProperty(label: string, rendered: { text: string; warning?: strin
 }
 
 /** The text of a non-numeric value, by its describe type. */
-function stringValue(path: string, value: FieldScalar, field: FieldDescribe | undefined): { text: string; warning?: string } {
+function stringValue(
+  path: string,
+  value: FieldScalar,
+  field: FieldDescribe | undefined,
+): { text: string; warning?: string } {
   if (typeof value === 'boolean') return { text: String(value) };
   const raw = String(value);
   switch (field?.type) {

@@ -14,7 +14,13 @@ import type { CommentDraft, CommentProcessor, PipelineInput } from './processors
 import type { SalesforceRecord } from './read-fields.ts';
 
 /** The pipeline, in order. `mapMessage` needs the timestamp (`sent_at`), so it comes after `mapTimestamp`. */
-export const COMMENT_PROCESSORS: readonly CommentProcessor[] = [mapId, mapTimestamp, mapThread, mapMessage, mapProperties];
+export const COMMENT_PROCESSORS: readonly CommentProcessor[] = [
+  mapId,
+  mapTimestamp,
+  mapThread,
+  mapMessage,
+  mapProperties,
+];
 
 export type ToCommentResult = { ok: true; comment: Comment; warnings: string[] } | { ok: false; reason: string };
 
@@ -32,7 +38,8 @@ export function toComment(
   try {
     // Records come from JSON (the REST client validated the page's shape): an object check is enough
     // here, on the hot path; every field read below copes with any JSON value.
-    if (record === null || typeof record !== 'object' || Array.isArray(record)) return { ok: false, reason: 'not a Salesforce record: expected a JSON object' };
+    if (record === null || typeof record !== 'object' || Array.isArray(record))
+      return { ok: false, reason: 'not a Salesforce record: expected a JSON object' };
     const limits: CommentLimits = { ...DEFAULT_LIMITS, ...options.limits };
     const input: PipelineInput = { record: record as SalesforceRecord, object, describes, limits };
     let draft: CommentDraft = {};
@@ -49,14 +56,18 @@ export function toComment(
     return { ok: true, comment: limited.comment, warnings: [...warnings, ...limited.warnings] };
   } catch (error) {
     // A bug, not a bad record; still a reason rather than a crashed worker.
-    return { ok: false, reason: `could not render the comment: ${error instanceof Error ? error.message : String(error)}` };
+    return {
+      ok: false,
+      reason: `could not render the comment: ${error instanceof Error ? error.message : String(error)}`,
+    };
   }
 }
 
 /** The finished comment, keys in one fixed order; or what is missing (a processor list without a step). */
 function assemble(draft: CommentDraft): Comment | string {
   const { id, timestamp, thread_id, message, user_properties } = draft;
-  if (id === undefined || timestamp === undefined || message === undefined) return 'incomplete comment: id, timestamp and message are required';
+  if (id === undefined || timestamp === undefined || message === undefined)
+    return 'incomplete comment: id, timestamp and message are required';
   return {
     id,
     timestamp,

@@ -44,7 +44,11 @@ export class ChangeQueue {
    * them all (the caller may then checkpoint). `discriminator` distinguishes non-CDC changes of one
    * record (e.g. its SystemModstamp); without one, a non-CDC change gets a unique id.
    */
-  async enqueue(changes: readonly ChangeJob[], discriminator?: (change: ChangeJob) => string | number, delayMs?: number): Promise<void> {
+  async enqueue(
+    changes: readonly ChangeJob[],
+    discriminator?: (change: ChangeJob) => string | number,
+    delayMs?: number,
+  ): Promise<void> {
     await this.add(this.plan(changes, discriminator), delayMs);
   }
 
@@ -53,7 +57,9 @@ export class ChangeQueue {
     const jobs: PlannedJob[] = [];
     for (let start = 0; start < changes.length; start += CHANGES_PER_JOB) {
       const chunk = changes.slice(start, start + CHANGES_PER_JOB);
-      const ids = chunk.map((change) => changeJobId(change, discriminator?.(change) ?? `${change.enqueuedAt}.${Math.random().toString(36).slice(2)}`));
+      const ids = chunk.map((change) =>
+        changeJobId(change, discriminator?.(change) ?? `${change.enqueuedAt}.${Math.random().toString(36).slice(2)}`),
+      );
       jobs.push({ id: changeBatchId(ids), data: { changes: chunk } });
     }
     return jobs;
@@ -62,7 +68,13 @@ export class ChangeQueue {
   /** Write planned jobs in one round trip; an id that already exists is ignored by BullMQ. */
   async add(jobs: readonly PlannedJob[], delayMs?: number): Promise<void> {
     if (jobs.length === 0) return;
-    await this.queue.addBulk(jobs.map((job) => ({ name: CHANGE_JOB_NAME, data: job.data, opts: { jobId: job.id, ...(delayMs ? { delay: delayMs } : {}) } })));
+    await this.queue.addBulk(
+      jobs.map((job) => ({
+        name: CHANGE_JOB_NAME,
+        data: job.data,
+        opts: { jobId: job.id, ...(delayMs ? { delay: delayMs } : {}) },
+      })),
+    );
   }
 
   /** Whether every id is a job BullMQ still knows (waiting, active, delayed, failed or recently completed). */

@@ -12,7 +12,12 @@ import type { IntegrationConfig } from '../config/index.ts';
 import type { ChangeQueue } from './change-queue.ts';
 import { integrationKeys } from '../store/keys.ts';
 
-export async function resetIntegrationPosition(redis: Redis, prefix: string, integration: IntegrationConfig, queue: ChangeQueue | undefined): Promise<void> {
+export async function resetIntegrationPosition(
+  redis: Redis,
+  prefix: string,
+  integration: IntegrationConfig,
+  queue: ChangeQueue | undefined,
+): Promise<void> {
   const keys = integrationKeys(prefix, integration.key);
   const perObject = integration.objects.flatMap((object) => [
     keys.objectState(object.name),
@@ -23,5 +28,13 @@ export async function resetIntegrationPosition(redis: Redis, prefix: string, int
   ]);
   // Waiting and delayed jobs first, so no worker picks up an old-org record after the keys are gone.
   await queue?.queue.drain(true);
-  await redis.del(keys.replay(), keys.pendingEnqueue(), keys.reconcileRequests(), keys.deadLetters(), keys.deadLetterIndex(), keys.apiUsage(), ...perObject);
+  await redis.del(
+    keys.replay(),
+    keys.pendingEnqueue(),
+    keys.reconcileRequests(),
+    keys.deadLetters(),
+    keys.deadLetterIndex(),
+    keys.apiUsage(),
+    ...perObject,
+  );
 }

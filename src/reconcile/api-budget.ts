@@ -51,7 +51,14 @@ export class ApiBudget {
     options: ApiBudgetOptions = {},
   ) {
     this.#key = integrationKeys(prefix, integration).apiUsage();
-    this.#options = { threshold: 0.8, stretch: 4, pauseMs: 300_000, staleAfterMs: 60_000, deferMs: 60_000, ...stripUndefined(options) };
+    this.#options = {
+      threshold: 0.8,
+      stretch: 4,
+      pauseMs: 300_000,
+      staleAfterMs: 60_000,
+      deferMs: 60_000,
+      ...stripUndefined(options),
+    };
     this.#now = options.now ?? Date.now;
   }
 
@@ -93,21 +100,33 @@ export class ApiBudget {
    * May `work` spend API calls now? `lastRunAt`/`periodMs`: when this object was last reconciled and
    * its period, so that a high reading stretches the period instead of stopping reconciliation.
    */
-  async admit(work: 'reconcile' | 'sweep' | 'backfill', schedule: { lastRunAt?: number | undefined; periodMs?: number } = {}): Promise<Admission> {
+  async admit(
+    work: 'reconcile' | 'sweep' | 'backfill',
+    schedule: { lastRunAt?: number | undefined; periodMs?: number } = {},
+  ): Promise<Admission> {
     const now = this.#now();
     const reading = await this.reading();
     if (reading?.pausedUntil !== undefined && reading.pausedUntil > now) {
-      return { ok: false, reason: `paused after REQUEST_LIMIT_EXCEEDED until ${new Date(reading.pausedUntil).toISOString()}`, retryInMs: reading.pausedUntil - now };
+      return {
+        ok: false,
+        reason: `paused after REQUEST_LIMIT_EXCEEDED until ${new Date(reading.pausedUntil).toISOString()}`,
+        retryInMs: reading.pausedUntil - now,
+      };
     }
     if (!reading || reading.max <= 0 || now - reading.at > this.#options.staleAfterMs) return { ok: true };
     const share = reading.used / reading.max;
     if (share < this.#options.threshold) return { ok: true };
     const usage = `API usage ${reading.used}/${reading.max} (${Math.round(share * 100)} %) is above ${Math.round(this.#options.threshold * 100)} %`;
-    if (work === 'backfill') return { ok: false, reason: `${usage}: backfill deferred`, retryInMs: this.#options.deferMs };
+    if (work === 'backfill')
+      return { ok: false, reason: `${usage}: backfill deferred`, retryInMs: this.#options.deferMs };
     const stretched = (schedule.periodMs ?? 0) * this.#options.stretch;
     const since = schedule.lastRunAt === undefined ? Number.POSITIVE_INFINITY : now - schedule.lastRunAt;
     if (since >= stretched) return { ok: true };
-    return { ok: false, reason: `${usage}: ${work} period stretched ×${this.#options.stretch}`, retryInMs: stretched - since };
+    return {
+      ok: false,
+      reason: `${usage}: ${work} period stretched ×${this.#options.stretch}`,
+      retryInMs: stretched - since,
+    };
   }
 }
 

@@ -52,7 +52,12 @@ export type BackfillOutcome =
   | { outcome: 'done'; enqueued: number; resumed: boolean }
   | { outcome: 'deferred'; enqueued: number; resumed: boolean; reason: string; retryInMs: number };
 
-export async function readBackfillCheckpoint(redis: Redis, prefix: string, integration: string, object: string): Promise<BackfillCheckpoint | undefined> {
+export async function readBackfillCheckpoint(
+  redis: Redis,
+  prefix: string,
+  integration: string,
+  object: string,
+): Promise<BackfillCheckpoint | undefined> {
   const hash = await redis.hgetall(integrationKeys(prefix, integration).backfill(object));
   if (hash.startedAt === undefined) return undefined;
   const number = (value: string | undefined) => (value === undefined || value === '' ? undefined : Number(value));
@@ -70,21 +75,43 @@ export async function readBackfillCheckpoint(redis: Redis, prefix: string, integ
   };
 }
 
-export async function runBackfill(object: ObjectConfig, since: number | null, deps: BackfillDeps): Promise<BackfillOutcome> {
+export async function runBackfill(
+  object: ObjectConfig,
+  since: number | null,
+  deps: BackfillDeps,
+): Promise<BackfillOutcome> {
   const key = integrationKeys(deps.prefix, deps.integration.key).backfill(object.name);
   const now = deps.now ?? Date.now;
   const previous = await readBackfillCheckpoint(deps.redis, deps.prefix, deps.integration.key, object.name);
   const resumed = previous !== undefined && previous.finishedAt === undefined && previous.since === since;
-  const checkpoint: BackfillCheckpoint = resumed ? previous : { since, enqueued: 0, startedAt: now(), updatedAt: now() };
+  const checkpoint: BackfillCheckpoint = resumed
+    ? previous
+    : { since, enqueued: 0, startedAt: now(), updatedAt: now() };
   if (!resumed) {
     await deps.redis.del(key);
-    await deps.redis.hset(key, { since: since ?? '', enqueued: 0, startedAt: checkpoint.startedAt, updatedAt: checkpoint.updatedAt });
+    await deps.redis.hset(key, {
+      since: since ?? '',
+      enqueued: 0,
+      startedAt: checkpoint.startedAt,
+      updatedAt: checkpoint.updatedAt,
+    });
   }
   const report = () =>
-    deps.onProgress?.({ object: object.name, enqueued: checkpoint.enqueued, fraction: fractionDone(checkpoint, now()), resumed });
+    deps.onProgress?.({
+      object: object.name,
+      enqueued: checkpoint.enqueued,
+      fraction: fractionDone(checkpoint, now()),
+      resumed,
+    });
   report();
 
-  const deferred = (reason: string, retryInMs: number): BackfillOutcome => ({ outcome: 'deferred', enqueued: checkpoint.enqueued, resumed, reason, retryInMs });
+  const deferred = (reason: string, retryInMs: number): BackfillOutcome => ({
+    outcome: 'deferred',
+    enqueued: checkpoint.enqueued,
+    resumed,
+    reason,
+    retryInMs,
+  });
   try {
     const admission = await deps.budget?.admit('backfill');
     if (admission && !admission.ok) return deferred(admission.reason, admission.retryInMs);

@@ -36,7 +36,12 @@ export async function sweepObject(object: ObjectConfig, deps: SweepDeps): Promis
   const startedAt = (deps.now ?? Date.now)();
   // 15-character prefixes: Salesforce treats 15- and 18-character forms as one record.
   const inScope = new Set<string>();
-  for await (const ids of scanIds(deps.rest, { object: object.name, where: object.where, ...(deps.rowsPerQuery ? { rowsPerQuery: deps.rowsPerQuery } : {}), signal: deps.signal })) {
+  for await (const ids of scanIds(deps.rest, {
+    object: object.name,
+    where: object.where,
+    ...(deps.rowsPerQuery ? { rowsPerQuery: deps.rowsPerQuery } : {}),
+    signal: deps.signal,
+  })) {
     for (const id of ids) inScope.add(id.slice(0, 15));
   }
 
@@ -53,7 +58,14 @@ export async function sweepObject(object: ObjectConfig, deps: SweepDeps): Promis
       if ((flat[i + 1] as string).split('|')[1] !== 'p') continue;
       result.held++;
       if (inScope.has(recordId.slice(0, 15))) continue;
-      missing.push({ integration: deps.integration.key, object: object.name, recordId, kind: 'REFRESH', origin: 'reconcile', enqueuedAt: startedAt });
+      missing.push({
+        integration: deps.integration.key,
+        object: object.name,
+        recordId,
+        kind: 'REFRESH',
+        origin: 'reconcile',
+        enqueuedAt: startedAt,
+      });
     }
     if (missing.length > 0) {
       await deps.queue.enqueue(missing, () => `sweep${startedAt}`);

@@ -9,7 +9,13 @@ import { ReconcileTrigger } from './reconcile-jobs.ts';
 import { IntegrationReconciler, type ReconcilerHost, type ReconcilerOptions } from './reconciler.ts';
 
 export { ApiBudget, type ApiBudgetOptions, type ApiUsageReading, type Admission } from './api-budget.ts';
-export { runBackfill, readBackfillCheckpoint, type BackfillCheckpoint, type BackfillOutcome, type BackfillProgress } from './backfill.ts';
+export {
+  runBackfill,
+  readBackfillCheckpoint,
+  type BackfillCheckpoint,
+  type BackfillOutcome,
+  type BackfillProgress,
+} from './backfill.ts';
 export { sweepObject, type SweepResult } from './id-sweep.ts';
 export { reconcileObject, type ReconcileDeps, type ReconcileResult } from './reconcile-object.ts';
 export { ReconcileTrigger, ReconcileJobSchema, type ReconcileJob, type RunOutcome } from './reconcile-jobs.ts';
@@ -26,7 +32,11 @@ export interface Reconciler {
   close(): Promise<void>;
 }
 
-export async function startReconciler(context: ReconcilerHost, shutdown: Shutdown, options: ReconcilerOptions = {}): Promise<Reconciler> {
+export async function startReconciler(
+  context: ReconcilerHost,
+  shutdown: Shutdown,
+  options: ReconcilerOptions = {},
+): Promise<Reconciler> {
   const { config, tokens } = context;
   const blocking = createRedis(config.redis, 'worker');
   const trigger = new ReconcileTrigger(context.redis, config.redis.prefix);
@@ -41,14 +51,26 @@ export async function startReconciler(context: ReconcilerHost, shutdown: Shutdow
   const unsubscribe = await tokens.subscribe((event) => {
     if (event.kind !== 'authorized') return;
     const reconciler = integrations.get(event.integration);
-    reconciler?.ensureAutoBackfill().catch((error: unknown) => context.logger.warn({ err: error, integration: event.integration }, 'automatic backfill not queued'));
+    reconciler
+      ?.ensureAutoBackfill()
+      .catch((error: unknown) =>
+        context.logger.warn({ err: error, integration: event.integration }, 'automatic backfill not queued'),
+      );
     void reconciler?.pollRequests();
-    const polled = reconciler?.integration.objects.filter((object) => object.mode === 'poll').map((object) => object.name) ?? [];
+    const polled =
+      reconciler?.integration.objects.filter((object) => object.mode === 'poll').map((object) => object.name) ?? [];
     if (polled.length > 0) {
       void tokens.store
         .status(event.integration)
-        .then((status) => trigger.reconcileNow(event.integration, polled, `authorized-${status.authorizedAt ?? Date.now()}`))
-        .catch((error: unknown) => context.logger.warn({ err: error, integration: event.integration }, 'reconciliation after authorisation not queued'));
+        .then((status) =>
+          trigger.reconcileNow(event.integration, polled, `authorized-${status.authorizedAt ?? Date.now()}`),
+        )
+        .catch((error: unknown) =>
+          context.logger.warn(
+            { err: error, integration: event.integration },
+            'reconciliation after authorisation not queued',
+          ),
+        );
     }
   });
 

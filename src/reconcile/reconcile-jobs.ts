@@ -49,7 +49,11 @@ export const RECONCILE_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { age: 86_400, count: 1_000 },
 };
 
-export function reconcileQueue(connection: Redis, prefix: string, integration: string): Queue<ReconcileJob, RunOutcome> {
+export function reconcileQueue(
+  connection: Redis,
+  prefix: string,
+  integration: string,
+): Queue<ReconcileJob, RunOutcome> {
   const keys = bridgeKeys(prefix);
   return new Queue<ReconcileJob, RunOutcome>(keys.reconcileQueueName(integration), {
     connection,
@@ -110,11 +114,22 @@ export class ReconcileTrigger {
    * Backfill `objects` from `since` (ms; null: every record). `jobKey` makes the add idempotent
    * (the automatic backfill of first authorisation passes a fixed one); by default every call is new.
    */
-  async backfill(integration: string, objects: readonly string[], since: number | null, trigger: 'admin' | 'authorization' | 'cli', jobKey?: string): Promise<string[]> {
+  async backfill(
+    integration: string,
+    objects: readonly string[],
+    since: number | null,
+    trigger: 'admin' | 'authorization' | 'cli',
+    jobKey?: string,
+  ): Promise<string[]> {
     const key = jobKey ?? String(Date.now());
     const jobs = objects.map((object) => ({
       name: RECONCILE_JOB_NAME,
-      data: { kind: 'backfill' as const, object, since: since === null ? null : new Date(since).toISOString(), trigger },
+      data: {
+        kind: 'backfill' as const,
+        object,
+        since: since === null ? null : new Date(since).toISOString(),
+        trigger,
+      },
       opts: { jobId: `backfill|${object}|${key}` },
     }));
     await this.queue(integration).addBulk(jobs);

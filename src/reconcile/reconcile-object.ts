@@ -51,7 +51,11 @@ export interface ReconcileResult {
   watermark: number | undefined;
 }
 
-export async function reconcileObject(object: ObjectConfig, since: number | null, deps: ReconcileDeps): Promise<ReconcileResult> {
+export async function reconcileObject(
+  object: ObjectConfig,
+  since: number | null,
+  deps: ReconcileDeps,
+): Promise<ReconcileResult> {
   const relationships = relationshipPaths(object);
   const changed = since === null ? undefined : changedSince(since, relationships);
   const result: ReconcileResult = { since, scanned: 0, refreshed: 0, leftScope: 0, deleted: 0, watermark: undefined };
@@ -97,8 +101,15 @@ export async function reconcileObject(object: ObjectConfig, since: number | null
 }
 
 /** Rows whose record the source holds as a comment: only those have something to delete. */
-async function heldBySource(object: ObjectConfig, rows: readonly ScannedRow[], deps: ReconcileDeps): Promise<ScannedRow[]> {
-  const stored = await deps.versions.read(object.name, rows.map((row) => row.id));
+async function heldBySource(
+  object: ObjectConfig,
+  rows: readonly ScannedRow[],
+  deps: ReconcileDeps,
+): Promise<ScannedRow[]> {
+  const stored = await deps.versions.read(
+    object.name,
+    rows.map((row) => row.id),
+  );
   return rows.filter((row) => stored.get(row.id)?.state === 'present');
 }
 
@@ -108,7 +119,12 @@ async function heldBySource(object: ObjectConfig, rows: readonly ScannedRow[], d
  */
 const HOT_STAMP_MS = 5_000;
 
-async function enqueue(object: ObjectConfig, rows: readonly ScannedRow[], kind: 'REFRESH' | 'DELETE', deps: ReconcileDeps): Promise<number> {
+async function enqueue(
+  object: ObjectConfig,
+  rows: readonly ScannedRow[],
+  kind: 'REFRESH' | 'DELETE',
+  deps: ReconcileDeps,
+): Promise<number> {
   if (rows.length === 0) return 0;
   const now = (deps.now ?? Date.now)();
   const discriminators = new Map<string, string>();

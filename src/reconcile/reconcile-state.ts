@@ -42,7 +42,10 @@ export class ReconcileState {
   async advanceWatermark(object: string, ms: number): Promise<void> {
     const current = await this.watermark(object);
     if (current !== undefined && current >= ms) return;
-    await this.redis.hset(this.#keys.watermark(object), { systemModstamp: new Date(ms).toISOString(), at: new Date().toISOString() });
+    await this.redis.hset(this.#keys.watermark(object), {
+      systemModstamp: new Date(ms).toISOString(),
+      at: new Date().toISOString(),
+    });
   }
 
   async recordRun(object: string, field: 'lastReconcileAt' | 'lastSweepAt', at = Date.now()): Promise<void> {
@@ -54,7 +57,10 @@ export class ReconcileState {
   }
 
   async recordError(object: string, message: string): Promise<void> {
-    await this.redis.hset(this.#keys.objectState(object), { reconcileError: message.slice(0, 1_000), reconcileErrorAt: new Date().toISOString() });
+    await this.redis.hset(this.#keys.objectState(object), {
+      reconcileError: message.slice(0, 1_000),
+      reconcileErrorAt: new Date().toISOString(),
+    });
   }
 
   async lastRunAt(object: string, field: 'lastReconcileAt' | 'lastSweepAt'): Promise<number | undefined> {

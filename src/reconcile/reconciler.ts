@@ -100,14 +100,18 @@ export class IntegrationReconciler {
     this.#changes = parts.queue;
     this.queue = reconcileQueue(redis, this.#prefix, integration.key);
     const keys = bridgeKeys(this.#prefix);
-    this.#worker = new Worker<ReconcileJob, RunOutcome>(keys.reconcileQueueName(integration.key), (job, token) => this.#process(job, token), {
-      connection: blocking,
-      prefix: keys.queuePrefix(),
-      concurrency: options.concurrency ?? 2,
-      lockDuration: options.lockDurationMs ?? 60_000,
-      autorun: false,
-      drainDelay: 1,
-    });
+    this.#worker = new Worker<ReconcileJob, RunOutcome>(
+      keys.reconcileQueueName(integration.key),
+      (job, token) => this.#process(job, token),
+      {
+        connection: blocking,
+        prefix: keys.queuePrefix(),
+        concurrency: options.concurrency ?? 2,
+        lockDuration: options.lockDurationMs ?? 60_000,
+        autorun: false,
+        drainDelay: 1,
+      },
+    );
     this.#worker.on('error', (error) => this.#log.warn({ err: error }, 'reconcile worker connection error'));
   }
 
@@ -180,7 +184,13 @@ export class IntegrationReconciler {
     const keys = integrationKeys(this.#prefix, this.integration.key);
     for (const object of objects) {
       if ((await this.context.redis.exists(keys.backfill(object.name))) > 0) continue;
-      await this.trigger.backfill(this.integration.key, [object.name], authorizedAt - (object.backfill ?? 0), 'authorization', 'first-authorization');
+      await this.trigger.backfill(
+        this.integration.key,
+        [object.name],
+        authorizedAt - (object.backfill ?? 0),
+        'authorization',
+        'first-authorization',
+      );
       this.#log.info({ object: object.name }, 'automatic backfill of first authorisation queued');
     }
   }
@@ -206,12 +216,19 @@ export class IntegrationReconciler {
     }
   }
 
-  async #reconcile(object: ObjectConfig, trigger: 'schedule' | 'request' | 'admin', authorizedAt: string | undefined): Promise<RunOutcome> {
+  async #reconcile(
+    object: ObjectConfig,
+    trigger: 'schedule' | 'request' | 'admin',
+    authorizedAt: string | undefined,
+  ): Promise<RunOutcome> {
     const pending = await this.state.pendingRequest(object.name);
     if (trigger === 'request' && !pending) return { outcome: 'skipped', reason: 'request already served' };
     const lastRunAt = await this.state.lastRunAt(object.name, 'lastReconcileAt');
     // Only the periodic run stretches under a high API usage; asked-for runs wait only for a pause.
-    const admission = await this.budget.admit('reconcile', trigger === 'schedule' ? { lastRunAt, periodMs: this.integration.reconcile.every } : {});
+    const admission = await this.budget.admit(
+      'reconcile',
+      trigger === 'schedule' ? { lastRunAt, periodMs: this.integration.reconcile.every } : {},
+    );
     if (!admission.ok) {
       this.#log.info({ object: object.name, reason: admission.reason }, 'reconciliation held back');
       return { outcome: admission.reason.startsWith('paused') ? 'paused' : 'skipped', reason: admission.reason };
@@ -224,16 +241,28 @@ export class IntegrationReconciler {
     await this.state.recordRun(object.name, 'lastReconcileAt');
     if (pending) await this.state.completeRequest(object.name, pending);
     await this.budget.clearPause();
-    const stats = { ...result, since: since === null ? null : new Date(since).toISOString(), watermark: result.watermark === undefined ? undefined : new Date(result.watermark).toISOString() };
-    this.#log[result.refreshed + result.leftScope + result.deleted > 0 ? 'info' : 'debug']({ object: object.name, trigger, ...stats }, 'reconciled');
+    const stats = {
+      ...result,
+      since: since === null ? null : new Date(since).toISOString(),
+      watermark: result.watermark === undefined ? undefined : new Date(result.watermark).toISOString(),
+    };
+    this.#log[result.refreshed + result.leftScope + result.deleted > 0 ? 'info' : 'debug'](
+      { object: object.name, trigger, ...stats },
+      'reconciled',
+    );
     return { outcome: 'ran', stats };
   }
 
-  async #windowStart(object: ObjectConfig, pending: PendingRequest | undefined, authorizedAt: string | undefined): Promise<number | null> {
+  async #windowStart(
+    object: ObjectConfig,
+    pending: PendingRequest | undefined,
+    authorizedAt: string | undefined,
+  ): Promise<number | null> {
     const watermark = await this.state.watermark(object.name);
     const lookback = this.integration.reconcile.lookback;
     const authorized = authorizedAt ? Date.parse(authorizedAt) : Number.NaN;
-    const base = watermark !== undefined ? watermark - lookback : Number.isNaN(authorized) ? null : authorized - lookback;
+    const base =
+      watermark !== undefined ? watermark - lookback : Number.isNaN(authorized) ? null : authorized - lookback;
     if (!pending) return base;
     if (pending.request.since === null) return watermark === undefined ? null : base;
     const requested = Date.parse(pending.request.since);
@@ -251,7 +280,8 @@ export class IntegrationReconciler {
       return { outcome: 'skipped', reason: 'first period: nothing to sweep yet' };
     }
     const admission = await this.budget.admit('sweep', trigger === 'schedule' ? { lastRunAt, periodMs: period } : {});
-    if (!admission.ok) return { outcome: admission.reason.startsWith('paused') ? 'paused' : 'skipped', reason: admission.reason };
+    if (!admission.ok)
+      return { outcome: admission.reason.startsWith('paused') ? 'paused' : 'skipped', reason: admission.reason };
     const result = await sweepObject(object, { ...this.#deps(), redis: this.context.redis, prefix: this.#prefix });
     await this.state.recordRun(object.name, 'lastSweepAt');
     await this.budget.clearPause();
@@ -259,15 +289,28 @@ export class IntegrationReconciler {
     return { outcome: 'ran', stats: { ...result } };
   }
 
-  async #backfill(object: ObjectConfig, since: number | null, job: Job<ReconcileJob, RunOutcome>, token: string | undefined): Promise<RunOutcome> {
+  async #backfill(
+    object: ObjectConfig,
+    since: number | null,
+    job: Job<ReconcileJob, RunOutcome>,
+    token: string | undefined,
+  ): Promise<RunOutcome> {
     let lastLog = 0;
     const onProgress = (progress: BackfillProgress) => {
       if (Date.now() - lastLog < 5_000) return;
       lastLog = Date.now();
       this.#log.info({ ...progress }, 'backfill progress');
-      void job.updateProgress({ enqueued: progress.enqueued, fraction: progress.fraction ?? null }).catch(() => undefined);
+      void job
+        .updateProgress({ enqueued: progress.enqueued, fraction: progress.fraction ?? null })
+        .catch(() => undefined);
     };
-    const result = await runBackfill(object, since, { ...this.#deps(), redis: this.context.redis, prefix: this.#prefix, budget: this.budget, onProgress });
+    const result = await runBackfill(object, since, {
+      ...this.#deps(),
+      redis: this.context.redis,
+      prefix: this.#prefix,
+      budget: this.budget,
+      onProgress,
+    });
     if (result.outcome === 'deferred') {
       this.#log.info({ object: object.name, enqueued: result.enqueued, reason: result.reason }, 'backfill deferred');
       if (token) {
@@ -286,11 +329,16 @@ export class IntegrationReconciler {
       // The daily allocation is used up: hold this integration's API work; a later run probes.
       const until = await this.budget.pauseForLimit();
       await this.state.recordError(object.name, `${error.message}: paused until ${new Date(until).toISOString()}`);
-      this.#log.warn({ object: object.name, kind, until: new Date(until).toISOString() }, 'Salesforce API limit reached: reconciliation paused');
+      this.#log.warn(
+        { object: object.name, kind, until: new Date(until).toISOString() },
+        'Salesforce API limit reached: reconciliation paused',
+      );
       return { outcome: 'paused', reason: error.message };
     }
     if (error instanceof NotAuthorizedError) return { outcome: 'skipped', reason: error.message };
-    await this.state.recordError(object.name, error instanceof Error ? error.message : String(error)).catch(() => undefined);
+    await this.state
+      .recordError(object.name, error instanceof Error ? error.message : String(error))
+      .catch(() => undefined);
     this.#log.error({ err: error, object: object.name, kind }, 'reconcile run failed');
     throw error;
   }

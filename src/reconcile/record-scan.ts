@@ -8,7 +8,13 @@
  * - memory stays bounded by the slice, whatever the object's size.
  */
 import { parseSalesforceDateTime } from '../pipeline/index.ts';
-import { SalesforceApiError, soqlString, type QueryRecord, type QueryResult, type SalesforceRestClient } from '../salesforce/rest-client.ts';
+import {
+  SalesforceApiError,
+  soqlString,
+  type QueryRecord,
+  type QueryResult,
+  type SalesforceRestClient,
+} from '../salesforce/rest-client.ts';
 import { afterCursor, allOf, type KeysetCursor } from './soql.ts';
 
 /** Rows per keyset slice: five full query pages. */
@@ -84,14 +90,20 @@ async function queryRetryingLocator(rest: SalesforceRestClient, soql: string, al
       return await rest.query(soql, { all });
     } catch (error) {
       // The slice is re-run from its own start: nothing before it is lost, nothing after it was read.
-      if (error instanceof SalesforceApiError && error.errorCode === 'INVALID_QUERY_LOCATOR' && attempt < LOCATOR_ATTEMPTS) continue;
+      if (
+        error instanceof SalesforceApiError &&
+        error.errorCode === 'INVALID_QUERY_LOCATOR' &&
+        attempt < LOCATOR_ATTEMPTS
+      )
+        continue;
       throw error;
     }
   }
 }
 
 function toRow(record: QueryRecord, relationships: readonly string[], readAt: number | undefined): ScannedRow {
-  const stamp = (typeof record.SystemModstamp === 'string' ? parseSalesforceDateTime(record.SystemModstamp) : undefined) ?? 0;
+  const stamp =
+    (typeof record.SystemModstamp === 'string' ? parseSalesforceDateTime(record.SystemModstamp) : undefined) ?? 0;
   let changedAt = stamp;
   for (const path of relationships) {
     const parentStamp = readPath(record, `${path}.SystemModstamp`);

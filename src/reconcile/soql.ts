@@ -32,7 +32,9 @@ export function relationshipPaths(object: Pick<ObjectConfig, 'fields'>): string[
 /** `(SystemModstamp >= X OR Parent.SystemModstamp >= X …)`: the record or one of its mapped parents changed. */
 export function changedSince(sinceMs: number, relationships: readonly string[]): string {
   const literal = soqlDateTime(sinceMs);
-  const terms = ['SystemModstamp', ...relationships.map((path) => `${path}.SystemModstamp`)].map((field) => `${field} >= ${literal}`);
+  const terms = ['SystemModstamp', ...relationships.map((path) => `${path}.SystemModstamp`)].map(
+    (field) => `${field} >= ${literal}`,
+  );
   return terms.length === 1 ? (terms[0] as string) : `(${terms.join(' OR ')})`;
 }
 

@@ -11,7 +11,10 @@ export class PortInUseError extends BridgeError {
   readonly code = 'BRIDGE_ERR_PORT_IN_USE';
 }
 
-export async function startApiRole(context: BridgeContext, shutdown: Shutdown): Promise<{ app: BridgeApp; url: string }> {
+export async function startApiRole(
+  context: BridgeContext,
+  shutdown: Shutdown,
+): Promise<{ app: BridgeApp; url: string }> {
   let listening = false;
   const app = await buildApp({ ...context, readiness: () => ({ api: listening }) });
   const { host, port, publicUrl } = context.config.server;
@@ -20,7 +23,10 @@ export async function startApiRole(context: BridgeContext, shutdown: Shutdown): 
   } catch (error) {
     await app.close();
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new PortInUseError(`port ${port} on ${host} is already in use`, 'stop the other process, or set server.port (PORT)');
+      throw new PortInUseError(
+        `port ${port} on ${host} is already in use`,
+        'stop the other process, or set server.port (PORT)',
+      );
     }
     throw error;
   }

@@ -83,7 +83,11 @@ export function createContext(options: ContextOptions): BridgeContext {
       ),
     ]),
   );
-  const store = new TokenStore(redis, config.redis.prefix, new TokenCipher(config.secrets.encryptionKey, config.secrets.previousEncryptionKeys));
+  const store = new TokenStore(
+    redis,
+    config.redis.prefix,
+    new TokenCipher(config.secrets.encryptionKey, config.secrets.previousEncryptionKeys),
+  );
   const metrics = new MetricsRecorder(redis, bridgeKeys(config.redis.prefix).metrics());
   const tokens = new TokenService({
     redis,

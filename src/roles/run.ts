@@ -28,7 +28,11 @@ export interface RunningProcess {
 }
 
 /** Start `roles` in this process; resolves once they run (the process then lives until a signal). */
-export async function startRoles(roles: readonly RoleName[], configFile: string, shutdown?: Shutdown): Promise<RunningProcess> {
+export async function startRoles(
+  roles: readonly RoleName[],
+  configFile: string,
+  shutdown?: Shutdown,
+): Promise<RunningProcess> {
   const config = loadConfigFile(configFile);
   const scrubber = new SecretScrubber();
   scrubber.add(...secretValues(config));

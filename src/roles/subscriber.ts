@@ -12,7 +12,11 @@ export interface SubscriberRole {
   close(): Promise<void>;
 }
 
-export async function startSubscriberRole(context: BridgeContext, shutdown: Shutdown, options: SubscriberOptions = {}): Promise<SubscriberRole> {
+export async function startSubscriberRole(
+  context: BridgeContext,
+  shutdown: Shutdown,
+  options: SubscriberOptions = {},
+): Promise<SubscriberRole> {
   const subscriber = new Subscriber(
     {
       config: context.config,

@@ -30,7 +30,11 @@ export interface WorkerRole {
   close(): Promise<void>;
 }
 
-export async function startWorkerRole(context: BridgeContext, shutdown: Shutdown, options: WorkerRoleOptions = {}): Promise<WorkerRole> {
+export async function startWorkerRole(
+  context: BridgeContext,
+  shutdown: Shutdown,
+  options: WorkerRoleOptions = {},
+): Promise<WorkerRole> {
   const { config, redis, tokens, logger } = context;
   const prefix = config.redis.prefix;
   const workers: ChangeWorker[] = [];
@@ -45,10 +49,16 @@ export async function startWorkerRole(context: BridgeContext, shutdown: Shutdown
     if (!parts) throw new Error(`no parts for integration ${integration.key}`);
     const { rest, describes } = parts;
     const sinkMetrics: SinkMetrics = {
-      onRequest: ({ operation, outcome }) => context.metrics.inc('cmRequests', { ...labels, operation, status: outcome }),
+      onRequest: ({ operation, outcome }) =>
+        context.metrics.inc('cmRequests', { ...labels, operation, status: outcome }),
       onComments: ({ outcome, count }) => context.metrics.inc('cmComments', { ...labels, outcome }, count),
     };
-    const client = createCmClient({ baseUrl: integration.target.url, token: integration.target.token, logger: log, metrics: sinkMetrics });
+    const client = createCmClient({
+      baseUrl: integration.target.url,
+      token: integration.target.token,
+      logger: log,
+      metrics: sinkMetrics,
+    });
     const pusher = new CommentPusher({
       client,
       project: integration.target.project,
@@ -97,7 +107,8 @@ export async function startWorkerRole(context: BridgeContext, shutdown: Shutdown
 
   // Reconciliation and backfill runs: BullMQ job schedulers give one run per object per period
   // across all workers; they feed the same change queue.
-  const reconciler = options.reconciler === false ? undefined : await startReconciler(context, shutdown, options.reconciler ?? {});
+  const reconciler =
+    options.reconciler === false ? undefined : await startReconciler(context, shutdown, options.reconciler ?? {});
 
   // A re-authorised integration resumes at once instead of at the end of its pause.
   const unsubscribe = await tokens.subscribe((event) => {

@@ -53,7 +53,9 @@ export class DescribeParseError extends Error {
 export function parseDescribe(json: unknown): ObjectDescribe {
   const parsed = ObjectDescribeSchema.safeParse(json);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.slice(0, 5).map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  const problems = parsed.error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
   throw new DescribeParseError(`not a Salesforce describe response: ${problems.join('; ')}`);
 }
 
@@ -65,7 +67,10 @@ export function describeLookupOf(describes: Iterable<ObjectDescribe>): DescribeL
 }
 
 /** Field names are case-insensitive in SOQL; index each describe once. */
-const fieldIndexes = new WeakMap<ObjectDescribe, { byName: Map<string, FieldDescribe>; byRelationship: Map<string, FieldDescribe> }>();
+const fieldIndexes = new WeakMap<
+  ObjectDescribe,
+  { byName: Map<string, FieldDescribe>; byRelationship: Map<string, FieldDescribe> }
+>();
 
 function indexOf(describe: ObjectDescribe) {
   let index = fieldIndexes.get(describe);
@@ -128,7 +133,11 @@ export function resolveFieldPath(
   return field ? { object, field } : undefined;
 }
 
-function targetOf(reference: FieldDescribe, describes: DescribeLookup, recordType: string | undefined): ObjectDescribe | undefined {
+function targetOf(
+  reference: FieldDescribe,
+  describes: DescribeLookup,
+  recordType: string | undefined,
+): ObjectDescribe | undefined {
   const targets = reference.referenceTo ?? [];
   if (recordType !== undefined) {
     // Trust the record only for an object the reference can point to.

@@ -96,7 +96,9 @@ export class SalesforceOAuthClient {
 
   /** The identity URL (`id` of the token response) read with the new access token. */
   async identity(identityUrl: string, accessToken: string): Promise<Identity> {
-    const response = await this.#fetch(identityUrl, { headers: { Authorization: `Bearer ${accessToken}`, Accept: 'application/json' } });
+    const response = await this.#fetch(identityUrl, {
+      headers: { Authorization: `Bearer ${accessToken}`, Accept: 'application/json' },
+    });
     if (!response.ok) throw new SalesforceUnavailableError(`identity URL answered HTTP ${response.status}`);
     return IdentitySchema.parse(await response.json());
   }
@@ -119,7 +121,9 @@ export class SalesforceOAuthClient {
    */
   verifySignature(token: TokenResponse): boolean {
     if (!token.signature) return true;
-    const expected = createHmac('sha256', this.settings.clientSecret).update(token.id + token.issued_at).digest();
+    const expected = createHmac('sha256', this.settings.clientSecret)
+      .update(token.id + token.issued_at)
+      .digest();
     const actual = Buffer.from(token.signature, 'base64');
     return actual.length === expected.length && timingSafeEqual(actual, expected);
   }
@@ -141,7 +145,11 @@ export class SalesforceOAuthClient {
     const token = TokenResponseSchema.safeParse(body);
     if (!token.success) throw new SalesforceUnavailableError('token endpoint answered with an unexpected body');
     if (!this.verifySignature(token.data)) {
-      throw new SalesforceOAuthError('invalid_signature', 'the token response signature does not match the consumer secret', 502);
+      throw new SalesforceOAuthError(
+        'invalid_signature',
+        'the token response signature does not match the consumer secret',
+        502,
+      );
     }
     return token.data;
   }
@@ -150,7 +158,9 @@ export class SalesforceOAuthClient {
     try {
       return await this.fetchImpl(url, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
     } catch (error) {
-      throw new SalesforceUnavailableError(`Salesforce is not reachable at ${new URL(url).origin}: ${(error as Error).message}`);
+      throw new SalesforceUnavailableError(
+        `Salesforce is not reachable at ${new URL(url).origin}: ${(error as Error).message}`,
+      );
     }
   }
 }

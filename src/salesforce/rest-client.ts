@@ -39,7 +39,7 @@ function hintFor(errorCode: string): string | undefined {
     case 'INVALID_TYPE':
       return 'the object does not exist or the integration user cannot read it';
     case 'REQUEST_LIMIT_EXCEEDED':
-      return 'the org\'s API allocation is used up; work resumes when it recovers';
+      return "the org's API allocation is used up; work resumes when it recovers";
     default:
       return undefined;
   }
@@ -90,7 +90,10 @@ export class SalesforceRestClient {
   /** All rows of a SOQL query (every page). `all`: queryAll, which also returns soft-deleted rows. */
   async query(soql: string, opts: { all?: boolean } = {}): Promise<QueryResult> {
     const resource = opts.all ? 'queryAll' : 'query';
-    const first = await this.#request(`/services/data/v${this.options.apiVersion}/${resource}?q=${encodeURIComponent(soql)}`, 'query');
+    const first = await this.#request(
+      `/services/data/v${this.options.apiVersion}/${resource}?q=${encodeURIComponent(soql)}`,
+      'query',
+    );
     const records: QueryRecord[] = [];
     let page = QueryPageSchema.parse(first.body);
     records.push(...page.records);
@@ -102,7 +105,12 @@ export class SalesforceRestClient {
   }
 
   async describe(objectName: string): Promise<unknown> {
-    return (await this.#request(`/services/data/v${this.options.apiVersion}/sobjects/${encodeURIComponent(objectName)}/describe`, 'describe')).body;
+    return (
+      await this.#request(
+        `/services/data/v${this.options.apiVersion}/sobjects/${encodeURIComponent(objectName)}/describe`,
+        'describe',
+      )
+    ).body;
   }
 
   async #request(path: string, kind: RestCallKind): Promise<{ body: unknown; serverTime: number | undefined }> {
@@ -121,10 +129,15 @@ export class SalesforceRestClient {
         const date = response.headers.get('date');
         return { body, serverTime: date ? Date.parse(date) : undefined };
       }
-      if (response.status >= 500) throw new SalesforceUnavailableError(`Salesforce answered HTTP ${response.status} for ${kind}`);
+      if (response.status >= 500)
+        throw new SalesforceUnavailableError(`Salesforce answered HTTP ${response.status} for ${kind}`);
       const errors = ErrorBodySchema.safeParse(body);
       const first = errors.success ? errors.data[0] : undefined;
-      throw new SalesforceApiError(response.status, first?.errorCode ?? `HTTP_${response.status}`, first?.message ?? 'no error body');
+      throw new SalesforceApiError(
+        response.status,
+        first?.errorCode ?? `HTTP_${response.status}`,
+        first?.message ?? 'no error body',
+      );
     }
   }
 

@@ -29,11 +29,21 @@ export async function buildApp(deps: AppDeps) {
     trustProxy: deps.config.server.trustProxy,
   });
   app.addHook('onResponse', async (request, reply) => {
-    request.log.info({ method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    request.log.info(
+      {
+        method: request.method,
+        path: request.url.split('?')[0],
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      'request',
+    );
   });
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
-    if (error instanceof ZodError) return reply.code(400).send({ error: 'bad_request', message: error.issues.map((i) => i.message).join('; ') });
-    if (error instanceof NotAuthorizedError) return reply.code(409).send({ error: 'not_authorized', message: `${error.message}: ${error.hint ?? ''}` });
+    if (error instanceof ZodError)
+      return reply.code(400).send({ error: 'bad_request', message: error.issues.map((i) => i.message).join('; ') });
+    if (error instanceof NotAuthorizedError)
+      return reply.code(409).send({ error: 'not_authorized', message: `${error.message}: ${error.hint ?? ''}` });
     if (error instanceof SalesforceApiError || error instanceof SalesforceUnavailableError) {
       request.log.warn({ err: error }, 'Salesforce call failed');
       return reply.code(502).send({ error: 'salesforce_error', message: error.message });
@@ -42,7 +52,10 @@ export async function buildApp(deps: AppDeps) {
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     if (status === 429) return reply.code(429).send({ error: 'too_many_requests', message: error.message });
     // Never send 5xx internals to the client.
-    return reply.code(status).send({ error: status >= 500 ? 'internal_error' : 'bad_request', message: status >= 500 ? 'internal error' : error.message });
+    return reply.code(status).send({
+      error: status >= 500 ? 'internal_error' : 'bad_request',
+      message: status >= 500 ? 'internal error' : error.message,
+    });
   });
 
   await app.register(cookie);
@@ -68,7 +81,9 @@ export async function buildApp(deps: AppDeps) {
  * Forms may post to the bridge and redirect on to Salesforce's login hosts (the authorisation flow).
  */
 function securityHeaders(config: AppDeps['config']) {
-  const loginOrigins = [...new Set(config.integrations.map((integration) => new URL(integration.salesforce.loginUrl).origin))];
+  const loginOrigins = [
+    ...new Set(config.integrations.map((integration) => new URL(integration.salesforce.loginUrl).origin)),
+  ];
   return {
     contentSecurityPolicy: {
       useDefaults: false,

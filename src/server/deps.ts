@@ -27,7 +27,14 @@ export interface AppDeps {
   /** Per integration: REST and describes for previews, the queue for retries and reconcile requests. */
   integrations: ReadonlyMap<
     string,
-    { integration: IntegrationConfig; rest: SalesforceRestClient; describes: DescribeCache; queue: ChangeQueue; versions: RecordVersions; trail: RecordTrail }
+    {
+      integration: IntegrationConfig;
+      rest: SalesforceRestClient;
+      describes: DescribeCache;
+      queue: ChangeQueue;
+      versions: RecordVersions;
+      trail: RecordTrail;
+    }
   >;
   queues: ReadonlyMap<string, ChangeQueue>;
   deadLetters: DeadLetterStore;

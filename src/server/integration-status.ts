@@ -60,7 +60,10 @@ export interface StatusSources {
   deadLetters: DeadLetterStore;
 }
 
-export async function integrationView(integration: IntegrationConfig, sources: StatusSources): Promise<IntegrationView> {
+export async function integrationView(
+  integration: IntegrationConfig,
+  sources: StatusSources,
+): Promise<IntegrationView> {
   const keys = integrationKeys(sources.config.redis.prefix, integration.key);
   const [auth, backlog, deadLetters, objectStates, targetPause] = await Promise.all([
     sources.tokens.store.status(integration.key),
@@ -97,11 +100,21 @@ export async function integrationView(integration: IntegrationConfig, sources: S
 function authView(status: AuthStatus, integration: IntegrationConfig, config: BridgeConfig): AuthView {
   const { oauthError, ...rest } = status;
   if (!oauthError || status.state !== 'needs_reauth') return rest;
-  const context = { stage: 'refresh' as const, redirectUri: redirectUri(config.server.publicUrl), loginUrl: integration.salesforce.loginUrl };
+  const context = {
+    stage: 'refresh' as const,
+    redirectUri: redirectUri(config.server.publicUrl),
+    loginUrl: integration.salesforce.loginUrl,
+  };
   const explanation = explainOAuthError(oauthError.code, oauthError.description, context);
   return {
     ...rest,
-    error: { code: oauthError.code, description: oauthError.description, cause: explanation.cause, fix: explanation.fix, help: readmeLink(explanation.anchor) },
+    error: {
+      code: oauthError.code,
+      description: oauthError.description,
+      cause: explanation.cause,
+      fix: explanation.fix,
+      help: readmeLink(explanation.anchor),
+    },
   };
 }
 

@@ -73,7 +73,8 @@ const refreshTokenEnded: Explain = () => ({
     '(expire after a time, expire if unused, or expire immediately); it also happens when someone revoked the access, ' +
     'when the user authorised the app more than 5 times (the oldest approval is dropped), or when refresh-token rotation ' +
     'is on and an old token was used.',
-  fix: `In ${POLICIES} → OAuth Policies, set the refresh token policy to "Refresh token is valid until revoked", ${REAUTHORISE}. ` +
+  fix:
+    `In ${POLICIES} → OAuth Policies, set the refresh token policy to "Refresh token is valid until revoked", ${REAUTHORISE}. ` +
     'The integration resumes from where it stopped.',
   anchor: README_ANCHORS.policies,
   status: 400,
@@ -81,7 +82,8 @@ const refreshTokenEnded: Explain = () => ({
 
 const ipRestricted: Explain = (context) => ({
   title: 'Salesforce refused the bridge’s network address',
-  cause: "The app's IP policy only accepts requests from the org's trusted IP ranges, and the bridge's server is outside them.",
+  cause:
+    "The app's IP policy only accepts requests from the org's trusted IP ranges, and the bridge's server is outside them.",
   fix: `In ${POLICIES} → OAuth Policies, set IP Relaxation to "Relax IP restrictions" (or add the bridge's outgoing IP address to the trusted ranges), ${context.stage === 'refresh' ? REAUTHORISE : 'then try again'}.`,
   anchor: README_ANCHORS.policies,
   status: 403,
@@ -89,7 +91,8 @@ const ipRestricted: Explain = (context) => ({
 
 const notApproved: Explain = (context) => ({
   title: 'The user has not approved this app',
-  cause: 'The app lets users authorise themselves, and the user Salesforce checked has not approved it (or the approval was revoked).',
+  cause:
+    'The app lets users authorise themselves, and the user Salesforce checked has not approved it (or the approval was revoked).',
   fix:
     'Sign in as the integration user and choose Allow; or, better for an integration, set Permitted Users to "Admin approved users are pre-authorized" ' +
     `and add the integration user's permission set in ${POLICIES}, ${context.stage === 'refresh' ? REAUTHORISE : 'then try again'}.`,
@@ -97,21 +100,41 @@ const notApproved: Explain = (context) => ({
   status: 403,
 });
 
-const tryAgain = (title: string, cause: string): Explain => () => ({
-  title,
-  cause,
-  fix: 'Start the authorisation again with the button below and complete it within a few minutes.',
-  anchor: README_ANCHORS.errors,
-  status: 400,
-});
+const tryAgain =
+  (title: string, cause: string): Explain =>
+  () => ({
+    title,
+    cause,
+    fix: 'Start the authorisation again with the button below and complete it within a few minutes.',
+    anchor: README_ANCHORS.errors,
+    status: 400,
+  });
 
 const INVALID_GRANT: Array<[RegExp, Explain]> = [
   [/expired access\/refresh token/i, refreshTokenEnded],
   [/ip restricted/i, ipRestricted],
   [/hasn.?t approved this consumer/i, notApproved],
-  [/expired authorization code/i, tryAgain('The sign-in took too long', 'The one-time code from Salesforce expired or was already used before the bridge could exchange it.')],
-  [/code verifier/i, tryAgain('The sign-in could not be verified', 'The PKCE proof the bridge sent does not match the sign-in it started, usually because two sign-ins ran at once.')],
-  [/authentication failure/i, tryAgain('Salesforce did not accept the sign-in', 'The one-time code Salesforce sent back was not accepted at the token endpoint (wrong, reused or from another app).')],
+  [
+    /expired authorization code/i,
+    tryAgain(
+      'The sign-in took too long',
+      'The one-time code from Salesforce expired or was already used before the bridge could exchange it.',
+    ),
+  ],
+  [
+    /code verifier/i,
+    tryAgain(
+      'The sign-in could not be verified',
+      'The PKCE proof the bridge sent does not match the sign-in it started, usually because two sign-ins ran at once.',
+    ),
+  ],
+  [
+    /authentication failure/i,
+    tryAgain(
+      'Salesforce did not accept the sign-in',
+      'The one-time code Salesforce sent back was not accepted at the token endpoint (wrong, reused or from another app).',
+    ),
+  ],
 ];
 
 const EXPLANATIONS: Record<string, Explain> = {
@@ -144,7 +167,8 @@ const EXPLANATIONS: Record<string, Explain> = {
   }),
   invalid_client: () => ({
     title: 'Salesforce refused the app’s secret',
-    cause: 'salesforce.clientSecret does not match the consumer secret of the app whose consumer key is salesforce.clientId.',
+    cause:
+      'salesforce.clientSecret does not match the consumer secret of the app whose consumer key is salesforce.clientId.',
     fix: `Copy the Consumer Secret again (${OAUTH_SETTINGS} → Consumer Key and Secret) into the secret the config reads, restart the bridge, then try again.`,
     anchor: README_ANCHORS.keyAndSecret,
     status: 400,
@@ -160,13 +184,17 @@ const EXPLANATIONS: Record<string, Explain> = {
     /code.?challenge/i.test(description)
       ? {
           title: 'The app requires PKCE',
-          cause: 'The app has "Require Proof Key for Code Exchange (PKCE)" on (the default for new External Client Apps), and this integration is configured with salesforce.pkce: false.',
-          fix: 'Set salesforce.pkce: true for this integration (recommended) and restart the bridge, or turn the PKCE requirement off in the app\'s OAuth settings. Then try again.',
+          cause:
+            'The app has "Require Proof Key for Code Exchange (PKCE)" on (the default for new External Client Apps), and this integration is configured with salesforce.pkce: false.',
+          fix: "Set salesforce.pkce: true for this integration (recommended) and restart the bridge, or turn the PKCE requirement off in the app's OAuth settings. Then try again.",
           anchor: README_ANCHORS.app,
           status: 400,
         }
       : /code.?verifier/i.test(description)
-        ? tryAgain('The sign-in could not be verified', 'The PKCE proof the bridge sent does not match the sign-in it started.')(_context, description)
+        ? tryAgain(
+            'The sign-in could not be verified',
+            'The PKCE proof the bridge sent does not match the sign-in it started.',
+          )(_context, description)
         : {
             title: 'Salesforce refused the request',
             cause: 'Salesforce found the request malformed.',
@@ -176,14 +204,16 @@ const EXPLANATIONS: Record<string, Explain> = {
           },
   invalid_scope: () => ({
     title: 'The app does not offer the scopes the bridge needs',
-    cause: 'The bridge asks for "api refresh_token offline_access", and the app\'s Selected OAuth Scopes lack one of them.',
+    cause:
+      'The bridge asks for "api refresh_token offline_access", and the app\'s Selected OAuth Scopes lack one of them.',
     fix: `In ${OAUTH_SETTINGS}, add "Manage user data via APIs (api)" and "Perform requests at any time (refresh_token, offline_access)", save, then try again.`,
     anchor: README_ANCHORS.app,
     status: 400,
   }),
   missing_refresh_token: () => ({
     title: 'Salesforce sent no refresh token',
-    cause: 'Without a refresh token the bridge would stop when the session ends; the app does not grant the "refresh_token, offline_access" scope.',
+    cause:
+      'Without a refresh token the bridge would stop when the session ends; the app does not grant the "refresh_token, offline_access" scope.',
     fix: `In ${OAUTH_SETTINGS}, add "Perform requests at any time (refresh_token, offline_access)", save, then try again.`,
     anchor: README_ANCHORS.app,
     status: 400,
@@ -225,7 +255,8 @@ const EXPLANATIONS: Record<string, Explain> = {
   }),
   invalid_signature: () => ({
     title: 'The token response is not signed with this app’s secret',
-    cause: "The token response's signature does not match salesforce.clientSecret: the secret belongs to another app, or something between the bridge and Salesforce altered the answer.",
+    cause:
+      "The token response's signature does not match salesforce.clientSecret: the secret belongs to another app, or something between the bridge and Salesforce altered the answer.",
     fix: `Copy the Consumer Secret of this app again (${OAUTH_SETTINGS} → Consumer Key and Secret), restart the bridge, then try again.`,
     anchor: README_ANCHORS.keyAndSecret,
     status: 400,
@@ -248,7 +279,11 @@ const genericInvalidGrant: Explain = (context) =>
     : tryAgain('Salesforce did not accept the sign-in', 'The token endpoint refused the grant.')(context, '');
 
 /** The explanation for `error` / `error_description` as Salesforce sent them. */
-export function explainOAuthError(error: string, description: string, context: OAuthErrorContext): OAuthErrorExplanation {
+export function explainOAuthError(
+  error: string,
+  description: string,
+  context: OAuthErrorContext,
+): OAuthErrorExplanation {
   if (error === 'invalid_grant') {
     const match = INVALID_GRANT.find(([pattern]) => pattern.test(description));
     return (match?.[1] ?? genericInvalidGrant)(context, description);
@@ -273,19 +308,27 @@ export interface OAuthErrorPageInput {
 /** Title, HTTP status and body of the error page; every value from Salesforce is escaped. */
 export function renderOAuthErrorPage(input: OAuthErrorPageInput): { status: number; title: string; body: SafeHtml } {
   const explanation = explainOAuthError(input.error, input.description, input.context);
-  const where = input.context.stage === 'redirect' ? 'on the way back from sign-in' : 'when the bridge exchanged the sign-in code';
+  const where =
+    input.context.stage === 'redirect' ? 'on the way back from sign-in' : 'when the bridge exchanged the sign-in code';
   return {
     status: explanation.status,
     title: explanation.title,
     body: html`<p><strong>Why:</strong> ${explanation.cause}</p>
       <p><strong>What to do:</strong> ${explanation.fix}</p>
       <dl>
-        <dt>Integration</dt><dd><code>${input.integration}</code></dd>
-        <dt>Salesforce error</dt><dd><code>${input.error}</code> (${where})</dd>
-        <dt>Description</dt><dd>${input.description ? html`<em>${input.description}</em>` : '—'}</dd>
+        <dt>Integration</dt>
+        <dd><code>${input.integration}</code></dd>
+        <dt>Salesforce error</dt>
+        <dd><code>${input.error}</code> (${where})</dd>
+        <dt>Description</dt>
+        <dd>${input.description ? html`<em>${input.description}</em>` : '—'}</dd>
       </dl>
-      <p>Nothing was stored for <code>${input.integration}</code>. Step by step:
-        <a href="${readmeLink(explanation.anchor)}">README → Configure a real org → ${README_SECTIONS[explanation.anchor]}</a>.</p>
+      <p>
+        Nothing was stored for <code>${input.integration}</code>. Step by step:
+        <a href="${readmeLink(explanation.anchor)}"
+          >README → Configure a real org → ${README_SECTIONS[explanation.anchor]}</a
+        >.
+      </p>
       <p><a class="button" href="${input.retryHref}">Try again</a></p>`,
   };
 }

@@ -21,7 +21,12 @@ export const SESSION_COOKIE = 'sfcm_admin';
 export const BROWSER_COOKIE = 'sfcm_oauth_browser';
 
 const AuthorizationLinkSchema = z.object({ integration: z.string() });
-const OrgSwitchSchema = z.object({ integration: z.string(), toOrg: z.string(), fromOrg: z.string(), browser: z.string() });
+const OrgSwitchSchema = z.object({
+  integration: z.string(),
+  toOrg: z.string(),
+  fromOrg: z.string(),
+  browser: z.string(),
+});
 export type OrgSwitch = z.infer<typeof OrgSwitchSchema>;
 
 export interface WebAuth {
@@ -31,7 +36,10 @@ export interface WebAuth {
   /** The admin token as a Bearer header, or a live status-page session. */
   isAdmin(request: FastifyRequest): Promise<boolean>;
   /** Cookie options: Secure whenever the public URL is https. */
-  cookie(sameSite: 'strict' | 'lax', maxAgeSeconds: number): { httpOnly: true; sameSite: 'strict' | 'lax'; secure: boolean; path: '/'; maxAge: number };
+  cookie(
+    sameSite: 'strict' | 'lax',
+    maxAgeSeconds: number,
+  ): { httpOnly: true; sameSite: 'strict' | 'lax'; secure: boolean; path: '/'; maxAge: number };
   /** For form POSTs: false (and a 403 page already sent) when the POST comes from another site. */
   checkOrigin(request: FastifyRequest, reply: FastifyReply): boolean;
 }
@@ -48,11 +56,23 @@ export function createWebAuth(deps: AppDeps): WebAuth {
     async isAdmin(request) {
       return isAdminBearer(request, adminToken) || (await sessions.isValid(request.cookies[SESSION_COOKIE]));
     },
-    cookie: (sameSite, maxAgeSeconds) => ({ httpOnly: true, sameSite, secure: publicUrl.startsWith('https://'), path: '/', maxAge: maxAgeSeconds }),
+    cookie: (sameSite, maxAgeSeconds) => ({
+      httpOnly: true,
+      sameSite,
+      secure: publicUrl.startsWith('https://'),
+      path: '/',
+      maxAge: maxAgeSeconds,
+    }),
     checkOrigin(request, reply) {
       if (isSameOriginPost(request, publicUrl)) return true;
-      request.log.warn({ path: request.url.split('?')[0], origin: request.headers.origin }, 'cross-site form POST refused');
-      void reply.code(403).type('text/plain; charset=utf-8').send('This form must be sent from the bridge\'s own page (Origin check failed).');
+      request.log.warn(
+        { path: request.url.split('?')[0], origin: request.headers.origin },
+        'cross-site form POST refused',
+      );
+      void reply
+        .code(403)
+        .type('text/plain; charset=utf-8')
+        .send("This form must be sent from the bridge's own page (Origin check failed).");
       return false;
     },
   };

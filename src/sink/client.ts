@@ -132,7 +132,8 @@ export function createCmClient(options: CmClientOptions): CmClient {
   const base = normaliseBaseUrl(options.baseUrl);
   if (options.token === '') throw new TypeError('Communications Mining token must not be empty');
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new TypeError(`timeoutMs must be a positive number, got ${timeoutMs}`);
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+    throw new TypeError(`timeoutMs must be a positive number, got ${timeoutMs}`);
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const { logger, metrics } = options;
   const authorization = `Bearer ${options.token}`;
@@ -168,7 +169,8 @@ export function createCmClient(options: CmClientOptions): CmClient {
       }
       outcome = `${response.status}`;
       const parsed = parseJsonOrText(text);
-      if (!response.ok) throw cmErrorFromResponse(context, { status: response.status, body: parsed, headers: response.headers });
+      if (!response.ok)
+        throw cmErrorFromResponse(context, { status: response.status, body: parsed, headers: response.headers });
       return parsed;
     } catch (error) {
       logger?.debug({ ...context, outcome, err: error }, 'communications mining call failed');
@@ -184,7 +186,9 @@ export function createCmClient(options: CmClientOptions): CmClient {
   function expect<T>(context: CmCallContext, schema: z.ZodType<T>, body: unknown): T {
     const parsed = schema.safeParse(body);
     if (parsed.success) return parsed.data;
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`).join('; ');
+    const problems = parsed.error.issues
+      .map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`)
+      .join('; ');
     throw new CmUnexpectedResponseError(context, 200, `unexpected response body: ${problems}`);
   }
 
@@ -195,7 +199,13 @@ export function createCmClient(options: CmClientOptions): CmClient {
       const context: CmCallContext = { operation: 'sync', project, source };
       const url = cmEndpoint(base, [...sourcePath(project, source), 'sync']);
       const body = await exchange(context, 'POST', url, JSON.stringify({ comments }), callOptions);
-      const { new: created, updated, unchanged, updated_properties_only, updated_text_changed } = expect(context, syncResponseSchema, body);
+      const {
+        new: created,
+        updated,
+        unchanged,
+        updated_properties_only,
+        updated_text_changed,
+      } = expect(context, syncResponseSchema, body);
       const counters: SyncCounters = { new: created, updated, unchanged };
       if (updated_properties_only !== undefined) counters.updated_properties_only = updated_properties_only;
       if (updated_text_changed !== undefined) counters.updated_text_changed = updated_text_changed;
@@ -217,7 +227,10 @@ export function createCmClient(options: CmClientOptions): CmClient {
       } catch (error) {
         // docs/communications-mining.md#delete-comments: a missing id (or source) on delete means the comment is already gone.
         if (error instanceof CmNotFoundError) {
-          logger?.debug({ ...context, ids: ids.length, cmMessage: error.cmMessage }, 'delete answered 404: treated as done');
+          logger?.debug(
+            { ...context, ids: ids.length, cmMessage: error.cmMessage },
+            'delete answered 404: treated as done',
+          );
           return;
         }
         throw error;
@@ -227,7 +240,8 @@ export function createCmClient(options: CmClientOptions): CmClient {
     async getComment(project, source, id, callOptions) {
       const context: CmCallContext = { operation: 'getComment', project, source };
       const url = cmEndpoint(base, [...sourcePath(project, source), 'comments', id]);
-      return expect(context, commentResponseSchema, await exchange(context, 'GET', url, undefined, callOptions)).comment;
+      return expect(context, commentResponseSchema, await exchange(context, 'GET', url, undefined, callOptions))
+        .comment;
     },
 
     async getSource(project, source, callOptions) {

@@ -14,7 +14,13 @@
  * (docs/communications-mining.md#upsert-semantics-annotations-and-billing).
  */
 import type { Logger } from '../logging.ts';
-import { chunk, DEFAULT_SYNC_BATCH_LIMITS, lastVersionPerId, planSyncBatches, type SyncBatchLimits } from './batching.ts';
+import {
+  chunk,
+  DEFAULT_SYNC_BATCH_LIMITS,
+  lastVersionPerId,
+  planSyncBatches,
+  type SyncBatchLimits,
+} from './batching.ts';
 import { MAX_IDS_PER_DELETE, type CmClient, type SyncCounters } from './client.ts';
 import type { Comment } from '../model/comment.ts';
 import { shouldSplit, type CmError, type CmOperation } from './errors.ts';
@@ -105,7 +111,11 @@ export class CommentPusher {
     }
     for (const ids of chunk(deleteIds, MAX_IDS_PER_DELETE)) {
       options.signal?.throwIfAborted();
-      await this.#retrying('deleteComments', () => this.#client.deleteComments(this.#project, this.#source, ids, options), options.signal);
+      await this.#retrying(
+        'deleteComments',
+        () => this.#client.deleteComments(this.#project, this.#source, ids, options),
+        options.signal,
+      );
       result.deleted += ids.length;
       this.#metrics?.onComments?.({ outcome: 'deleted', count: ids.length });
     }
@@ -124,7 +134,11 @@ export class CommentPusher {
   async #syncOrBisect(batch: Comment[], result: PushResult, signal: AbortSignal | undefined): Promise<void> {
     signal?.throwIfAborted();
     try {
-      const counters = await this.#retrying('sync', () => this.#client.sync(this.#project, this.#source, batch, { signal }), signal);
+      const counters = await this.#retrying(
+        'sync',
+        () => this.#client.sync(this.#project, this.#source, batch, { signal }),
+        signal,
+      );
       addCounters(result.counters, counters);
       result.pushed += batch.length;
       this.#metrics?.onComments?.({ outcome: 'pushed', count: batch.length });
@@ -134,7 +148,10 @@ export class CommentPusher {
       if (batch.length === 1 && only !== undefined) {
         result.rejected.push({ id: only.id, reason: error.cmMessage, status: error.status, comment: only });
         this.#metrics?.onComments?.({ outcome: 'rejected', count: 1 });
-        this.#logger?.warn({ commentId: only.id, status: error.status, reason: error.cmMessage }, 'comment rejected by Communications Mining');
+        this.#logger?.warn(
+          { commentId: only.id, status: error.status, reason: error.cmMessage },
+          'comment rejected by Communications Mining',
+        );
         return;
       }
       this.#metrics?.onSplit?.({ size: batch.length });
@@ -152,7 +169,10 @@ export class CommentPusher {
       metrics: this.#metrics,
       signal,
       onRetry: (error: CmError, attempt: number, delayMs: number) =>
-        this.#logger?.warn({ operation, code: error.code, status: error.status, attempt, delayMs }, 'retrying Communications Mining call'),
+        this.#logger?.warn(
+          { operation, code: error.code, status: error.status, attempt, delayMs },
+          'retrying Communications Mining call',
+        ),
     });
   }
 }
@@ -179,6 +199,8 @@ function assertDisjoint(comments: readonly Comment[], deleteIds: readonly string
   const deleting = new Set(deleteIds);
   const both = comments.filter((comment) => deleting.has(comment.id)).map((comment) => comment.id);
   if (both.length > 0) {
-    throw new TypeError(`ids both upserted and deleted in one push (coalesce them first): ${both.slice(0, 5).join(', ')}`);
+    throw new TypeError(
+      `ids both upserted and deleted in one push (coalesce them first): ${both.slice(0, 5).join(', ')}`,
+    );
   }
 }

@@ -30,7 +30,10 @@ export abstract class CmError extends BridgeError {
     options?: { cause?: unknown },
   ) {
     const answered = status === undefined ? '' : ` answered ${status}`;
-    super(`Communications Mining ${context.operation} ${context.project}/${context.source}${answered}: ${cmMessage}`, hint);
+    super(
+      `Communications Mining ${context.operation} ${context.project}/${context.source}${answered}: ${cmMessage}`,
+      hint,
+    );
     this.cmMessage = cmMessage;
     if (options?.cause !== undefined) this.cause = options.cause;
   }
@@ -75,7 +78,12 @@ export class CmValidationError extends CmError {
   readonly code = 'BRIDGE_ERR_SINK_INVALID_COMMENTS';
 
   constructor(context: CmCallContext, status: number, cmMessage: string) {
-    super(context, status, cmMessage, 'the pusher splits the batch and dead-letters each comment CM rejects; fix the mapping that produced it');
+    super(
+      context,
+      status,
+      cmMessage,
+      'the pusher splits the batch and dead-letters each comment CM rejects; fix the mapping that produced it',
+    );
   }
 }
 
@@ -106,7 +114,12 @@ export class CmRateLimitError extends CmError {
     cmMessage: string,
     readonly retryAfterMs: number | undefined,
   ) {
-    super(context, 429, cmMessage, 'CM is rate limiting the bridge; it backs off and retries, fewer workers push less at once');
+    super(
+      context,
+      429,
+      cmMessage,
+      'CM is rate limiting the bridge; it backs off and retries, fewer workers push less at once',
+    );
   }
 }
 
@@ -197,7 +210,11 @@ export interface CmErrorResponse {
 }
 
 /** Maps a non-2xx answer to its typed error. `now` is for `Retry-After` HTTP-dates. */
-export function cmErrorFromResponse(context: CmCallContext, response: CmErrorResponse, now: number = Date.now()): CmError {
+export function cmErrorFromResponse(
+  context: CmCallContext,
+  response: CmErrorResponse,
+  now: number = Date.now(),
+): CmError {
   const message = errorMessageOf(response.body, response.status);
   const { status } = response;
   switch (status) {
@@ -218,7 +235,9 @@ export function cmErrorFromResponse(context: CmCallContext, response: CmErrorRes
     case 408:
       return new CmServerError(context, status, message);
     default:
-      return status >= 500 ? new CmServerError(context, status, message) : new CmUnexpectedStatusError(context, status, message);
+      return status >= 500
+        ? new CmServerError(context, status, message)
+        : new CmUnexpectedStatusError(context, status, message);
   }
 }
 

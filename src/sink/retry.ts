@@ -79,7 +79,12 @@ export async function withRetries<T>(request: () => Promise<T>, context: RetryCo
 }
 
 /** How long to wait after failed attempt `attempt`, or undefined when CM asked for longer than we wait in-process. */
-function waitBeforeRetry(error: CmError, attempt: number, policy: RetryPolicy, random: () => number): number | undefined {
+function waitBeforeRetry(
+  error: CmError,
+  attempt: number,
+  policy: RetryPolicy,
+  random: () => number,
+): number | undefined {
   if (error instanceof CmRateLimitError && error.retryAfterMs !== undefined) {
     return error.retryAfterMs <= policy.maxRetryAfterMs ? error.retryAfterMs : undefined;
   }

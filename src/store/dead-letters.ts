@@ -45,7 +45,12 @@ export class DeadLetterStore {
   async add(entry: Omit<DeadLetter, 'id' | 'at'>, dedupeKey?: string): Promise<DeadLetter> {
     // An id that is not a Salesforce id is no record to retry: it stays in the reason and payload only.
     const { recordId, ...rest } = entry;
-    const letter: DeadLetter = { ...rest, ...(isSalesforceId(recordId) ? { recordId } : {}), id: dedupeKey ? uuidOf(`${entry.integration}\n${dedupeKey}`) : randomUUID(), at: new Date().toISOString() };
+    const letter: DeadLetter = {
+      ...rest,
+      ...(isSalesforceId(recordId) ? { recordId } : {}),
+      id: dedupeKey ? uuidOf(`${entry.integration}\n${dedupeKey}`) : randomUUID(),
+      at: new Date().toISOString(),
+    };
     const keys = integrationKeys(this.prefix, entry.integration);
     await this.redis
       .multi()
@@ -80,7 +85,8 @@ export class DeadLetterStore {
 
   async remove(integration: string, id: string): Promise<boolean> {
     const keys = integrationKeys(this.prefix, integration);
-    const [[, removed] = []] = (await this.redis.multi().hdel(keys.deadLetters(), id).zrem(keys.deadLetterIndex(), id).exec()) ?? [];
+    const [[, removed] = []] =
+      (await this.redis.multi().hdel(keys.deadLetters(), id).zrem(keys.deadLetterIndex(), id).exec()) ?? [];
     return removed === 1;
   }
 
@@ -89,7 +95,12 @@ export class DeadLetterStore {
     const excess = (await this.redis.zcard(keys.deadLetterIndex())) - MAX_DEAD_LETTERS;
     if (excess <= 0) return;
     const oldest = await this.redis.zrange(keys.deadLetterIndex(), 0, excess - 1);
-    if (oldest.length > 0) await this.redis.multi().hdel(keys.deadLetters(), ...oldest).zrem(keys.deadLetterIndex(), ...oldest).exec();
+    if (oldest.length > 0)
+      await this.redis
+        .multi()
+        .hdel(keys.deadLetters(), ...oldest)
+        .zrem(keys.deadLetterIndex(), ...oldest)
+        .exec();
   }
 }
 

@@ -30,13 +30,28 @@ export class RecordTrail {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async write(entries: ReadonlyArray<{ object: string; recordId: string; outcome: TrailEntry['outcome']; change: ChangeJob | undefined }>): Promise<void> {
+  async write(
+    entries: ReadonlyArray<{
+      object: string;
+      recordId: string;
+      outcome: TrailEntry['outcome'];
+      change: ChangeJob | undefined;
+    }>,
+  ): Promise<void> {
     if (entries.length === 0) return;
     const at = this.now();
     const byObject = new Map<string, Record<string, string>>();
     for (const { object, recordId, outcome, change } of entries) {
       const fields = byObject.get(object) ?? {};
-      fields[recordId] = [at, outcome, change?.kind ?? 'unknown', change?.origin ?? 'unknown', change?.enqueuedAt ?? 0, change?.replayId ?? '', change?.channel ?? ''].join('|');
+      fields[recordId] = [
+        at,
+        outcome,
+        change?.kind ?? 'unknown',
+        change?.origin ?? 'unknown',
+        change?.enqueuedAt ?? 0,
+        change?.replayId ?? '',
+        change?.channel ?? '',
+      ].join('|');
       byObject.set(object, fields);
     }
     const keys = integrationKeys(this.prefix, this.integration);

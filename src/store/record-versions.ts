@@ -34,7 +34,13 @@ function decode(raw: string | null): RecordVersion | undefined {
   if (raw === null) return undefined;
   const [version, state, hash, at, ...commentId] = raw.split('|');
   if (version === undefined || state === undefined) return undefined;
-  return { modstamp: Number(version), state: state === 'd' ? 'deleted' : 'present', hash: hash ?? '', at: Number(at ?? 0), commentId: commentId.join('|') };
+  return {
+    modstamp: Number(version),
+    state: state === 'd' ? 'deleted' : 'present',
+    hash: hash ?? '',
+    at: Number(at ?? 0),
+    commentId: commentId.join('|'),
+  };
 }
 
 export class RecordVersions {
@@ -68,7 +74,10 @@ export class RecordVersions {
     object: string,
     recordIds: readonly string[],
     ttlMs: number,
-    fn: (locked: string[], stored: Map<string, RecordVersion>) => Promise<{ result: T; write: ReadonlyMap<string, RecordVersion> }>,
+    fn: (
+      locked: string[],
+      stored: Map<string, RecordVersion>,
+    ) => Promise<{ result: T; write: ReadonlyMap<string, RecordVersion> }>,
   ): Promise<{ result: T; busy: string[]; lost: string[] }> {
     const keys = integrationKeys(this.prefix, this.integration);
     const locksKey = keys.locks(object);
@@ -85,7 +94,10 @@ export class RecordVersions {
       const value = decode(raw);
       if (value) stored.set(id, value);
     });
-    const renew = setInterval(() => void extendHeld(this.redis, locksKey, owner, ttlMs, locked).catch(() => undefined), Math.max(100, ttlMs / 3));
+    const renew = setInterval(
+      () => void extendHeld(this.redis, locksKey, owner, ttlMs, locked).catch(() => undefined),
+      Math.max(100, ttlMs / 3),
+    );
     let outcome: { result: T; write: ReadonlyMap<string, RecordVersion> };
     try {
       outcome = await fn(locked, stored);
@@ -97,7 +109,14 @@ export class RecordVersions {
     }
     clearInterval(renew);
     const writes = [...outcome.write].map(([id, value]) => [id, encode(value)] as const);
-    const lost = await writeAndRelease(this.redis, locksKey, versionsKey, owner, writes, locked.filter((id) => !outcome.write.has(id)));
+    const lost = await writeAndRelease(
+      this.redis,
+      locksKey,
+      versionsKey,
+      owner,
+      writes,
+      locked.filter((id) => !outcome.write.has(id)),
+    );
     return { result: outcome.result, busy, lost };
   }
 }

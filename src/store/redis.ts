@@ -25,7 +25,11 @@ export function describeRedisUrl(url: string): string {
  * A new connection. `purpose: 'worker'` gives the settings BullMQ requires for blocking connections
  * (`maxRetriesPerRequest: null`), so commands wait for a reconnect instead of failing a job.
  */
-export function createRedis(settings: RedisSettings, purpose: 'command' | 'worker' = 'command', extra: RedisOptions = {}): Redis {
+export function createRedis(
+  settings: RedisSettings,
+  purpose: 'command' | 'worker' = 'command',
+  extra: RedisOptions = {},
+): Redis {
   return new Redis(settings.url, {
     maxRetriesPerRequest: purpose === 'worker' ? null : 20,
     enableReadyCheck: true,

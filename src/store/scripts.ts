@@ -22,7 +22,8 @@ type ScriptRunner = (...args: (string | number)[]) => Promise<unknown>;
 function command(redis: Redis, name: string, numberOfKeys?: number): ScriptRunner {
   const commandName = `sfcm_${name.replaceAll('-', '_')}`;
   const target = redis as unknown as Record<string, ScriptRunner | undefined>;
-  if (!target[commandName]) redis.defineCommand(commandName, { ...(numberOfKeys === undefined ? {} : { numberOfKeys }), lua: load(name) });
+  if (!target[commandName])
+    redis.defineCommand(commandName, { ...(numberOfKeys === undefined ? {} : { numberOfKeys }), lua: load(name) });
   const run = target[commandName];
   if (!run) throw new Error(`script ${name} could not be registered`);
   return run.bind(redis);
@@ -34,19 +35,38 @@ export async function releaseLock(redis: Redis, lockKey: string, owner: string):
 }
 
 /** Set `key` to `replacement` only if it still equals `expected`. */
-export async function compareAndSet(redis: Redis, key: string, expected: string, replacement: string): Promise<boolean> {
+export async function compareAndSet(
+  redis: Redis,
+  key: string,
+  expected: string,
+  replacement: string,
+): Promise<boolean> {
   return (await command(redis, 'compare-and-set-1', 1)(key, expected, replacement)) === 1;
 }
 
 /** Move a channel's replay position forward to `replayId` (never backwards). */
-export async function advanceReplay(redis: Redis, replayKey: string, channel: string, replayId: number): Promise<boolean> {
+export async function advanceReplay(
+  redis: Redis,
+  replayKey: string,
+  channel: string,
+  replayId: number,
+): Promise<boolean> {
   return (await command(redis, 'advance-replay-1', 1)(replayKey, channel, replayId)) === 1;
 }
 
 /** Lock the free records of an object and read their pushed versions: per id, [taken, stored version]. */
-export async function lockAndRead(redis: Redis, locksKey: string, versionsKey: string, owner: string, ttlMs: number, ids: readonly string[]): Promise<Array<[boolean, string | null]>> {
+export async function lockAndRead(
+  redis: Redis,
+  locksKey: string,
+  versionsKey: string,
+  owner: string,
+  ttlMs: number,
+  ids: readonly string[],
+): Promise<Array<[boolean, string | null]>> {
   if (ids.length === 0) return [];
-  const flat = (await command(redis, 'lock-and-read-2', 2)(locksKey, versionsKey, owner, ttlMs, ...ids)) as Array<number | string | null>;
+  const flat = (await command(redis, 'lock-and-read-2', 2)(locksKey, versionsKey, owner, ttlMs, ...ids)) as Array<
+    number | string | null
+  >;
   return ids.map((_, i) => [flat[2 * i] === 1, (flat[2 * i + 1] as string | null | undefined) ?? null]);
 }
 
@@ -60,12 +80,24 @@ export async function writeAndRelease(
   releaseOnly: readonly string[],
 ): Promise<string[]> {
   if (writes.length === 0 && releaseOnly.length === 0) return [];
-  return (await command(redis, 'write-and-release-2', 2)(locksKey, versionsKey, owner, writes.length, ...writes.flat(), ...releaseOnly)) as string[];
+  return (await command(redis, 'write-and-release-2', 2)(
+    locksKey,
+    versionsKey,
+    owner,
+    writes.length,
+    ...writes.flat(),
+    ...releaseOnly,
+  )) as string[];
 }
 
 /** Extend the locks among `ids` that `owner` still holds. */
-export async function extendHeld(redis: Redis, locksKey: string, owner: string, ttlMs: number, ids: readonly string[]): Promise<number> {
+export async function extendHeld(
+  redis: Redis,
+  locksKey: string,
+  owner: string,
+  ttlMs: number,
+  ids: readonly string[],
+): Promise<number> {
   if (ids.length === 0) return 0;
   return (await command(redis, 'extend-held-1', 1)(locksKey, owner, ttlMs, ...ids)) as number;
 }
-

@@ -39,6 +39,14 @@ export class TargetPauseStore {
 
   /** Whether this caller may probe now: one probe per interval across every process. */
   async claimProbe(integration: string, intervalMs: number): Promise<boolean> {
-    return (await this.redis.set(integrationKeys(this.prefix, integration).targetProbeLock(), '1', 'PX', intervalMs, 'NX')) === 'OK';
+    return (
+      (await this.redis.set(
+        integrationKeys(this.prefix, integration).targetProbeLock(),
+        '1',
+        'PX',
+        intervalMs,
+        'NX',
+      )) === 'OK'
+    );
   }
 }

@@ -86,7 +86,15 @@ export class EventIngest {
   #full = false;
   #closed = false;
   readonly #abort = new AbortController();
-  readonly stats: IngestStats = { accepted: 0, duplicates: 0, enqueuedJobs: 0, deadLetters: 0, reconcileRequests: 0, flushes: 0, failedFlushes: 0 };
+  readonly stats: IngestStats = {
+    accepted: 0,
+    duplicates: 0,
+    enqueuedJobs: 0,
+    deadLetters: 0,
+    reconcileRequests: 0,
+    flushes: 0,
+    failedFlushes: 0,
+  };
 
   constructor(options: EventIngestOptions) {
     this.#options = options;
@@ -169,7 +177,10 @@ export class EventIngest {
         if (this.#closed) return;
         this.stats.failedFlushes += 1;
         const wait = this.#retry.next();
-        this.#options.logger.warn({ err: error, buffered: this.#buffer.length, retryInMs: wait }, 'could not enqueue change events; retrying');
+        this.#options.logger.warn(
+          { err: error, buffered: this.#buffer.length, retryInMs: wait },
+          'could not enqueue change events; retrying',
+        );
         await delay(wait, undefined, { signal: this.#abort.signal }).catch(() => undefined);
         continue;
       }
@@ -192,7 +203,8 @@ export class EventIngest {
     const pending = await replay.pending(integration);
     if (!pending) return;
     if (queue.allExist && (await queue.allExist(pending.jobIds))) {
-      for (const [channel, replayId] of Object.entries(pending.positions)) await replay.checkpoint(integration, channel, replayId);
+      for (const [channel, replayId] of Object.entries(pending.positions))
+        await replay.checkpoint(integration, channel, replayId);
       logger.info({ positions: pending.positions }, 'completed the checkpoint of an enqueue interrupted by a crash');
     }
     await replay.clearPending(integration);
@@ -202,14 +214,20 @@ export class EventIngest {
   async #enqueueThenCheckpoint(batch: readonly Delivery[]): Promise<void> {
     const { integration, queue, replay, deadLetters, status, logger } = this.#options;
     const now = this.#now();
-    const outcomes = batch.map((d) => ({ delivery: d, outcome: interpretChangeEvent(d.data, { integration, object: d.object, channel: d.channel, now }) }));
+    const outcomes = batch.map((d) => ({
+      delivery: d,
+      outcome: interpretChangeEvent(d.data, { integration, object: d.object, channel: d.channel, now }),
+    }));
 
     // Requests and dead letters first: once the jobs are in, a restart may skip these events.
     for (const { delivery, outcome } of outcomes) {
       if (outcome.type === 'reconcile') {
         const request = await status.requestReconcile(delivery.object, null, outcome.reason);
         this.stats.reconcileRequests += 1;
-        logger.warn({ object: delivery.object, replayId: outcome.replayId, since: request.since, reason: outcome.reason }, 'reconciliation requested');
+        logger.warn(
+          { object: delivery.object, replayId: outcome.replayId, since: request.since, reason: outcome.reason },
+          'reconciliation requested',
+        );
       } else if (outcome.type === 'malformed') {
         await deadLetters.add(
           {
@@ -224,7 +242,10 @@ export class EventIngest {
           outcome.replayId !== undefined ? `event|${delivery.channel}|${outcome.replayId}` : undefined,
         );
         this.stats.deadLetters += 1;
-        logger.warn({ object: delivery.object, replayId: outcome.replayId, reason: outcome.reason }, 'malformed change event dead-lettered');
+        logger.warn(
+          { object: delivery.object, replayId: outcome.replayId, reason: outcome.reason },
+          'malformed change event dead-lettered',
+        );
       }
     }
 
@@ -233,7 +254,10 @@ export class EventIngest {
     const exact = queue.plan !== undefined && queue.add !== undefined;
     if (exact && queue.plan && queue.add) {
       const planned = queue.plan(jobs, eventJobDiscriminator);
-      await replay.setPending(integration, { jobIds: planned.map((job) => job.id), positions: Object.fromEntries(positions) });
+      await replay.setPending(integration, {
+        jobIds: planned.map((job) => job.id),
+        positions: Object.fromEntries(positions),
+      });
       await queue.add(planned);
     } else if (jobs.length > 0) {
       await queue.enqueue(jobs, eventJobDiscriminator);
@@ -251,7 +275,8 @@ export class EventIngest {
         entry.count++;
         counts.set(key, entry);
       }
-      for (const { object, kind, count } of counts.values()) this.#options.metrics.inc('eventsReceived', { integration, object, change_type: kind }, count);
+      for (const { object, kind, count } of counts.values())
+        this.#options.metrics.inc('eventsReceived', { integration, object, change_type: kind }, count);
     }
     this.stats.enqueuedJobs += jobs.length;
     this.stats.flushes += 1;
@@ -275,7 +300,9 @@ function highestReplayIds(items: readonly { channel: string; outcome: EventOutco
   return highest;
 }
 
-function lastEvents(items: readonly { delivery: Delivery; outcome: EventOutcome }[]): Map<string, { lastEventAt: number; lastCommitAt: number }> {
+function lastEvents(
+  items: readonly { delivery: Delivery; outcome: EventOutcome }[],
+): Map<string, { lastEventAt: number; lastCommitAt: number }> {
   const last = new Map<string, { lastEventAt: number; lastCommitAt: number }>();
   for (const { delivery, outcome } of items) {
     if (outcome.type === 'malformed') continue;

@@ -160,7 +160,13 @@ export class IntegrationStream {
   #watchdog: NodeJS.Timeout | undefined;
   #channelRetry: NodeJS.Timeout | undefined;
   #resubscribeCheck: NodeJS.Timeout | undefined;
-  readonly #counts = { clientsBuilt: 0, unknownClients: 0, rehandshakes: 0, replayResets: 0, rebuilds: {} as Partial<Record<RebuildReason, number>> };
+  readonly #counts = {
+    clientsBuilt: 0,
+    unknownClients: 0,
+    rehandshakes: 0,
+    replayResets: 0,
+    rebuilds: {} as Partial<Record<RebuildReason, number>>,
+  };
 
   constructor(options: IntegrationStreamOptions) {
     this.#options = options;
@@ -169,7 +175,9 @@ export class IntegrationStream {
     this.#logger = options.logger.child({ integration: this.key, component: 'stream' });
     this.#now = options.now ?? Date.now;
     this.#longPollTimeoutMs = this.#timings.longPollTimeoutMs;
-    this.#objects = new Map(options.integration.objects.filter((o) => o.mode === 'cdc').map((o) => [o.channel, o.name]));
+    this.#objects = new Map(
+      options.integration.objects.filter((o) => o.mode === 'cdc').map((o) => [o.channel, o.name]),
+    );
     const random = options.random ?? Math.random;
     this.#backoffs = {
       rebuild: new Backoff(this.#timings.rebuild, random),
@@ -189,7 +197,10 @@ export class IntegrationStream {
       highWaterMark: this.#timings.highWaterMark,
       onPressure: (state) => {
         if (state === 'full') {
-          this.#logger.warn({ buffered: this.#ingest.buffered }, 'event buffer full: pausing consumption until the queue catches up');
+          this.#logger.warn(
+            { buffered: this.#ingest.buffered },
+            'event buffer full: pausing consumption until the queue catches up',
+          );
           this.#rebuild('backpressure', 0);
         }
       },
@@ -232,7 +243,8 @@ export class IntegrationStream {
     const client = this.#client;
     if (!client || this.#rebuilding) return;
     const session = await this.#options.tokens.session(this.key).catch(() => undefined);
-    if (session && this.#client === client && session.accessToken !== client.accessToken) this.#rebuild('token_refreshed', 0);
+    if (session && this.#client === client && session.accessToken !== client.accessToken)
+      this.#rebuild('token_refreshed', 0);
   }
 
   /** No usable token any more (`needs_reauth`, `disconnected`): stop quietly until `authorized`. */
@@ -301,7 +313,8 @@ export class IntegrationStream {
     this.#counts.rebuilds[reason] = (this.#counts.rebuilds[reason] ?? 0) + 1;
     this.#retireClient();
     this.#logger.info({ reason, delayMs }, 'rebuilding the CometD client');
-    for (const object of this.#objects.values()) void this.#options.status.countReconnect(object).catch(() => undefined);
+    for (const object of this.#objects.values())
+      void this.#options.status.countReconnect(object).catch(() => undefined);
     this.#run(async () => {
       try {
         if (delayMs > 0) {
@@ -334,8 +347,15 @@ export class IntegrationStream {
         // No position yet: -1 misses what happens before and around the subscribe, and, after an
         // outage, what happened since the stream was last live.
         const since = Math.min(subscribeAt, this.#liveUntil ?? subscribeAt) - this.#timings.reconcileMarginMs;
-        await status.requestReconcile(object, since, 'subscribed without a stored position: changes made before the stream was live');
-        this.#logger.info({ object, since: new Date(since).toISOString() }, 'reconciliation requested for a subscription at -1');
+        await status.requestReconcile(
+          object,
+          since,
+          'subscribed without a stored position: changes made before the stream was live',
+        );
+        this.#logger.info(
+          { object, since: new Date(since).toISOString() },
+          'reconciliation requested for a subscription at -1',
+        );
       }
     }
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by close() while this call awaited
@@ -368,7 +388,10 @@ export class IntegrationStream {
     }
     this.#state = 'streaming';
     this.#startTimers();
-    this.#logger.info({ channels: [...this.#objects.keys()], positions: Object.fromEntries(this.#replayPositions()) }, 'CometD client subscribing');
+    this.#logger.info(
+      { channels: [...this.#objects.keys()], positions: Object.fromEntries(this.#replayPositions()) },
+      'CometD client subscribing',
+    );
   }
 
   #retireClient(): void {
@@ -411,7 +434,8 @@ export class IntegrationStream {
     if (this.#handshakes === 1) return;
     // faye re-handshook on its own (403::Unknown client) and resubscribes what its registry holds.
     this.#counts.rehandshakes += 1;
-    for (const channel of this.#objects.keys()) if (this.#channels.get(channel) !== 'failed') this.#channels.set(channel, 'pending');
+    for (const channel of this.#objects.keys())
+      if (this.#channels.get(channel) !== 'failed') this.#channels.set(channel, 'pending');
     clearTimeout(this.#resubscribeCheck);
     this.#resubscribeCheck = setTimeout(() => this.#verifyResubscribed(client), this.#timings.resubscribeCheckMs);
     this.#resubscribeCheck.unref();
@@ -466,10 +490,15 @@ export class IntegrationStream {
       void this.#options.status.setError(object, `${error.wire}: ${error.hint ?? ''}`).catch(() => undefined);
     } else if (error instanceof DailyDeliveryLimitError) {
       const wait = this.#backoffs.dailyLimit.next();
-      this.#logger.error({ ...log, retryInMs: wait }, 'daily CDC delivery allocation used up: disconnecting and reconciling later');
+      this.#logger.error(
+        { ...log, retryInMs: wait },
+        'daily CDC delivery allocation used up: disconnecting and reconciling later',
+      );
       this.#rebuild('daily_limit', wait);
       const reason = `daily delivery limit exceeded; streaming again in ${Math.round(wait / 1000)} s`;
-      this.#reconcileAll(reason).catch((err: unknown) => this.#logger.error({ err }, 'could not request reconciliation'));
+      this.#reconcileAll(reason).catch((err: unknown) =>
+        this.#logger.error({ err }, 'could not request reconciliation'),
+      );
     } else if (error instanceof ConnectionLimitError) {
       const wait = this.#backoffs.connectionLimit.next();
       this.#logger.warn({ ...log, retryInMs: wait }, 'CometD connection limit: backing off');
@@ -498,7 +527,10 @@ export class IntegrationStream {
     const lastCommit = await status.lastCommitAt(object);
     const since = lastCommit === undefined ? null : lastCommit - this.#timings.reconcileMarginMs;
     await status.requestReconcile(object, since, `replay id ${replayId} was no longer retained`);
-    this.#logger.warn({ channel, object, replayId, since: since === null ? null : new Date(since).toISOString() }, 'replay id expired: resubscribing at -1 and reconciling');
+    this.#logger.warn(
+      { channel, object, replayId, since: since === null ? null : new Date(since).toISOString() },
+      'replay id expired: resubscribing at -1 and reconciling',
+    );
     if (this.#client === client) client.subscribe(channel);
   }
 

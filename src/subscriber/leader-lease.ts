@@ -79,7 +79,9 @@ export class LeaderLease {
     await this.#tick.catch(() => undefined);
     if (!this.#holding) return;
     this.#holding = false;
-    await releaseLock(this.redis, this.key, this.owner).catch((err: unknown) => this.logger.warn({ err }, 'could not release the lease; it expires on its own'));
+    await releaseLock(this.redis, this.key, this.owner).catch((err: unknown) =>
+      this.logger.warn({ err }, 'could not release the lease; it expires on its own'),
+    );
   }
 
   /** Stop without releasing (the lease expires after its ttl): what a crash leaves. */
@@ -96,7 +98,9 @@ export class LeaderLease {
   #schedule(ms: number): void {
     if (this.#stopped) return;
     this.#timer = setTimeout(() => {
-      this.#tick = this.#step().finally(() => this.#schedule(this.#holding ? this.#timings.renewEveryMs : this.#timings.standbyPollMs));
+      this.#tick = this.#step().finally(() =>
+        this.#schedule(this.#holding ? this.#timings.renewEveryMs : this.#timings.standbyPollMs),
+      );
     }, ms);
     this.#timer.unref();
   }
@@ -123,7 +127,8 @@ export class LeaderLease {
       this.logger.warn({ err, lease: this.key }, 'lease renewal failed');
       // Give up before the ttl can run out under us: by then someone else may hold it.
       const deadline = this.#timings.ttlMs - this.#timings.renewEveryMs;
-      if (this.#holding && Date.now() - this.#lastRenewedAt >= deadline) this.#lose('lease not renewable within its ttl');
+      if (this.#holding && Date.now() - this.#lastRenewedAt >= deadline)
+        this.#lose('lease not renewable within its ttl');
     }
   }
 

@@ -9,7 +9,6 @@ import type { Redis } from 'ioredis';
 import { ReconcileRequestSchema, type ReconcileRequest } from '../model/reconcile-request.ts';
 import { integrationKeys } from '../store/keys.ts';
 
-
 export class StreamStatus {
   readonly #keys: ReturnType<typeof integrationKeys>;
 
@@ -26,7 +25,13 @@ export class StreamStatus {
     if (updates.size === 0) return;
     const pipeline = this.redis.pipeline();
     for (const [object, { lastEventAt, lastCommitAt }] of updates) {
-      pipeline.hset(this.#keys.objectState(object), 'lastEventAt', new Date(lastEventAt).toISOString(), 'lastCommitAt', new Date(lastCommitAt).toISOString());
+      pipeline.hset(
+        this.#keys.objectState(object),
+        'lastEventAt',
+        new Date(lastEventAt).toISOString(),
+        'lastCommitAt',
+        new Date(lastCommitAt).toISOString(),
+      );
     }
     await pipeline.exec();
   }

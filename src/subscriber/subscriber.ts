@@ -134,7 +134,9 @@ export class Subscriber {
 
   /** Listen to token events, then compete for every integration's lease. */
   async start(): Promise<void> {
-    this.#unsubscribe = await this.#deps.tokens.subscribe((event) => this.#slots.get(event.integration)?.onTokenEvent(event));
+    this.#unsubscribe = await this.#deps.tokens.subscribe((event) =>
+      this.#slots.get(event.integration)?.onTokenEvent(event),
+    );
     await Promise.all([...this.#slots.values()].map((slot) => slot.lease.start()));
     this.#deps.logger.info({ integrations: [...this.#slots.keys()] }, 'subscriber started');
   }

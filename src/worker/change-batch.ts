@@ -24,7 +24,12 @@ import type { ChangeJob } from '../model/change.ts';
 import type { DeadLetterStore } from '../store/dead-letters.ts';
 import type { RecordVersion, RecordVersions } from '../store/record-versions.ts';
 import type { DescribeCache } from '../salesforce/describe-cache.ts';
-import { SalesforceApiError, soqlString, type QueryRecord, type SalesforceRestClient } from '../salesforce/rest-client.ts';
+import {
+  SalesforceApiError,
+  soqlString,
+  type QueryRecord,
+  type SalesforceRestClient,
+} from '../salesforce/rest-client.ts';
 import { childRefreshes } from './relationships.ts';
 import { decide, nextRegisterEntry, type Observation } from './verdict.ts';
 import type { Comment } from '../model/comment.ts';
@@ -85,16 +90,40 @@ interface RecordPlan {
 }
 
 export async function processChangeBatch(jobs: readonly ChangeJob[], deps: ChangeBatchDeps): Promise<BatchResult> {
-  const result: BatchResult = { busy: [], verify: [], related: [], stats: { fetched: 0, pushed: 0, deleted: 0, unchanged: 0, stale: 0, deadLettered: 0 }, trail: [] };
+  const result: BatchResult = {
+    busy: [],
+    verify: [],
+    related: [],
+    stats: { fetched: 0, pushed: 0, deleted: 0, unchanged: 0, stale: 0, deadLettered: 0 },
+    trail: [],
+  };
   for (const [object, plans] of coalesce(jobs, deps)) {
     await processObject(object, plans, deps, result);
     // A changed record may be the parent of other objects' records: their comments change too.
     const changedParents = plans
-      .filter((plan) => plan.jobs.some((job) => job.origin !== 'relationship' && job.kind !== 'CREATE' && job.kind !== 'DELETE'))
+      .filter((plan) =>
+        plan.jobs.some((job) => job.origin !== 'relationship' && job.kind !== 'CREATE' && job.kind !== 'DELETE'),
+      )
       .map((plan) => plan.recordId);
-    result.related.push(...(await childRefreshes(deps.integration, object.name, changedParents, deps.rest, deps.describes, (deps.now ?? Date.now)())));
+    result.related.push(
+      ...(await childRefreshes(
+        deps.integration,
+        object.name,
+        changedParents,
+        deps.rest,
+        deps.describes,
+        (deps.now ?? Date.now)(),
+      )),
+    );
   }
-  await deps.trail?.write(result.trail.map(({ object, plan, outcome }) => ({ object, recordId: plan.recordId, outcome, change: plan.jobs[plan.jobs.length - 1] })));
+  await deps.trail?.write(
+    result.trail.map(({ object, plan, outcome }) => ({
+      object,
+      recordId: plan.recordId,
+      outcome,
+      change: plan.jobs[plan.jobs.length - 1],
+    })),
+  );
   if (deps.metrics) {
     const integration = deps.integration.key;
     const { pushed, deleted, unchanged, stale, deadLettered } = result.stats;
@@ -117,7 +146,10 @@ function coalesce(jobs: readonly ChangeJob[], deps: ChangeBatchDeps): Map<Object
   for (const job of jobs) {
     const object = deps.integration.objects.find((o) => o.name === job.object);
     if (!object) {
-      deps.logger.warn({ object: job.object, recordId: job.recordId }, 'change for an object no longer in the config: skipped');
+      deps.logger.warn(
+        { object: job.object, recordId: job.recordId },
+        'change for an object no longer in the config: skipped',
+      );
       continue;
     }
     let records = byObject.get(object);
@@ -134,30 +166,58 @@ function coalesce(jobs: readonly ChangeJob[], deps: ChangeBatchDeps): Map<Object
 /** What one fetch found for a record, ready for the verdict. */
 type Found = { plan: RecordPlan; seen: Observation; comment?: Comment };
 
-async function processObject(object: ObjectConfig, plans: RecordPlan[], deps: ChangeBatchDeps, result: BatchResult): Promise<void> {
+async function processObject(
+  object: ObjectConfig,
+  plans: RecordPlan[],
+  deps: ChangeBatchDeps,
+  result: BatchResult,
+): Promise<void> {
   const byId = new Map(plans.map((plan) => [plan.recordId, plan]));
   // The lock is taken before the fetch: the fetch and the push of a record are one step that no
   // other worker interleaves with, so the newest fetch is the one the register ends with.
-  const { busy, lost } = await deps.versions.withLocks(object.name, [...byId.keys()], deps.lockTtlMs, async (locked, stored) => {
-    const found = await fetchAndConvert(object, locked.map((id) => byId.get(id) as RecordPlan), deps, result);
-    return { result: undefined, write: await pushVerdicts(object, found, stored, deps, result) };
-  });
+  const { busy, lost } = await deps.versions.withLocks(
+    object.name,
+    [...byId.keys()],
+    deps.lockTtlMs,
+    async (locked, stored) => {
+      const found = await fetchAndConvert(
+        object,
+        locked.map((id) => byId.get(id) as RecordPlan),
+        deps,
+        result,
+      );
+      return { result: undefined, write: await pushVerdicts(object, found, stored, deps, result) };
+    },
+  );
   for (const id of busy) result.busy.push(...(byId.get(id)?.jobs ?? []));
   for (const id of lost) {
     const plan = byId.get(id);
     if (plan) result.verify.push(recheckJob(plan, (deps.now ?? Date.now)()));
   }
-  if (lost.length > 0) deps.logger.warn({ object: object.name, records: lost.length }, 'push locks expired mid-push: records re-checked');
+  if (lost.length > 0)
+    deps.logger.warn({ object: object.name, records: lost.length }, 'push locks expired mid-push: records re-checked');
 }
 
 /** Fetch the locked records in bulk and convert the present ones; dead-letter what cannot be converted. */
-async function fetchAndConvert(object: ObjectConfig, plans: RecordPlan[], deps: ChangeBatchDeps, result: BatchResult): Promise<Found[]> {
+async function fetchAndConvert(
+  object: ObjectConfig,
+  plans: RecordPlan[],
+  deps: ChangeBatchDeps,
+  result: BatchResult,
+): Promise<Found[]> {
   if (plans.length === 0) return [];
   const describes = await deps.describes.ensure(object.name, object.fields);
   const chunks: RecordPlan[][] = [];
-  for (let start = 0; start < plans.length; start += IDS_PER_QUERY) chunks.push(plans.slice(start, start + IDS_PER_QUERY));
+  for (let start = 0; start < plans.length; start += IDS_PER_QUERY)
+    chunks.push(plans.slice(start, start + IDS_PER_QUERY));
   // A few queries at a time: latency hides behind each other without flooding the org.
-  const fetched = await mapConcurrently(chunks, QUERIES_IN_FLIGHT, (chunk) => fetchRecords(object, chunk.map((p) => p.recordId), deps));
+  const fetched = await mapConcurrently(chunks, QUERIES_IN_FLIGHT, (chunk) =>
+    fetchRecords(
+      object,
+      chunk.map((p) => p.recordId),
+      deps,
+    ),
+  );
   const found: Found[] = [];
   for (const [index, chunk] of chunks.entries()) {
     const fetch = fetched[index];
@@ -180,22 +240,39 @@ async function fetchAndConvert(object: ObjectConfig, plans: RecordPlan[], deps: 
         countOutcome(result, object, plan, 'deadLettered');
         continue;
       }
-      if (rendered.warnings.length > 0) deps.logger.info({ object: object.name, recordId: plan.recordId, warnings: rendered.warnings }, 'comment adjusted to fit');
-      const modstamp = (typeof record.SystemModstamp === 'string' ? parseSalesforceDateTime(record.SystemModstamp) : undefined) ?? 0;
-      found.push({ plan, comment: rendered.comment, seen: { state: 'present', modstamp, hash: contentHash(rendered.comment) } });
+      if (rendered.warnings.length > 0)
+        deps.logger.info(
+          { object: object.name, recordId: plan.recordId, warnings: rendered.warnings },
+          'comment adjusted to fit',
+        );
+      const modstamp =
+        (typeof record.SystemModstamp === 'string' ? parseSalesforceDateTime(record.SystemModstamp) : undefined) ?? 0;
+      found.push({
+        plan,
+        comment: rendered.comment,
+        seen: { state: 'present', modstamp, hash: contentHash(rendered.comment) },
+      });
     }
   }
   return found;
 }
 
-async function fetchRecords(object: ObjectConfig, ids: string[], deps: ChangeBatchDeps): Promise<{ records: QueryRecord[]; deadLettered?: true }> {
+async function fetchRecords(
+  object: ObjectConfig,
+  ids: string[],
+  deps: ChangeBatchDeps,
+): Promise<{ records: QueryRecord[]; deadLettered?: true }> {
   const where = `Id IN (${ids.map(soqlString).join(', ')})${object.where ? ` AND (${object.where})` : ''}`;
   try {
     return await deps.rest.query(`SELECT ${object.fields.join(', ')} FROM ${object.name} WHERE ${where}`);
   } catch (error) {
-    if (error instanceof SalesforceApiError && (error.errorCode === 'INVALID_FIELD' || error.errorCode === 'INVALID_TYPE')) {
+    if (
+      error instanceof SalesforceApiError &&
+      (error.errorCode === 'INVALID_FIELD' || error.errorCode === 'INVALID_TYPE')
+    ) {
       // The mapping does not fit this org: no retry will help. Keep every record, with the reason.
-      for (const id of ids) await deadLetter(deps, object, id, 'fetch', `${error.message}${error.hint ? ` (${error.hint})` : ''}`);
+      for (const id of ids)
+        await deadLetter(deps, object, id, 'fetch', `${error.message}${error.hint ? ` (${error.hint})` : ''}`);
       return { records: [], deadLettered: true };
     }
     throw error;
@@ -234,7 +311,14 @@ async function pushVerdicts(
   const rejectedIds = new Set(pushed.rejected.map((r) => r.id));
   for (const rejected of pushed.rejected) {
     const upsert = upserts.find((u) => u.comment.id === rejected.id);
-    await deadLetter(deps, object, upsert?.plan.recordId, 'push', `Communications Mining rejected the comment: ${rejected.reason}`, rejected.comment);
+    await deadLetter(
+      deps,
+      object,
+      upsert?.plan.recordId,
+      'push',
+      `Communications Mining rejected the comment: ${rejected.reason}`,
+      rejected.comment,
+    );
     if (upsert) countOutcome(result, object, upsert.plan, 'deadLettered');
     else result.stats.deadLettered++;
   }

@@ -19,7 +19,10 @@ export interface UnreadableChange {
 export function readChangeBatch(data: unknown): { changes: ChangeJob[]; unreadable: UnreadableChange[] } {
   const items = typeof data === 'object' && data !== null && 'changes' in data ? data.changes : undefined;
   if (!Array.isArray(items) || items.length === 0) {
-    return { changes: [], unreadable: [{ object: '(unknown)', reason: 'malformed change batch: no list of changes', payload: data }] };
+    return {
+      changes: [],
+      unreadable: [{ object: '(unknown)', reason: 'malformed change batch: no list of changes', payload: data }],
+    };
   }
   const changes: ChangeJob[] = [];
   const unreadable: UnreadableChange[] = [];
@@ -30,7 +33,9 @@ export function readChangeBatch(data: unknown): { changes: ChangeJob[]; unreadab
       continue;
     }
     const fields = typeof item === 'object' && item !== null ? (item as Record<string, unknown>) : {};
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(change)'}: ${issue.message}`).join('; ');
+    const problems = parsed.error.issues
+      .map((issue) => `${issue.path.join('.') || '(change)'}: ${issue.message}`)
+      .join('; ');
     unreadable.push({
       object: typeof fields.object === 'string' && fields.object !== '' ? fields.object : '(unknown)',
       ...(isSalesforceId(fields.recordId) ? { recordId: fields.recordId } : {}),

@@ -86,7 +86,14 @@ export class ChangeWorker {
 
   constructor(options: ChangeWorkerOptions) {
     const keys = bridgeKeys(options.prefix);
-    this.#options = { batchSize: 1000, concurrency: 4, lockDurationMs: 60_000, pauseMs: 30_000, closeGraceMs: 2_000, ...options };
+    this.#options = {
+      batchSize: 1000,
+      concurrency: 4,
+      lockDurationMs: 60_000,
+      pauseMs: 30_000,
+      closeGraceMs: 2_000,
+      ...options,
+    };
     this.#worker = new Worker<unknown>(keys.changeQueueName(options.integration), null, {
       connection: options.connection,
       prefix: keys.queuePrefix(),
@@ -104,7 +111,9 @@ export class ChangeWorker {
   start(): void {
     if (this.#running) return;
     void this.#worker.startStalledCheckTimer();
-    this.#running = Promise.all(Array.from({ length: this.#options.concurrency }, () => this.#loop())).then(() => undefined);
+    this.#running = Promise.all(Array.from({ length: this.#options.concurrency }, () => this.#loop())).then(
+      () => undefined,
+    );
   }
 
   /** Wake every waiting loop (e.g. the integration was just re-authorised). */
@@ -171,13 +180,19 @@ export class ChangeWorker {
       try {
         await target.probe(this.#abort.signal);
         await target.store.resume(this.#options.integration);
-        this.#options.logger.info({ pausedSince: paused.since }, 'Communications Mining accepts the bridge again: pushes resume');
+        this.#options.logger.info(
+          { pausedSince: paused.since },
+          'Communications Mining accepts the bridge again: pushes resume',
+        );
         this.#wake.wakeAll();
         return false;
       } catch (error) {
         const reaction = reactionTo(error);
         if (reaction.kind === 'pause-target') await target.store.pause(this.#options.integration, reaction.reason);
-        this.#options.logger.warn({ reason: reaction.reason }, 'Communications Mining still refuses the bridge: pushes stay paused');
+        this.#options.logger.warn(
+          { reason: reaction.reason },
+          'Communications Mining still refuses the bridge: pushes stay paused',
+        );
       }
     }
     // Look again soon: another process's probe may have lifted the pause.
@@ -201,7 +216,7 @@ export class ChangeWorker {
 
   async #next(block: boolean): Promise<Taken | undefined> {
     const token = randomUUID();
-    const job = (await this.#worker.getNextJob(token, { block }));
+    const job = await this.#worker.getNextJob(token, { block });
     return job ? { job, token } : undefined;
   }
 
@@ -213,22 +228,32 @@ export class ChangeWorker {
       // Malformed changes can never succeed: dead-lettered now, each with its reason; the rest go on.
       for (const [index, item] of unreadable.entries()) await this.#deadLetterUnreadable(taken, index, item);
       if (changes.length > 0) valid.push({ ...taken, changes });
-      else await taken.job.moveToFailed(new UnrecoverableError(unreadable.map((item) => item.reason).join('; ')), taken.token, false);
+      else
+        await taken.job.moveToFailed(
+          new UnrecoverableError(unreadable.map((item) => item.reason).join('; ')),
+          taken.token,
+          false,
+        );
     }
     if (valid.length === 0) return;
     const changes = valid.flatMap((taken) => taken.changes);
     const renew = setInterval(() => {
-      for (const { job, token } of valid) void job.extendLock(token, this.#options.lockDurationMs).catch(() => undefined);
+      for (const { job, token } of valid)
+        void job.extendLock(token, this.#options.lockDurationMs).catch(() => undefined);
     }, this.#options.lockDurationMs / 2);
     try {
       const result = await this.#options.process(changes, this.#abort.signal);
       // Records another worker was pushing, and records to verify, come back as new (delayed) jobs:
       // a job is completed whole or not at all.
-      if (result.busy.length > 0) await this.#options.queue.enqueue(result.busy.map(asRetry), undefined, 50 + Math.floor(Math.random() * 100));
+      if (result.busy.length > 0)
+        await this.#options.queue.enqueue(result.busy.map(asRetry), undefined, 50 + Math.floor(Math.random() * 100));
       if (result.verify.length > 0) await this.#options.queue.enqueue(result.verify, undefined, 2_000);
       if (result.related.length > 0) await this.#options.queue.enqueue(result.related);
       await Promise.all(valid.map(({ job, token }) => job.moveToCompleted('done', token, false)));
-      logger.debug({ jobs: valid.length, changes: changes.length, ...result.stats, busy: result.busy.length }, 'batch done');
+      logger.debug(
+        { jobs: valid.length, changes: changes.length, ...result.stats, busy: result.busy.length },
+        'batch done',
+      );
     } catch (error) {
       await this.#fail(valid, error);
     } finally {
@@ -256,7 +281,8 @@ export class ChangeWorker {
         await this.#park(batch, this.#options.target ? 0 : this.#options.pauseMs);
         return;
       case 'wait':
-        if (reaction.delayMs > 0) logger.warn({ reason: reaction.reason, delayMs: reaction.delayMs }, 'changes wait before their next try');
+        if (reaction.delayMs > 0)
+          logger.warn({ reason: reaction.reason, delayMs: reaction.delayMs }, 'changes wait before their next try');
         await this.#park(batch, reaction.delayMs);
         return;
       case 'dead-letter':
@@ -265,7 +291,11 @@ export class ChangeWorker {
       case 'retry': {
         const last = batch.filter(({ job }) => job.attemptsMade + 1 >= (job.opts.attempts ?? 1));
         const again = batch.filter((taken) => !last.includes(taken));
-        if (last.length > 0) await this.#giveUp(last, { kind: 'dead-letter', reason: `gave up after ${last[0]?.job.opts.attempts ?? 1} attempts: ${reaction.reason}` });
+        if (last.length > 0)
+          await this.#giveUp(last, {
+            kind: 'dead-letter',
+            reason: `gave up after ${last[0]?.job.opts.attempts ?? 1} attempts: ${reaction.reason}`,
+          });
         if (again.length === 0) return;
         logger.warn({ err: error, jobs: again.length }, 'batch failed; BullMQ retries it with backoff');
         const failure = error instanceof Error ? error : new Error(String(error));
@@ -282,7 +312,9 @@ export class ChangeWorker {
   /** Back to the queue after `delayMs`, without spending an attempt. */
   async #park(batch: readonly Taken[], delayMs: number): Promise<void> {
     const at = Date.now() + delayMs;
-    await Promise.all(batch.map(({ job, token }) => (delayMs > 0 ? job.moveToDelayed(at, token) : job.moveToWait(token))));
+    await Promise.all(
+      batch.map(({ job, token }) => (delayMs > 0 ? job.moveToDelayed(at, token) : job.moveToWait(token))),
+    );
   }
 
   /** Dead-letter every record of the batch with the reason, then fail the jobs for good. */
@@ -293,13 +325,22 @@ export class ChangeWorker {
       const records = new Map(changes.map((change) => [`${change.object}|${change.recordId}`, change]));
       for (const [record, change] of records) {
         await deadLetters.add(
-          { integration, object: change.object, recordId: change.recordId, reason: reaction.reason, stage: 'worker', payload: change },
+          {
+            integration,
+            object: change.object,
+            recordId: change.recordId,
+            reason: reaction.reason,
+            stage: 'worker',
+            payload: change,
+          },
           `job|${job.id ?? ''}|${record}`,
         );
       }
     }
     logger.warn({ jobs: batch.length, reason: reaction.reason }, 'changes dead-lettered: no retry can succeed');
-    await Promise.all(batch.map(({ job, token }) => job.moveToFailed(new UnrecoverableError(reaction.reason), token, false)));
+    await Promise.all(
+      batch.map(({ job, token }) => job.moveToFailed(new UnrecoverableError(reaction.reason), token, false)),
+    );
   }
 
   async #deadLetterUnreadable(taken: Taken, index: number, item: UnreadableChange): Promise<void> {

@@ -33,7 +33,7 @@ export type FailureReaction =
 export const API_LIMIT_WAIT_MS = 5 * 60_000;
 
 /** What the target's refusal is called on the status page, the admin API and in logs. */
-export const TARGET_REFUSED = 'target refused the bridge\'s credentials';
+export const TARGET_REFUSED = "target refused the bridge's credentials";
 
 /**
  * The reaction to every error code a change batch can end with, by code. `depends` means the error
@@ -62,7 +62,12 @@ export const WORKER_REACTIONS = {
 } as const satisfies Record<string, ReactionKind | 'depends'>;
 
 /** Salesforce REST error codes that a later try can get past (docs/errors.md, "Salesforce REST"). */
-const TRANSIENT_SALESFORCE_CODES = new Set(['QUERY_TIMEOUT', 'INVALID_QUERY_LOCATOR', 'UNABLE_TO_LOCK_ROW', 'SERVER_UNAVAILABLE']);
+const TRANSIENT_SALESFORCE_CODES = new Set([
+  'QUERY_TIMEOUT',
+  'INVALID_QUERY_LOCATOR',
+  'UNABLE_TO_LOCK_ROW',
+  'SERVER_UNAVAILABLE',
+]);
 
 /** What to do about `error`, thrown while processing a change batch. */
 export function reactionTo(error: unknown): FailureReaction {
@@ -73,7 +78,8 @@ export function reactionTo(error: unknown): FailureReaction {
     return wait === undefined ? { kind: 'retry', reason } : { kind: 'wait', delayMs: wait, reason };
   }
   const code = error instanceof BridgeError ? error.code : undefined;
-  const kind: ReactionKind | 'depends' = code !== undefined && code in WORKER_REACTIONS ? WORKER_REACTIONS[code as keyof typeof WORKER_REACTIONS] : 'retry';
+  const kind: ReactionKind | 'depends' =
+    code !== undefined && code in WORKER_REACTIONS ? WORKER_REACTIONS[code as keyof typeof WORKER_REACTIONS] : 'retry';
   switch (kind) {
     case 'wait':
       return { kind: 'wait', delayMs: 0, reason };
@@ -94,7 +100,12 @@ function salesforceReaction(error: SalesforceApiError, reason: string): FailureR
   // 401 after the client's own refresh-and-retry, 420 (edge routing), and the codes Salesforce
   // documents as "run it again" are transient; any other 4xx is a query Salesforce will refuse
   // however often it is sent.
-  if (error.status === 401 || error.status === 420 || error.status >= 500 || TRANSIENT_SALESFORCE_CODES.has(error.errorCode)) {
+  if (
+    error.status === 401 ||
+    error.status === 420 ||
+    error.status >= 500 ||
+    TRANSIENT_SALESFORCE_CODES.has(error.errorCode)
+  ) {
     return { kind: 'retry', reason };
   }
   return { kind: 'dead-letter', reason };

@@ -23,13 +23,17 @@ export async function referencesTo(child: ObjectConfig, parent: string, describe
       .map((path) => path.split('.')[0] ?? ''),
   );
   if (relationships.size === 0) return [];
-  const lookup = await describes.ensure(child.name, [...relationships].map((r) => `${r}.Id`));
+  const lookup = await describes.ensure(
+    child.name,
+    [...relationships].map((r) => `${r}.Id`),
+  );
   const describe = lookup(child.name);
   if (!describe) return [];
   const fields = new Set<string>();
   for (const relationship of relationships) {
     const reference = findRelationship(describe, relationship);
-    if (reference && (reference.referenceTo ?? []).some((target) => target.toLowerCase() === parent.toLowerCase())) fields.add(reference.name);
+    if (reference && (reference.referenceTo ?? []).some((target) => target.toLowerCase() === parent.toLowerCase()))
+      fields.add(reference.name);
   }
   return [...fields];
 }
@@ -49,11 +53,23 @@ export async function childRefreshes(
     const fields = await referencesTo(child, parent, describes);
     if (fields.length === 0) continue;
     for (let start = 0; start < parentIds.length; start += IDS_PER_QUERY) {
-      const list = parentIds.slice(start, start + IDS_PER_QUERY).map(soqlString).join(', ');
+      const list = parentIds
+        .slice(start, start + IDS_PER_QUERY)
+        .map(soqlString)
+        .join(', ');
       const condition = fields.map((field) => `${field} IN (${list})`).join(' OR ');
-      const { records } = await rest.query(`SELECT Id FROM ${child.name} WHERE (${condition})${child.where ? ` AND (${child.where})` : ''}`);
+      const { records } = await rest.query(
+        `SELECT Id FROM ${child.name} WHERE (${condition})${child.where ? ` AND (${child.where})` : ''}`,
+      );
       for (const record of records) {
-        changes.push({ integration: integration.key, object: child.name, recordId: String(record.Id), kind: 'REFRESH', origin: 'relationship', enqueuedAt: now });
+        changes.push({
+          integration: integration.key,
+          object: child.name,
+          recordId: String(record.Id),
+          kind: 'REFRESH',
+          origin: 'relationship',
+          enqueuedAt: now,
+        });
       }
     }
   }

@@ -53,12 +53,22 @@ export function nextRegisterEntry(
 ): RecordVersion | undefined {
   switch (verdict) {
     case 'push':
-      return seen.state === 'present' ? { modstamp: seen.modstamp, state: 'present', hash: seen.hash, at: written.at, commentId: written.commentId } : undefined;
+      return seen.state === 'present'
+        ? { modstamp: seen.modstamp, state: 'present', hash: seen.hash, at: written.at, commentId: written.commentId }
+        : undefined;
     case 'delete':
-      return { modstamp: stored?.modstamp ?? 0, state: 'deleted', hash: '', at: written.at, commentId: written.commentId };
+      return {
+        modstamp: stored?.modstamp ?? 0,
+        state: 'deleted',
+        hash: '',
+        at: written.at,
+        commentId: written.commentId,
+      };
     case 'unchanged':
       // Remember the newer stamp of unchanged content, so an older fetch in flight stays stale.
-      return stored && seen.state === 'present' && seen.modstamp > stored.modstamp ? { ...stored, modstamp: seen.modstamp } : undefined;
+      return stored && seen.state === 'present' && seen.modstamp > stored.modstamp
+        ? { ...stored, modstamp: seen.modstamp }
+        : undefined;
     case 'stale':
       return undefined;
   }

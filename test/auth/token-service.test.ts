@@ -8,7 +8,9 @@ import { eventually } from '../helpers/redis.ts';
 
 /** A REST call with the token, as any role would make it: 200 or 401. */
 async function restStatus(harness: BridgeHarness, accessToken: string): Promise<number> {
-  const response = await fetch(`${harness.org.url}/services/data/v62.0/limits`, { headers: { Authorization: `Bearer ${accessToken}` } });
+  const response = await fetch(`${harness.org.url}/services/data/v62.0/limits`, {
+    headers: { Authorization: `Bearer ${accessToken}` },
+  });
   return response.status;
 }
 
@@ -42,7 +44,9 @@ describe('token service', () => {
 
     // Three "processes" (own Redis connections, own TokenService), five concurrent callers each.
     const services = [harness.context.tokens, harness.secondContext().tokens, harness.secondContext().tokens];
-    const sessions = await Promise.all(services.flatMap((service) => Array.from({ length: 5 }, () => service.refresh(INTEGRATION, expired))));
+    const sessions = await Promise.all(
+      services.flatMap((service) => Array.from({ length: 5 }, () => service.refresh(INTEGRATION, expired))),
+    );
 
     const tokens = new Set(sessions.map((s) => s.accessToken));
     expect(tokens.size).toBe(1);

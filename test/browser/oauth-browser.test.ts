@@ -36,10 +36,20 @@ describe('OAuth in a real browser', () => {
     const port = await freePort();
     publicUrl = `http://127.0.0.1:${port}`;
     org = await startSalesforceOrg({
-      connectedApps: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`${publicUrl}/external/salesforce/oauth2/callback`] }],
+      connectedApps: [
+        {
+          clientId: CLIENT_ID,
+          clientSecret: CLIENT_SECRET,
+          redirectUris: [`${publicUrl}/external/salesforce/oauth2/callback`],
+        },
+      ],
     });
     redis = testRedis();
-    const config = loadConfigText(bridgeConfigYaml(org.url, redis.prefix).replace('publicUrl: http://127.0.0.1:8080', `publicUrl: ${publicUrl}`), 'b.yaml', {});
+    const config = loadConfigText(
+      bridgeConfigYaml(org.url, redis.prefix).replace('publicUrl: http://127.0.0.1:8080', `publicUrl: ${publicUrl}`),
+      'b.yaml',
+      {},
+    );
     context = createContext({ config, logger: pino({ level: 'silent' }), redis: redis.redis });
     app = await buildApp(context);
     await app.listen({ host: '127.0.0.1', port });
@@ -47,7 +57,16 @@ describe('OAuth in a real browser', () => {
     browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'sfcm-chromium-')), {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   }, 60_000);
 
@@ -89,8 +108,18 @@ describe('OAuth in a real browser', () => {
   }, 60_000);
 
   it('status page tools: retry a dead letter, look up a record, preview a mapping', async () => {
-    const record = org!.store.create('EmailMessage', { Subject: 'Preview me', TextBody: 'Hello <b>there</b>', Incoming: true }, { silent: true });
-    const letter = await context!.deadLetters.add({ integration: 'acme/emails', object: 'EmailMessage', recordId: String(record.Id), reason: 'rejected for the test', stage: 'push' });
+    const record = org!.store.create(
+      'EmailMessage',
+      { Subject: 'Preview me', TextBody: 'Hello <b>there</b>', Incoming: true },
+      { silent: true },
+    );
+    const letter = await context!.deadLetters.add({
+      integration: 'acme/emails',
+      object: 'EmailMessage',
+      recordId: String(record.Id),
+      reason: 'rejected for the test',
+      stage: 'push',
+    });
     const page = await browser!.newPage();
     await page.goto(`${publicUrl}/`);
     if (await page.isVisible('input[name="token"]')) {
@@ -110,7 +139,10 @@ describe('OAuth in a real browser', () => {
     await page.fill('form[action="/status/preview"] input[name="object"]', 'EmailMessage');
     await page.fill('form[action="/status/preview"] input[name="recordId"]', String(record.Id));
     await page.click('form[action="/status/preview"] button');
-    const preview = JSON.parse((await page.textContent('pre')) ?? '{}') as { id?: string; messages?: Array<{ body: { text: string } }> };
+    const preview = JSON.parse((await page.textContent('pre')) ?? '{}') as {
+      id?: string;
+      messages?: Array<{ body: { text: string } }>;
+    };
     expect(preview).toMatchObject({ id: record.Id, messages: [{ body: { text: 'Hello there' } }] });
     await page.screenshot({ path: join(ARTIFACTS, 'status-preview.png'), fullPage: true });
   }, 60_000);

@@ -26,7 +26,11 @@ describe('sf-cm-bridge check --online', () => {
   let cm: SimulatedCommunicationsMining;
 
   beforeEach(async () => {
-    cm = await startCommunicationsMining({ basePath: '/t/reinfer_', tokens: [CM_TOKEN], sources: [{ project: 'acme', name: 'emails' }] });
+    cm = await startCommunicationsMining({
+      basePath: '/t/reinfer_',
+      tokens: [CM_TOKEN],
+      sources: [{ project: 'acme', name: 'emails' }],
+    });
     harness = await startBridgeHarness({ cmUrl: cm.url, cmToken: CM_TOKEN, objects: GOOD });
   });
   afterEach(async () => {
@@ -45,7 +49,9 @@ describe('sf-cm-bridge check --online', () => {
     const result = await runCli(['check', '--online', '--config', configFile(GOOD)]);
     expect(result.stderr).toBe('');
     expect(result.stdout).toContain('target      acme/emails: reachable');
-    expect(result.stdout).toContain(`salesforce  ${harness.org.url}: answers; app ${CLIENT_ID} is known and accepts ${PUBLIC_URL}/external/salesforce/oauth2/callback`);
+    expect(result.stdout).toContain(
+      `salesforce  ${harness.org.url}: answers; app ${CLIENT_ID} is known and accepts ${PUBLIC_URL}/external/salesforce/oauth2/callback`,
+    );
     expect(result.stdout).toContain('EmailMessage  readable;');
     expect(result.stdout).toContain('all online checks passed');
     expect(result.code).toBe(0);
@@ -63,9 +69,13 @@ describe('sf-cm-bridge check --online', () => {
     const result = await runCli(['check', '--online', '--config', configFile(bad, 'wrong-cm-token')]);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('problem: acme/emails: target: Communications Mining source acme/emails:');
-    expect(result.stdout).toContain('problem: acme/emails: objects.EmailMessage.comment: "Subjekt" is not a readable field of EmailMessage');
+    expect(result.stdout).toContain(
+      'problem: acme/emails: objects.EmailMessage.comment: "Subjekt" is not a readable field of EmailMessage',
+    );
     expect(result.stdout).toContain('"Parent.CaseNumbr" is not a readable field of EmailMessage');
-    expect(result.stdout).toContain('problem: acme/emails: objects.EmailMessage.where: test query failed: INVALID_FIELD');
+    expect(result.stdout).toContain(
+      'problem: acme/emails: objects.EmailMessage.where: test query failed: INVALID_FIELD',
+    );
     expect(result.stdout).not.toContain('wrong-cm-token');
   });
 
@@ -85,16 +95,24 @@ describe('sf-cm-bridge check --online', () => {
     it('an unknown consumer key: says Salesforce does not know the app and what to compare', async () => {
       const result = await run((yaml) => yaml.replace(`clientId: ${CLIENT_ID}`, 'clientId: 3MVG9NotThisOne'));
       expect(result.code).toBe(1);
-      expect(result.stdout).toContain('problem: acme/emails: salesforce: Salesforce does not know this app (Salesforce answered invalid_client_id: client identifier invalid)');
+      expect(result.stdout).toContain(
+        'problem: acme/emails: salesforce: Salesforce does not know this app (Salesforce answered invalid_client_id: client identifier invalid)',
+      );
       expect(result.stdout).toContain('Consumer Key');
       expect(result.stdout).toContain('#consumer-key-and-secret');
     });
 
     it('a callback URL the app does not have: names the URL to set', async () => {
-      const result = await run((yaml) => yaml.replace(`publicUrl: ${PUBLIC_URL}`, 'publicUrl: https://elsewhere.example.com'));
+      const result = await run((yaml) =>
+        yaml.replace(`publicUrl: ${PUBLIC_URL}`, 'publicUrl: https://elsewhere.example.com'),
+      );
       expect(result.code).toBe(1);
-      expect(result.stdout).toContain('The callback URL does not match the app (Salesforce answered redirect_uri_mismatch');
-      expect(result.stdout).toContain('set the Callback URL to https://elsewhere.example.com/external/salesforce/oauth2/callback');
+      expect(result.stdout).toContain(
+        'The callback URL does not match the app (Salesforce answered redirect_uri_mismatch',
+      );
+      expect(result.stdout).toContain(
+        'set the Callback URL to https://elsewhere.example.com/external/salesforce/oauth2/callback',
+      );
     });
 
     it('a login host that does not answer', async () => {

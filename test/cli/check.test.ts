@@ -17,14 +17,18 @@ describe('sf-cm-bridge CLI', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('config/example.yaml: OK — 1 integration(s)');
-    expect(result.stdout).toContain('EmailMessage  (cdc /data/EmailMessageChangeEvent; where Incoming = true, backfill 30d)');
+    expect(result.stdout).toContain(
+      'EmailMessage  (cdc /data/EmailMessageChangeEvent; where Incoming = true, backfill 30d)',
+    );
     expect(result.stdout).toContain('fields: Id, SystemModstamp, CreatedDate, MessageDate');
     expect(result.stdout).toContain('CaseComment  (poll)');
     expect(result.stdout).toContain('warning: secrets.encryptionKey is the example key');
   });
 
   it('check exits 2 listing every problem, without a stack trace', async () => {
-    const file = tempConfig(configYaml({ top: 'redis:\n  prefx: a\n' }).replace('server:\n', 'server:\n  port: ${NOPE_PORT}\n'));
+    const file = tempConfig(
+      configYaml({ top: 'redis:\n  prefx: a\n' }).replace('server:\n', 'server:\n  port: ${NOPE_PORT}\n'),
+    );
     const result = await runCli(['check', '--config', file]);
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');

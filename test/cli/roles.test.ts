@@ -34,11 +34,19 @@ describe('role processes', () => {
     const publicUrl = `http://127.0.0.1:${port}`;
     org = await startSalesforceOrg({
       autoApprove: true,
-      connectedApps: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`${publicUrl}/external/salesforce/oauth2/callback`] }],
+      connectedApps: [
+        {
+          clientId: CLIENT_ID,
+          clientSecret: CLIENT_SECRET,
+          redirectUris: [`${publicUrl}/external/salesforce/oauth2/callback`],
+        },
+      ],
     });
     redis = testRedis();
-    const config = bridgeConfigYaml(org.url, redis.prefix)
-      .replace(`publicUrl: ${PUBLIC_URL}`, `publicUrl: ${publicUrl}\n  host: 127.0.0.1\n  port: ${port}`);
+    const config = bridgeConfigYaml(org.url, redis.prefix).replace(
+      `publicUrl: ${PUBLIC_URL}`,
+      `publicUrl: ${publicUrl}\n  host: 127.0.0.1\n  port: ${port}`,
+    );
     running = startCli(['api', '--config', writeConfig(config)]);
 
     await eventually(async () => (await fetch(`${publicUrl}/readyz`).catch(() => undefined))?.ok, 15_000, 100);
@@ -47,18 +55,26 @@ describe('role processes', () => {
       method: 'POST',
       redirect: 'manual',
       headers: { origin: publicUrl, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token: ADMIN_TOKEN, next: '/integrations/acme/emails/oauth2/authenticate' }).toString(),
+      body: new URLSearchParams({
+        token: ADMIN_TOKEN,
+        next: '/integrations/acme/emails/oauth2/authenticate',
+      }).toString(),
     });
     expect(login.status).toBe(303);
     const cookies = login.headers.getSetCookie().map((c) => c.split(';')[0]);
-    const start = await fetch(`${publicUrl}${login.headers.get('location')}`, { redirect: 'manual', headers: { cookie: cookies.join('; ') } });
+    const start = await fetch(`${publicUrl}${login.headers.get('location')}`, {
+      redirect: 'manual',
+      headers: { cookie: cookies.join('; ') },
+    });
     cookies.push(...start.headers.getSetCookie().map((c) => c.split(';')[0]));
     const authorize = await fetch(String(start.headers.get('location')), { redirect: 'manual' });
     const done = await fetch(String(authorize.headers.get('location')), { headers: { cookie: cookies.join('; ') } });
     expect(done.status).toBe(200);
     expect(await done.text()).toContain('Integration configured successfully');
     const api = await fetch(`${publicUrl}/api/integrations`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
-    expect(((await api.json()) as { integrations: Array<{ auth: { state: string } }> }).integrations[0]?.auth.state).toBe('authorized');
+    expect(
+      ((await api.json()) as { integrations: Array<{ auth: { state: string } }> }).integrations[0]?.auth.state,
+    ).toBe('authorized');
 
     running.kill('SIGTERM');
     expect(await running.exited).toBe(0);
@@ -84,10 +100,14 @@ describe('role processes', () => {
     running = startCli(['sandbox', '--port', String(port)]);
     let exited = false;
     void running.exited.then(() => (exited = true));
-    await eventually(() => {
-      if (exited) throw new Error(`sandbox exited early:\n${running?.output()}`);
-      return running?.output().includes('Press Ctrl-C to stop.');
-    }, 30_000, 50);
+    await eventually(
+      () => {
+        if (exited) throw new Error(`sandbox exited early:\n${running?.output()}`);
+        return running?.output().includes('Press Ctrl-C to stop.');
+      },
+      30_000,
+      50,
+    );
     expect(running.output()).toContain(`Salesforce org            http://127.0.0.1:${port}`);
     expect(running.output()).toContain('client id sf-cm-bridge-demo-consumer-key');
     const versions = await fetch(`http://127.0.0.1:${port}/services/data`);

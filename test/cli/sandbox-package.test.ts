@@ -41,7 +41,10 @@ describe('the sandbox package stays out of the product', () => {
   });
 
   it('the bridge lists the sandbox as a devDependency only', () => {
-    const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Record<
+      string,
+      Record<string, string> | undefined
+    >;
     expect(manifest.devDependencies?.[SANDBOX_PACKAGE]).toBeDefined();
     expect(manifest.dependencies?.[SANDBOX_PACKAGE]).toBeUndefined();
   });
@@ -83,7 +86,10 @@ describe('the sandbox package stays out of the product', () => {
     async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
       const env = { PATH: process.env.PATH, HOME: process.env.HOME };
       try {
-        const { stdout, stderr } = await run(process.execPath, ['bin/sf-cm-bridge.js', ...args], { cwd: installed, env });
+        const { stdout, stderr } = await run(process.execPath, ['bin/sf-cm-bridge.js', ...args], {
+          cwd: installed,
+          env,
+        });
         return { code: 0, stdout, stderr };
       } catch (error) {
         // execFile rejects on a non-zero exit, with the exit code and both outputs on the error.

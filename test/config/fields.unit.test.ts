@@ -6,7 +6,12 @@ const mapping = (input: unknown) => CommentMappingSchema.parse(input);
 
 describe('derived SOQL field lists', () => {
   it('always selects Id, SystemModstamp and CreatedDate, then the mapping in order', () => {
-    expect(deriveFieldList(mapping({ body: 'CommentBody' }), undefined)).toEqual(['Id', 'SystemModstamp', 'CreatedDate', 'CommentBody']);
+    expect(deriveFieldList(mapping({ body: 'CommentBody' }), undefined)).toEqual([
+      'Id',
+      'SystemModstamp',
+      'CreatedDate',
+      'CommentBody',
+    ]);
   });
 
   it('includes every mapped field, relationship paths and where-clause fields, once each', () => {
@@ -23,8 +28,20 @@ describe('derived SOQL field lists', () => {
       "Incoming = true AND Parent.Origin IN ('Email', 'Web') AND (Status != null OR CreatedDate > 2024-01-01T00:00:00Z)",
     );
     expect(fields).toEqual([
-      'Id', 'SystemModstamp', 'CreatedDate', 'MessageDate', 'ParentId', 'Subject', 'TextBody', 'HtmlBody',
-      'FromAddress', 'ToAddress', 'Status', 'Parent.CaseNumber', 'Incoming', 'Parent.Origin',
+      'Id',
+      'SystemModstamp',
+      'CreatedDate',
+      'MessageDate',
+      'ParentId',
+      'Subject',
+      'TextBody',
+      'HtmlBody',
+      'FromAddress',
+      'ToAddress',
+      'Status',
+      'Parent.CaseNumber',
+      'Incoming',
+      'Parent.Origin',
     ]);
   });
 

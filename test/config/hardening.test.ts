@@ -20,13 +20,20 @@ function problemsOf(text: string): string {
 
 const withKey = (key: string) => configYaml().replace(VALID_KEY, key);
 const withAdminToken = (token: string) => configYaml().replace(VALID_ADMIN_TOKEN, token);
-const withWhere = (where: string) => configYaml({ objects: `      EmailMessage:\n        where: ${JSON.stringify(where)}\n        comment: { body: TextBody }` });
+const withWhere = (where: string) =>
+  configYaml({
+    objects: `      EmailMessage:\n        where: ${JSON.stringify(where)}\n        comment: { body: TextBody }`,
+  });
 
 describe('encryption key', () => {
   it.each([
     ['one repeated byte', Buffer.alloc(32, 7).toString('base64'), 'one byte repeated'],
     ['all zero', Buffer.alloc(32, 0).toString('base64'), 'one byte repeated'],
-    ['a counting sequence', Buffer.from(Array.from({ length: 32 }, (_, i) => i)).toString('base64'), 'counting sequence'],
+    [
+      'a counting sequence',
+      Buffer.from(Array.from({ length: 32 }, (_, i) => i)).toString('base64'),
+      'counting sequence',
+    ],
     ['few distinct bytes', Buffer.from('demo-only-key-demo-only-key-32b=').toString('base64'), 'distinct bytes'],
     ['16 bytes', Buffer.alloc(16, 1).toString('base64'), 'must be 32 bytes'],
   ])('refuses %s and says how to generate one', (_name, key, reason) => {
@@ -58,15 +65,24 @@ describe('admin token', () => {
 
 describe('URLs', () => {
   it('refuses http:// to a remote host, which would carry secrets in clear', () => {
-    const message = problemsOf(configYaml().replace('https://cloud.example.com/org/tenant/reinfer_/', 'http://cloud.example.com/reinfer_'));
-    expect(message).toMatch(/integrations\[0\]\.target\.url: must be https:\/\/ \(http:\/\/ is for loopback hosts only/);
-    expect(problemsOf(configYaml().replace('server:\n', 'server:\n  publicUrl: http://bridge.example.com\n'))).toContain('server.publicUrl: must be https://');
+    const message = problemsOf(
+      configYaml().replace('https://cloud.example.com/org/tenant/reinfer_/', 'http://cloud.example.com/reinfer_'),
+    );
+    expect(message).toMatch(
+      /integrations\[0\]\.target\.url: must be https:\/\/ \(http:\/\/ is for loopback hosts only/,
+    );
+    expect(
+      problemsOf(configYaml().replace('server:\n', 'server:\n  publicUrl: http://bridge.example.com\n')),
+    ).toContain('server.publicUrl: must be https://');
   });
 
-  it.each(['http://localhost:8080', 'http://127.0.0.1:9', 'http://[::1]:8080'])('accepts http:// to the loopback host %s', (url) => {
-    const text = configYaml().replace('https://cloud.example.com/org/tenant/reinfer_/', url);
-    expect(loadConfigText(text, 'bridge.yaml', {}).integrations[0]?.target.url).toBe(url);
-  });
+  it.each(['http://localhost:8080', 'http://127.0.0.1:9', 'http://[::1]:8080'])(
+    'accepts http:// to the loopback host %s',
+    (url) => {
+      const text = configYaml().replace('https://cloud.example.com/org/tenant/reinfer_/', url);
+      expect(loadConfigText(text, 'bridge.yaml', {}).integrations[0]?.target.url).toBe(url);
+    },
+  );
 });
 
 describe('where', () => {
@@ -84,20 +100,26 @@ describe('where', () => {
     expect(message).toContain(reason);
   });
 
-  it.each(["Incoming = true AND (Status = '3' OR Subject LIKE '%) OR (%')", "Subject = 'it\\'s (fine'", 'CreatedDate = LAST_N_DAYS:30'])(
-    'accepts the well-formed condition %s',
-    (where) => {
-      expect(loadConfigText(withWhere(where), 'bridge.yaml', {}).integrations[0]?.objects[0]?.where).toBe(where);
-    },
-  );
+  it.each([
+    "Incoming = true AND (Status = '3' OR Subject LIKE '%) OR (%')",
+    "Subject = 'it\\'s (fine'",
+    'CreatedDate = LAST_N_DAYS:30',
+  ])('accepts the well-formed condition %s', (where) => {
+    expect(loadConfigText(withWhere(where), 'bridge.yaml', {}).integrations[0]?.objects[0]?.where).toBe(where);
+  });
 });
 
 describe('YAML alias attacks', () => {
-  const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', ...'bcdefgh'.split('').map((n, i) => `${n}: &${n} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`)].join('\n');
+  const bomb = [
+    'a: &a [x, x, x, x, x, x, x, x, x]',
+    ...'bcdefgh'.split('').map((n, i) => `${n}: &${n} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`),
+  ].join('\n');
   const cycle = `${configYaml()}\nextra: &loop\n  again: *loop\n`;
 
   it('an alias cycle is a config error with its line', () => {
-    expect(problemsOf(cycle)).toMatch(/bridge\.yaml: .*alias \*loop is inside the node it names \(an alias cycle\) \(line \d+\)/);
+    expect(problemsOf(cycle)).toMatch(
+      /bridge\.yaml: .*alias \*loop is inside the node it names \(an alias cycle\) \(line \d+\)/,
+    );
   });
 
   it('an alias bomb is a config error, fast', () => {
@@ -108,7 +130,10 @@ describe('YAML alias attacks', () => {
 
   it('check exits 2 on either, without a stack trace', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sfcm-alias-'));
-    for (const [name, text] of [['cycle.yaml', cycle], ['bomb.yaml', bomb]] as const) {
+    for (const [name, text] of [
+      ['cycle.yaml', cycle],
+      ['bomb.yaml', bomb],
+    ] as const) {
       writeFileSync(join(dir, name), text);
       const result = await runCli(['check', '--config', join(dir, name)]);
       expect(result.code).toBe(2);

@@ -53,7 +53,10 @@ describe('config loading', () => {
       'bridge.yaml',
       {},
     );
-    expect(config.integrations[0]?.objects.map((o) => o.channel)).toEqual(['/data/CaseChangeEvent', '/data/Complaint__ChangeEvent']);
+    expect(config.integrations[0]?.objects.map((o) => o.channel)).toEqual([
+      '/data/CaseChangeEvent',
+      '/data/Complaint__ChangeEvent',
+    ]);
   });
 });
 
@@ -77,7 +80,9 @@ describe('environment interpolation', () => {
 
   it('keeps $${ as a literal ${', () => {
     const config = loadConfigText(
-      configYaml({ objects: `      Case:\n        where: "Subject = '$\${x}'"\n        comment: { body: Description }` }),
+      configYaml({
+        objects: `      Case:\n        where: "Subject = '$\${x}'"\n        comment: { body: Description }`,
+      }),
       'b.yaml',
       {},
     );
@@ -99,14 +104,18 @@ describe('config errors: every problem, as "file: path: what is wrong (line N)"'
   });
 
   it('unknown key deep in a mapping', () => {
-    const lines = problemsOf(configYaml({ objects: '      Case:\n        comment:\n          body: Description\n          subjet: Subject' }));
+    const lines = problemsOf(
+      configYaml({ objects: '      Case:\n        comment:\n          body: Description\n          subjet: Subject' }),
+    );
     expect(lines).toEqual([
       'bridge.yaml: integrations[0].objects.Case.comment.subjet: unknown key "subjet" (did you mean "subject"?) (line 21)',
     ]);
   });
 
   it('bad duration', () => {
-    const lines = problemsOf(configYaml().replace('    objects:', '    reconcile:\n      every: 5 minutes\n    objects:'));
+    const lines = problemsOf(
+      configYaml().replace('    objects:', '    reconcile:\n      every: 5 minutes\n    objects:'),
+    );
     expect(lines).toEqual([
       'bridge.yaml: integrations[0].reconcile.every: "5 minutes" is not a duration: use a number and a unit, e.g. 30s, 5m, 1h, 30d (line 18)',
     ]);
@@ -142,14 +151,25 @@ describe('config errors: every problem, as "file: path: what is wrong (line N)"'
   });
 
   it.each([
-    ['Email Message', 'bridge.yaml: integrations[0].objects["Email Message"]: "Email Message" is not a valid Salesforce object API name (line 18)'],
-    ['Bad__Name__c__x', 'bridge.yaml: integrations[0].objects.Bad__Name__c__x: "Bad__Name__c__x" is not a valid Salesforce object API name (line 18)'],
+    [
+      'Email Message',
+      'bridge.yaml: integrations[0].objects["Email Message"]: "Email Message" is not a valid Salesforce object API name (line 18)',
+    ],
+    [
+      'Bad__Name__c__x',
+      'bridge.yaml: integrations[0].objects.Bad__Name__c__x: "Bad__Name__c__x" is not a valid Salesforce object API name (line 18)',
+    ],
   ])('invalid object name %j', (name, expected) => {
-    expect(problemsOf(configYaml({ objects: `      "${name}":\n        comment: { body: Description }` }))).toEqual([expected]);
+    expect(problemsOf(configYaml({ objects: `      "${name}":\n        comment: { body: Description }` }))).toEqual([
+      expected,
+    ]);
   });
 
   it.each([
-    ['Parent..CaseNumber', '"Parent..CaseNumber" is not a valid field name or relationship path ("" is not an API name)'],
+    [
+      'Parent..CaseNumber',
+      '"Parent..CaseNumber" is not a valid field name or relationship path ("" is not an API name)',
+    ],
     ['Text Body', '"Text Body" is not a valid field name or relationship path ("Text Body" is not an API name)'],
     ['Case__r', '"Case__r" ends in a relationship ("Case__r"): name a field of it, e.g. Case__r.Name'],
     ['Case__c.Name', '"Case__c.Name" uses the field "Case__c" as a relationship: use its relationship name (Case__r)'],
@@ -163,7 +183,8 @@ describe('config errors: every problem, as "file: path: what is wrong (line N)"'
   it('property labels: no type prefix, no reserved names', () => {
     const lines = problemsOf(
       configYaml({
-        objects: '      Case:\n        comment:\n          body: Description\n          properties:\n            "string:Status": Status\n            Title: Subject',
+        objects:
+          '      Case:\n        comment:\n          body: Description\n          properties:\n            "string:Status": Status\n            Title: Subject',
       }),
     );
     expect(lines).toEqual([
@@ -197,6 +218,8 @@ describe('config errors: every problem, as "file: path: what is wrong (line N)"'
   });
 
   it('a missing file is a config error naming the file', () => {
-    expect(() => loadConfigFile('config/does-not-exist.yaml', {})).toThrow('config/does-not-exist.yaml: file not found');
+    expect(() => loadConfigFile('config/does-not-exist.yaml', {})).toThrow(
+      'config/does-not-exist.yaml: file not found',
+    );
   });
 });

@@ -39,7 +39,11 @@ describe('end to end: org change → CDC → queue → worker → Communications
   let shutdown: Shutdown;
 
   beforeEach(async () => {
-    ({ harness, cm } = await startAuthorisedPipeline({ objects: OBJECTS, cmToken: CM_TOKEN, org: { cometdTimeoutSeconds: 1 } }));
+    ({ harness, cm } = await startAuthorisedPipeline({
+      objects: OBJECTS,
+      cmToken: CM_TOKEN,
+      org: { cometdTimeoutSeconds: 1 },
+    }));
     shutdown = new Shutdown(pino({ level: 'silent' }));
     await startWorkerRole(harness.secondContext(), shutdown, { sinkRetry: { baseDelayMs: 10, maxDelayMs: 50 } });
     const subscriber = await startSubscriberRole(harness.context, shutdown, FAST);
@@ -56,7 +60,11 @@ describe('end to end: org change → CDC → queue → worker → Communications
 
   it('creates, updates, deletes, undeletes and scope changes converge to exactly the expected source', async () => {
     const store = harness.org.store;
-    const parent = store.create('Case', { Subject: 'Broken screen', Description: 'Screen cracked on arrival', Priority: 'High' });
+    const parent = store.create('Case', {
+      Subject: 'Broken screen',
+      Description: 'Screen cracked on arrival',
+      Priority: 'High',
+    });
     const inbound = store.create('EmailMessage', {
       Subject: 'Re: Broken screen',
       HtmlBody: '<p>Photo <b>attached</b>.</p>',
@@ -65,9 +73,17 @@ describe('end to end: org change → CDC → queue → worker → Communications
       ParentId: String(parent.Id),
       Incoming: true,
     });
-    const outbound = store.create('EmailMessage', { Subject: 'Reply', TextBody: 'We are on it', ParentId: String(parent.Id), Incoming: false });
+    const outbound = store.create('EmailMessage', {
+      Subject: 'Reply',
+      TextBody: 'We are on it',
+      ParentId: String(parent.Id),
+      Incoming: false,
+    });
 
-    await eventually(() => body(inbound.Id) === 'Photo attached.' && body(parent.Id) === 'Screen cracked on arrival', 10_000);
+    await eventually(
+      () => body(inbound.Id) === 'Photo attached.' && body(parent.Id) === 'Screen cracked on arrival',
+      10_000,
+    );
     expect(cm.control.comment('acme', 'emails', String(inbound.Id))?.comment.user_properties).toEqual({
       'string:Case Number': parent.CaseNumber,
       'string:Case Priority': 'High',
@@ -76,7 +92,10 @@ describe('end to end: org change → CDC → queue → worker → Communications
 
     store.update(String(parent.Id), { Description: 'Screen cracked; replacement sent' });
     store.update(String(outbound.Id), { Incoming: true }); // enters the scope
-    await eventually(() => body(parent.Id) === 'Screen cracked; replacement sent' && body(outbound.Id) === 'We are on it', 10_000);
+    await eventually(
+      () => body(parent.Id) === 'Screen cracked; replacement sent' && body(outbound.Id) === 'We are on it',
+      10_000,
+    );
 
     store.delete(String(parent.Id));
     store.update(String(inbound.Id), { Incoming: false }); // leaves the scope
@@ -84,14 +103,29 @@ describe('end to end: org change → CDC → queue → worker → Communications
 
     store.undelete(String(parent.Id));
     await eventually(() => body(parent.Id) === 'Screen cracked; replacement sent', 10_000);
-    expect(cm.control.comments('acme', 'emails').map((c) => c.comment.id).sort()).toEqual([String(outbound.Id), String(parent.Id)].sort());
+    expect(
+      cm.control
+        .comments('acme', 'emails')
+        .map((c) => c.comment.id)
+        .sort(),
+    ).toEqual([String(outbound.Id), String(parent.Id)].sort());
   });
 
-  it('a parent\'s change re-sends the children that read it (Parent.Priority), right after the parent\'s event', async () => {
+  it("a parent's change re-sends the children that read it (Parent.Priority), right after the parent's event", async () => {
     const store = harness.org.store;
-    const parent = store.create('Case', { Subject: 'Slow delivery', Description: 'Where is my parcel?', Priority: 'Low' });
-    const child = store.create('EmailMessage', { Subject: 'Parcel', TextBody: 'Still waiting', ParentId: String(parent.Id), Incoming: true });
-    const priority = () => cm.control.comment('acme', 'emails', String(child.Id))?.comment.user_properties?.['string:Case Priority'];
+    const parent = store.create('Case', {
+      Subject: 'Slow delivery',
+      Description: 'Where is my parcel?',
+      Priority: 'Low',
+    });
+    const child = store.create('EmailMessage', {
+      Subject: 'Parcel',
+      TextBody: 'Still waiting',
+      ParentId: String(parent.Id),
+      Incoming: true,
+    });
+    const priority = () =>
+      cm.control.comment('acme', 'emails', String(child.Id))?.comment.user_properties?.['string:Case Priority'];
     await eventually(() => priority() === 'Low', 10_000);
     store.update(String(parent.Id), { Priority: 'High' }); // the child itself does not change
     await eventually(() => priority() === 'High', 10_000);
@@ -103,15 +137,21 @@ describe('end to end: org change → CDC → queue → worker → Communications
     await eventually(() => body(caseRecord.Id) === 'count me', 10_000);
     const app = await buildApp(harness.context);
     try {
-      const text = await eventually(async () => {
-        const response = await app.inject({ method: 'GET', url: '/metrics' });
-        const scraped = response.body;
-        // Counters reach Redis within one flush interval of the processes that counted them.
-        return /sfcm_cm_comments_total\{integration="acme\/emails",outcome="pushed"\} [1-9]/.test(scraped) &&
-          /sfcm_events_received_total\{integration="acme\/emails",object="Case",change_type="CREATE"\} [1-9]/.test(scraped)
-          ? scraped
-          : undefined;
-      }, 10_000, 200);
+      const text = await eventually(
+        async () => {
+          const response = await app.inject({ method: 'GET', url: '/metrics' });
+          const scraped = response.body;
+          // Counters reach Redis within one flush interval of the processes that counted them.
+          return /sfcm_cm_comments_total\{integration="acme\/emails",outcome="pushed"\} [1-9]/.test(scraped) &&
+            /sfcm_events_received_total\{integration="acme\/emails",object="Case",change_type="CREATE"\} [1-9]/.test(
+              scraped,
+            )
+            ? scraped
+            : undefined;
+        },
+        10_000,
+        200,
+      );
       expect(text).toMatch(/sfcm_salesforce_rest_calls_total\{integration="acme\/emails",kind="query"\} [1-9]/);
       expect(text).toMatch(/sfcm_cm_requests_total\{integration="acme\/emails",operation="sync",status="200"\} [1-9]/);
       expect(text).toMatch(/sfcm_push_latency_seconds_count\{integration="acme\/emails"\} [1-9]/);
@@ -119,7 +159,9 @@ describe('end to end: org change → CDC → queue → worker → Communications
       expect(text).toMatch(/sfcm_subscriber_leader\{integration="acme\/emails"\} 1/);
       expect(text).toMatch(/sfcm_integration_auth_state\{integration="acme\/emails",state="authorized"\} 1/);
       expect(text).toMatch(/sfcm_replay_id\{integration="acme\/emails",channel="\/data\/CaseChangeEvent"\} [1-9]/);
-      expect(text).toMatch(/sfcm_replay_retention_headroom_seconds\{integration="acme\/emails",object="Case"\} 2[0-9]{5}/);
+      expect(text).toMatch(
+        /sfcm_replay_retention_headroom_seconds\{integration="acme\/emails",object="Case"\} 2[0-9]{5}/,
+      );
       expect(text).toMatch(/sfcm_queue_jobs\{integration="acme\/emails",state="waiting"\} 0/);
       expect(text).toContain('sfcm_api_process_resident_memory_bytes');
       expect(text).not.toContain('cm-e2e-token');
@@ -130,13 +172,17 @@ describe('end to end: org change → CDC → queue → worker → Communications
 
   it('a burst of changes in one transaction arrives complete, each record pushed at its latest state', async () => {
     const ids = harness.org.store.transaction((tx) =>
-      Array.from({ length: 150 }, (_, i) => String(tx.create('Case', { Subject: `Case ${i}`, Description: `first ${i}` }).Id)),
+      Array.from({ length: 150 }, (_, i) =>
+        String(tx.create('Case', { Subject: `Case ${i}`, Description: `first ${i}` }).Id),
+      ),
     );
     harness.org.store.transaction((tx) => ids.forEach((id, i) => tx.update(id, { Description: `second ${i}` })));
     await eventually(() => ids.every((id, i) => body(id) === `second ${i}`), 15_000);
     // Never an older text after a newer one, per comment.
     for (const id of ids) {
-      const texts = cm.control.history({ commentId: id }).flatMap((entry) => (entry.kind === 'upsert' ? [entry.comment.messages[0]?.body.text] : []));
+      const texts = cm.control
+        .history({ commentId: id })
+        .flatMap((entry) => (entry.kind === 'upsert' ? [entry.comment.messages[0]?.body.text] : []));
       expect(texts.indexOf(texts.find((t) => t?.startsWith('second')) ?? '')).toBe(texts.length - 1);
     }
   });

@@ -61,7 +61,14 @@ export async function startFaultEnvironment(): Promise<FaultEnvironment> {
   const org = await startSalesforceOrg({
     autoApprove: true,
     cometdTimeoutSeconds: 1,
-    connectedApps: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`${PUBLIC_URL}/external/salesforce/oauth2/callback`], rotateRefreshTokens: false }],
+    connectedApps: [
+      {
+        clientId: CLIENT_ID,
+        clientSecret: CLIENT_SECRET,
+        redirectUris: [`${PUBLIC_URL}/external/salesforce/oauth2/callback`],
+        rotateRefreshTokens: false,
+      },
+    ],
   });
   const redis = testRedis();
   const yaml = bridgeConfigYaml(org.url, redis.prefix, { objects: CASE_ONLY });
@@ -69,7 +76,11 @@ export async function startFaultEnvironment(): Promise<FaultEnvironment> {
   writeFileSync(configFile, yaml);
 
   // The admin's one-time authorisation, through the real app against the sandbox.
-  const context = createContext({ config: loadConfigText(yaml, configFile, {}), logger: pino({ level: 'silent' }), redis: redis.connect() });
+  const context = createContext({
+    config: loadConfigText(yaml, configFile, {}),
+    logger: pino({ level: 'silent' }),
+    redis: redis.connect(),
+  });
   const app = await buildApp(context);
   const callback = await completeFlow(app);
   await app.close();
@@ -96,7 +107,12 @@ export async function startFaultEnvironment(): Promise<FaultEnvironment> {
       child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
       child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
       const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-      const running: SubscriberProcess = { pid: child.pid, output: () => output, exited, kill: (signal = 'SIGTERM') => void child.kill(signal) };
+      const running: SubscriberProcess = {
+        pid: child.pid,
+        output: () => output,
+        exited,
+        kill: (signal = 'SIGTERM') => void child.kill(signal),
+      };
       processes.push(running);
       return running;
     },
@@ -131,7 +147,11 @@ export function clientIds(org: SimulatedSalesforceOrg): Set<string> {
 }
 
 /** Wait until some process holds the lease and its client has subscribed to `channel`; returns that pid. */
-export async function activeSubscriber(env: FaultEnvironment, known: ReadonlySet<string> = new Set(), timeoutMs = 15_000): Promise<number> {
+export async function activeSubscriber(
+  env: FaultEnvironment,
+  known: ReadonlySet<string> = new Set(),
+  timeoutMs = 15_000,
+): Promise<number> {
   await eventually(() => newSubscriptions(env.org, known).length > 0, timeoutMs, 50);
   return eventually(() => env.leaseHolderPid(), 2_000);
 }
@@ -140,11 +160,21 @@ export async function activeSubscriber(env: FaultEnvironment, known: ReadonlySet
  * Commit `chunks` transactions of `perChunk` Case creates, yielding to the event loop between
  * them so the CometD server delivers while the burst is still being committed. Returns the ids.
  */
-export async function commitBurst(org: SimulatedSalesforceOrg, label: string, chunks: number, perChunk: number, afterChunk?: (index: number) => void): Promise<string[]> {
+export async function commitBurst(
+  org: SimulatedSalesforceOrg,
+  label: string,
+  chunks: number,
+  perChunk: number,
+  afterChunk?: (index: number) => void,
+): Promise<string[]> {
   const ids: string[] = [];
   for (let c = 0; c < chunks; c++) {
     ids.push(
-      ...org.store.transaction((tx) => Array.from({ length: perChunk }, (_, i) => String(tx.create('Case', { Subject: `${label} ${c}.${i}`, Description: `burst ${label}` }).Id))),
+      ...org.store.transaction((tx) =>
+        Array.from({ length: perChunk }, (_, i) =>
+          String(tx.create('Case', { Subject: `${label} ${c}.${i}`, Description: `burst ${label}` }).Id),
+        ),
+      ),
     );
     afterChunk?.(c);
     await yieldToLoop();
@@ -157,7 +187,10 @@ export async function commitBurst(org: SimulatedSalesforceOrg, label: string, ch
  * than once always carries the same change (same channel, replay id and record: one event
  * enqueued twice, never two different changes). Returns the ids missing (empty when none).
  */
-export function missingOrMismatched(changes: readonly ChangeJob[], ids: readonly string[]): { missing: string[]; mismatched: string[] } {
+export function missingOrMismatched(
+  changes: readonly ChangeJob[],
+  ids: readonly string[],
+): { missing: string[]; mismatched: string[] } {
   const byRecord = new Map<string, Set<string>>();
   for (const change of changes) {
     const set = byRecord.get(change.recordId) ?? new Set<string>();

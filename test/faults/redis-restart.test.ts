@@ -28,13 +28,36 @@ const OBJECTS = `      Case:
 
 /** A redis-server of the test's own, persisting every write to its AOF. */
 function startRedis(port: number, dir: string): ChildProcess {
-  return spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--dir', dir], {
-    stdio: 'ignore',
-  });
+  return spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'always',
+      '--save',
+      '',
+      '--dir',
+      dir,
+    ],
+    {
+      stdio: 'ignore',
+    },
+  );
 }
 
 async function redisAnswers(port: number): Promise<boolean> {
-  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const probe = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   probe.on('error', () => undefined);
   try {
     await probe.connect();
@@ -67,11 +90,21 @@ describe('Redis restart with AOF', () => {
     redisProcess = startRedis(redisPort, dir);
     await eventually(() => redisAnswers(redisPort), 10_000, 50);
 
-    cm = await startCommunicationsMining({ basePath: '/t/reinfer_', tokens: [CM_TOKEN], sources: [{ project: 'acme', name: 'emails' }] });
+    cm = await startCommunicationsMining({
+      basePath: '/t/reinfer_',
+      tokens: [CM_TOKEN],
+      sources: [{ project: 'acme', name: 'emails' }],
+    });
     org = await startSalesforceOrg({
       autoApprove: true,
       cometdTimeoutSeconds: 2,
-      connectedApps: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`${PUBLIC_URL}/external/salesforce/oauth2/callback`] }],
+      connectedApps: [
+        {
+          clientId: CLIENT_ID,
+          clientSecret: CLIENT_SECRET,
+          redirectUris: [`${PUBLIC_URL}/external/salesforce/oauth2/callback`],
+        },
+      ],
     });
     const apiPort = await freePort();
     const text = bridgeConfigYaml(org.url, 'sfcm', { cmUrl: cm.url, cmToken: CM_TOKEN, objects: OBJECTS })
@@ -82,27 +115,41 @@ describe('Redis restart with AOF', () => {
 
     // Authorise into the test's Redis, as the admin would through the api role.
     const connection = new Redis({ port: redisPort, host: '127.0.0.1' });
-    const context = createContext({ config: loadConfigText(text, configFile, {}), logger: pino({ level: 'silent' }), redis: connection });
+    const context = createContext({
+      config: loadConfigText(text, configFile, {}),
+      logger: pino({ level: 'silent' }),
+      redis: connection,
+    });
     await authorise(context);
     await context.close();
     connection.disconnect();
 
     bridge = startCli(['all', '--config', configFile], { LOG_LEVEL: 'warn' });
-    await eventually(() => org?.streaming.counters().subscriptions.some((s) => s.channel === '/data/CaseChangeEvent'), 20_000, 100);
+    await eventually(
+      () => org?.streaming.counters().subscriptions.some((s) => s.channel === '/data/CaseChangeEvent'),
+      20_000,
+      100,
+    );
 
     const store = org.store;
-    const before = Array.from({ length: 30 }, (_, i) => String(store.create('Case', { Subject: `before ${i}`, Description: 'before' }).Id));
+    const before = Array.from({ length: 30 }, (_, i) =>
+      String(store.create('Case', { Subject: `before ${i}`, Description: 'before' }).Id),
+    );
     await eventually(() => before.every((id) => cm?.control.comment('acme', 'emails', id)), 20_000, 100);
 
     redisProcess.kill('SIGKILL');
     await eventually(async () => !(await redisAnswers(redisPort)), 5_000, 50);
     // Changes while Redis is down: the subscriber holds them (its position is not moved) or replays them.
-    const during = Array.from({ length: 30 }, (_, i) => String(store.create('Case', { Subject: `during ${i}`, Description: 'during' }).Id));
+    const during = Array.from({ length: 30 }, (_, i) =>
+      String(store.create('Case', { Subject: `during ${i}`, Description: 'during' }).Id),
+    );
     for (const id of before.slice(0, 10)) store.update(id, { Description: 'updated during the outage' });
 
     redisProcess = startRedis(redisPort, dir);
     await eventually(() => redisAnswers(redisPort), 10_000, 50);
-    const after = Array.from({ length: 30 }, (_, i) => String(store.create('Case', { Subject: `after ${i}`, Description: 'after' }).Id));
+    const after = Array.from({ length: 30 }, (_, i) =>
+      String(store.create('Case', { Subject: `after ${i}`, Description: 'after' }).Id),
+    );
 
     const text_ = (id: string) => cm?.control.comment('acme', 'emails', id)?.comment.messages[0]?.body.text;
     await eventually(

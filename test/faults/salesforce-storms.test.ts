@@ -27,7 +27,12 @@ describe('Salesforce token-expiry and unknown-client storms', () => {
   let bridge: RunningCli | undefined;
 
   beforeEach(async () => {
-    ({ harness, cm } = await startAuthorisedPipeline({ objects: OBJECTS, cmToken: CM_TOKEN, basePath: '/t/reinfer_', org: { cometdTimeoutSeconds: 2 } }));
+    ({ harness, cm } = await startAuthorisedPipeline({
+      objects: OBJECTS,
+      cmToken: CM_TOKEN,
+      basePath: '/t/reinfer_',
+      org: { cometdTimeoutSeconds: 2 },
+    }));
   });
 
   afterEach(async () => {
@@ -39,7 +44,11 @@ describe('Salesforce token-expiry and unknown-client storms', () => {
 
   it('changes made during repeated token expiry, unknown-client and dropped-connection faults all arrive', async () => {
     const apiPort = await freePort();
-    const text = bridgeConfigYaml(harness.org.url, harness.redis.prefix, { cmUrl: cm.url, cmToken: CM_TOKEN, objects: OBJECTS }).replace(
+    const text = bridgeConfigYaml(harness.org.url, harness.redis.prefix, {
+      cmUrl: cm.url,
+      cmToken: CM_TOKEN,
+      objects: OBJECTS,
+    }).replace(
       'publicUrl: http://127.0.0.1:8080',
       `publicUrl: http://127.0.0.1:8080\n  host: 127.0.0.1\n  port: ${apiPort}`,
     );
@@ -47,12 +56,17 @@ describe('Salesforce token-expiry and unknown-client storms', () => {
     writeFileSync(configFile, text);
     bridge = startCli(['all', '--config', configFile], { LOG_LEVEL: 'warn' });
     const org = harness.org;
-    await eventually(() => org.streaming.counters().subscriptions.some((s) => s.channel === '/data/CaseChangeEvent'), 20_000, 100);
+    await eventually(
+      () => org.streaming.counters().subscriptions.some((s) => s.channel === '/data/CaseChangeEvent'),
+      20_000,
+      100,
+    );
     const handshakesAtStart = org.streaming.counters().handshakes;
 
     const ids: string[] = [];
     for (let round = 0; round < 6; round++) {
-      for (let i = 0; i < 10; i++) ids.push(String(org.store.create('Case', { Subject: `r${round} #${i}`, Description: `round ${round}` }).Id));
+      for (let i = 0; i < 10; i++)
+        ids.push(String(org.store.create('Case', { Subject: `r${round} #${i}`, Description: `round ${round}` }).Id));
       if (round % 3 === 0) org.oauth.expireAccessTokens();
       if (round % 3 === 1) org.streaming.injectUnknownClient();
       if (round % 3 === 2) org.streaming.dropConnections();
@@ -62,7 +76,8 @@ describe('Salesforce token-expiry and unknown-client storms', () => {
     const text_ = (id: string) => cm.control.comment('acme', 'emails', id)?.comment.messages[0]?.body.text;
     await eventually(() => ids.every((id) => text_(id) !== undefined), 60_000, 200);
     expect(cm.control.comments('acme', 'emails')).toHaveLength(ids.length);
-    for (const id of ids) expect(cm.control.history({ commentId: id }).filter((e) => e.kind === 'upsert')).toHaveLength(1);
+    for (const id of ids)
+      expect(cm.control.history({ commentId: id }).filter((e) => e.kind === 'upsert')).toHaveLength(1);
     // Each fault costs a handful of handshakes, not a storm.
     expect(org.streaming.counters().handshakes - handshakesAtStart).toBeLessThan(30);
     // One refresh per expiry (shared across roles and processes), not one per caller.
@@ -71,14 +86,20 @@ describe('Salesforce token-expiry and unknown-client storms', () => {
 
   it('kill -9 of the whole bridge process at random points while changes stream: restarts converge, nothing regresses', async () => {
     const apiPort = await freePort();
-    const text = bridgeConfigYaml(harness.org.url, harness.redis.prefix, { cmUrl: cm.url, cmToken: CM_TOKEN, objects: OBJECTS }).replace(
+    const text = bridgeConfigYaml(harness.org.url, harness.redis.prefix, {
+      cmUrl: cm.url,
+      cmToken: CM_TOKEN,
+      objects: OBJECTS,
+    }).replace(
       'publicUrl: http://127.0.0.1:8080',
       `publicUrl: http://127.0.0.1:8080\n  host: 127.0.0.1\n  port: ${apiPort}`,
     );
     const configFile = join(mkdtempSync(join(tmpdir(), 'sfcm-kill-')), 'bridge.yaml');
     writeFileSync(configFile, `${text}worker:\n  jobLock: 2s\n`);
     const org = harness.org;
-    const ids = Array.from({ length: 40 }, (_, i) => String(org.store.create('Case', { Subject: `k${i}`, Description: 'v0' }, { silent: true }).Id));
+    const ids = Array.from({ length: 40 }, (_, i) =>
+      String(org.store.create('Case', { Subject: `k${i}`, Description: 'v0' }, { silent: true }).Id),
+    );
 
     const random = seededRandom();
     for (let round = 1; round <= 3; round++) {
@@ -94,7 +115,9 @@ describe('Salesforce token-expiry and unknown-client storms', () => {
     const body = (id: string) => cm.control.comment('acme', 'emails', id)?.comment.messages[0]?.body.text;
     await eventually(() => ids.every((id) => body(id) === 'v3'), 60_000, 200);
     for (const id of ids) {
-      const versions = cm.control.history({ commentId: id }).flatMap((e) => (e.kind === 'upsert' ? [Number(e.comment.messages[0]?.body.text.slice(1))] : []));
+      const versions = cm.control
+        .history({ commentId: id })
+        .flatMap((e) => (e.kind === 'upsert' ? [Number(e.comment.messages[0]?.body.text.slice(1))] : []));
       expect(versions).toEqual([...versions].sort((a, b) => a - b));
     }
   }, 120_000);

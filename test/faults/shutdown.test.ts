@@ -39,21 +39,28 @@ const scenarios: Array<[string, Scenario]> = [
       enter: ({ pipeline: { harness } }) => void harness.org.oauth.revokeRefreshTokens({ includeAccessTokens: true }),
       // Paused: the backlog waits in the queue, no worker loop takes it.
       reached: ({ pipeline: { harness } }) =>
-        eventually(async () => (await harness.context.tokens.store.status(INTEGRATION)).state === 'needs_reauth' && ((await harness.context.queues.get(INTEGRATION)?.queue.getWaitingCount()) ?? 0) > 0, 15_000),
+        eventually(
+          async () =>
+            (await harness.context.tokens.store.status(INTEGRATION)).state === 'needs_reauth' &&
+            ((await harness.context.queues.get(INTEGRATION)?.queue.getWaitingCount()) ?? 0) > 0,
+          15_000,
+        ),
     },
   ],
   [
     'paused because the target refuses the bridge',
     {
       enter: ({ pipeline: { cm } }) => cm.control.failUntilCleared({ status: 401 }),
-      reached: ({ pipeline: { harness } }) => eventually(() => new TargetPauseStore(harness.redis.redis, harness.redis.prefix).read(INTEGRATION), 15_000),
+      reached: ({ pipeline: { harness } }) =>
+        eventually(() => new TargetPauseStore(harness.redis.redis, harness.redis.prefix).read(INTEGRATION), 15_000),
     },
   ],
   [
     'while Communications Mining is down (a batch in hand, backing off)',
     {
       enter: ({ pipeline: { cm } }) => cm.control.failUntilCleared({ status: 503 }),
-      reached: ({ pipeline: { cm } }) => eventually(() => (cm.control.counters().requests.sync?.['503'] ?? 0) >= 1, 15_000),
+      reached: ({ pipeline: { cm } }) =>
+        eventually(() => (cm.control.counters().requests.sync?.['503'] ?? 0) >= 1, 15_000),
     },
   ],
 ];
@@ -68,36 +75,57 @@ describe('SIGTERM ends every role within 5 s', () => {
     running = undefined;
   });
 
-  it.each(scenarios)('%s, with a backlog', async (_name, scenario) => {
-    const pipeline = await startAuthorisedPipeline({ objects: OBJECTS, cmToken: CM_TOKEN });
-    const { harness } = pipeline;
-    const port = await freePort();
-    const yaml = bridgeConfigYaml(harness.org.url, harness.redis.prefix, { cmUrl: pipeline.cm.url, cmToken: CM_TOKEN, objects: OBJECTS }).replace(
-      `publicUrl: ${PUBLIC_URL}`,
-      `publicUrl: ${PUBLIC_URL}\n  host: 127.0.0.1\n  port: ${port}`,
-    );
-    const configFile = join(mkdtempSync(join(tmpdir(), 'sfcm-shutdown-')), 'bridge.yaml');
-    writeFileSync(configFile, yaml);
+  it.each(scenarios)(
+    '%s, with a backlog',
+    async (_name, scenario) => {
+      const pipeline = await startAuthorisedPipeline({ objects: OBJECTS, cmToken: CM_TOKEN });
+      const { harness } = pipeline;
+      const port = await freePort();
+      const yaml = bridgeConfigYaml(harness.org.url, harness.redis.prefix, {
+        cmUrl: pipeline.cm.url,
+        cmToken: CM_TOKEN,
+        objects: OBJECTS,
+      }).replace(`publicUrl: ${PUBLIC_URL}`, `publicUrl: ${PUBLIC_URL}\n  host: 127.0.0.1\n  port: ${port}`);
+      const configFile = join(mkdtempSync(join(tmpdir(), 'sfcm-shutdown-')), 'bridge.yaml');
+      writeFileSync(configFile, yaml);
 
-    // A backlog the worker cannot finish in the state under test.
-    const ids = Array.from({ length: 300 }, (_, i) => String(harness.org.store.create('Case', { Subject: `b${i}`, Description: 'backlog' }, { silent: true }).Id));
-    const changes = ids.map((recordId): ChangeJob => ({ integration: INTEGRATION, object: 'Case', recordId, kind: 'UPDATE', origin: 'admin', enqueuedAt: Date.now() }));
+      // A backlog the worker cannot finish in the state under test.
+      const ids = Array.from({ length: 300 }, (_, i) =>
+        String(harness.org.store.create('Case', { Subject: `b${i}`, Description: 'backlog' }, { silent: true }).Id),
+      );
+      const changes = ids.map((recordId): ChangeJob => ({
+        integration: INTEGRATION,
+        object: 'Case',
+        recordId,
+        kind: 'UPDATE',
+        origin: 'admin',
+        enqueuedAt: Date.now(),
+      }));
 
-    const bridge = startCli(['all', '--config', configFile], { LOG_LEVEL: 'debug' });
-    running = { pipeline, bridge };
-    await eventually(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok, 20_000, 100);
-    scenario.enter(running);
-    await harness.context.queues.get(INTEGRATION)?.enqueue(changes, (change) => change.recordId);
-    await scenario.reached(running);
+      const bridge = startCli(['all', '--config', configFile], { LOG_LEVEL: 'debug' });
+      running = { pipeline, bridge };
+      await eventually(
+        async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok,
+        20_000,
+        100,
+      );
+      scenario.enter(running);
+      await harness.context.queues.get(INTEGRATION)?.enqueue(changes, (change) => change.recordId);
+      await scenario.reached(running);
 
-    const started = performance.now();
-    bridge.kill('SIGTERM');
-    const code = await bridge.exited;
-    const tookMs = performance.now() - started;
-    expect({ code, tookMs: tookMs <= STOP_WITHIN_MS ? 'in time' : `${Math.round(tookMs)} ms` }, bridge.output().slice(-3000)).toEqual({ code: 0, tookMs: 'in time' });
-    // Nothing was left locked for the stalled-job check, nothing was dropped.
-    const queue = harness.context.queues.get(INTEGRATION);
-    expect(await queue?.queue.getActiveCount()).toBe(0);
-    expect(await harness.context.deadLetters.count(INTEGRATION)).toBe(0);
-  }, 60_000);
+      const started = performance.now();
+      bridge.kill('SIGTERM');
+      const code = await bridge.exited;
+      const tookMs = performance.now() - started;
+      expect(
+        { code, tookMs: tookMs <= STOP_WITHIN_MS ? 'in time' : `${Math.round(tookMs)} ms` },
+        bridge.output().slice(-3000),
+      ).toEqual({ code: 0, tookMs: 'in time' });
+      // Nothing was left locked for the stalled-job check, nothing was dropped.
+      const queue = harness.context.queues.get(INTEGRATION);
+      expect(await queue?.queue.getActiveCount()).toBe(0);
+      expect(await harness.context.deadLetters.count(INTEGRATION)).toBe(0);
+    },
+    60_000,
+  );
 });

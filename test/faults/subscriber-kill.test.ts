@@ -49,9 +49,17 @@ describe('subscriber processes killed with SIGKILL', () => {
    * while the rest of the burst is still being committed or ingested. Returns the burst's ids and
    * what the victim had checkpointed.
    */
-  async function burstAndKill(victim: SubscriberProcess): Promise<{ ids: string[]; killedAt: number; positionAtKill: number; lastAtKill: number; changesAtKill: number }> {
+  async function burstAndKill(
+    victim: SubscriberProcess,
+  ): Promise<{ ids: string[]; killedAt: number; positionAtKill: number; lastAtKill: number; changesAtKill: number }> {
     const committedThrough: number[] = [];
-    const burst = commitBurst(env.org, 'burst', CHUNKS, PER_CHUNK, (c) => (committedThrough[c] = env.org.events.lastReplayId()));
+    const burst = commitBurst(
+      env.org,
+      'burst',
+      CHUNKS,
+      PER_CHUNK,
+      (c) => (committedThrough[c] = env.org.events.lastReplayId()),
+    );
     await eventually(
       async () => {
         const second = committedThrough[1];
@@ -79,71 +87,90 @@ describe('subscriber processes killed with SIGKILL', () => {
 
   async function everythingEnqueued(ids: readonly string[]): Promise<void> {
     await eventually(
-      async () => (await env.position()) === env.org.events.lastReplayId() && missingOrMismatched(await env.changes(), ids).missing.length === 0,
+      async () =>
+        (await env.position()) === env.org.events.lastReplayId() &&
+        missingOrMismatched(await env.changes(), ids).missing.length === 0,
       15_000,
       100,
     );
   }
 
-  it('kill -9 mid-burst, then a restart: it resubscribes from the stored replay id and no change is lost', { timeout: 60_000 }, async () => {
-    const first = env.startSubscriber();
-    await activeSubscriber(env);
-    const warm = await warmUp();
-    const known = clientIds(env.org);
+  it(
+    'kill -9 mid-burst, then a restart: it resubscribes from the stored replay id and no change is lost',
+    { timeout: 60_000 },
+    async () => {
+      const first = env.startSubscriber();
+      await activeSubscriber(env);
+      const warm = await warmUp();
+      const known = clientIds(env.org);
 
-    const { ids, positionAtKill, lastAtKill, changesAtKill } = await burstAndKill(first);
-    // Killed mid-burst: part of it was in the queue, the rest not yet checkpointed.
-    expect(positionAtKill).toBeGreaterThan(warm);
-    expect(positionAtKill).toBeLessThan(lastAtKill);
-    expect(changesAtKill).toBeGreaterThan(0);
-    expect(changesAtKill).toBeLessThan(CHUNKS * PER_CHUNK + 1);
+      const { ids, positionAtKill, lastAtKill, changesAtKill } = await burstAndKill(first);
+      // Killed mid-burst: part of it was in the queue, the rest not yet checkpointed.
+      expect(positionAtKill).toBeGreaterThan(warm);
+      expect(positionAtKill).toBeLessThan(lastAtKill);
+      expect(changesAtKill).toBeGreaterThan(0);
+      expect(changesAtKill).toBeLessThan(CHUNKS * PER_CHUNK + 1);
 
-    const resumeFrom = await expectedResumePosition();
-    const second = env.startSubscriber();
-    // The dead process's lease runs out (ttl 10 s) before the restarted one may stream.
-    await activeSubscriber(env, known, TAKEOVER_MS + 5_000);
-    expect(await env.leaseHolderPid()).toBe(second.pid);
-    const resumed = newSubscriptions(env.org, known);
-    expect(resumed.map((s) => s.replayFrom), second.output()).toEqual([resumeFrom]);
-    expect(resumed[0]?.replayFrom).toBeGreaterThanOrEqual(positionAtKill);
+      const resumeFrom = await expectedResumePosition();
+      const second = env.startSubscriber();
+      // The dead process's lease runs out (ttl 10 s) before the restarted one may stream.
+      await activeSubscriber(env, known, TAKEOVER_MS + 5_000);
+      expect(await env.leaseHolderPid()).toBe(second.pid);
+      const resumed = newSubscriptions(env.org, known);
+      expect(
+        resumed.map((s) => s.replayFrom),
+        second.output(),
+      ).toEqual([resumeFrom]);
+      expect(resumed[0]?.replayFrom).toBeGreaterThanOrEqual(positionAtKill);
 
-    await everythingEnqueued(ids);
-    const { missing, mismatched } = missingOrMismatched(await env.changes(), ids);
-    expect(missing).toEqual([]);
-    expect(mismatched).toEqual([]);
-  });
+      await everythingEnqueued(ids);
+      const { missing, mismatched } = missingOrMismatched(await env.changes(), ids);
+      expect(missing).toEqual([]);
+      expect(mismatched).toEqual([]);
+    },
+  );
 
-  it('two processes: one streams; kill -9 of it mid-burst, the other takes over within the lease time and no change is lost', { timeout: 60_000 }, async () => {
-    const processes = [env.startSubscriber(), env.startSubscriber()];
-    const leaderPid = await activeSubscriber(env);
-    await eventually(() => processes.every((p) => p.output().includes('subscriber started')), 15_000, 50);
-    const leader = processes.find((p) => p.pid === leaderPid);
-    const standby = processes.find((p) => p.pid !== leaderPid);
-    if (!leader || !standby) throw new Error(`lease held by ${leaderPid}, not one of ${processes.map((p) => p.pid).join(', ')}`);
-    // Exactly one CometD client in the org: the standby never connects.
-    expect(env.org.streaming.counters().activeClients).toBe(1);
-    const warm = await warmUp();
-    expect(env.org.streaming.counters().activeClients).toBe(1);
-    const known = clientIds(env.org);
+  it(
+    'two processes: one streams; kill -9 of it mid-burst, the other takes over within the lease time and no change is lost',
+    { timeout: 60_000 },
+    async () => {
+      const processes = [env.startSubscriber(), env.startSubscriber()];
+      const leaderPid = await activeSubscriber(env);
+      await eventually(() => processes.every((p) => p.output().includes('subscriber started')), 15_000, 50);
+      const leader = processes.find((p) => p.pid === leaderPid);
+      const standby = processes.find((p) => p.pid !== leaderPid);
+      if (!leader || !standby)
+        throw new Error(`lease held by ${leaderPid}, not one of ${processes.map((p) => p.pid).join(', ')}`);
+      // Exactly one CometD client in the org: the standby never connects.
+      expect(env.org.streaming.counters().activeClients).toBe(1);
+      const warm = await warmUp();
+      expect(env.org.streaming.counters().activeClients).toBe(1);
+      const known = clientIds(env.org);
 
-    const { ids, killedAt, positionAtKill, lastAtKill } = await burstAndKill(leader);
-    expect(positionAtKill).toBeLessThan(lastAtKill);
-    const resumeFrom = await expectedResumePosition();
-    const during = String(env.org.store.create('Case', { Subject: 'while nobody leads', Description: 'after the kill' }).Id);
+      const { ids, killedAt, positionAtKill, lastAtKill } = await burstAndKill(leader);
+      expect(positionAtKill).toBeLessThan(lastAtKill);
+      const resumeFrom = await expectedResumePosition();
+      const during = String(
+        env.org.store.create('Case', { Subject: 'while nobody leads', Description: 'after the kill' }).Id,
+      );
 
-    await activeSubscriber(env, known, TAKEOVER_MS + 1_000);
-    expect(Date.now() - killedAt).toBeLessThan(TAKEOVER_MS);
-    expect(await env.leaseHolderPid()).toBe(standby.pid);
-    const resumed = newSubscriptions(env.org, known);
-    expect(resumed.map((s) => s.replayFrom), standby.output()).toEqual([resumeFrom]);
-    expect(resumed[0]?.replayFrom).toBeGreaterThanOrEqual(Math.max(warm, positionAtKill));
+      await activeSubscriber(env, known, TAKEOVER_MS + 1_000);
+      expect(Date.now() - killedAt).toBeLessThan(TAKEOVER_MS);
+      expect(await env.leaseHolderPid()).toBe(standby.pid);
+      const resumed = newSubscriptions(env.org, known);
+      expect(
+        resumed.map((s) => s.replayFrom),
+        standby.output(),
+      ).toEqual([resumeFrom]);
+      expect(resumed[0]?.replayFrom).toBeGreaterThanOrEqual(Math.max(warm, positionAtKill));
 
-    await everythingEnqueued([...ids, during]);
-    const { missing, mismatched } = missingOrMismatched(await env.changes(), [...ids, during]);
-    expect(missing).toEqual([]);
-    expect(mismatched).toEqual([]);
-    // One live client: the new leader's (the dead one's session lingers until it times out, but holds no long-poll).
-    await eventually(() => env.org.streaming.counters().openLongPolls === 1, 5_000);
-    expect(env.org.streaming.counters().openLongPolls).toBe(1);
-  });
+      await everythingEnqueued([...ids, during]);
+      const { missing, mismatched } = missingOrMismatched(await env.changes(), [...ids, during]);
+      expect(missing).toEqual([]);
+      expect(mismatched).toEqual([]);
+      // One live client: the new leader's (the dead one's session lingers until it times out, but holds no long-poll).
+      await eventually(() => env.org.streaming.counters().openLongPolls === 1, 5_000);
+      expect(env.org.streaming.counters().openLongPolls).toBe(1);
+    },
+  );
 });

@@ -44,13 +44,23 @@ describe('worker processes under faults', () => {
     await cm.close();
   });
 
-  const change = (recordId: string): ChangeJob => ({ integration: INTEGRATION, object: 'Case', recordId, kind: 'UPDATE', origin: 'admin', enqueuedAt: Date.now() });
+  const change = (recordId: string): ChangeJob => ({
+    integration: INTEGRATION,
+    object: 'Case',
+    recordId,
+    kind: 'UPDATE',
+    origin: 'admin',
+    enqueuedAt: Date.now(),
+  });
   let round = 0;
-  const enqueue = (ids: string[]) => harness.context.queues.get(INTEGRATION)?.enqueue(ids.map(change), () => `r${round++}`);
+  const enqueue = (ids: string[]) =>
+    harness.context.queues.get(INTEGRATION)?.enqueue(ids.map(change), () => `r${round++}`);
   const text = (id: string) => cm.control.comment('acme', 'emails', id)?.comment.messages[0]?.body.text;
 
   it('kill -9 of a worker mid-batch, CM 5xx, slow and dropped requests: nothing lost, nothing regressed', async () => {
-    const ids = Array.from({ length: RECORDS }, (_, i) => String(harness.org.store.create('Case', { Subject: `s${i}`, Description: 'v1' }, { silent: true }).Id));
+    const ids = Array.from({ length: RECORDS }, (_, i) =>
+      String(harness.org.store.create('Case', { Subject: `s${i}`, Description: 'v1' }, { silent: true }).Id),
+    );
     workers.push(startCli(['worker', '--config', configFile]), startCli(['worker', '--config', configFile]));
     cm.control.latency(40);
     for (let i = 0; i < ids.length; i += 50) await enqueue(ids.slice(i, i + 50));
@@ -77,13 +87,17 @@ describe('worker processes under faults', () => {
     await eventually(() => ids.every((id, i) => text(id) === (i < 100 ? 'v2' : 'v1')), 45_000, 100);
     expect(cm.control.comments('acme', 'emails')).toHaveLength(RECORDS);
     for (const id of changed) {
-      const versions = cm.control.history({ commentId: id }).flatMap((e) => (e.kind === 'upsert' ? [e.comment.messages[0]?.body.text] : []));
+      const versions = cm.control
+        .history({ commentId: id })
+        .flatMap((e) => (e.kind === 'upsert' ? [e.comment.messages[0]?.body.text] : []));
       expect(versions.lastIndexOf('v1')).toBeLessThan(versions.indexOf('v2'));
     }
   }, 90_000);
 
   it('SIGTERM mid-batch: the worker finishes its batch, exits 0, and leaves no job locked', async () => {
-    const ids = Array.from({ length: 120 }, (_, i) => String(harness.org.store.create('Case', { Subject: `t${i}`, Description: 'graceful' }, { silent: true }).Id));
+    const ids = Array.from({ length: 120 }, (_, i) =>
+      String(harness.org.store.create('Case', { Subject: `t${i}`, Description: 'graceful' }, { silent: true }).Id),
+    );
     const worker = startCli(['worker', '--config', configFile]);
     workers.push(worker);
     cm.control.latency(300);

@@ -3,7 +3,12 @@ import type { Logger } from 'pino';
 import { loadConfigText, type BridgeConfig } from '../../src/config/index.ts';
 import { createLogger, SecretScrubber } from '../../src/logging.ts';
 import { createContext, type BridgeContext } from '../../src/roles/context.ts';
-import { startSalesforceOrg, type AppPolicies, type SalesforceOrgOptions, type SimulatedSalesforceOrg } from '@sf-cm-bridge/sandbox/org';
+import {
+  startSalesforceOrg,
+  type AppPolicies,
+  type SalesforceOrgOptions,
+  type SimulatedSalesforceOrg,
+} from '@sf-cm-bridge/sandbox/org';
 import { VALID_KEY } from './config-text.ts';
 import { testRedis, type TestRedis } from './redis.ts';
 
@@ -92,7 +97,11 @@ export async function startBridgeHarness(
   const config = loadConfigText(bridgeConfigYaml(org.url, redis.prefix, options), 'test.yaml', {});
   const logLines: string[] = [];
   const scrubber = new SecretScrubber();
-  const logger = createLogger({ destination: { write: (line: string) => void logLines.push(line) }, scrubber, level: 'debug' });
+  const logger = createLogger({
+    destination: { write: (line: string) => void logLines.push(line) },
+    scrubber,
+    level: 'debug',
+  });
   const contexts: BridgeContext[] = [];
   const make = (connection = redis.redis) => {
     const context = createContext({

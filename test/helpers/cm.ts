@@ -7,5 +7,9 @@ export const SOURCE = 'salesforce';
 export const BASE_PATH = '/org/tenant/reinfer_';
 
 export function startTestCm(): Promise<SimulatedCommunicationsMining> {
-  return startCommunicationsMining({ tokens: [TOKEN], basePath: BASE_PATH, sources: [{ project: PROJECT, name: SOURCE }] });
+  return startCommunicationsMining({
+    tokens: [TOKEN],
+    basePath: BASE_PATH,
+    sources: [{ project: PROJECT, name: SOURCE }],
+  });
 }

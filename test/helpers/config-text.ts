@@ -20,8 +20,11 @@ integrations:
       project: acme
       source: emails
     objects:
-${overrides.objects ?? `      EmailMessage:
+${
+  overrides.objects ??
+  `      EmailMessage:
         comment:
-          body: TextBody`}
+          body: TextBody`
+}
 ${overrides.extraIntegration ?? ''}`;
 }

@@ -69,7 +69,11 @@ export async function salesforceApproves(authorizeUrl: string, loginHint?: strin
 }
 
 /** The whole flow in one browser (a signed-in admin's, unless another is given). */
-export async function completeFlow(app: BridgeApp, browser?: Browser, loginHint?: string): Promise<LightMyRequestResponse> {
+export async function completeFlow(
+  app: BridgeApp,
+  browser?: Browser,
+  loginHint?: string,
+): Promise<LightMyRequestResponse> {
   const admin = browser ?? (await adminBrowser(app));
   const callback = await authorizeInSalesforce(admin, loginHint);
   return admin.get(callback.pathname + callback.search);

@@ -21,7 +21,12 @@ export async function startAuthorisedPipeline(options: {
     tokens: [options.cmToken],
     sources: [{ project: 'acme', name: 'emails' }],
   });
-  const harness = await startBridgeHarness({ cmUrl: cm.url, cmToken: options.cmToken, objects: options.objects, ...(options.org ? { org: options.org } : {}) });
+  const harness = await startBridgeHarness({
+    cmUrl: cm.url,
+    cmToken: options.cmToken,
+    objects: options.objects,
+    ...(options.org ? { org: options.org } : {}),
+  });
   await authorise(harness.context);
   return {
     harness,

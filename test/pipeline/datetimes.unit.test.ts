@@ -5,16 +5,40 @@ describe('toRfc3339 (Salesforce datetimes and dates → RFC 3339 UTC with millis
   it.each([
     { rule: 'REST format with +0000', input: '2024-05-20T20:49:32.000+0000', want: '2024-05-20T20:49:32.000Z' },
     { rule: 'CDC format with Z', input: '2024-05-20T20:49:32.000Z', want: '2024-05-20T20:49:32.000Z' },
-    { rule: 'a positive offset without colon is converted to UTC', input: '2024-05-20T22:49:32.000+0200', want: '2024-05-20T20:49:32.000Z' },
-    { rule: 'a negative offset with colon is converted to UTC', input: '2024-05-20T15:49:32.000-05:00', want: '2024-05-20T20:49:32.000Z' },
-    { rule: 'an offset crossing midnight changes the date', input: '2024-12-31T23:30:00.000-0100', want: '2025-01-01T00:30:00.000Z' },
+    {
+      rule: 'a positive offset without colon is converted to UTC',
+      input: '2024-05-20T22:49:32.000+0200',
+      want: '2024-05-20T20:49:32.000Z',
+    },
+    {
+      rule: 'a negative offset with colon is converted to UTC',
+      input: '2024-05-20T15:49:32.000-05:00',
+      want: '2024-05-20T20:49:32.000Z',
+    },
+    {
+      rule: 'an offset crossing midnight changes the date',
+      input: '2024-12-31T23:30:00.000-0100',
+      want: '2025-01-01T00:30:00.000Z',
+    },
     { rule: 'no fractional seconds', input: '2024-05-20T20:49:32Z', want: '2024-05-20T20:49:32.000Z' },
-    { rule: 'sub-millisecond digits are dropped', input: '2024-05-20T20:49:32.123456Z', want: '2024-05-20T20:49:32.123Z' },
+    {
+      rule: 'sub-millisecond digits are dropped',
+      input: '2024-05-20T20:49:32.123456Z',
+      want: '2024-05-20T20:49:32.123Z',
+    },
     { rule: 'one fractional digit is tenths', input: '2024-05-20T20:49:32.5Z', want: '2024-05-20T20:49:32.500Z' },
     { rule: 'a date only is midnight UTC', input: '2024-05-20', want: '2024-05-20T00:00:00.000Z' },
-    { rule: 'surrounding whitespace ignored', input: ' 2024-05-20T20:49:32.000+0000 ', want: '2024-05-20T20:49:32.000Z' },
+    {
+      rule: 'surrounding whitespace ignored',
+      input: ' 2024-05-20T20:49:32.000+0000 ',
+      want: '2024-05-20T20:49:32.000Z',
+    },
     { rule: 'a leap day', input: '2024-02-29T12:00:00.000+0000', want: '2024-02-29T12:00:00.000Z' },
-    { rule: 'a two-digit year is not moved to the 1900s', input: '0099-01-01T00:00:00.000Z', want: '0099-01-01T00:00:00.000Z' },
+    {
+      rule: 'a two-digit year is not moved to the 1900s',
+      input: '0099-01-01T00:00:00.000Z',
+      want: '0099-01-01T00:00:00.000Z',
+    },
   ])('$rule: $input', ({ input, want }) => {
     expect(toRfc3339(input)).toBe(want);
   });

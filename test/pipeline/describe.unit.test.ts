@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DescribeParseError, describeLookupOf, parseDescribe, picklistLabel, resolveFieldPath } from '../../src/salesforce/describe.ts';
+import {
+  DescribeParseError,
+  describeLookupOf,
+  parseDescribe,
+  picklistLabel,
+  resolveFieldPath,
+} from '../../src/salesforce/describe.ts';
 import { defaultObjects } from '@sf-cm-bridge/sandbox/org';
 import { sandboxDescribes } from './fixtures.ts';
 
@@ -15,14 +21,22 @@ describe('parseDescribe', () => {
   });
 
   it('accepts field types it does not know (Salesforce adds types over time)', () => {
-    const parsed = parseDescribe({ name: 'X__c', label: 'X', fields: [{ name: 'Geo__c', label: 'Geo', type: 'location' }] });
+    const parsed = parseDescribe({
+      name: 'X__c',
+      label: 'X',
+      fields: [{ name: 'Geo__c', label: 'Geo', type: 'location' }],
+    });
     expect(parsed.fields[0]?.type).toBe('location');
   });
 
   it.each([
     ['not an object', 'nope', /\(root\)/],
     ['no fields', { name: 'Case', label: 'Case' }, /fields/],
-    ['a field without a type', { name: 'Case', label: 'Case', fields: [{ name: 'Subject', label: 'Subject' }] }, /fields\.0\.type/],
+    [
+      'a field without a type',
+      { name: 'Case', label: 'Case', fields: [{ name: 'Subject', label: 'Subject' }] },
+      /fields\.0\.type/,
+    ],
   ])('rejects %s with a DescribeParseError naming the path', (_name, json, message) => {
     expect(() => parseDescribe(json)).toThrow(DescribeParseError);
     expect(() => parseDescribe(json)).toThrow(message);
@@ -55,14 +69,62 @@ describe('picklistLabel', () => {
 
 describe('resolveFieldPath', () => {
   it.each([
-    { rule: 'a direct field', root: 'EmailMessage', path: 'Subject', types: [], want: ['EmailMessage', 'Subject', 'string'] },
-    { rule: 'field names are case-insensitive', root: 'EmailMessage', path: 'subject', types: [], want: ['EmailMessage', 'Subject', 'string'] },
-    { rule: 'a parent path resolves on the target object', root: 'EmailMessage', path: 'Parent.CaseNumber', types: [], want: ['Case', 'CaseNumber', 'string'] },
-    { rule: 'a parent picklist', root: 'EmailMessage', path: 'Parent.Priority', types: [], want: ['Case', 'Priority', 'picklist'] },
-    { rule: 'relationship names are case-insensitive', root: 'EmailMessage', path: 'parent.priority', types: [], want: ['Case', 'Priority', 'picklist'] },
-    { rule: 'a custom relationship (__r)', root: 'Complaint__c', path: 'Case__r.Status', types: [], want: ['Case', 'Status', 'picklist'] },
-    { rule: 'a custom currency field', root: 'Complaint__c', path: 'Amount__c', types: [], want: ['Complaint__c', 'Amount__c', 'currency'] },
-    { rule: 'two hops', root: 'CaseComment', path: 'Parent.Account.Name', types: [], want: ['Account', 'Name', 'string'] },
+    {
+      rule: 'a direct field',
+      root: 'EmailMessage',
+      path: 'Subject',
+      types: [],
+      want: ['EmailMessage', 'Subject', 'string'],
+    },
+    {
+      rule: 'field names are case-insensitive',
+      root: 'EmailMessage',
+      path: 'subject',
+      types: [],
+      want: ['EmailMessage', 'Subject', 'string'],
+    },
+    {
+      rule: 'a parent path resolves on the target object',
+      root: 'EmailMessage',
+      path: 'Parent.CaseNumber',
+      types: [],
+      want: ['Case', 'CaseNumber', 'string'],
+    },
+    {
+      rule: 'a parent picklist',
+      root: 'EmailMessage',
+      path: 'Parent.Priority',
+      types: [],
+      want: ['Case', 'Priority', 'picklist'],
+    },
+    {
+      rule: 'relationship names are case-insensitive',
+      root: 'EmailMessage',
+      path: 'parent.priority',
+      types: [],
+      want: ['Case', 'Priority', 'picklist'],
+    },
+    {
+      rule: 'a custom relationship (__r)',
+      root: 'Complaint__c',
+      path: 'Case__r.Status',
+      types: [],
+      want: ['Case', 'Status', 'picklist'],
+    },
+    {
+      rule: 'a custom currency field',
+      root: 'Complaint__c',
+      path: 'Amount__c',
+      types: [],
+      want: ['Complaint__c', 'Amount__c', 'currency'],
+    },
+    {
+      rule: 'two hops',
+      root: 'CaseComment',
+      path: 'Parent.Account.Name',
+      types: [],
+      want: ['Account', 'Name', 'string'],
+    },
     {
       rule: 'a polymorphic hop is typed from the record (attributes.type)',
       root: 'Task',

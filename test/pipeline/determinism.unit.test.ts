@@ -20,7 +20,11 @@ function render(record: unknown): Comment {
 function reversedKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(reversedKeys);
   if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value).reverse().map(([key, inner]) => [key, reversedKeys(inner)]));
+  return Object.fromEntries(
+    Object.entries(value)
+      .reverse()
+      .map(([key, inner]) => [key, reversedKeys(inner)]),
+  );
 }
 
 const crlf = (text: string) => text.replace(/\n/g, '\r\n');
@@ -28,18 +32,31 @@ const crlf = (text: string) => text.replace(/\n/g, '\r\n');
 describe('determinism: equal records render byte-identical comments and equal hashes', () => {
   const base = emailRecord({
     TextBody: null,
-    HtmlBody: '<p>Hello,</p>\n<p>We were charged twice.</p>\n<table><tr><td>Invoice</td><td>4471</td></tr></table>\n<p>Thanks,<br>\nJane</p>',
+    HtmlBody:
+      '<p>Hello,</p>\n<p>We were charged twice.</p>\n<table><tr><td>Invoice</td><td>4471</td></tr></table>\n<p>Thanks,<br>\nJane</p>',
     Subject: 'Invoice 4471\ncharged twice',
   });
 
   it.each<{ rule: string; variant: RecordJson }>([
     { rule: 'rendering the same record twice', variant: structuredClone(base) },
-    { rule: 'keys in another order (record, nested relationship, attributes)', variant: reversedKeys(base) as RecordJson },
-    { rule: 'CRLF instead of LF in text fields', variant: { ...base, HtmlBody: crlf(base['HtmlBody'] as string), Subject: crlf(base['Subject'] as string) } },
-    { rule: 'trailing spaces and NBSP in the text', variant: { ...base, Subject: 'Invoice 4471  \ncharged\u00A0twice ' } },
+    {
+      rule: 'keys in another order (record, nested relationship, attributes)',
+      variant: reversedKeys(base) as RecordJson,
+    },
+    {
+      rule: 'CRLF instead of LF in text fields',
+      variant: { ...base, HtmlBody: crlf(base['HtmlBody'] as string), Subject: crlf(base['Subject'] as string) },
+    },
+    {
+      rule: 'trailing spaces and NBSP in the text',
+      variant: { ...base, Subject: 'Invoice 4471  \ncharged\u00A0twice ' },
+    },
     { rule: 'the same instant with another offset', variant: { ...base, MessageDate: '2024-03-05T15:22:10.000+0100' } },
     { rule: 'address lists with other spacing', variant: { ...base, ToAddress: '  support@acme.example ; ' } },
-    { rule: 'fields the mapping does not read differ', variant: { ...base, SystemModstamp: '2030-01-01T00:00:00.000+0000', Headers: 'X-Other: 1' } },
+    {
+      rule: 'fields the mapping does not read differ',
+      variant: { ...base, SystemModstamp: '2030-01-01T00:00:00.000+0000', Headers: 'X-Other: 1' },
+    },
   ])('$rule', ({ variant }) => {
     const expected = render(base);
     const actual = render(variant);
@@ -51,7 +68,10 @@ describe('determinism: equal records render byte-identical comments and equal ha
     { rule: 'a changed body', variant: emailRecord({ TextBody: 'Hello, changed' }) },
     { rule: 'a changed property', variant: emailRecord({ Status: '1' }) },
     { rule: 'a changed timestamp', variant: emailRecord({ MessageDate: '2024-03-05T14:22:11.000+0000' }) },
-    { rule: 'a reordered address list (order is kept, so it is content)', variant: emailRecord({ ToAddress: 'b@x.example;a@x.example' }) },
+    {
+      rule: 'a reordered address list (order is kept, so it is content)',
+      variant: emailRecord({ ToAddress: 'b@x.example;a@x.example' }),
+    },
   ])('a different rendering gives a different hash: $rule', ({ variant }) => {
     const base = emailRecord({ ToAddress: 'a@x.example;b@x.example' });
     expect(contentHash(render(variant))).not.toBe(contentHash(render(base)));
@@ -75,12 +95,19 @@ describe('contentHash', () => {
   });
 
   it('depends on array order', () => {
-    const reordered: Comment = { ...comment, messages: [{ ...comment.messages[0]!, to: ['a@x.example', 'b@x.example'] }] };
+    const reordered: Comment = {
+      ...comment,
+      messages: [{ ...comment.messages[0]!, to: ['a@x.example', 'b@x.example'] }],
+    };
     expect(contentHash(reordered)).not.toBe(contentHash(comment));
   });
 
   it.each([
-    { rule: 'keys sorted at every level', value: { b: 1, a: { d: [2, { f: 1, e: 0 }], c: null } }, want: '{"a":{"c":null,"d":[2,{"e":0,"f":1}]},"b":1}' },
+    {
+      rule: 'keys sorted at every level',
+      value: { b: 1, a: { d: [2, { f: 1, e: 0 }], c: null } },
+      want: '{"a":{"c":null,"d":[2,{"e":0,"f":1}]},"b":1}',
+    },
     { rule: 'undefined members left out, as JSON does', value: { b: undefined, a: 1 }, want: '{"a":1}' },
     { rule: 'strings escaped as JSON', value: { 'k"ey': 'line\nbreak' }, want: '{"k\\"ey":"line\\nbreak"}' },
   ])('canonicalJson: $rule', ({ value, want }) => {

@@ -13,7 +13,9 @@ import { commentSchema } from '@sf-cm-bridge/sandbox/cm';
 import { defaultObjects } from '@sf-cm-bridge/sandbox/org';
 import type { Comment } from '../../src/model/comment.ts';
 
-export const sandboxDescribes: DescribeLookup = describeLookupOf(defaultObjects().map((object) => parseDescribe(object)));
+export const sandboxDescribes: DescribeLookup = describeLookupOf(
+  defaultObjects().map((object) => parseDescribe(object)),
+);
 
 export const noDescribes: DescribeLookup = () => undefined;
 
@@ -63,7 +65,11 @@ export function emailRecord(overrides: RecordJson = {}): RecordJson {
     SystemModstamp: '2024-03-05T14:22:11.000+0000',
     MessageDate: '2024-03-05T14:22:10.000+0000',
     ParentId: CASE_ID,
-    Parent: { attributes: { type: 'Case', url: `/services/data/v62.0/sobjects/Case/${CASE_ID}` }, CaseNumber: '00012345', Priority: 'High' },
+    Parent: {
+      attributes: { type: 'Case', url: `/services/data/v62.0/sobjects/Case/${CASE_ID}` },
+      CaseNumber: '00012345',
+      Priority: 'High',
+    },
     Subject: 'Invoice 4471 charged twice',
     TextBody: 'Hello,\n\nWe were charged twice for invoice 4471.\n\nThanks,\nJane',
     HtmlBody: '<p>Hello,</p><p>We were charged twice for invoice 4471.</p><p>Thanks,<br>Jane</p>',
@@ -80,5 +86,7 @@ export function emailRecord(overrides: RecordJson = {}): RecordJson {
 /** Fails the test when Communications Mining (the strict sandbox schema) would reject the comment. */
 export function expectAcceptedByCm(comment: Comment): void {
   const parsed = commentSchema.safeParse(comment);
-  expect(parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)).toEqual([]);
+  expect(parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)).toEqual(
+    [],
+  );
 }

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { applyLimits, charCount, commentIdProblem, DEFAULT_LIMITS, TRUNCATION_MARKER, truncate } from '../../src/pipeline/limits.ts';
+import {
+  applyLimits,
+  charCount,
+  commentIdProblem,
+  DEFAULT_LIMITS,
+  TRUNCATION_MARKER,
+  truncate,
+} from '../../src/pipeline/limits.ts';
 import type { Comment, UserProperties } from '../../src/model/comment.ts';
 import { expectAcceptedByCm } from './fixtures.ts';
 
@@ -89,10 +96,15 @@ describe('applyLimits (never produce a comment CM would reject)', () => {
   });
 
   it('over-long recipients are dropped, the rest kept in order', () => {
-    const { comment: limited, warnings } = applyLimits(comment({ to: ['a@x.example', address(600), 'b@x.example'], cc: [address(513)] }));
+    const { comment: limited, warnings } = applyLimits(
+      comment({ to: ['a@x.example', address(600), 'b@x.example'], cc: [address(513)] }),
+    );
     expect(limited.messages[0]!.to).toEqual(['a@x.example', 'b@x.example']);
     expect(limited.messages[0]).not.toHaveProperty('cc');
-    expect(warnings).toEqual(['to: 1 address(es) over 512 characters dropped', 'cc: 1 address(es) over 512 characters dropped']);
+    expect(warnings).toEqual([
+      'to: 1 address(es) over 512 characters dropped',
+      'cc: 1 address(es) over 512 characters dropped',
+    ]);
     expectAcceptedByCm(limited);
   });
 
@@ -105,14 +117,19 @@ describe('applyLimits (never produce a comment CM would reject)', () => {
   });
 
   it('string property values are capped (default 1024) with "…"; numbers are untouched', () => {
-    const { comment: limited, warnings } = applyLimits(comment({}, { 'string:Notes': 'n'.repeat(2000), 'number:Amount': 12345678901 }));
+    const { comment: limited, warnings } = applyLimits(
+      comment({}, { 'string:Notes': 'n'.repeat(2000), 'number:Amount': 12345678901 }),
+    );
     expect(limited.user_properties!['string:Notes']).toBe(`${'n'.repeat(1023)}…`);
     expect(limited.user_properties!['number:Amount']).toBe(12345678901);
     expect(warnings).toEqual(['string:Notes truncated to 1024 characters (was 2000)']);
   });
 
   it('the property value cap is configurable', () => {
-    const { comment: limited } = applyLimits(comment({}, { 'string:Notes': 'abcdef' }), { ...DEFAULT_LIMITS, maxPropertyValueChars: 4 });
+    const { comment: limited } = applyLimits(comment({}, { 'string:Notes': 'abcdef' }), {
+      ...DEFAULT_LIMITS,
+      maxPropertyValueChars: 4,
+    });
     expect(limited.user_properties!['string:Notes']).toBe('abc…');
   });
 
@@ -121,7 +138,9 @@ describe('applyLimits (never produce a comment CM would reject)', () => {
     for (let i = 1; i <= 66; i++) properties[`string:P${i}`] = `v${i}`;
     const { comment: limited, warnings } = applyLimits(comment({}, properties));
     expect(Object.keys(limited.user_properties!)).toEqual(Array.from({ length: 64 }, (_, i) => `string:P${i + 1}`));
-    expect(warnings).toEqual(['user_properties: 66 properties, only the first 64 kept (dropped string:P65, string:P66)']);
+    expect(warnings).toEqual([
+      'user_properties: 66 properties, only the first 64 kept (dropped string:P65, string:P66)',
+    ]);
   });
 
   it('a comment within every limit comes back equal, with no warnings', () => {

@@ -11,7 +11,12 @@ const record = SalesforceRecordSchema.parse(
     Count__c: 0,
     Empty: '',
     Nothing: null,
-    Parent: { attributes: { type: 'Case' }, CaseNumber: '00012345', Account: null, Contact: { attributes: { type: 'Contact' }, Email: 'a@b.c' } },
+    Parent: {
+      attributes: { type: 'Case' },
+      CaseNumber: '00012345',
+      Account: null,
+      Contact: { attributes: { type: 'Contact' }, Email: 'a@b.c' },
+    },
     RelatedTo: null,
     Address__c: { street: '1 Main St', city: 'Springfield' },
   }),
@@ -22,7 +27,11 @@ describe('readPath', () => {
     { rule: 'a top-level string', path: 'Subject', want: { kind: 'value', value: 'Hello' } },
     { rule: 'false is a value, not null', path: 'Incoming', want: { kind: 'value', value: false } },
     { rule: 'zero is a value, not null', path: 'Count__c', want: { kind: 'value', value: 0 } },
-    { rule: 'an empty string is a value (emptiness is decided later)', path: 'Empty', want: { kind: 'value', value: '' } },
+    {
+      rule: 'an empty string is a value (emptiness is decided later)',
+      path: 'Empty',
+      want: { kind: 'value', value: '' },
+    },
     { rule: 'a null field', path: 'Nothing', want: { kind: 'null' } },
     { rule: 'a field the record does not carry reads as null', path: 'Missing__c', want: { kind: 'null' } },
     { rule: 'a nested relationship field', path: 'Parent.CaseNumber', want: { kind: 'value', value: '00012345' } },
@@ -30,7 +39,11 @@ describe('readPath', () => {
     { rule: 'a null relationship makes its fields null', path: 'RelatedTo.Name', want: { kind: 'null' } },
     { rule: 'a null relationship two hops in', path: 'Parent.Account.Name', want: { kind: 'null' } },
     { rule: 'a path through a scalar reads as null', path: 'Subject.Length', want: { kind: 'null' } },
-    { rule: 'field names are case-insensitive (SOQL is)', path: 'parent.casenumber', want: { kind: 'value', value: '00012345' } },
+    {
+      rule: 'field names are case-insensitive (SOQL is)',
+      path: 'parent.casenumber',
+      want: { kind: 'value', value: '00012345' },
+    },
     { rule: 'a compound field is structured, not a scalar', path: 'Address__c', want: { kind: 'structured' } },
     { rule: 'a relationship object is structured, not a scalar', path: 'Parent', want: { kind: 'structured' } },
   ])('$rule ($path)', ({ path, want }) => {
@@ -41,7 +54,11 @@ describe('readPath', () => {
 describe('typesAlongPath', () => {
   it.each([
     { rule: 'a top-level field has the record type only', path: 'Subject', want: ['EmailMessage'] },
-    { rule: 'each hop adds the nested attributes.type', path: 'Parent.Contact.Email', want: ['EmailMessage', 'Case', 'Contact'] },
+    {
+      rule: 'each hop adds the nested attributes.type',
+      path: 'Parent.Contact.Email',
+      want: ['EmailMessage', 'Case', 'Contact'],
+    },
     { rule: 'a null relationship stops the list', path: 'RelatedTo.Name', want: ['EmailMessage'] },
   ])('$rule', ({ path, want }) => {
     expect(typesAlongPath(record, path)).toEqual(want);

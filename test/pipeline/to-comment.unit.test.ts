@@ -21,7 +21,8 @@ function rendered(result: ToCommentResult): { ok: true; comment: Comment; warnin
   return result;
 }
 
-const renderEmail = (overrides: RecordJson = {}) => rendered(toComment(emailRecord(overrides), emailObject, sandboxDescribes));
+const renderEmail = (overrides: RecordJson = {}) =>
+  rendered(toComment(emailRecord(overrides), emailObject, sandboxDescribes));
 const message = (overrides: RecordJson = {}) => renderEmail(overrides).comment.messages[0]!;
 
 describe('toComment: the full EmailMessage example', () => {
@@ -55,15 +56,37 @@ describe('toComment: the full EmailMessage example', () => {
 });
 
 describe('toComment: id, timestamp and thread (spec: Mapping rules)', () => {
-  const minimal = (mapping: Partial<MappingInput> = {}) => objectConfig('CaseComment', { body: 'CommentBody', ...mapping });
+  const minimal = (mapping: Partial<MappingInput> = {}) =>
+    objectConfig('CaseComment', { body: 'CommentBody', ...mapping });
   const caseComment = (fields: RecordJson = {}) =>
-    sfRecord('CaseComment', { Id: '00a5g00000AbCdEAAV', CreatedDate: '2024-05-20T20:49:32.000+0000', ParentId: CASE_ID, CommentBody: 'Done.', ...fields });
+    sfRecord('CaseComment', {
+      Id: '00a5g00000AbCdEAAV',
+      CreatedDate: '2024-05-20T20:49:32.000+0000',
+      ParentId: CASE_ID,
+      CommentBody: 'Done.',
+      ...fields,
+    });
 
   it.each([
-    { rule: 'id defaults to Id, timestamp to CreatedDate', mapping: {}, fields: {}, want: { id: '00a5g00000AbCdEAAV', timestamp: '2024-05-20T20:49:32.000Z' } },
+    {
+      rule: 'id defaults to Id, timestamp to CreatedDate',
+      mapping: {},
+      fields: {},
+      want: { id: '00a5g00000AbCdEAAV', timestamp: '2024-05-20T20:49:32.000Z' },
+    },
     { rule: 'the id is the raw value, unprefixed', mapping: { id: 'ParentId' }, fields: {}, want: { id: CASE_ID } },
-    { rule: 'thread_id is the raw value, unprefixed', mapping: { thread: 'ParentId' }, fields: {}, want: { thread_id: CASE_ID } },
-    { rule: 'a null thread field omits thread_id', mapping: { thread: 'ParentId' }, fields: { ParentId: null }, want: { thread_id: undefined } },
+    {
+      rule: 'thread_id is the raw value, unprefixed',
+      mapping: { thread: 'ParentId' },
+      fields: {},
+      want: { thread_id: CASE_ID },
+    },
+    {
+      rule: 'a null thread field omits thread_id',
+      mapping: { thread: 'ParentId' },
+      fields: { ParentId: null },
+      want: { thread_id: undefined },
+    },
     {
       rule: 'the timestamp field is used when set',
       mapping: { timestamp: 'LastModifiedDate' },
@@ -82,8 +105,18 @@ describe('toComment: id, timestamp and thread (spec: Mapping rules)', () => {
       fields: { CreatedDate: '2024-05-20T22:49:32.000+0200' },
       want: { timestamp: '2024-05-20T20:49:32.000Z' },
     },
-    { rule: 'a date-only timestamp is midnight UTC', mapping: { timestamp: 'Due__c' }, fields: { Due__c: '2024-05-21' }, want: { timestamp: '2024-05-21T00:00:00.000Z' } },
-    { rule: 'a numeric id is its decimal text', mapping: { id: 'Seq__c' }, fields: { Seq__c: 1042 }, want: { id: '1042' } },
+    {
+      rule: 'a date-only timestamp is midnight UTC',
+      mapping: { timestamp: 'Due__c' },
+      fields: { Due__c: '2024-05-21' },
+      want: { timestamp: '2024-05-21T00:00:00.000Z' },
+    },
+    {
+      rule: 'a numeric id is its decimal text',
+      mapping: { id: 'Seq__c' },
+      fields: { Seq__c: 1042 },
+      want: { id: '1042' },
+    },
   ])('$rule', ({ mapping, fields, want }) => {
     const { comment } = rendered(toComment(caseComment(fields), minimal(mapping), sandboxDescribes));
     for (const [key, value] of Object.entries(want)) {
@@ -94,31 +127,69 @@ describe('toComment: id, timestamp and thread (spec: Mapping rules)', () => {
   });
 
   it('an unparseable timestamp field falls back to CreatedDate with a warning', () => {
-    const result = rendered(toComment(caseComment({ LastModifiedDate: 'soon' }), minimal({ timestamp: 'LastModifiedDate' }), sandboxDescribes));
+    const result = rendered(
+      toComment(
+        caseComment({ LastModifiedDate: 'soon' }),
+        minimal({ timestamp: 'LastModifiedDate' }),
+        sandboxDescribes,
+      ),
+    );
     expect(result.comment.timestamp).toBe('2024-05-20T20:49:32.000Z');
     expect(result.warnings).toEqual(['timestamp LastModifiedDate "soon" is not a datetime; used CreatedDate']);
   });
 
   it('an unusable thread id is omitted with a warning, the comment still renders', () => {
-    const result = rendered(toComment(caseComment({ Thread__c: 'a thread/with slash' }), minimal({ thread: 'Thread__c' }), sandboxDescribes));
+    const result = rendered(
+      toComment(caseComment({ Thread__c: 'a thread/with slash' }), minimal({ thread: 'Thread__c' }), sandboxDescribes),
+    );
     expect(result.comment).not.toHaveProperty('thread_id');
     expect(result.warnings).toEqual(['thread_id omitted: Thread__c "a thread/with slash" contains "/"']);
   });
 
   it.each([
     { rule: 'a null id', mapping: {}, fields: { Id: null }, reason: 'no usable comment id: Id is null or missing' },
-    { rule: 'a missing id', mapping: { id: 'External__c' }, fields: {}, reason: 'no usable comment id: External__c is null or missing' },
-    { rule: 'an empty id', mapping: { id: 'External__c' }, fields: { External__c: '' }, reason: 'no usable comment id: External__c "" is empty' },
-    { rule: 'an id with "/"', mapping: { id: 'External__c' }, fields: { External__c: 'INV/2024/1' }, reason: 'no usable comment id: External__c "INV/2024/1" contains "/"' },
-    { rule: 'an id with whitespace', mapping: { id: 'External__c' }, fields: { External__c: 'INV 1' }, reason: 'no usable comment id: External__c "INV 1" contains whitespace' },
-    { rule: 'an id with surrounding whitespace (ids are raw, never trimmed)', mapping: { id: 'External__c' }, fields: { External__c: 'INV1 ' }, reason: 'no usable comment id: External__c "INV1 " contains whitespace' },
+    {
+      rule: 'a missing id',
+      mapping: { id: 'External__c' },
+      fields: {},
+      reason: 'no usable comment id: External__c is null or missing',
+    },
+    {
+      rule: 'an empty id',
+      mapping: { id: 'External__c' },
+      fields: { External__c: '' },
+      reason: 'no usable comment id: External__c "" is empty',
+    },
+    {
+      rule: 'an id with "/"',
+      mapping: { id: 'External__c' },
+      fields: { External__c: 'INV/2024/1' },
+      reason: 'no usable comment id: External__c "INV/2024/1" contains "/"',
+    },
+    {
+      rule: 'an id with whitespace',
+      mapping: { id: 'External__c' },
+      fields: { External__c: 'INV 1' },
+      reason: 'no usable comment id: External__c "INV 1" contains whitespace',
+    },
+    {
+      rule: 'an id with surrounding whitespace (ids are raw, never trimmed)',
+      mapping: { id: 'External__c' },
+      fields: { External__c: 'INV1 ' },
+      reason: 'no usable comment id: External__c "INV1 " contains whitespace',
+    },
     {
       rule: 'an id over 1024 characters',
       mapping: { id: 'External__c' },
       fields: { External__c: 'x'.repeat(1025) },
       reason: `no usable comment id: External__c "${'x'.repeat(80)}…" is 1025 characters long (Communications Mining allows 1024)`,
     },
-    { rule: 'a boolean id', mapping: { id: 'IsPublished' }, fields: { IsPublished: true }, reason: 'no usable comment id: IsPublished is not text' },
+    {
+      rule: 'a boolean id',
+      mapping: { id: 'IsPublished' },
+      fields: { IsPublished: true },
+      reason: 'no usable comment id: IsPublished is not text',
+    },
     {
       rule: 'no usable timestamp (null CreatedDate)',
       mapping: {},
@@ -140,20 +211,51 @@ describe('toComment: id, timestamp and thread (spec: Mapping rules)', () => {
     ['an array', [emailRecord()]],
     ['a string', 'record'],
   ])('a record that is %s → ok: false, never a throw', (_rule, record) => {
-    expect(toComment(record, emailObject, sandboxDescribes)).toEqual({ ok: false, reason: 'not a Salesforce record: expected a JSON object' });
+    expect(toComment(record, emailObject, sandboxDescribes)).toEqual({
+      ok: false,
+      reason: 'not a Salesforce record: expected a JSON object',
+    });
   });
 });
 
 describe('toComment: the message (spec: Mapping rules)', () => {
   it.each([
-    { rule: 'body is the first non-empty of its fields (TextBody)', record: {}, want: 'Hello,\n\nWe were charged twice for invoice 4471.\n\nThanks,\nJane' },
-    { rule: 'a null first body field falls through to the next (HtmlBody, converted)', record: { TextBody: null }, want: 'Hello,\n\nWe were charged twice for invoice 4471.\n\nThanks,\nJane' },
-    { rule: 'an empty first body field falls through', record: { TextBody: '' }, want: 'Hello,\n\nWe were charged twice for invoice 4471.\n\nThanks,\nJane' },
-    { rule: 'a whitespace-only first body field falls through', record: { TextBody: ' \r\n\u00A0 ' }, want: 'Hello,\n\nWe were charged twice for invoice 4471.\n\nThanks,\nJane' },
-    { rule: 'markup that renders to nothing falls through', record: { TextBody: null, HtmlBody: '<p>&nbsp;</p><img src="x">', }, want: '' },
+    {
+      rule: 'body is the first non-empty of its fields (TextBody)',
+      record: {},
+      want: 'Hello,\n\nWe were charged twice for invoice 4471.\n\nThanks,\nJane',
+    },
+    {
+      rule: 'a null first body field falls through to the next (HtmlBody, converted)',
+      record: { TextBody: null },
+      want: 'Hello,\n\nWe were charged twice for invoice 4471.\n\nThanks,\nJane',
+    },
+    {
+      rule: 'an empty first body field falls through',
+      record: { TextBody: '' },
+      want: 'Hello,\n\nWe were charged twice for invoice 4471.\n\nThanks,\nJane',
+    },
+    {
+      rule: 'a whitespace-only first body field falls through',
+      record: { TextBody: ' \r\n\u00A0 ' },
+      want: 'Hello,\n\nWe were charged twice for invoice 4471.\n\nThanks,\nJane',
+    },
+    {
+      rule: 'markup that renders to nothing falls through',
+      record: { TextBody: null, HtmlBody: '<p>&nbsp;</p><img src="x">' },
+      want: '',
+    },
     { rule: 'a null body is sent as empty text', record: { TextBody: null, HtmlBody: null }, want: '' },
-    { rule: 'HTML in a plain-text field is detected by content', record: { TextBody: '<div>Hi<br>there</div>' }, want: 'Hi\nthere' },
-    { rule: 'plain text keeps its angle brackets and line breaks', record: { TextBody: 'From: Jane <jane@x.example>\n> quoted\n-- \nJane' }, want: 'From: Jane <jane@x.example>\n> quoted\n--\nJane' },
+    {
+      rule: 'HTML in a plain-text field is detected by content',
+      record: { TextBody: '<div>Hi<br>there</div>' },
+      want: 'Hi\nthere',
+    },
+    {
+      rule: 'plain text keeps its angle brackets and line breaks',
+      record: { TextBody: 'From: Jane <jane@x.example>\n> quoted\n-- \nJane' },
+      want: 'From: Jane <jane@x.example>\n> quoted\n--\nJane',
+    },
     { rule: 'CRLF body normalised', record: { TextBody: 'a\r\nb\r\n' }, want: 'a\nb' },
   ])('$rule', ({ record, want }) => {
     expect(message(record).body).toEqual({ text: want });
@@ -173,8 +275,16 @@ describe('toComment: the message (spec: Mapping rules)', () => {
   });
 
   it('address lists split on ; and , — trimmed, empties dropped, order kept', () => {
-    const m = message({ ToAddress: ' b@x.example;a@x.example,, c@x.example ;', CcAddress: 'z@x.example', BccAddress: 'audit@acme.example' });
-    expect([m.to, m.cc, m.bcc]).toEqual([['b@x.example', 'a@x.example', 'c@x.example'], ['z@x.example'], ['audit@acme.example']]);
+    const m = message({
+      ToAddress: ' b@x.example;a@x.example,, c@x.example ;',
+      CcAddress: 'z@x.example',
+      BccAddress: 'audit@acme.example',
+    });
+    expect([m.to, m.cc, m.bcc]).toEqual([
+      ['b@x.example', 'a@x.example', 'c@x.example'],
+      ['z@x.example'],
+      ['audit@acme.example'],
+    ]);
   });
 
   it('the subject is cleaned but never taken for HTML', () => {
@@ -202,7 +312,14 @@ describe('toComment: user_properties (spec: properties)', () => {
   const complaintObject = objectConfig('Complaint__c', {
     body: 'Details__c',
     subject: 'Name',
-    properties: { Amount: 'Amount__c', Severity: 'Severity__c', 'Case Priority': 'Case__r.Priority', 'Case Number': 'Case__r.CaseNumber', Case: 'Case__c', Owner: 'OwnerId' },
+    properties: {
+      Amount: 'Amount__c',
+      Severity: 'Severity__c',
+      'Case Priority': 'Case__r.Priority',
+      'Case Number': 'Case__r.CaseNumber',
+      Case: 'Case__c',
+      Owner: 'OwnerId',
+    },
   });
   const complaint = (fields: RecordJson = {}) =>
     sfRecord('Complaint__c', {
@@ -230,18 +347,28 @@ describe('toComment: user_properties (spec: properties)', () => {
   });
 
   it('null fields and a null parent omit their properties', () => {
-    const props = rendered(toComment(complaint({ Amount__c: null, Severity__c: null, Case__c: null, Case__r: null }), complaintObject, sandboxDescribes)).comment
-      .user_properties;
+    const props = rendered(
+      toComment(
+        complaint({ Amount__c: null, Severity__c: null, Case__c: null, Case__r: null }),
+        complaintObject,
+        sandboxDescribes,
+      ),
+    ).comment.user_properties;
     expect(props).toEqual({ 'string:Owner': '0055g00000AbCdEAAV' });
   });
 
   it('a record whose properties are all null has no user_properties at all', () => {
     const object = objectConfig('Complaint__c', { body: 'Details__c', properties: { Amount: 'Amount__c' } });
-    expect(rendered(toComment(complaint({ Amount__c: null }), object, sandboxDescribes)).comment).not.toHaveProperty('user_properties');
+    expect(rendered(toComment(complaint({ Amount__c: null }), object, sandboxDescribes)).comment).not.toHaveProperty(
+      'user_properties',
+    );
   });
 
   it('a polymorphic parent is typed from the nested attributes.type', () => {
-    const object = objectConfig('Task', { body: 'Description', properties: { 'Related Amount': 'What.Amount__c', 'Related Severity': 'What.Severity__c' } });
+    const object = objectConfig('Task', {
+      body: 'Description',
+      properties: { 'Related Amount': 'What.Amount__c', 'Related Severity': 'What.Severity__c' },
+    });
     const task = sfRecord('Task', {
       Id: '00T5g00000AbCdEAAV',
       CreatedDate: '2024-05-20T20:49:32.000+0000',
@@ -249,7 +376,10 @@ describe('toComment: user_properties (spec: properties)', () => {
       What: { attributes: { type: 'Complaint__c' }, Amount__c: 99, Severity__c: 'S1' },
     });
     const result = rendered(toComment(task, object, sandboxDescribes));
-    expect(result.comment.user_properties).toEqual({ 'number:Related Amount': 99, 'string:Related Severity': 'Critical' });
+    expect(result.comment.user_properties).toEqual({
+      'number:Related Amount': 99,
+      'string:Related Severity': 'Critical',
+    });
     expect(result.warnings).toEqual([]);
   });
 

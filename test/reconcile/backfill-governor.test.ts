@@ -27,9 +27,15 @@ describe('backfill', () => {
   });
 
   it('resumes from its checkpoint after an interruption, re-reading nothing before it, and converges', async () => {
-    h = await startReconcileHarness({ objects: CASES, reconcile: '{ every: 1h, lookback: 60s }', org: { maxBatchSize: 200 } });
+    h = await startReconcileHarness({
+      objects: CASES,
+      reconcile: '{ every: 1h, lookback: 60s }',
+      org: { maxBatchSize: 200 },
+    });
     const ids = h.bridge.org.store.transaction((tx) =>
-      Array.from({ length: 1000 }, (_, i) => String(tx.create('Case', { Subject: `Old ${i}`, Description: `old ${i}` }, { silent: true }).Id)),
+      Array.from({ length: 1000 }, (_, i) =>
+        String(tx.create('Case', { Subject: `Old ${i}`, Description: `old ${i}` }, { silent: true }).Id),
+      ),
     );
     const integration = h.bridge.config.integrations[0];
     if (!integration) throw new Error('no integration');
@@ -45,7 +51,9 @@ describe('backfill', () => {
     expect(checkpoint?.finishedAt).toBeUndefined();
 
     const queriesBefore = h.bridge.org.counters().rest.calls.query ?? 0;
-    const [total] = await backfillObjects(h.bridge.context, integration, integration.objects, null, { rowsPerQuery: 200 });
+    const [total] = await backfillObjects(h.bridge.context, integration, integration.objects, null, {
+      rowsPerQuery: 200,
+    });
     expect(total).toEqual({ object: 'Case', enqueued: 1000, resumed: true });
     // 600 rows left: three full slices and one empty one; from scratch it would be six.
     expect((h.bridge.org.counters().rest.calls.query ?? 0) - queriesBefore).toBe(4);
@@ -57,24 +65,60 @@ describe('backfill', () => {
 
   it('is started from the admin API and runs on a worker; bad requests get 400/401/404', async () => {
     h = await startReconcileHarness({ objects: CASES, reconcile: '{ every: 1h, lookback: 60s }' });
-    const old = h.bridge.org.store.create('Case', { Subject: 'Old', Description: 'before authorisation' }, { silent: true });
+    const old = h.bridge.org.store.create(
+      'Case',
+      { Subject: 'Old', Description: 'before authorisation' },
+      { silent: true },
+    );
     await h.startWorker();
     await h.startReconciler();
     const app = Fastify();
     await app.register(reconcileRoutes, { ...h.bridge.context, prefix: '/api' });
     const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
     try {
-      expect((await app.inject({ method: 'POST', url: '/api/integrations/acme/emails/backfill' })).statusCode).toBe(401);
-      expect((await app.inject({ method: 'POST', url: '/api/integrations/acme/nope/backfill', headers: auth })).statusCode).toBe(404);
-      expect((await app.inject({ method: 'POST', url: '/api/integrations/acme/emails/backfill', headers: auth, payload: { object: 'Task' } })).statusCode).toBe(404);
-      expect((await app.inject({ method: 'POST', url: '/api/integrations/acme/emails/backfill', headers: auth, payload: { since: 'yesterday' } })).statusCode).toBe(400);
-      const started = await app.inject({ method: 'POST', url: '/api/integrations/acme/emails/backfill', headers: auth, payload: { object: 'Case' } });
+      expect((await app.inject({ method: 'POST', url: '/api/integrations/acme/emails/backfill' })).statusCode).toBe(
+        401,
+      );
+      expect(
+        (await app.inject({ method: 'POST', url: '/api/integrations/acme/nope/backfill', headers: auth })).statusCode,
+      ).toBe(404);
+      expect(
+        (
+          await app.inject({
+            method: 'POST',
+            url: '/api/integrations/acme/emails/backfill',
+            headers: auth,
+            payload: { object: 'Task' },
+          })
+        ).statusCode,
+      ).toBe(404);
+      expect(
+        (
+          await app.inject({
+            method: 'POST',
+            url: '/api/integrations/acme/emails/backfill',
+            headers: auth,
+            payload: { since: 'yesterday' },
+          })
+        ).statusCode,
+      ).toBe(400);
+      const started = await app.inject({
+        method: 'POST',
+        url: '/api/integrations/acme/emails/backfill',
+        headers: auth,
+        payload: { object: 'Case' },
+      });
       expect(started.statusCode).toBe(202);
       expect(started.json()).toMatchObject({ integration: INTEGRATION, backfill: ['Case'], since: null });
       await eventually(() => h.body(old.Id) === 'before authorisation', 10_000);
 
       h.bridge.org.store.update(String(old.Id), { Description: 'changed silently' }, { silent: true });
-      const reconcile = await app.inject({ method: 'POST', url: '/api/integrations/acme/emails/reconcile', headers: auth, payload: {} });
+      const reconcile = await app.inject({
+        method: 'POST',
+        url: '/api/integrations/acme/emails/reconcile',
+        headers: auth,
+        payload: {},
+      });
       expect(reconcile.statusCode).toBe(202);
       await eventually(() => h.body(old.Id) === 'changed silently', 10_000);
     } finally {
@@ -100,15 +144,20 @@ describe('backfill', () => {
     await h.startWorker();
     await h.startReconciler();
     await eventually(() => h.body(recent.Id) === '10 days old', 10_000);
-    await eventually(async () => (await readBackfillCheckpoint(h.bridge.redis.redis, h.bridge.redis.prefix, INTEGRATION, 'Case'))?.finishedAt, 5_000);
+    await eventually(
+      async () =>
+        (await readBackfillCheckpoint(h.bridge.redis.redis, h.bridge.redis.prefix, INTEGRATION, 'Case'))?.finishedAt,
+      5_000,
+    );
     expect(h.body(ancient.Id)).toBeUndefined();
   });
-
 });
 
 describe('backfill command', () => {
   it('the command takes <project>/<integration>, --object and --since, and rejects bad usage (exit 2)', () => {
-    expect(backfillCommand.usage).toBe('sf-cm-bridge backfill <project>/<integration> [--object X] [--since ISO] [--config FILE]');
+    expect(backfillCommand.usage).toBe(
+      'sf-cm-bridge backfill <project>/<integration> [--object X] [--since ISO] [--config FILE]',
+    );
     expect(backfillCommand.help).toContain('--since');
     expect(parseBackfillArgs({ object: 'Case', since: '2024-05-01T00:00:00Z' }, ['acme/emails'])).toEqual({
       integration: 'acme/emails',
@@ -137,7 +186,9 @@ describe('API budget governor', () => {
     // After the next run (two queries) the org reports a usage of 80–85 %, with calls to spare.
     h.bridge.org.rest.setDailyApiLimit(Math.ceil((h.bridge.org.counters().rest.apiUsage.used + 2) / 0.85));
     const stretched = async () =>
-      (await queue.getJobs(['completed'])).filter((job) => job.data.trigger === 'schedule' && job.returnvalue.reason?.includes('stretched'));
+      (await queue.getJobs(['completed'])).filter(
+        (job) => job.data.trigger === 'schedule' && job.returnvalue.reason?.includes('stretched'),
+      );
     await eventually(async () => (await stretched()).length >= 2, 10_000);
     const usage = await h.bridge.redis.redis.hgetall(integrationKeys(h.bridge.redis.prefix, INTEGRATION).apiUsage());
     expect(Number(usage.used) / Number(usage.max)).toBeGreaterThanOrEqual(0.8);
@@ -167,9 +218,14 @@ describe('API budget governor', () => {
     await eventually(async () => (await state.lastRunAt('Case', 'lastReconcileAt')) !== undefined, 10_000);
 
     h.bridge.org.rest.setDailyApiLimit(h.bridge.org.counters().rest.apiUsage.used);
-    const missed = h.bridge.org.store.create('Case', { Subject: 'S', Description: 'during the outage' }, { silent: true });
+    const missed = h.bridge.org.store.create(
+      'Case',
+      { Subject: 'S', Description: 'during the outage' },
+      { silent: true },
+    );
     await reconciler.runNow(INTEGRATION, 'Case');
-    const objectState = () => h.bridge.redis.redis.hgetall(integrationKeys(h.bridge.redis.prefix, INTEGRATION).objectState('Case'));
+    const objectState = () =>
+      h.bridge.redis.redis.hgetall(integrationKeys(h.bridge.redis.prefix, INTEGRATION).objectState('Case'));
     await eventually(async () => (await objectState()).reconcileError?.includes('REQUEST_LIMIT_EXCEEDED'), 10_000);
     const budget = new ApiBudget(h.bridge.redis.redis, h.bridge.redis.prefix, INTEGRATION);
     expect((await budget.reading())?.pausedUntil).toBeGreaterThan(0);

@@ -30,7 +30,11 @@ describe('catch-up by reconciliation', () => {
   });
 
   it('an expired replay id after an outage: resubscribe at -1 and reconcile the gap; everything converges', async () => {
-    h = await startReconcileHarness({ objects: CASES, reconcile: '{ every: 1h, lookback: 5s }', org: { cometdTimeoutSeconds: 1 } });
+    h = await startReconcileHarness({
+      objects: CASES,
+      reconcile: '{ every: 1h, lookback: 5s }',
+      org: { cometdTimeoutSeconds: 1 },
+    });
     await h.startWorker();
     await h.startReconciler();
     const org = h.bridge.org;
@@ -41,7 +45,9 @@ describe('catch-up by reconciliation', () => {
 
     await subscriber.close();
     // During the outage: changes with events that then fall out of retention.
-    const missed = Array.from({ length: 20 }, (_, i) => String(org.store.create('Case', { Subject: `m${i}`, Description: `missed ${i}` }).Id));
+    const missed = Array.from({ length: 20 }, (_, i) =>
+      String(org.store.create('Case', { Subject: `m${i}`, Description: `missed ${i}` }).Id),
+    );
     org.store.update(String(first.Id), { Description: 'changed during the outage' });
     org.streaming.purgeRetention();
 
@@ -50,11 +56,16 @@ describe('catch-up by reconciliation', () => {
     const after = org.store.create('Case', { Subject: 'after', Description: 'after the outage' });
 
     await eventually(
-      () => missed.every((id, i) => h.body(id) === `missed ${i}`) && h.body(first.Id) === 'changed during the outage' && h.body(after.Id) === 'after the outage',
+      () =>
+        missed.every((id, i) => h.body(id) === `missed ${i}`) &&
+        h.body(first.Id) === 'changed during the outage' &&
+        h.body(after.Id) === 'after the outage',
       20_000,
       100,
     );
-    const state = await h.bridge.redis.redis.hgetall(integrationKeys(h.bridge.redis.prefix, INTEGRATION).objectState('Case'));
+    const state = await h.bridge.redis.redis.hgetall(
+      integrationKeys(h.bridge.redis.prefix, INTEGRATION).objectState('Case'),
+    );
     expect(state.lastReconcileAt).toBeDefined();
     await subscriber.close();
   }, 45_000);
@@ -71,24 +82,45 @@ describe('catch-up by reconciliation', () => {
     const state = new ReconcileState(h.bridge.redis.redis, h.bridge.redis.prefix, INTEGRATION);
     await eventually(async () => (await state.lastRunAt('CaseComment', 'lastReconcileAt')) !== undefined, 10_000);
     const parent = h.bridge.org.store.create('Case', { Subject: 'p' }, { silent: true });
-    const comment = h.bridge.org.store.create('CaseComment', { ParentId: String(parent.Id), CommentBody: 'added while nobody polled' }, { silent: true });
+    const comment = h.bridge.org.store.create(
+      'CaseComment',
+      { ParentId: String(parent.Id), CommentBody: 'added while nobody polled' },
+      { silent: true },
+    );
     await authorise(h.bridge.context);
     await eventually(() => h.body(comment.Id) === 'added while nobody polled', 10_000);
   });
 
   it('a 20k-record backfill killed with SIGKILL resumes from its checkpoint and converges', async () => {
-    h = await startReconcileHarness({ objects: CASES, reconcile: '{ every: 1h, lookback: 5s }', org: { maxBatchSize: 500 } });
+    h = await startReconcileHarness({
+      objects: CASES,
+      reconcile: '{ every: 1h, lookback: 5s }',
+      org: { maxBatchSize: 500 },
+    });
     const org = h.bridge.org;
     const ids = org.store.transaction((tx) =>
-      Array.from({ length: 20_000 }, (_, i) => String(tx.create('Case', { Subject: `old ${i}`, Description: `existing ${i}` }, { silent: true }).Id)),
+      Array.from({ length: 20_000 }, (_, i) =>
+        String(tx.create('Case', { Subject: `old ${i}`, Description: `existing ${i}` }, { silent: true }).Id),
+      ),
     );
     const file = join(mkdtempSync(join(tmpdir(), 'sfcm-backfill-')), 'bridge.yaml');
-    writeFileSync(file, bridgeConfigYaml(org.url, h.bridge.redis.prefix, { cmUrl: h.cm.url, cmToken: 'cm-reconcile-token', objects: CASES }));
+    writeFileSync(
+      file,
+      bridgeConfigYaml(org.url, h.bridge.redis.prefix, {
+        cmUrl: h.cm.url,
+        cmToken: 'cm-reconcile-token',
+        objects: CASES,
+      }),
+    );
     const checkpointKey = integrationKeys(h.bridge.redis.prefix, INTEGRATION).backfill('Case');
 
     const first = startCli(['backfill', 'acme/emails', '--config', file], { LOG_LEVEL: 'warn' });
     // Kill it once its first slice is checkpointed, before it finishes.
-    await eventually(async () => Number((await h.bridge.redis.redis.hget(checkpointKey, 'enqueued')) ?? 0) > 0, 30_000, 10);
+    await eventually(
+      async () => Number((await h.bridge.redis.redis.hget(checkpointKey, 'enqueued')) ?? 0) > 0,
+      30_000,
+      10,
+    );
     first.kill('SIGKILL');
     await first.exited;
     const atKill = await h.bridge.redis.redis.hgetall(checkpointKey);

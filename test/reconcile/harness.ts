@@ -29,7 +29,10 @@ export interface ReconcileHarness {
 }
 
 /** Test timings: fast request polling; the period comes from the YAML. */
-export const FAST_RECONCILER: ReconcilerOptions = { requestPollMs: 100, budget: { pauseMs: 500, staleAfterMs: 60_000, deferMs: 200 } };
+export const FAST_RECONCILER: ReconcilerOptions = {
+  requestPollMs: 100,
+  budget: { pauseMs: 500, staleAfterMs: 60_000, deferMs: 200 },
+};
 
 /**
  * `objects`: YAML `objects:` entries (6-space indent). `reconcile`: the integration's `reconcile:`
@@ -41,7 +44,11 @@ export async function startReconcileHarness(options: {
   org?: Partial<SalesforceOrgOptions>;
 }): Promise<ReconcileHarness> {
   const objects = `${options.objects}\n    reconcile: ${options.reconcile ?? '{ every: 1s, lookback: 60s }'}`;
-  const { harness: bridge, cm } = await startAuthorisedPipeline({ objects, cmToken: CM_TOKEN, ...(options.org ? { org: options.org } : {}) });
+  const { harness: bridge, cm } = await startAuthorisedPipeline({
+    objects,
+    cmToken: CM_TOKEN,
+    ...(options.org ? { org: options.org } : {}),
+  });
   const shutdown = new Shutdown(pino({ level: 'silent' }));
   let reconcilers = 0;
   return {
@@ -50,7 +57,10 @@ export async function startReconcileHarness(options: {
     shutdown,
     async startWorker() {
       // Reconcilers are started explicitly by the tests (startReconciler), with test timings.
-      await startWorkerRole(bridge.secondContext(), shutdown, { sinkRetry: { baseDelayMs: 10, maxDelayMs: 50 }, reconciler: false });
+      await startWorkerRole(bridge.secondContext(), shutdown, {
+        sinkRetry: { baseDelayMs: 10, maxDelayMs: 50 },
+        reconciler: false,
+      });
     },
     async startReconciler(reconcilerOptions = FAST_RECONCILER) {
       const context = reconcilers++ === 0 ? bridge.context : bridge.secondContext();

@@ -19,7 +19,7 @@ afterEach(async () => {
   await h.close();
 });
 
-it('after a move to another org, the id sweep leaves the old org\'s comments alone', async () => {
+it("after a move to another org, the id sweep leaves the old org's comments alone", async () => {
   h = await startReconcileHarness({ objects: OBJECTS, reconcile: '{ every: 1h, lookback: 60s }' });
   await h.startWorker();
   const reconciler = await h.startReconciler();
@@ -30,7 +30,9 @@ it('after a move to another org, the id sweep leaves the old org\'s comments alo
     await reconciler.sweepNow(INTEGRATION, 'EmailMessage');
     await eventually(async () => (await state.lastRunAt('EmailMessage', 'lastSweepAt')) !== before, 10_000);
   };
-  const records = ['control', 'kept-1', 'kept-2'].map((text) => store.create('EmailMessage', { TextBody: text, Incoming: true }));
+  const records = ['control', 'kept-1', 'kept-2'].map((text) =>
+    store.create('EmailMessage', { TextBody: text, Incoming: true }),
+  );
   await eventually(() => records.every((record) => h.body(record.Id) !== undefined), 10_000);
 
   // Control: in the bound org, a purged record's comment is deleted by the sweep.

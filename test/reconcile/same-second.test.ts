@@ -46,7 +46,19 @@ describe.each([
   /** A change event as the subscriber turns it into a job (commit time on the org's clock). */
   const event = (id: string, kind: ChangeJob['kind']) =>
     (queue as ChangeQueue).enqueue(
-      [{ integration: INTEGRATION, object: 'Case', recordId: id, kind, origin: 'cdc', channel: '/data/CaseChangeEvent', replayId: ++sequence, commitTimestamp: clock.now(), enqueuedAt: Date.now() }],
+      [
+        {
+          integration: INTEGRATION,
+          object: 'Case',
+          recordId: id,
+          kind,
+          origin: 'cdc',
+          channel: '/data/CaseChangeEvent',
+          replayId: ++sequence,
+          commitTimestamp: clock.now(),
+          enqueuedAt: Date.now(),
+        },
+      ],
       () => `e${sequence}`,
     );
   /** Hold the org's clock `ms` into a fresh second (every change until `release` shares that second). */
@@ -104,7 +116,11 @@ describe.each([
     // A late duplicate of the update is fetched and finds the record gone: still deleted.
     await event(id, 'UPDATE');
     await event(id, 'DELETE');
-    const comments = await eventually(async () => ((await (queue as ChangeQueue).backlog()) === 0 ? h.cm.control.comments('acme', 'emails') : undefined), 10_000);
+    const comments = await eventually(
+      async () =>
+        (await (queue as ChangeQueue).backlog()) === 0 ? h.cm.control.comments('acme', 'emails') : undefined,
+      10_000,
+    );
     expect(comments.map((c) => c.comment.id)).not.toContain(id);
   });
 

@@ -47,12 +47,27 @@ describe('watermark reconciliation', () => {
     await h.startWorker();
     await h.startReconciler();
     const store = h.bridge.org.store;
-    const parent = store.create('Case', { Subject: 'Broken', Description: 'Screen cracked', Priority: 'High' }, { silent: true });
-    const email = store.create('EmailMessage', { Subject: 'Re', TextBody: 'Photo attached', ParentId: String(parent.Id), Incoming: true }, { silent: true });
+    const parent = store.create(
+      'Case',
+      { Subject: 'Broken', Description: 'Screen cracked', Priority: 'High' },
+      { silent: true },
+    );
+    const email = store.create(
+      'EmailMessage',
+      { Subject: 'Re', TextBody: 'Photo attached', ParentId: String(parent.Id), Incoming: true },
+      { silent: true },
+    );
 
     await eventually(() => h.body(email.Id) === 'Photo attached' && h.body(parent.Id) === 'Screen cracked', 10_000);
-    expect(h.cm.control.comment('acme', 'emails', String(email.Id))?.comment.user_properties).toEqual({ 'string:Case Priority': 'High' });
-    expect(await h.bridge.redis.redis.hget(integrationKeys(h.bridge.redis.prefix, INTEGRATION).objectState('EmailMessage'), 'lastReconcileAt')).toMatch(/^\d{4}-/);
+    expect(h.cm.control.comment('acme', 'emails', String(email.Id))?.comment.user_properties).toEqual({
+      'string:Case Priority': 'High',
+    });
+    expect(
+      await h.bridge.redis.redis.hget(
+        integrationKeys(h.bridge.redis.prefix, INTEGRATION).objectState('EmailMessage'),
+        'lastReconcileAt',
+      ),
+    ).toMatch(/^\d{4}-/);
 
     store.update(String(email.Id), { TextBody: 'Second photo' }, { silent: true });
     await eventually(() => h.body(email.Id) === 'Second photo', 10_000);
@@ -69,7 +84,9 @@ describe('watermark reconciliation', () => {
     // 450 records in one second: slices of 150 rows end inside the tie, pages of 200 too.
     clock.freeze(Math.floor(Date.now() / 1000) * 1000 + 1000);
     const ids = h.bridge.org.store.transaction((tx) =>
-      Array.from({ length: 450 }, (_, i) => String(tx.create('Case', { Subject: `Tie ${i}`, Description: `tie ${i}` }, { silent: true }).Id)),
+      Array.from({ length: 450 }, (_, i) =>
+        String(tx.create('Case', { Subject: `Tie ${i}`, Description: `tie ${i}` }, { silent: true }).Id),
+      ),
     );
     clock.run();
     await h.startWorker();
@@ -119,7 +136,11 @@ describe('watermark reconciliation', () => {
     await h.startReconciler();
     const store = h.bridge.org.store;
     const parent = store.create('Case', { Subject: 'S', Description: 'd', Priority: 'High' }, { silent: true });
-    const email = store.create('EmailMessage', { Subject: 'Re', TextBody: 'hello', ParentId: String(parent.Id), Incoming: true }, { silent: true });
+    const email = store.create(
+      'EmailMessage',
+      { Subject: 'Re', TextBody: 'hello', ParentId: String(parent.Id), Incoming: true },
+      { silent: true },
+    );
     const properties = () => h.cm.control.comment('acme', 'emails', String(email.Id))?.comment.user_properties;
     await eventually(() => properties()?.['string:Case Priority'] === 'High', 10_000);
     const emailStamp = store.get(String(email.Id))?.SystemModstamp;
@@ -135,9 +156,16 @@ describe('watermark reconciliation', () => {
     await h.startWorker();
     const reconciler = await h.startReconciler();
     const store = h.bridge.org.store;
-    const make = (text: string) => store.create('EmailMessage', { Subject: 'S', TextBody: text, Incoming: true }, { silent: true });
+    const make = (text: string) =>
+      store.create('EmailMessage', { Subject: 'S', TextBody: text, Incoming: true }, { silent: true });
     const [deleted, leaving, purged, staying] = [make('deleted'), make('leaving'), make('purged'), make('staying')];
-    await eventually(() => ['deleted', 'leaving', 'purged', 'staying'].every((text, i) => h.body([deleted, leaving, purged, staying][i]?.Id) === text), 10_000);
+    await eventually(
+      () =>
+        ['deleted', 'leaving', 'purged', 'staying'].every(
+          (text, i) => h.body([deleted, leaving, purged, staying][i]?.Id) === text,
+        ),
+      10_000,
+    );
 
     store.delete(String(deleted.Id), { silent: true });
     store.update(String(leaving.Id), { Incoming: false }, { silent: true });
@@ -168,7 +196,11 @@ describe('watermark reconciliation', () => {
     expect(h.body(missed.Id)).toBeUndefined();
 
     const { StreamStatus } = await import('../../src/subscriber/stream-status.ts');
-    await new StreamStatus(h.bridge.redis.redis, h.bridge.redis.prefix, INTEGRATION).requestReconcile('Case', Date.now() - 15 * 60_000, 'replay id 42 was no longer retained');
+    await new StreamStatus(h.bridge.redis.redis, h.bridge.redis.prefix, INTEGRATION).requestReconcile(
+      'Case',
+      Date.now() - 15 * 60_000,
+      'replay id 42 was no longer retained',
+    );
     await eventually(() => h.body(missed.Id) === 'missed', 10_000);
     await eventually(async () => (await state().pendingRequest('Case')) === undefined, 5_000);
   });
@@ -182,7 +214,9 @@ describe('watermark reconciliation', () => {
     if (!queue) throw new Error('no reconcile queue');
     const started = Date.now();
     const scheduledRuns = async () =>
-      (await queue.getJobs(['completed'])).filter((job) => job.data.kind === 'reconcile' && job.data.object === 'Case' && job.data.trigger === 'schedule');
+      (await queue.getJobs(['completed'])).filter(
+        (job) => job.data.kind === 'reconcile' && job.data.object === 'Case' && job.data.trigger === 'schedule',
+      );
     await eventually(async () => (await scheduledRuns()).length >= 5, 15_000);
     const runs = await scheduledRuns();
     const periods = (Date.now() - started) / 1000;

@@ -54,9 +54,15 @@ describe('admin API and status page', () => {
     const after = await app.inject({ method: 'GET', url: '/api/integrations/acme/emails', headers: bearer });
     expect(after.statusCode).toBe(200);
     const body = after.json();
-    expect(body.auth).toMatchObject({ state: 'authorized', org: '00D5g00000SbxQEEAZ', user: 'integration@sandbox.example.com' });
+    expect(body.auth).toMatchObject({
+      state: 'authorized',
+      org: '00D5g00000SbxQEEAZ',
+      user: 'integration@sandbox.example.com',
+    });
     expect(JSON.stringify(body)).not.toMatch(/00D5g00000SbxQEEAZ!|refresh|access_token|accessToken/i);
-    expect((await app.inject({ method: 'GET', url: '/api/integrations/acme/nope', headers: bearer })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url: '/api/integrations/acme/nope', headers: bearer })).statusCode).toBe(
+      404,
+    );
   });
 
   it('the status page asks for the admin token, then sets an HttpOnly SameSite cookie', async () => {
@@ -70,7 +76,12 @@ describe('admin API and status page', () => {
     expect(wrong.statusCode).toBe(401);
     expect(wrong.body).toContain('That is not the admin token.');
 
-    const login = await app.inject({ method: 'POST', url: '/login', payload: { token: ADMIN_TOKEN }, headers: fromPage });
+    const login = await app.inject({
+      method: 'POST',
+      url: '/login',
+      payload: { token: ADMIN_TOKEN },
+      headers: fromPage,
+    });
     expect(login.statusCode).toBe(303);
     const setCookie = String(login.headers['set-cookie']);
     expect(setCookie).toMatch(/^sfcm_admin=[A-Za-z0-9_-]+;/);
@@ -96,7 +107,9 @@ describe('admin API and status page', () => {
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('<span class="badge needs_reauth">needs re-authorisation</span>');
     expect(page.body).toContain('This integration is paused');
-    expect(page.body).toContain('<a class="button" href="/integrations/acme/emails/oauth2/authenticate">Re-authorise in Salesforce</a>');
+    expect(page.body).toContain(
+      '<a class="button" href="/integrations/acme/emails/oauth2/authenticate">Re-authorise in Salesforce</a>',
+    );
     expect(page.body).toContain('integration@sandbox.example.com');
   });
 
@@ -109,26 +122,56 @@ describe('admin API and status page', () => {
       stage: 'push',
       payload: { id: '02s5g00000AbCdEAAV' },
     });
-    const list = await app.inject({ method: 'GET', url: '/api/integrations/acme/emails/dead-letters', headers: bearer });
+    const list = await app.inject({
+      method: 'GET',
+      url: '/api/integrations/acme/emails/dead-letters',
+      headers: bearer,
+    });
     expect(list.json()).toEqual({
-      items: [{ id: letter.id, object: 'EmailMessage', recordId: '02s5g00000AbCdEAAV', reason: letter.reason, stage: 'push', at: letter.at }],
+      items: [
+        {
+          id: letter.id,
+          object: 'EmailMessage',
+          recordId: '02s5g00000AbCdEAAV',
+          reason: letter.reason,
+          stage: 'push',
+          at: letter.at,
+        },
+      ],
     });
     const queue = harness.context.queues.get(INTEGRATION);
     expect(await queue?.backlog()).toBe(0);
 
-    const retry = await app.inject({ method: 'POST', url: `/api/integrations/acme/emails/dead-letters/${letter.id}/retry`, headers: bearer });
+    const retry = await app.inject({
+      method: 'POST',
+      url: `/api/integrations/acme/emails/dead-letters/${letter.id}/retry`,
+      headers: bearer,
+    });
     expect(retry.statusCode).toBe(200);
     expect(retry.json()).toEqual({ retried: letter.id, object: 'EmailMessage', recordId: '02s5g00000AbCdEAAV' });
     expect(await queue?.backlog()).toBe(1);
     const [job] = (await queue?.queue.getWaiting()) ?? [];
     expect(job?.data.changes).toEqual([
-      expect.objectContaining({ object: 'EmailMessage', recordId: '02s5g00000AbCdEAAV', kind: 'REFRESH', origin: 'retry' }),
+      expect.objectContaining({
+        object: 'EmailMessage',
+        recordId: '02s5g00000AbCdEAAV',
+        kind: 'REFRESH',
+        origin: 'retry',
+      }),
     ]);
     expect(await harness.context.deadLetters.count(INTEGRATION)).toBe(0);
 
-    const again = await app.inject({ method: 'POST', url: `/api/integrations/acme/emails/dead-letters/${letter.id}/retry`, headers: bearer });
+    const again = await app.inject({
+      method: 'POST',
+      url: `/api/integrations/acme/emails/dead-letters/${letter.id}/retry`,
+      headers: bearer,
+    });
     expect(again.statusCode).toBe(404);
-    const malformed = await app.inject({ method: 'POST', url: '/api/integrations/acme/emails/dead-letters/not-a-uuid/retry', headers: bearer });
+    const malformed = await app.inject({
+      method: 'POST',
+      url: '/api/integrations/acme/emails/dead-letters/not-a-uuid/retry',
+      headers: bearer,
+    });
     expect(malformed.statusCode).toBe(400);
   });
 
@@ -141,10 +184,18 @@ describe('admin API and status page', () => {
       stage: 'event',
     });
     expect(letter.recordId).toBeUndefined();
-    const list = await app.inject({ method: 'GET', url: '/api/integrations/acme/emails/dead-letters', headers: bearer });
+    const list = await app.inject({
+      method: 'GET',
+      url: '/api/integrations/acme/emails/dead-letters',
+      headers: bearer,
+    });
     expect(list.json().items).toEqual([expect.not.objectContaining({ recordId: expect.anything() })]);
 
-    const retry = await app.inject({ method: 'POST', url: `/api/integrations/acme/emails/dead-letters/${letter.id}/retry`, headers: bearer });
+    const retry = await app.inject({
+      method: 'POST',
+      url: `/api/integrations/acme/emails/dead-letters/${letter.id}/retry`,
+      headers: bearer,
+    });
     expect(retry.statusCode).toBe(422);
     expect(retry.json()).toEqual({ error: 'not_retryable', message: expect.stringContaining('names no record') });
     // Still listed: nothing was queued, nothing removed.

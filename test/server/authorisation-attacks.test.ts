@@ -10,9 +10,25 @@ import { MAX_PENDING_STATES } from '../../src/auth/oauth-state.ts';
 import { DEFAULT_ORG_ID, SECOND_ORG_ID, SECOND_ORG_USER } from '@sf-cm-bridge/sandbox/org';
 import { buildApp, type BridgeApp } from '../../src/server/app.ts';
 import { WEB_RATE_LIMIT } from '../../src/server/rate-limits.ts';
-import { ADMIN_TOKEN, CLIENT_ID, CLIENT_SECRET, PUBLIC_URL, startBridgeHarness, type BridgeHarness } from '../helpers/bridge.ts';
+import {
+  ADMIN_TOKEN,
+  CLIENT_ID,
+  CLIENT_SECRET,
+  PUBLIC_URL,
+  startBridgeHarness,
+  type BridgeHarness,
+} from '../helpers/bridge.ts';
 import { eventually } from '../helpers/redis.ts';
-import { adminBrowser, AUTHENTICATE, authorizeInSalesforce, Browser, CALLBACK_PATH, completeFlow, INTEGRATION, salesforceApproves } from '../helpers/oauth.ts';
+import {
+  adminBrowser,
+  AUTHENTICATE,
+  authorizeInSalesforce,
+  Browser,
+  CALLBACK_PATH,
+  completeFlow,
+  INTEGRATION,
+  salesforceApproves,
+} from '../helpers/oauth.ts';
 
 /** Every key under the test prefix. */
 async function keysOf(harness: BridgeHarness): Promise<string[]> {
@@ -42,7 +58,12 @@ describe('authorisation attacks', () => {
   });
 
   const oauthClient = () =>
-    new SalesforceOAuthClient({ loginUrl: harness.org.url, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUri: `${PUBLIC_URL}${CALLBACK_PATH}` });
+    new SalesforceOAuthClient({
+      loginUrl: harness.org.url,
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      redirectUri: `${PUBLIC_URL}${CALLBACK_PATH}`,
+    });
 
   describe('an anonymous visitor', () => {
     it('gets the sign-in form, not Salesforce, and nothing is written to Redis', async () => {
@@ -71,7 +92,10 @@ describe('authorisation attacks', () => {
       const visitor = new Browser(app);
       const login = await visitor.post('/login', { token: ADMIN_TOKEN, next: 'https://evil.example.com/' });
       expect(login.headers.location).toBe('/');
-      const sneaky = await visitor.post('/login', { token: ADMIN_TOKEN, next: '//evil.example.com/integrations/a/b/oauth2/authenticate' });
+      const sneaky = await visitor.post('/login', {
+        token: ADMIN_TOKEN,
+        next: '//evil.example.com/integrations/a/b/oauth2/authenticate',
+      });
       expect(sneaky.headers.location).toBe('/');
     });
 
@@ -87,7 +111,11 @@ describe('authorisation attacks', () => {
   it('a one-time link from the admin API authorises once, for 10 minutes, without a session', async () => {
     const anonymous = await app.inject({ method: 'POST', url: '/api/integrations/acme/emails/authorization-link' });
     expect(anonymous.statusCode).toBe(401);
-    const made = await app.inject({ method: 'POST', url: '/api/integrations/acme/emails/authorization-link', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const made = await app.inject({
+      method: 'POST',
+      url: '/api/integrations/acme/emails/authorization-link',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
     expect(made.statusCode).toBe(200);
     const { url, expiresAt } = made.json<{ url: string; expiresAt: string }>();
     expect(url.startsWith(`${PUBLIC_URL}${AUTHENTICATE}?link=`)).toBe(true);
@@ -121,7 +149,7 @@ describe('authorisation attacks', () => {
       expect((await admin.get(callback.pathname + callback.search)).statusCode).toBe(200);
     });
 
-    it('with another flow\'s binding cookie (login CSRF) is refused and exchanges nothing', async () => {
+    it("with another flow's binding cookie (login CSRF) is refused and exchanges nothing", async () => {
       const attacker = await adminBrowser(app);
       const victim = await adminBrowser(app);
       const attackersCallback = await authorizeInSalesforce(attacker);
@@ -158,7 +186,10 @@ describe('authorisation attacks', () => {
       expect(harness.org.counters().oauth.liveRefreshTokens).toBe(liveBefore);
       expect(harness.org.counters().oauth.revocations).toBe(1);
       expect(await harness.context.tokens.store.read(INTEGRATION)).toEqual(stored);
-      expect(await harness.context.tokens.store.status(INTEGRATION)).toMatchObject({ state: 'authorized', org: DEFAULT_ORG_ID });
+      expect(await harness.context.tokens.store.status(INTEGRATION)).toMatchObject({
+        state: 'authorized',
+        org: DEFAULT_ORG_ID,
+      });
     });
 
     it('moves only when the admin confirms on that page; the move resets positions and keeps the old comments', async () => {
@@ -166,8 +197,15 @@ describe('authorisation attacks', () => {
       const oldRefresh = (await harness.context.tokens.store.read(INTEGRATION))?.refreshToken ?? '';
       const keys = integrationKeys(harness.redis.prefix, INTEGRATION);
       await harness.redis.redis.hset(keys.replay(), '/data/EmailMessageChangeEvent', '42');
-      await harness.redis.redis.hset(keys.versions('EmailMessage'), '02s5g00000AbCdEAAV', '1|p|hash|at|02s5g00000AbCdEAAV');
-      await harness.redis.redis.hset(keys.watermark('EmailMessage'), { systemModstamp: '2024-01-01T00:00:00.000Z', id: '02s5g00000AbCdEAAV' });
+      await harness.redis.redis.hset(
+        keys.versions('EmailMessage'),
+        '02s5g00000AbCdEAAV',
+        '1|p|hash|at|02s5g00000AbCdEAAV',
+      );
+      await harness.redis.redis.hset(keys.watermark('EmailMessage'), {
+        systemModstamp: '2024-01-01T00:00:00.000Z',
+        id: '02s5g00000AbCdEAAV',
+      });
       await harness.redis.redis.hset(keys.trail('EmailMessage'), '02s5g00000AbCdEAAV', '{}');
 
       const admin = await adminBrowser(app);
@@ -177,7 +215,12 @@ describe('authorisation attacks', () => {
       expect(action).toBe('/integrations/acme/emails/oauth2/switch-org');
 
       // Another site cannot post the confirmation.
-      const forged = await admin.inject({ method: 'POST', url: action, payload: { confirm }, headers: { origin: 'https://evil.example.com' } });
+      const forged = await admin.inject({
+        method: 'POST',
+        url: action,
+        payload: { confirm },
+        headers: { origin: 'https://evil.example.com' },
+      });
       expect(forged.statusCode).toBe(403);
       // Another browser cannot use it (and that attempt spends it).
       expect((await (await adminBrowser(app)).post(action, { confirm })).statusCode).toBe(400);
@@ -194,8 +237,16 @@ describe('authorisation attacks', () => {
       expect(moved.statusCode).toBe(200);
       expect(moved.body).toContain('Integration configured successfully');
       expect(moved.body).toContain(`moved from org <code>${DEFAULT_ORG_ID}</code>`);
-      expect(await harness.context.tokens.store.status(INTEGRATION)).toMatchObject({ state: 'authorized', org: SECOND_ORG_ID });
-      for (const key of [keys.replay(), keys.versions('EmailMessage'), keys.watermark('EmailMessage'), keys.trail('EmailMessage')]) {
+      expect(await harness.context.tokens.store.status(INTEGRATION)).toMatchObject({
+        state: 'authorized',
+        org: SECOND_ORG_ID,
+      });
+      for (const key of [
+        keys.replay(),
+        keys.versions('EmailMessage'),
+        keys.watermark('EmailMessage'),
+        keys.trail('EmailMessage'),
+      ]) {
         expect(await harness.redis.redis.exists(key)).toBe(0);
       }
       await expect(oauthClient().refresh(oldRefresh)).rejects.toMatchObject({ error: 'invalid_grant' });
@@ -226,7 +277,8 @@ describe('authorisation attacks', () => {
     it('from an anonymous client writes nothing and is cut off by the rate limit', async () => {
       const before = await keysOf(harness);
       const statuses: number[] = [];
-      for (let i = 0; i < WEB_RATE_LIMIT.max + 10; i++) statuses.push((await app.inject({ method: 'GET', url: AUTHENTICATE })).statusCode);
+      for (let i = 0; i < WEB_RATE_LIMIT.max + 10; i++)
+        statuses.push((await app.inject({ method: 'GET', url: AUTHENTICATE })).statusCode);
       expect(statuses.slice(0, WEB_RATE_LIMIT.max).every((s) => s === 401)).toBe(true);
       expect(statuses.slice(WEB_RATE_LIMIT.max).every((s) => s === 429)).toBe(true);
       expect(await keysOf(harness)).toEqual(before);
@@ -238,7 +290,9 @@ describe('authorisation attacks', () => {
       for (let i = 0; i < MAX_PENDING_STATES + 3; i++) statuses.push((await admin.get(AUTHENTICATE)).statusCode);
       expect(statuses.filter((s) => s === 302)).toHaveLength(MAX_PENDING_STATES);
       expect(statuses.slice(MAX_PENDING_STATES).every((s) => s === 429)).toBe(true);
-      const pending = await harness.redis.redis.zcard(integrationKeys(harness.redis.prefix, INTEGRATION).pendingStates());
+      const pending = await harness.redis.redis.zcard(
+        integrationKeys(harness.redis.prefix, INTEGRATION).pendingStates(),
+      );
       expect(pending).toBe(MAX_PENDING_STATES);
       // A replica that shares Redis sees the same cap.
       const replica = await buildApp(harness.secondContext());

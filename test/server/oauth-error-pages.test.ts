@@ -18,7 +18,9 @@ let app: BridgeApp | undefined;
 /** The signed-in admin's browser: only an admin starts an authorisation, and the callback must come back to it. */
 let browser: Browser;
 
-async function start(options: Parameters<typeof startBridgeHarness>[0] = {}): Promise<{ harness: BridgeHarness; app: BridgeApp }> {
+async function start(
+  options: Parameters<typeof startBridgeHarness>[0] = {},
+): Promise<{ harness: BridgeHarness; app: BridgeApp }> {
   harness = await startBridgeHarness(options);
   app = await buildApp(harness.context);
   browser = await adminBrowser(app);
@@ -48,7 +50,11 @@ async function roundTrip(bridge: BridgeApp) {
 }
 
 const changeApp = async (h: BridgeHarness, change: { policies?: AppPolicies; rotateRefreshTokens?: boolean }) => {
-  const res = await fetch(`${h.org.url}/_sandbox/sf/oauth/apps/${CLIENT_ID}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(change) });
+  const res = await fetch(`${h.org.url}/_sandbox/sf/oauth/apps/${CLIENT_ID}`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(change),
+  });
   expect(res.status).toBe(200);
 };
 
@@ -64,29 +70,46 @@ function expectErrorPage(body: string, code: string, title: string) {
 describe('errors on the redirect back from Salesforce', () => {
   it.each([
     ['access_denied', 'end-user denied authorization', 403, 'Access was not granted'],
-    ['OAUTH_APP_ACCESS_DENIED', 'user is not admin approved to access this app', 403, 'This user is not pre-authorised for the app'],
+    [
+      'OAUTH_APP_ACCESS_DENIED',
+      'user is not admin approved to access this app',
+      403,
+      'This user is not pre-authorised for the app',
+    ],
     ['invalid_request', 'missing required code challenge', 400, 'The app requires PKCE'],
     ['invalid_scope', 'the requested scope is not allowed', 400, 'The app does not offer the scopes the bridge needs'],
-    ['unsupported_response_type', 'response type not supported', 400, 'Salesforce does not offer the web-server flow here'],
+    [
+      'unsupported_response_type',
+      'response type not supported',
+      400,
+      'Salesforce does not offer the web-server flow here',
+    ],
     ['inactive_user', 'user is inactive', 403, 'The Salesforce user is inactive'],
     ['inactive_org', 'org is inactive', 403, 'The Salesforce org is inactive'],
     ['rate_limit_exceeded', 'too many requests', 400, 'Too many sign-in attempts'],
     ['server_error', 'internal error', 400, 'Salesforce reported an error'],
-  ])('%s gets a page that names the cause and the fix, and stores nothing', async (error, description, status, title) => {
-    const { harness: h } = await start();
-    const state = new URL(String((await browser.get(AUTHENTICATE)).headers.location)).searchParams.get('state') ?? '';
-    const query = new URLSearchParams({ error, error_description: description, state });
-    const page = await browser.get(`/external/salesforce/oauth2/callback?${query.toString()}`);
-    expect(page.statusCode).toBe(status);
-    expectErrorPage(page.body, error, title);
-    expect(page.body).toContain(`<em>${description}</em>`);
-    expect((await h.context.tokens.store.status(INTEGRATION)).state).toBe('unauthorized');
-  });
+  ])(
+    '%s gets a page that names the cause and the fix, and stores nothing',
+    async (error, description, status, title) => {
+      const { harness: h } = await start();
+      const state = new URL(String((await browser.get(AUTHENTICATE)).headers.location)).searchParams.get('state') ?? '';
+      const query = new URLSearchParams({ error, error_description: description, state });
+      const page = await browser.get(`/external/salesforce/oauth2/callback?${query.toString()}`);
+      expect(page.statusCode).toBe(status);
+      expectErrorPage(page.body, error, title);
+      expect(page.body).toContain(`<em>${description}</em>`);
+      expect((await h.context.tokens.store.status(INTEGRATION)).state).toBe('unauthorized');
+    },
+  );
 
   it('what Salesforce sent is shown escaped', async () => {
     await start();
     const state = new URL(String((await browser.get(AUTHENTICATE)).headers.location)).searchParams.get('state') ?? '';
-    const query = new URLSearchParams({ error: '<img src=x onerror=alert(1)>', error_description: '<script>alert(2)</script>', state });
+    const query = new URLSearchParams({
+      error: '<img src=x onerror=alert(1)>',
+      error_description: '<script>alert(2)</script>',
+      state,
+    });
     const page = await browser.get(`/external/salesforce/oauth2/callback?${query.toString()}`);
     expect(page.body).not.toMatch(/<img|<script/);
     expect(page.body).toContain('&lt;img src=x onerror=alert(1)&gt;');
@@ -101,7 +124,9 @@ describe('External Client App with closed policies', () => {
     expect(refused.statusCode).toBe(403);
     expectErrorPage(refused.body, 'OAUTH_APP_ACCESS_DENIED', 'This user is not pre-authorised for the app');
     expect(refused.body).toContain('user is not admin approved to access this app');
-    expect(refused.body).toContain('#external-client-app-policies">README → Configure a real org → External Client App policies</a>');
+    expect(refused.body).toContain(
+      '#external-client-app-policies">README → Configure a real org → External Client App policies</a>',
+    );
     expect((await h.context.tokens.store.status(INTEGRATION)).state).toBe('unauthorized');
 
     await changeApp(h, { policies: { preAuthorisedUsers: ['integration@sandbox.example.com'] } });
@@ -112,7 +137,9 @@ describe('External Client App with closed policies', () => {
   });
 
   it('a policy closed between consent and callback is explained from the token endpoint', async () => {
-    const { harness: h, app: bridge } = await start({ policies: { ...CLOSED, preAuthorisedUsers: ['integration@sandbox.example.com'] } });
+    const { harness: h, app: bridge } = await start({
+      policies: { ...CLOSED, preAuthorisedUsers: ['integration@sandbox.example.com'] },
+    });
     const answer = await signIn(bridge);
     await changeApp(h, { policies: { preAuthorisedUsers: [] } });
     const back = new URL(String(answer.headers.get('location')));
@@ -147,7 +174,12 @@ describe('External Client App with closed policies', () => {
     const created = await fetch(`${h.org.url}/_sandbox/sf/oauth/apps`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ clientId: CLIENT_ID, clientSecret: 'test-consumer-secret-123', redirectUris: [`${PUBLIC_URL}/external/salesforce/oauth2/callback`], propagationDelayMs: 400 }),
+      body: JSON.stringify({
+        clientId: CLIENT_ID,
+        clientSecret: 'test-consumer-secret-123',
+        redirectUris: [`${PUBLIC_URL}/external/salesforce/oauth2/callback`],
+        propagationDelayMs: 400,
+      }),
     });
     expect(created.status).toBe(201);
     // Salesforce shows its own error page for an unknown client id: the browser never comes back.
@@ -161,7 +193,15 @@ describe('External Client App with closed policies', () => {
 
   it('a wrong consumer secret is explained from the token endpoint', async () => {
     const { harness: h, app: bridge } = await start({
-      org: { connectedApps: [{ clientId: CLIENT_ID, clientSecret: 'the-real-secret', redirectUris: [`${PUBLIC_URL}/external/salesforce/oauth2/callback`] }] },
+      org: {
+        connectedApps: [
+          {
+            clientId: CLIENT_ID,
+            clientSecret: 'the-real-secret',
+            redirectUris: [`${PUBLIC_URL}/external/salesforce/oauth2/callback`],
+          },
+        ],
+      },
     });
     const refused = await roundTrip(bridge);
     expect(refused.statusCode).toBe(400);
@@ -173,10 +213,14 @@ describe('External Client App with closed policies', () => {
 
 describe('a refresh refused at run time', () => {
   it('status page and admin API say which policy probably ended it and how to re-authorise; re-authorising clears it', async () => {
-    const { harness: h, app: bridge } = await start({ policies: { refreshTokenPolicy: { kind: 'expire_immediately' } } });
+    const { harness: h, app: bridge } = await start({
+      policies: { refreshTokenPolicy: { kind: 'expire_immediately' } },
+    });
     expect((await completeFlow(bridge)).statusCode).toBe(200);
     const stored = await h.context.tokens.store.read(INTEGRATION);
-    await expect(h.context.tokens.refresh(INTEGRATION, stored?.accessToken ?? '')).rejects.toMatchObject({ state: 'needs_reauth' });
+    await expect(h.context.tokens.refresh(INTEGRATION, stored?.accessToken ?? '')).rejects.toMatchObject({
+      state: 'needs_reauth',
+    });
 
     const api = (await bridge.inject({ method: 'GET', url: '/api/integrations/acme/emails', headers: bearer })).json();
     expect(api.auth.state).toBe('needs_reauth');
@@ -197,7 +241,9 @@ describe('a refresh refused at run time', () => {
     const renewed = await h.context.tokens.store.read(INTEGRATION);
     const session = await h.context.tokens.refresh(INTEGRATION, renewed?.accessToken ?? '');
     expect(session.accessToken).not.toBe(renewed?.accessToken);
-    const after = (await bridge.inject({ method: 'GET', url: '/api/integrations/acme/emails', headers: bearer })).json();
+    const after = (
+      await bridge.inject({ method: 'GET', url: '/api/integrations/acme/emails', headers: bearer })
+    ).json();
     expect(after.auth.state).toBe('authorized');
     expect(after.auth.error).toBeUndefined();
   });

@@ -3,7 +3,14 @@ import { integrationKeys } from '../../src/store/keys.ts';
 import { buildApp, type BridgeApp } from '../../src/server/app.ts';
 import { ADMIN_TOKEN, CLIENT_SECRET, PUBLIC_URL, startBridgeHarness, type BridgeHarness } from '../helpers/bridge.ts';
 import { eventually } from '../helpers/redis.ts';
-import { adminBrowser, AUTHENTICATE, authorizeInSalesforce, type Browser, completeFlow, INTEGRATION } from '../helpers/oauth.ts';
+import {
+  adminBrowser,
+  AUTHENTICATE,
+  authorizeInSalesforce,
+  type Browser,
+  completeFlow,
+  INTEGRATION,
+} from '../helpers/oauth.ts';
 
 describe('OAuth web-server flow', () => {
   let harness: BridgeHarness;
@@ -54,7 +61,11 @@ describe('OAuth web-server flow', () => {
     expect(raw).not.toContain(tokens?.refreshToken);
 
     const status = await harness.context.tokens.store.status(INTEGRATION);
-    expect(status).toMatchObject({ state: 'authorized', org: '00D5g00000SbxQEEAZ', user: 'integration@sandbox.example.com' });
+    expect(status).toMatchObject({
+      state: 'authorized',
+      org: '00D5g00000SbxQEEAZ',
+      user: 'integration@sandbox.example.com',
+    });
     expect(Date.parse(status.authorizedAt ?? '')).toBeGreaterThan(Date.now() - 60_000);
     expect(harness.org.counters().oauth.grants.authorization_code).toBe(1);
   });
@@ -72,7 +83,9 @@ describe('OAuth web-server flow', () => {
 
   it('a forged state is refused without calling Salesforce', async () => {
     await admin.get(AUTHENTICATE);
-    const forged = await admin.get('/external/salesforce/oauth2/callback?code=abc&state=forged-state-value-0123456789abcdef');
+    const forged = await admin.get(
+      '/external/salesforce/oauth2/callback?code=abc&state=forged-state-value-0123456789abcdef',
+    );
     expect(forged.statusCode).toBe(400);
     expect(forged.body).toContain('expired or was already used');
     const missing = await admin.get('/external/salesforce/oauth2/callback?code=abc');
@@ -84,7 +97,9 @@ describe('OAuth web-server flow', () => {
   it('access_denied shows what to do and stores nothing', async () => {
     const start = await admin.get(AUTHENTICATE);
     const state = new URL(String(start.headers.location)).searchParams.get('state');
-    const denied = await admin.get(`/external/salesforce/oauth2/callback?error=access_denied&error_description=end-user+denied+authorization&state=${state}`);
+    const denied = await admin.get(
+      `/external/salesforce/oauth2/callback?error=access_denied&error_description=end-user+denied+authorization&state=${state}`,
+    );
     expect(denied.statusCode).toBe(403);
     expect(denied.body).toContain('Access was not granted');
     expect(denied.body).toContain('end-user denied authorization');
@@ -105,7 +120,9 @@ describe('OAuth web-server flow', () => {
   it('an unknown integration is refused at authenticate and at the callback', async () => {
     expect((await admin.get('/integrations/acme/nope/oauth2/authenticate')).statusCode).toBe(404);
     await admin.get(AUTHENTICATE);
-    const state = await harness.context.oauthStates.create('other/integration', { browserBinding: admin.cookies.get('sfcm_oauth_browser') ?? '' });
+    const state = await harness.context.oauthStates.create('other/integration', {
+      browserBinding: admin.cookies.get('sfcm_oauth_browser') ?? '',
+    });
     const response = await admin.get(`/external/salesforce/oauth2/callback?code=x&state=${state}`);
     expect(response.statusCode).toBe(400);
     expect(response.body).toContain('no longer');
@@ -164,4 +181,3 @@ describe('OAuth state expiry and PKCE', () => {
     expect((await harness.context.tokens.store.status(INTEGRATION)).state).toBe('authorized');
   });
 });
-

@@ -4,7 +4,14 @@ import { loadConfigText } from '../../src/config/index.ts';
 import { createContext } from '../../src/roles/context.ts';
 import { buildApp, type BridgeApp } from '../../src/server/app.ts';
 import { MAX_LOGIN_FAILURES } from '../../src/server/login-throttle.ts';
-import { ADMIN_TOKEN, bridgeConfigYaml, PUBLIC_URL, startBridgeHarness, type BridgeConfigOptions, type BridgeHarness } from '../helpers/bridge.ts';
+import {
+  ADMIN_TOKEN,
+  bridgeConfigYaml,
+  PUBLIC_URL,
+  startBridgeHarness,
+  type BridgeConfigOptions,
+  type BridgeHarness,
+} from '../helpers/bridge.ts';
 import { VALID_ADMIN_TOKEN } from '../helpers/config-text.ts';
 import { adminBrowser, AUTHENTICATE, Browser } from '../helpers/oauth.ts';
 import { eventually } from '../helpers/redis.ts';
@@ -26,7 +33,11 @@ describe('web hardening', () => {
   }
 
   /** Another api process over the same Redis, with its config text changed by `edit`. */
-  async function replica(h: BridgeHarness, edit: (yaml: string) => string, options: BridgeConfigOptions = {}): Promise<BridgeApp> {
+  async function replica(
+    h: BridgeHarness,
+    edit: (yaml: string) => string,
+    options: BridgeConfigOptions = {},
+  ): Promise<BridgeApp> {
     const config = loadConfigText(edit(bridgeConfigYaml(h.org.url, h.redis.prefix, options)), 'replica.yaml', {});
     const app = await buildApp(createContext({ config, logger: h.logger, redis: h.redis.connect() }));
     apps.push(app);
@@ -98,23 +109,29 @@ describe('web hardening', () => {
       expect(response.headers['strict-transport-security']).toMatch(/max-age=\d{7,}/);
     });
 
-    it('the login page\'s one inline stylesheet matches the CSP hash', async () => {
+    it("the login page's one inline stylesheet matches the CSP hash", async () => {
       const { app } = await start();
       const response = await app.inject({ method: 'GET', url: '/' });
       const style = /<style>([\s\S]*?)<\/style>/.exec(response.body)?.[1] ?? '';
       const { createHash } = await import('node:crypto');
-      expect(String(response.headers['content-security-policy'])).toContain(`'sha256-${createHash('sha256').update(style).digest('base64')}'`);
+      expect(String(response.headers['content-security-policy'])).toContain(
+        `'sha256-${createHash('sha256').update(style).digest('base64')}'`,
+      );
     });
   });
 
   describe('state-changing form POSTs check their origin', () => {
     it.each([
-      ['another site\'s Origin', { origin: 'https://evil.example.com' }, 403],
+      ["another site's Origin", { origin: 'https://evil.example.com' }, 403],
       ['no Origin, no Sec-Fetch-Site, no Referer', {}, 403],
       ['Origin null from a sandboxed frame of another site', { origin: 'null', 'sec-fetch-site': 'cross-site' }, 403],
       ['a Referer of another site', { referer: 'https://evil.example.com/page' }, 403],
-      ['the bridge\'s Origin', { origin: PUBLIC_URL }, 303],
-      ['Origin null with Sec-Fetch-Site same-origin (the bridge\'s no-referrer pages)', { origin: 'null', 'sec-fetch-site': 'same-origin' }, 303],
+      ["the bridge's Origin", { origin: PUBLIC_URL }, 303],
+      [
+        "Origin null with Sec-Fetch-Site same-origin (the bridge's no-referrer pages)",
+        { origin: 'null', 'sec-fetch-site': 'same-origin' },
+        303,
+      ],
       ['only a Referer of the bridge', { referer: `${PUBLIC_URL}/` }, 303],
     ])('sign-in with %s → %i', async (_name, headers, status) => {
       const { app } = await start();
@@ -127,7 +144,12 @@ describe('web hardening', () => {
       const admin = await adminBrowser(app);
       const evil = { origin: 'https://evil.example.com' };
       expect((await admin.inject({ method: 'POST', url: '/logout', payload: {}, headers: evil })).statusCode).toBe(403);
-      const retry = await admin.inject({ method: 'POST', url: '/status/dead-letters/retry', payload: { integration: 'acme/emails', id: crypto.randomUUID() }, headers: evil });
+      const retry = await admin.inject({
+        method: 'POST',
+        url: '/status/dead-letters/retry',
+        payload: { integration: 'acme/emails', id: crypto.randomUUID() },
+        headers: evil,
+      });
       expect(retry.statusCode).toBe(403);
       expect((await admin.get('/')).statusCode).toBe(200);
     });
@@ -138,7 +160,12 @@ describe('web hardening', () => {
       const { harness: h, app } = await start();
       const attacker = new Browser(app);
       for (let i = 0; i < MAX_LOGIN_FAILURES; i++) {
-        const attempt = await attacker.inject({ method: 'POST', url: '/login', payload: { token: `guess-${i}` }, headers: { 'x-forwarded-for': `203.0.113.${i}` } });
+        const attempt = await attacker.inject({
+          method: 'POST',
+          url: '/login',
+          payload: { token: `guess-${i}` },
+          headers: { 'x-forwarded-for': `203.0.113.${i}` },
+        });
         expect(attempt.statusCode).toBe(401);
       }
       const right = await attacker.post('/login', { token: ADMIN_TOKEN });
@@ -152,11 +179,26 @@ describe('web hardening', () => {
     it('with server.trustProxy, the client address comes from X-Forwarded-For', async () => {
       const { app } = await start({ server: '  trustProxy: true' });
       for (let i = 0; i < MAX_LOGIN_FAILURES; i++) {
-        await app.inject({ method: 'POST', url: '/login', payload: { token: 'wrong' }, headers: { origin: PUBLIC_URL, 'x-forwarded-for': '203.0.113.7' } });
+        await app.inject({
+          method: 'POST',
+          url: '/login',
+          payload: { token: 'wrong' },
+          headers: { origin: PUBLIC_URL, 'x-forwarded-for': '203.0.113.7' },
+        });
       }
-      const locked = await app.inject({ method: 'POST', url: '/login', payload: { token: ADMIN_TOKEN }, headers: { origin: PUBLIC_URL, 'x-forwarded-for': '203.0.113.7' } });
+      const locked = await app.inject({
+        method: 'POST',
+        url: '/login',
+        payload: { token: ADMIN_TOKEN },
+        headers: { origin: PUBLIC_URL, 'x-forwarded-for': '203.0.113.7' },
+      });
       expect(locked.statusCode).toBe(429);
-      const otherClient = await app.inject({ method: 'POST', url: '/login', payload: { token: ADMIN_TOKEN }, headers: { origin: PUBLIC_URL, 'x-forwarded-for': '203.0.113.8' } });
+      const otherClient = await app.inject({
+        method: 'POST',
+        url: '/login',
+        payload: { token: ADMIN_TOKEN },
+        headers: { origin: PUBLIC_URL, 'x-forwarded-for': '203.0.113.8' },
+      });
       expect(otherClient.statusCode).toBe(303);
     });
   });
@@ -171,9 +213,23 @@ describe('web hardening', () => {
       const token = 'metrics-token-0f3a9c1e7b2d';
       const { app } = await start({ server: `  metricsToken: ${token}` });
       expect((await app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(401);
-      expect((await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'Bearer wrong-token-value-123' } })).statusCode).toBe(401);
-      expect((await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: ADMIN_TOKEN } })).statusCode).toBe(401);
-      const scrape = await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${token}` } });
+      expect(
+        (
+          await app.inject({
+            method: 'GET',
+            url: '/metrics',
+            headers: { authorization: 'Bearer wrong-token-value-123' },
+          })
+        ).statusCode,
+      ).toBe(401);
+      expect(
+        (await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: ADMIN_TOKEN } })).statusCode,
+      ).toBe(401);
+      const scrape = await app.inject({
+        method: 'GET',
+        url: '/metrics',
+        headers: { authorization: `Bearer ${token}` },
+      });
       expect(scrape.statusCode).toBe(200);
       expect(scrape.body).toContain('sfcm_queue_jobs');
     });

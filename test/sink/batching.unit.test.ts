@@ -9,7 +9,12 @@ function comment(id: string, text = `Body of ${id}`): Comment {
 
 describe('lastVersionPerId (duplicates in one batch are undocumented)', () => {
   it('keeps the last version of each id, at its position, and counts the dropped copies', () => {
-    const { comments, dropped } = lastVersionPerId([comment('a', 'v1'), comment('b'), comment('a', 'v2'), comment('c')]);
+    const { comments, dropped } = lastVersionPerId([
+      comment('a', 'v1'),
+      comment('b'),
+      comment('a', 'v2'),
+      comment('c'),
+    ]);
     expect(comments.map((c) => [c.id, c.messages[0]?.body.text])).toEqual([
       ['b', 'Body of b'],
       ['a', 'v2'],
@@ -22,7 +27,9 @@ describe('lastVersionPerId (duplicates in one batch are undocumented)', () => {
 describe('planSyncBatches', () => {
   it('bounds by count (CLI default 128)', () => {
     const comments = Array.from({ length: 300 }, (_, i) => comment(`c${i}`));
-    expect(planSyncBatches(comments, { maxComments: 128, maxBytes: 5 * 1024 * 1024 }).map((b) => b.length)).toEqual([128, 128, 44]);
+    expect(planSyncBatches(comments, { maxComments: 128, maxBytes: 5 * 1024 * 1024 }).map((b) => b.length)).toEqual([
+      128, 128, 44,
+    ]);
   });
 
   it('bounds by serialized bytes, counting the envelope and commas exactly', () => {
@@ -30,7 +37,8 @@ describe('planSyncBatches', () => {
     const maxBytes = syncBodyBytes(comments.slice(0, 3)); // exactly three fit
     const batches = planSyncBatches(comments, { maxComments: 128, maxBytes });
     expect(batches.map((b) => b.length)).toEqual([3, 3, 3, 1]);
-    for (const batch of batches) expect(Buffer.byteLength(JSON.stringify({ comments: batch }))).toBeLessThanOrEqual(maxBytes);
+    for (const batch of batches)
+      expect(Buffer.byteLength(JSON.stringify({ comments: batch }))).toBeLessThanOrEqual(maxBytes);
   });
 
   it('counts bytes as UTF-8, not characters', () => {
@@ -41,7 +49,11 @@ describe('planSyncBatches', () => {
 
   it('sends a comment larger than maxBytes alone instead of dropping it', () => {
     const comments = [comment('a'), comment('big', 'x'.repeat(5000)), comment('b')];
-    expect(planSyncBatches(comments, { maxComments: 128, maxBytes: 1000 }).map((b) => b.map((c) => c.id))).toEqual([['a'], ['big'], ['b']]);
+    expect(planSyncBatches(comments, { maxComments: 128, maxBytes: 1000 }).map((b) => b.map((c) => c.id))).toEqual([
+      ['a'],
+      ['big'],
+      ['b'],
+    ]);
   });
 
   it('plans nothing for nothing and refuses nonsense limits', () => {
@@ -52,6 +64,11 @@ describe('planSyncBatches', () => {
 
 describe('chunk (delete batches ≤ 32)', () => {
   it('slices 70 ids into 32 + 32 + 6', () => {
-    expect(chunk(Array.from({ length: 70 }, (_, i) => i), 32).map((c) => c.length)).toEqual([32, 32, 6]);
+    expect(
+      chunk(
+        Array.from({ length: 70 }, (_, i) => i),
+        32,
+      ).map((c) => c.length),
+    ).toEqual([32, 32, 6]);
   });
 });

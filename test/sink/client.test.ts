@@ -23,7 +23,12 @@ import { SinkMetricsCounters } from '../../src/sink/metrics.ts';
 import { BASE_PATH, PROJECT, SOURCE, TOKEN, startTestCm } from '../helpers/cm.ts';
 
 function comment(id: string): Comment {
-  return { id, timestamp: '2024-03-05T14:22:10Z', messages: [{ body: { text: `Body of ${id}` } }], user_properties: { 'string:SF Object': 'Case' } };
+  return {
+    id,
+    timestamp: '2024-03-05T14:22:10Z',
+    messages: [{ body: { text: `Body of ${id}` } }],
+    user_properties: { 'string:SF Object': 'Case' },
+  };
 }
 
 /** A fetch that records what it was asked and answers with `answer`. */
@@ -52,14 +57,18 @@ describe('URL building keeps the base path', () => {
     expect(cmEndpoint(normaliseBaseUrl('https://cloud.uipath.com/org/tenant/reinfer_/'), ['api', 'v1'])).toBe(
       'https://cloud.uipath.com/org/tenant/reinfer_/api/v1',
     );
-    expect(cmEndpoint(normaliseBaseUrl('https://acme.reinfer.io'), ['api', 'v1'])).toBe('https://acme.reinfer.io/api/v1');
+    expect(cmEndpoint(normaliseBaseUrl('https://acme.reinfer.io'), ['api', 'v1'])).toBe(
+      'https://acme.reinfer.io/api/v1',
+    );
   });
 
   it('URL-encodes each segment, and delete ids as repeated id=', async () => {
     const { calls, fetch } = recordingFetch(() => Response.json({ status: 'ok' }));
     const client = createCmClient({ baseUrl: 'https://x.reinfer.io', token: 't', fetch });
     await client.deleteComments('my.project', 'src', ['a+b', 'c&d', 'e#f']);
-    expect(calls[0]?.url).toBe('https://x.reinfer.io/api/v1/sources/my.project/src/comments?id=a%2Bb&id=c%26d&id=e%23f');
+    expect(calls[0]?.url).toBe(
+      'https://x.reinfer.io/api/v1/sources/my.project/src/comments?id=a%2Bb&id=c%26d&id=e%23f',
+    );
     expect(cmEndpoint('https://x', ['comments', 'a/b?c'])).toBe('https://x/comments/a%2Fb%3Fc');
   });
 
@@ -73,7 +82,15 @@ describe('URL building keeps the base path', () => {
 describe('response validation (envelope, sync counters)', () => {
   it('parses the optional updated_* counters when the server sends them', async () => {
     const { fetch } = recordingFetch(() =>
-      Response.json({ status: 'ok', new: 0, updated: 2, unchanged: 1, updated_properties_only: 1, updated_text_changed: 1, extra: true }),
+      Response.json({
+        status: 'ok',
+        new: 0,
+        updated: 2,
+        unchanged: 1,
+        updated_properties_only: 1,
+        updated_text_changed: 1,
+        extra: true,
+      }),
     );
     const counters = await createCmClient({ baseUrl: 'https://x', token: 't', fetch }).sync('p', 's', [comment('a')]);
     expect(counters).toEqual({ new: 0, updated: 2, unchanged: 1, updated_properties_only: 1, updated_text_changed: 1 });
@@ -81,14 +98,22 @@ describe('response validation (envelope, sync counters)', () => {
 
   it('a 200 that is not the documented body is a retryable CmUnexpectedResponseError', async () => {
     const { fetch } = recordingFetch(() => new Response('<html>proxy</html>', { status: 200 }));
-    const error = await createCmClient({ baseUrl: 'https://x', token: 't', fetch }).sync('p', 's', [comment('a')]).catch((e: unknown) => e);
+    const error = await createCmClient({ baseUrl: 'https://x', token: 't', fetch })
+      .sync('p', 's', [comment('a')])
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CmUnexpectedResponseError);
     expect(shouldRetry(error)).toBe(true);
   });
 
   it('refuses more than 32 ids per delete call', async () => {
     const client = createCmClient({ baseUrl: 'https://x', token: 't', fetch: recordingFetch(okSync).fetch });
-    await expect(client.deleteComments('p', 's', Array.from({ length: 33 }, (_, i) => `c${i}`))).rejects.toThrow(RangeError);
+    await expect(
+      client.deleteComments(
+        'p',
+        's',
+        Array.from({ length: 33 }, (_, i) => `c${i}`),
+      ),
+    ).rejects.toThrow(RangeError);
   });
 });
 
@@ -114,7 +139,9 @@ describe('against the simulated CM', () => {
 
   it('a revoked token is a CmAuthError, not retryable', async () => {
     cm.control.setTokens(['regenerated']);
-    const error = await createCmClient({ baseUrl: cm.url, token: TOKEN }).getSource(PROJECT, SOURCE).catch((e: unknown) => e);
+    const error = await createCmClient({ baseUrl: cm.url, token: TOKEN })
+      .getSource(PROJECT, SOURCE)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CmAuthError);
     expect((error as CmAuthError).status).toBe(401);
     expect(shouldRetry(error)).toBe(false);
@@ -122,7 +149,11 @@ describe('against the simulated CM', () => {
 
   it('getSource returns the validated source; a missing one is CmNotFoundError', async () => {
     const client = createCmClient({ baseUrl: cm.url, token: TOKEN });
-    expect(await client.getSource(PROJECT, SOURCE)).toMatchObject({ owner: PROJECT, name: SOURCE, id: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    expect(await client.getSource(PROJECT, SOURCE)).toMatchObject({
+      owner: PROJECT,
+      name: SOURCE,
+      id: expect.stringMatching(/^[0-9a-f]{16}$/),
+    });
     await expect(client.getSource(PROJECT, 'missing')).rejects.toBeInstanceOf(CmNotFoundError);
   });
 
@@ -155,7 +186,9 @@ describe('against the simulated CM', () => {
 
   it('a connection dropped without an answer is a retryable CmConnectionError', async () => {
     cm.control.dropNext(1);
-    const error = await createCmClient({ baseUrl: cm.url, token: TOKEN }).sync(PROJECT, SOURCE, [comment('a')]).catch((e: unknown) => e);
+    const error = await createCmClient({ baseUrl: cm.url, token: TOKEN })
+      .sync(PROJECT, SOURCE, [comment('a')])
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CmConnectionError);
     expect(shouldRetry(error)).toBe(true);
   });
@@ -163,7 +196,9 @@ describe('against the simulated CM', () => {
   it('a caller abort is rethrown as the caller’s reason, not dressed up as a CM failure', async () => {
     cm.control.latency(2_000);
     const controller = new AbortController();
-    const pending = createCmClient({ baseUrl: cm.url, token: TOKEN }).sync(PROJECT, SOURCE, [comment('a')], { signal: controller.signal });
+    const pending = createCmClient({ baseUrl: cm.url, token: TOKEN }).sync(PROJECT, SOURCE, [comment('a')], {
+      signal: controller.signal,
+    });
     controller.abort(new Error('shutting down'));
     await expect(pending).rejects.toThrow('shutting down');
   });
@@ -184,10 +219,18 @@ describe('against the simulated CM', () => {
     cm.control.failNext({ status: 503 });
     const failure = await good.sync(PROJECT, SOURCE, [comment('a')]).catch((e: unknown) => e);
     const wrongToken = 'wrong-token-value-456';
-    const denied = await createCmClient({ baseUrl: cm.url, token: wrongToken, logger }).sync(PROJECT, SOURCE, [comment('a')]).catch((e: unknown) => e);
+    const denied = await createCmClient({ baseUrl: cm.url, token: wrongToken, logger })
+      .sync(PROJECT, SOURCE, [comment('a')])
+      .catch((e: unknown) => e);
 
     expect(lines.length).toBeGreaterThanOrEqual(3);
-    const everything = [...lines, JSON.stringify(failure), String(failure), String(denied), JSON.stringify(denied)].join('\n');
+    const everything = [
+      ...lines,
+      JSON.stringify(failure),
+      String(failure),
+      String(denied),
+      JSON.stringify(denied),
+    ].join('\n');
     expect(everything).not.toContain(secret);
     expect(everything).not.toContain(wrongToken);
   });

@@ -80,14 +80,23 @@ function harness(opts: { client?: Partial<CmClientOptions>; pusher?: Partial<Com
   return { pusher, delays, metrics };
 }
 
-const storedIds = () => cm.control.comments(PROJECT, SOURCE).map((c) => c.comment.id).sort();
+const storedIds = () =>
+  cm.control
+    .comments(PROJECT, SOURCE)
+    .map((c) => c.comment.id)
+    .sort();
 const syncRequests = () => cm.control.counters().requests.sync ?? {};
 
 describe('CommentPusher: the happy path', () => {
   it('pushes through the tenant path …/reinfer_ and returns the summed sync counters', async () => {
     const { pusher } = harness();
     const first = await pusher.push({ comments: ids(3).map((id) => comment(id)) });
-    expect(first).toMatchObject({ pushed: 3, rejected: [], deleted: 0, counters: { new: 3, updated: 0, unchanged: 0 } });
+    expect(first).toMatchObject({
+      pushed: 3,
+      rejected: [],
+      deleted: 0,
+      counters: { new: 3, updated: 0, unchanged: 0 },
+    });
     const second = await pusher.push({ comments: [comment('c000'), comment('c001', 'changed')] });
     expect(second.counters).toMatchObject({ new: 0, updated: 1, unchanged: 1, updated_text_changed: 1 });
     expect(cm.control.counters().requests).not.toHaveProperty('unmatched');
@@ -102,7 +111,7 @@ describe('CommentPusher: the happy path', () => {
     expect(storedIds()).toHaveLength(1200);
   });
 
-  it('a configured count limit (the CLI\'s 128) is honoured', async () => {
+  it("a configured count limit (the CLI's 128) is honoured", async () => {
     const { pusher } = harness({ pusher: { batch: { maxComments: 128 } } });
     expect((await pusher.push({ comments: ids(300).map((id) => comment(id)) })).pushed).toBe(300);
     expect(syncRequests()).toEqual({ '200': 3 });
@@ -118,7 +127,9 @@ describe('CommentPusher: the happy path', () => {
 
   it('duplicate ids in one push → one request, the last version stored', async () => {
     const { pusher, metrics } = harness();
-    const result = await pusher.push({ comments: [comment('a', 'v1'), comment('b'), comment('a', 'v2'), comment('a', 'v3')] });
+    const result = await pusher.push({
+      comments: [comment('a', 'v1'), comment('b'), comment('a', 'v2'), comment('a', 'v3')],
+    });
     expect(result.pushed).toBe(2);
     expect(syncRequests()).toEqual({ '200': 1 });
     expect(cm.control.comment(PROJECT, SOURCE, 'a')?.comment.messages[0]?.body.text).toBe('v3');
@@ -163,7 +174,9 @@ describe('CommentPusher: retries', () => {
 
   it('backoff never exceeds the ceiling', async () => {
     cm.control.failNext({ status: 500, count: 5 });
-    const { pusher, delays } = harness({ pusher: { retry: { maxAttempts: 6, baseDelayMs: 1000, maxDelayMs: 3000 }, clock: { random: () => 0.999 } } });
+    const { pusher, delays } = harness({
+      pusher: { retry: { maxAttempts: 6, baseDelayMs: 1000, maxDelayMs: 3000 }, clock: { random: () => 0.999 } },
+    });
     await pusher.push({ comments: [comment('a')] });
     expect(delays).toEqual([999, 1998, 2997, 2997, 2997]);
   });
@@ -236,7 +249,12 @@ describe('CommentPusher: retries', () => {
   it('a missing source is a CmNotFoundError, not retried and not split', async () => {
     const delays: number[] = [];
     const client = createCmClient({ baseUrl: cm.url, token: TOKEN });
-    const pusher = new CommentPusher({ client, project: PROJECT, source: 'missing', clock: { sleep: async (ms) => void delays.push(ms) } });
+    const pusher = new CommentPusher({
+      client,
+      project: PROJECT,
+      source: 'missing',
+      clock: { sleep: async (ms) => void delays.push(ms) },
+    });
     await expect(pusher.push({ comments: ids(4).map((id) => comment(id)) })).rejects.toBeInstanceOf(CmNotFoundError);
     expect(syncRequests()).toEqual({ '404': 1 });
     expect(delays).toEqual([]);
@@ -255,7 +273,9 @@ describe('CommentPusher: retries', () => {
         },
       },
     });
-    await expect(pusher.push({ comments: [comment('a')] }, { signal: controller.signal })).rejects.toThrow('shutting down');
+    await expect(pusher.push({ comments: [comment('a')] }, { signal: controller.signal })).rejects.toThrow(
+      'shutting down',
+    );
     expect(syncRequests()).toEqual({ '503': 1 });
   });
 });

@@ -25,7 +25,11 @@ const context: CmCallContext = { operation: 'sync', project: 'acme', source: 'em
 const envelope = (message: string) => ({ status: 'error', message });
 
 function fromStatus(status: number, headers: Record<string, string> = {}, body: unknown = envelope(`${status} msg`)) {
-  return cmErrorFromResponse(context, { status, body, headers: new Headers(headers) }, Date.parse('2026-01-01T00:00:00Z'));
+  return cmErrorFromResponse(
+    context,
+    { status, body, headers: new Headers(headers) },
+    Date.parse('2026-01-01T00:00:00Z'),
+  );
 }
 
 describe('cmErrorFromResponse', () => {
@@ -55,7 +59,9 @@ describe('cmErrorFromResponse', () => {
   it('carries CM’s envelope message and says which call failed', () => {
     const error = fromStatus(422, {}, envelope('comments[3].timestamp: must be an RFC 3339 date-time'));
     expect(error.cmMessage).toBe('comments[3].timestamp: must be an RFC 3339 date-time');
-    expect(error.message).toBe('Communications Mining sync acme/emails answered 422: comments[3].timestamp: must be an RFC 3339 date-time');
+    expect(error.message).toBe(
+      'Communications Mining sync acme/emails answered 422: comments[3].timestamp: must be an RFC 3339 date-time',
+    );
   });
 
   it('a non-envelope body (proxy HTML page) becomes a short excerpt', () => {
@@ -93,7 +99,12 @@ describe('Retry-After', () => {
 
 describe('shouldRetry / shouldSplit', () => {
   it('retries lost connections, timeouts, bad 2xx bodies and exhausted retries; never plain errors', () => {
-    const connection = new CmConnectionError(context, new TypeError('fetch failed', { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) }));
+    const connection = new CmConnectionError(
+      context,
+      new TypeError('fetch failed', {
+        cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }),
+      }),
+    );
     expect(connection.cmMessage).toBe('UND_ERR_SOCKET: other side closed');
     expect(shouldRetry(connection)).toBe(true);
     expect(shouldRetry(new CmTimeoutError(context, 100))).toBe(true);

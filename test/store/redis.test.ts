@@ -29,7 +29,9 @@ describe('Redis connection factory', () => {
   });
 
   it('describeRedisUrl masks passwords', () => {
-    expect(describeRedisUrl('rediss://user:pw@cache.example.com:6380/2')).toBe('rediss://user:***@cache.example.com:6380/2');
+    expect(describeRedisUrl('rediss://user:pw@cache.example.com:6380/2')).toBe(
+      'rediss://user:***@cache.example.com:6380/2',
+    );
     expect(describeRedisUrl('not a url')).toBe('the configured Redis URL');
   });
 });

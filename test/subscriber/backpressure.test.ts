@@ -58,7 +58,9 @@ describe('subscriber backpressure', () => {
     await stream.start();
     await eventually(() => stream?.stats().channels[CASE_CHANNEL] === 'active');
 
-    const created = h.org.store.transaction((tx) => Array.from({ length: 100 }, (_, i) => tx.create('Case', { Subject: `burst ${i}` }).Id));
+    const created = h.org.store.transaction((tx) =>
+      Array.from({ length: 100 }, (_, i) => tx.create('Case', { Subject: `burst ${i}` }).Id),
+    );
     await eventually(() => (stream?.stats().rebuilds.backpressure ?? 0) === 1);
     // Consumption stopped at the mark: no long-poll open, the buffer holds no more than the mark.
     expect(stream.stats().buffered).toBe(20);

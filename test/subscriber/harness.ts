@@ -83,11 +83,22 @@ export async function startSubscriberHarness(org: Partial<SalesforceOrgOptions> 
   const sf = await startSalesforceOrg({
     autoApprove: true,
     cometdTimeoutSeconds: 1,
-    connectedApps: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [`${PUBLIC_URL}/external/salesforce/oauth2/callback`], rotateRefreshTokens: false }],
+    connectedApps: [
+      {
+        clientId: CLIENT_ID,
+        clientSecret: CLIENT_SECRET,
+        redirectUris: [`${PUBLIC_URL}/external/salesforce/oauth2/callback`],
+        rotateRefreshTokens: false,
+      },
+    ],
     ...org,
   });
   const redis = testRedis();
-  const config = loadConfigText(bridgeConfigYaml(sf.url, redis.prefix, { objects: OBJECTS }), 'subscriber-test.yaml', {});
+  const config = loadConfigText(
+    bridgeConfigYaml(sf.url, redis.prefix, { objects: OBJECTS }),
+    'subscriber-test.yaml',
+    {},
+  );
   const scrubber = new SecretScrubber();
   const quiet = process.env.TEST_LOG ? createLogger({ scrubber, level: 'debug' }) : pino({ level: 'silent' });
   const makeContext = () => createContext({ config, logger: quiet, redis: redis.connect(), scrubber });
@@ -121,7 +132,9 @@ export async function startSubscriberHarness(org: Partial<SalesforceOrgOptions> 
     },
     async changeIds() {
       const jobs = await changeQueue.queue.getJobs(ALL_STATES);
-      return jobs.flatMap((job) => job.data.changes.map((change) => changeJobId(change, eventJobDiscriminator(change)))).sort();
+      return jobs
+        .flatMap((job) => job.data.changes.map((change) => changeJobId(change, eventJobDiscriminator(change))))
+        .sort();
     },
     async jobIds() {
       const jobs = await changeQueue.queue.getJobs(ALL_STATES);

@@ -7,7 +7,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { integrationKeys } from '../../src/store/keys.ts';
 import type { SubscriberRole } from '../../src/roles/subscriber.ts';
 import { eventually } from '../helpers/redis.ts';
-import { CASE_CHANNEL, EMAIL_CHANNEL, FAST, INTEGRATION, jobsInQueue, startSubscriberHarness, subscribed, type SubscriberHarness } from './harness.ts';
+import {
+  CASE_CHANNEL,
+  EMAIL_CHANNEL,
+  FAST,
+  INTEGRATION,
+  jobsInQueue,
+  startSubscriberHarness,
+  subscribed,
+  type SubscriberHarness,
+} from './harness.ts';
 
 const BOTH = [EMAIL_CHANNEL, CASE_CHANNEL];
 const LEASE_TTL_MS = FAST.lease?.ttlMs ?? 2_000;
@@ -57,7 +66,11 @@ describe('subscriber leader lease', () => {
 
     const created = [] as unknown[];
     for (let t = 0; t < 5; t += 1) {
-      created.push(...h.org.store.transaction((tx) => Array.from({ length: 100 }, (_, i) => tx.create('Case', { Subject: `burst ${t}.${i}` }).Id)));
+      created.push(
+        ...h.org.store.transaction((tx) =>
+          Array.from({ length: 100 }, (_, i) => tx.create('Case', { Subject: `burst ${t}.${i}` }).Id),
+        ),
+      );
     }
     // Kill it mid-burst: part of the burst is in the queue, the rest may still be in flight or buffered.
     await jobsInQueue(h, 50);
@@ -70,7 +83,10 @@ describe('subscriber leader lease', () => {
     const tookOverInMs = Date.now() - killedAt;
     expect(tookOverInMs).toBeLessThan(LEASE_TTL_MS + 2_000);
     // The new leader resumed from the stored position, not from -1.
-    const resumedFrom = h.org.counters().streaming.subscriptions.filter((s) => s.channel === CASE_CHANNEL).at(-1)?.replayFrom;
+    const resumedFrom = h.org
+      .counters()
+      .streaming.subscriptions.filter((s) => s.channel === CASE_CHANNEL)
+      .at(-1)?.replayFrom;
     expect(resumedFrom).toBeGreaterThanOrEqual(before);
 
     const want = new Set([...created, during.Id]);

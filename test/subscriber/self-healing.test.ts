@@ -9,7 +9,16 @@ import type { SubscriberRole } from '../../src/roles/subscriber.ts';
 import { buildApp } from '../../src/server/app.ts';
 import { completeFlow } from '../helpers/oauth.ts';
 import { eventually } from '../helpers/redis.ts';
-import { CASE_CHANNEL, EMAIL_CHANNEL, FAST, INTEGRATION, jobsInQueue, startSubscriberHarness, subscribed, type SubscriberHarness } from './harness.ts';
+import {
+  CASE_CHANNEL,
+  EMAIL_CHANNEL,
+  FAST,
+  INTEGRATION,
+  jobsInQueue,
+  startSubscriberHarness,
+  subscribed,
+  type SubscriberHarness,
+} from './harness.ts';
 
 const BOTH = [EMAIL_CHANNEL, CASE_CHANNEL];
 
@@ -86,7 +95,13 @@ describe('subscriber self-healing', () => {
     await h.context.tokens.refresh(INTEGRATION, old);
     await eventually(() => (statsOf(role).rebuilds.token_refreshed ?? 0) === 1);
     // The org holds the new client's subscriptions (the stream's own stats may still show the old client's).
-    await eventually(() => BOTH.every((channel) => h.org.counters().streaming.subscriptions.some((s) => s.channel === channel && !oldClients.has(s.clientId))), 8_000);
+    await eventually(
+      () =>
+        BOTH.every((channel) =>
+          h.org.counters().streaming.subscriptions.some((s) => s.channel === channel && !oldClients.has(s.clientId)),
+        ),
+      8_000,
+    );
     await subscribed(role, BOTH);
     const c = h.org.store.create('Case', { Subject: 'on the new token' });
     expect((await jobsInQueue(h, 1))[0]?.recordId).toBe(c.Id);

@@ -7,7 +7,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChangeEventPayload } from '@sf-cm-bridge/sandbox/org';
 import { eventually } from '../helpers/redis.ts';
-import { CASE_CHANNEL, EMAIL_CHANNEL, INTEGRATION, jobsInQueue, startSubscriberHarness, subscribed, type SubscriberHarness } from './harness.ts';
+import {
+  CASE_CHANNEL,
+  EMAIL_CHANNEL,
+  INTEGRATION,
+  jobsInQueue,
+  startSubscriberHarness,
+  subscribed,
+  type SubscriberHarness,
+} from './harness.ts';
 
 describe('subscriber stream', () => {
   let h: SubscriberHarness;
@@ -185,7 +193,10 @@ describe('subscriber stream', () => {
     expect(gaps.map((j) => j.recordId).sort()).toEqual([a.Id, b.Id].sort());
     expect(gaps.every((j) => j.origin === 'gap' && j.replayId === h.org.events.lastReplayId())).toBe(true);
     expect((await h.changeIds()).filter((id) => id.startsWith('gap|'))).toEqual(
-      [`gap|Case|${String(a.Id)}|${h.org.events.lastReplayId()}`, `gap|Case|${String(b.Id)}|${h.org.events.lastReplayId()}`].sort(),
+      [
+        `gap|Case|${String(a.Id)}|${h.org.events.lastReplayId()}`,
+        `gap|Case|${String(b.Id)}|${h.org.events.lastReplayId()}`,
+      ].sort(),
     );
   });
 
@@ -205,10 +216,18 @@ describe('subscriber stream', () => {
     const role = await h.startRole();
     await subscribed(role, [EMAIL_CHANNEL, CASE_CHANNEL]);
     const bad = {
-      ChangeEventHeader: { entityName: 'Case', recordIds: ['not an id!'], changeType: 'CREATE', commitTimestamp: Date.now(), changedFields: [] },
+      ChangeEventHeader: {
+        entityName: 'Case',
+        recordIds: ['not an id!'],
+        changeType: 'CREATE',
+        commitTimestamp: Date.now(),
+        changedFields: [],
+      },
     } as unknown as ChangeEventPayload;
     h.org.events.append(bad);
-    const noHeader = { ChangeEventHeader: { entityName: 'Case', changeType: 'SNAPSHOT' } } as unknown as ChangeEventPayload;
+    const noHeader = {
+      ChangeEventHeader: { entityName: 'Case', changeType: 'SNAPSHOT' },
+    } as unknown as ChangeEventPayload;
     h.org.events.append(noHeader);
     const good = h.org.store.create('Case', { Subject: 'still flowing' });
 
@@ -218,7 +237,10 @@ describe('subscriber stream', () => {
       const list = await h.deadLetters.list(INTEGRATION);
       return list.length === 2 ? list : undefined;
     });
-    expect(letters.map((l) => l.reason).sort()).toEqual([expect.stringMatching(/invalid record id "not an id!"/), expect.stringMatching(/malformed change event/)]);
+    expect(letters.map((l) => l.reason).sort()).toEqual([
+      expect.stringMatching(/invalid record id "not an id!"/),
+      expect.stringMatching(/malformed change event/),
+    ]);
     expect(letters.every((l) => l.stage === 'event' && l.object === 'Case')).toBe(true);
     expect(await eventually(async () => (await h.position(CASE_CHANNEL)) === h.org.events.lastReplayId())).toBe(true);
     expect(role.subscriber.stream(INTEGRATION)?.state).toBe('streaming');
@@ -227,7 +249,9 @@ describe('subscriber stream', () => {
   it('a burst is enqueued many events per round trip, every one of them once', async () => {
     const role = await h.startRole();
     await subscribed(role, [EMAIL_CHANNEL, CASE_CHANNEL]);
-    const created = h.org.store.transaction((tx) => Array.from({ length: 300 }, (_, i) => tx.create('Case', { Subject: `burst ${i}` })));
+    const created = h.org.store.transaction((tx) =>
+      Array.from({ length: 300 }, (_, i) => tx.create('Case', { Subject: `burst ${i}` })),
+    );
     const jobs = await jobsInQueue(h, 300);
     expect(new Set(jobs.map((j) => j.recordId))).toEqual(new Set(created.map((c) => c.Id)));
     const stats = role.subscriber.stream(INTEGRATION)?.stats();

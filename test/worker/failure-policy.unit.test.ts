@@ -18,7 +18,13 @@ import {
   type CmCallContext,
 } from '../../src/sink/errors.ts';
 import { WorkerClosingError } from '../../src/worker/errors.ts';
-import { API_LIMIT_WAIT_MS, reactionTo, TARGET_REFUSED, WORKER_REACTIONS, type FailureReaction } from '../../src/worker/failure-policy.ts';
+import {
+  API_LIMIT_WAIT_MS,
+  reactionTo,
+  TARGET_REFUSED,
+  WORKER_REACTIONS,
+  type FailureReaction,
+} from '../../src/worker/failure-policy.ts';
 
 const cm: CmCallContext = { operation: 'sync', project: 'acme', source: 'emails' };
 const sf = (status: number, errorCode: string) => new SalesforceApiError(status, errorCode, 'message');
@@ -52,7 +58,12 @@ describe('failure policy: one reaction per failure', () => {
     ['CM connection lost', new CmConnectionError(cm, new Error('ECONNRESET')), 'retry'],
     ['CM 2xx with a body not as documented', new CmUnexpectedResponseError(cm, 200, 'html'), 'retry'],
     ['CM retries exhausted on 5xx', new CmRetriesExhaustedError(new CmServerError(cm, 503, 'down'), 4), 'retry'],
-    ['CM retries exhausted on a long Retry-After', new CmRetriesExhaustedError(new CmRateLimitError(cm, 'later', 120_000), 1), 'wait', 120_000],
+    [
+      'CM retries exhausted on a long Retry-After',
+      new CmRetriesExhaustedError(new CmRateLimitError(cm, 'later', 120_000), 1),
+      'wait',
+      120_000,
+    ],
     ['an unknown error (a bug)', new TypeError('x is undefined'), 'retry'],
     ['a thrown non-error', 'boom', 'retry'],
   ];
@@ -71,7 +82,9 @@ describe('failure policy: one reaction per failure', () => {
   });
 
   it('every worker-facing code of the catalogue is in the table above', () => {
-    const covered = new Set(table.flatMap(([, error]) => (error instanceof Error && 'code' in error ? [String(error.code)] : [])));
+    const covered = new Set(
+      table.flatMap(([, error]) => (error instanceof Error && 'code' in error ? [String(error.code)] : [])),
+    );
     expect([...covered].sort()).toEqual(Object.keys(WORKER_REACTIONS).sort());
   });
 });

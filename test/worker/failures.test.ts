@@ -46,8 +46,20 @@ describe('failures end where they belong', () => {
   });
 
   const startWorkers = (options: Parameters<typeof startWorkerRole>[2] = {}) =>
-    startWorkerRole(harness.context, shutdown, { sinkRetry: { baseDelayMs: 10, maxDelayMs: 50 }, reconciler: false, targetProbeEveryMs: 200, ...options });
-  const change = (object: string, recordId: string): ChangeJob => ({ integration: INTEGRATION, object, recordId, kind: 'UPDATE', origin: 'admin', enqueuedAt: Date.now() });
+    startWorkerRole(harness.context, shutdown, {
+      sinkRetry: { baseDelayMs: 10, maxDelayMs: 50 },
+      reconciler: false,
+      targetProbeEveryMs: 200,
+      ...options,
+    });
+  const change = (object: string, recordId: string): ChangeJob => ({
+    integration: INTEGRATION,
+    object,
+    recordId,
+    kind: 'UPDATE',
+    origin: 'admin',
+    enqueuedAt: Date.now(),
+  });
   const text = (id: string) => cm.control.comment('acme', 'emails', id)?.comment.messages[0]?.body.text;
   const letters = () => harness.context.deadLetters.list(INTEGRATION);
   const api = async (url: string) => (await app.inject({ method: 'GET', url, headers: auth })).json();
@@ -56,7 +68,9 @@ describe('failures end where they belong', () => {
   it('a malformed change is dead-lettered at once with its reason; the valid changes of its job go through', async () => {
     const record = harness.org.store.create('Case', { Subject: 'ok', Description: 'valid' }, { silent: true });
     // A job no producer of the bridge would write: one change names no Salesforce record.
-    await queue.queue.add('changes', { changes: [change('Case', String(record.Id)), { ...change('Case', 'x'), recordId: 'not an id!' }] });
+    await queue.queue.add('changes', {
+      changes: [change('Case', String(record.Id)), { ...change('Case', 'x'), recordId: 'not an id!' }],
+    });
     await queue.queue.add('changes', { nonsense: true } as never, { jobId: 'not-a-batch' });
     await startWorkers();
 
@@ -66,7 +80,9 @@ describe('failures end where they belong', () => {
       ['(unknown)', 'worker', undefined],
       ['Case', 'worker', undefined],
     ]);
-    expect(dead.find((letter) => letter.object === 'Case')?.reason).toMatch(/malformed change: recordId: not a Salesforce record id/);
+    expect(dead.find((letter) => letter.object === 'Case')?.reason).toMatch(
+      /malformed change: recordId: not a Salesforce record id/,
+    );
     // Failed for good on the first attempt: BullMQ does not retry it for hours.
     const failed = await eventually(async () => {
       const job = await queue.queue.getJob('not-a-batch');
@@ -77,16 +93,25 @@ describe('failures end where they belong', () => {
   });
 
   it('CM 401: pushes pause with a visible reason, no job spends an attempt, and resume by themselves when CM accepts again', async () => {
-    const ids = Array.from({ length: 5 }, (_, i) => String(harness.org.store.create('Case', { Subject: `s${i}`, Description: `paused ${i}` }, { silent: true }).Id));
+    const ids = Array.from({ length: 5 }, (_, i) =>
+      String(harness.org.store.create('Case', { Subject: `s${i}`, Description: `paused ${i}` }, { silent: true }).Id),
+    );
     cm.control.failUntilCleared({ status: 401, message: 'Invalid API token' });
     await startWorkers();
-    await queue.enqueue(ids.map((id) => change('Case', id)), (c) => c.recordId);
+    await queue.enqueue(
+      ids.map((id) => change('Case', id)),
+      (c) => c.recordId,
+    );
 
     const view = await eventually(async () => {
       const body = await api('/api/integrations/acme/emails');
       return body.target.state === 'paused' ? body : undefined;
     });
-    expect(view.target).toEqual({ state: 'paused', reason: expect.stringContaining("target refused the bridge's credentials"), since: expect.any(String) });
+    expect(view.target).toEqual({
+      state: 'paused',
+      reason: expect.stringContaining("target refused the bridge's credentials"),
+      since: expect.any(String),
+    });
     expect(view.target.reason).toContain('Invalid API token');
     expect(JSON.stringify(view)).not.toContain(CM_TOKEN);
     const page = await app.inject({ method: 'GET', url: '/', headers: auth });
@@ -105,14 +130,21 @@ describe('failures end where they belong', () => {
     cm.control.clearFaults();
     await eventually(() => ids.every((id, i) => text(id) === `paused ${i}`), 10_000);
     expect((await api('/api/integrations/acme/emails')).target).toEqual({ state: 'ok' });
-    expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/sfcm_target_paused\{integration="acme\/emails"\} 0/);
+    expect((await app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(
+      /sfcm_target_paused\{integration="acme\/emails"\} 0/,
+    );
   });
 
   it('Salesforce needs re-authorisation: changes wait without spending attempts, and go as soon as an admin authorises again', async () => {
-    const ids = Array.from({ length: 4 }, (_, i) => String(harness.org.store.create('Case', { Subject: `r${i}`, Description: `reauth ${i}` }, { silent: true }).Id));
+    const ids = Array.from({ length: 4 }, (_, i) =>
+      String(harness.org.store.create('Case', { Subject: `r${i}`, Description: `reauth ${i}` }, { silent: true }).Id),
+    );
     harness.org.oauth.revokeRefreshTokens({ includeAccessTokens: true });
     await startWorkers();
-    await queue.enqueue(ids.map((id) => change('Case', id)), (c) => c.recordId);
+    await queue.enqueue(
+      ids.map((id) => change('Case', id)),
+      (c) => c.recordId,
+    );
     await eventually(async () => (await harness.context.tokens.store.status(INTEGRATION)).state === 'needs_reauth');
     await eventually(async () => (await queue.queue.getWaitingCount()) > 0);
     for (const job of await allJobs()) expect(job.attemptsMade).toBe(0);
@@ -137,7 +169,11 @@ describe('failures end where they belong', () => {
     expect(letter?.reason).toMatch(/gave up after 1 attempts: .*answered 503/);
 
     cm.control.clearFaults();
-    const retry = await app.inject({ method: 'POST', url: `/api/integrations/acme/emails/dead-letters/${letter?.id}/retry`, headers: auth });
+    const retry = await app.inject({
+      method: 'POST',
+      url: `/api/integrations/acme/emails/dead-letters/${letter?.id}/retry`,
+      headers: auth,
+    });
     expect(retry.statusCode).toBe(200);
     await eventually(() => text(String(record.Id)) === 'last attempt');
     expect(await letters()).toEqual([]);
@@ -150,7 +186,11 @@ describe('failures end where they belong', () => {
     await queue.enqueue([change('Task', String(task.Id))], () => 'first');
     const [letter] = await eventually(async () => ((await letters()).length === 1 ? letters() : undefined));
 
-    const retry = await app.inject({ method: 'POST', url: `/api/integrations/acme/emails/dead-letters/${letter?.id}/retry`, headers: auth });
+    const retry = await app.inject({
+      method: 'POST',
+      url: `/api/integrations/acme/emails/dead-letters/${letter?.id}/retry`,
+      headers: auth,
+    });
     expect(retry.statusCode).toBe(200);
     const [again] = await eventually(async () => {
       const list = await letters();

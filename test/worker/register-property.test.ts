@@ -47,7 +47,15 @@ const CASE_DESCRIBE = {
     { name: 'Id', label: 'Case ID', type: 'id' },
     { name: 'Subject', label: 'Subject', type: 'string' },
     { name: 'Description', label: 'Description', type: 'textarea' },
-    { name: 'Status', label: 'Status', type: 'picklist', picklistValues: [{ value: 'New', label: 'New', active: true }, { value: 'Closed', label: 'Closed', active: true }] },
+    {
+      name: 'Status',
+      label: 'Status',
+      type: 'picklist',
+      picklistValues: [
+        { value: 'New', label: 'New', active: true },
+        { value: 'Closed', label: 'Closed', active: true },
+      ],
+    },
     { name: 'Priority', label: 'Priority', type: 'string' },
     { name: 'CreatedDate', label: 'Created Date', type: 'datetime' },
     { name: 'SystemModstamp', label: 'System Modstamp', type: 'datetime' },
@@ -188,7 +196,12 @@ class CmModel {
       this.upserts.set(comment.id, [...(this.upserts.get(comment.id) ?? []), version]);
     }
     for (const id of request.deleteIds ?? []) this.comments.delete(id);
-    return { pushed: request.comments?.length ?? 0, counters: { new: 0, updated: 0, unchanged: 0 }, rejected: [], deleted: request.deleteIds?.length ?? 0 };
+    return {
+      pushed: request.comments?.length ?? 0,
+      counters: { new: 0, updated: 0, unchanged: 0 },
+      rejected: [],
+      deleted: request.deleteIds?.length ?? 0,
+    };
   }
 }
 
@@ -208,12 +221,38 @@ interface History {
   startMs: number;
 }
 
-const opArb = fc.constantFrom<Op>('update', 'update', 'rewrite-same', 'touch', 'delete', 'undelete', 'scope-out', 'scope-in');
+const opArb = fc.constantFrom<Op>(
+  'update',
+  'update',
+  'rewrite-same',
+  'touch',
+  'delete',
+  'undelete',
+  'scope-out',
+  'scope-in',
+);
 /** Gaps on Salesforce's clock: often none or a few ms (same second), sometimes across seconds. */
 const gapArb = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 400 }), fc.integer({ min: 400, max: 2_500 }));
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('op' as const), record: fc.nat(3), op: opArb, gapMs: gapArb, drop: fc.nat(7).map((n) => n === 0), duplicate: fc.nat(3).map((n) => n === 0) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('work' as const), workers: fc.constantFrom('first' as const, 'second' as const, 'both' as const), picks: fc.array(fc.nat(50), { minLength: 1, maxLength: 6 }) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('op' as const),
+      record: fc.nat(3),
+      op: opArb,
+      gapMs: gapArb,
+      drop: fc.nat(7).map((n) => n === 0),
+      duplicate: fc.nat(3).map((n) => n === 0),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('work' as const),
+      workers: fc.constantFrom('first' as const, 'second' as const, 'both' as const),
+      picks: fc.array(fc.nat(50), { minLength: 1, maxLength: 6 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: 'reconcile' as const }) },
 );
 const historyArb: fc.Arbitrary<History> = fc.record({
@@ -229,7 +268,13 @@ interface Outcome {
   batches: number;
 }
 
-async function runHistory(history: History, redis: TestRedis, integration: IntegrationConfig, object: ObjectConfig, run: number): Promise<Outcome> {
+async function runHistory(
+  history: History,
+  redis: TestRedis,
+  integration: IntegrationConfig,
+  object: ObjectConfig,
+  run: number,
+): Promise<Outcome> {
   const org = new OrgModel(history.startMs);
   const cm = new CmModel();
   let turn = 0;
@@ -270,7 +315,12 @@ async function runHistory(history: History, redis: TestRedis, integration: Integ
   const workers = [worker(redis.redis), worker(redis.connect())] as const;
 
   const pending: ChangeJob[] = [];
-  const job = (record: ModelRecord, kind: ChangeJob['kind'], origin: ChangeJob['origin'], commitTimestamp?: number): ChangeJob => ({
+  const job = (
+    record: ModelRecord,
+    kind: ChangeJob['kind'],
+    origin: ChangeJob['origin'],
+    commitTimestamp?: number,
+  ): ChangeJob => ({
     integration: scopedIntegration.key,
     object: object.name,
     recordId: record.id,
@@ -350,12 +400,14 @@ async function runHistory(history: History, redis: TestRedis, integration: Integ
       const expected = toComment(org.row(record), object, describe);
       if (!expected.ok) throw new Error(expected.reason);
       if (!held) failures.push(`${record.id}: in scope at v${record.contentVersion} but missing from the source`);
-      else if (contentHash(held) !== contentHash(expected.comment)) failures.push(`${record.id}: source holds ${held.messages[0]?.body.text}, record is ${record.description}`);
+      else if (contentHash(held) !== contentHash(expected.comment))
+        failures.push(`${record.id}: source holds ${held.messages[0]?.body.text}, record is ${record.description}`);
     } else if (held) {
       failures.push(`${record.id}: ${record.deleted ? 'deleted' : 'out of scope'} but still in the source`);
     }
     const versions = cm.upserts.get(record.id) ?? [];
-    if (versions.some((v, i) => i > 0 && v < (versions[i - 1] as number))) failures.push(`${record.id}: a stale version overwrote a newer one: ${versions.join(' → ')}`);
+    if (versions.some((v, i) => i > 0 && v < (versions[i - 1] as number)))
+      failures.push(`${record.id}: a stale version overwrote a newer one: ${versions.join(' → ')}`);
   }
   if (cm.redundant.length > 0) failures.push(`unchanged content pushed again: ${cm.redundant.join(', ')}`);
   return { failures, batches };
@@ -368,7 +420,8 @@ describe('record register: eventual equality under any history, delivery and int
 
   beforeAll(() => {
     redis = testRedis();
-    integration = loadConfigText(configYaml({ objects: INTEGRATION_OBJECTS }), 'property.yaml', {}).integrations[0] as IntegrationConfig;
+    integration = loadConfigText(configYaml({ objects: INTEGRATION_OBJECTS }), 'property.yaml', {})
+      .integrations[0] as IntegrationConfig;
     object = integration.objects[0] as ObjectConfig;
   });
   afterAll(async () => {

@@ -5,15 +5,33 @@ import { decide, nextRegisterEntry, type Observation, type Verdict } from '../..
 
 const S10 = Date.UTC(2026, 10, 28, 12, 0, 10);
 const S11 = S10 + 1_000;
-const present = (modstamp: number, hash = 'h1', commentId = 'c1'): RecordVersion => ({ modstamp, state: 'present', hash, at: 1, commentId });
-const deleted = (modstamp: number, commentId = 'c1'): RecordVersion => ({ modstamp, state: 'deleted', hash: '', at: 1, commentId });
+const present = (modstamp: number, hash = 'h1', commentId = 'c1'): RecordVersion => ({
+  modstamp,
+  state: 'present',
+  hash,
+  at: 1,
+  commentId,
+});
+const deleted = (modstamp: number, commentId = 'c1'): RecordVersion => ({
+  modstamp,
+  state: 'deleted',
+  hash: '',
+  at: 1,
+  commentId,
+});
 const seen = (modstamp: number, hash = 'h1'): Observation => ({ state: 'present', modstamp, hash });
 const absent: Observation = { state: 'absent' };
 
 describe('decide', () => {
   const rows: Array<[string, RecordVersion | undefined, Observation, boolean, Verdict]> = [
     ['never pushed, present', undefined, seen(S10), false, 'push'],
-    ['never pushed, absent: delete anyway (a crash may have lost the register write)', undefined, absent, false, 'delete'],
+    [
+      'never pushed, absent: delete anyway (a crash may have lost the register write)',
+      undefined,
+      absent,
+      false,
+      'delete',
+    ],
     ['same stamp, same content', present(S10), seen(S10), false, 'unchanged'],
     ['same stamp, other content (two states within one second)', present(S10), seen(S10, 'h2'), false, 'push'],
     ['newer stamp, same content', present(S10), seen(S11), false, 'unchanged'],
@@ -23,7 +41,13 @@ describe('decide', () => {
     ['present, now absent', present(S10), absent, false, 'delete'],
     ['deleted, still absent', deleted(S10), absent, false, 'unchanged'],
     ['deleted, present again in the same second (undelete)', deleted(S10), seen(S10), false, 'push'],
-    ['deleted with a newer legacy stamp (a delete\'s commit ms), undeleted: never stale', deleted(S10 + 700), seen(S10), false, 'push'],
+    [
+      "deleted with a newer legacy stamp (a delete's commit ms), undeleted: never stale",
+      deleted(S10 + 700),
+      seen(S10),
+      false,
+      'push',
+    ],
     ['deleted, present again with the very same content', deleted(S10), seen(S10, ''), false, 'push'],
     ['forced, unchanged content: pushed again', present(S10), seen(S10), true, 'push'],
     ['forced, still absent: deleted again', deleted(S10), absent, true, 'delete'],
@@ -37,7 +61,13 @@ describe('decide', () => {
 describe('nextRegisterEntry', () => {
   const written = { commentId: 'c9', at: 42 };
   it('a push records the observed stamp, content hash and comment id', () => {
-    expect(nextRegisterEntry(deleted(S10), seen(S11, 'h2'), 'push', written)).toEqual({ modstamp: S11, state: 'present', hash: 'h2', at: 42, commentId: 'c9' });
+    expect(nextRegisterEntry(deleted(S10), seen(S11, 'h2'), 'push', written)).toEqual({
+      modstamp: S11,
+      state: 'present',
+      hash: 'h2',
+      at: 42,
+      commentId: 'c9',
+    });
   });
   it('a delete keeps the last present stamp, so an undelete in the same second is not older', () => {
     const entry = nextRegisterEntry(present(S10), absent, 'delete', written);

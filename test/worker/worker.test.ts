@@ -62,11 +62,22 @@ describe('worker: fetch, transform, push', () => {
     for (let i = 0; i < count; i++) {
       const context = i === 0 ? harness.context : harness.secondContext();
       // Reconciliation would find these silently-made records too; here only the queued changes count.
-      roles.push(await startWorkerRole(context, shutdown, { sinkRetry: { baseDelayMs: 10, maxDelayMs: 50 }, reconciler: false, ...options }));
+      roles.push(
+        await startWorkerRole(context, shutdown, {
+          sinkRetry: { baseDelayMs: 10, maxDelayMs: 50 },
+          reconciler: false,
+          ...options,
+        }),
+      );
     }
   }
 
-  function job(object: string, recordId: string, kind: ChangeJob['kind'] = 'UPDATE', extra: Partial<ChangeJob> = {}): ChangeJob {
+  function job(
+    object: string,
+    recordId: string,
+    kind: ChangeJob['kind'] = 'UPDATE',
+    extra: Partial<ChangeJob> = {},
+  ): ChangeJob {
     return { integration: INTEGRATION, object, recordId, kind, origin: 'admin', enqueuedAt: Date.now(), ...extra };
   }
 
@@ -89,8 +100,16 @@ describe('worker: fetch, transform, push', () => {
   }
 
   it('pushes a fetched, enriched record as a valid comment', async () => {
-    const caseRecord = harness.org.store.create('Case', { Subject: 'Double charge', Description: 'Charged twice', Priority: 'High' }, { silent: true });
-    const email = harness.org.store.create('EmailMessage', emailFields(String(caseRecord.Id), 'Hello,\r\n\r\nWe were charged twice.'), { silent: true });
+    const caseRecord = harness.org.store.create(
+      'Case',
+      { Subject: 'Double charge', Description: 'Charged twice', Priority: 'High' },
+      { silent: true },
+    );
+    const email = harness.org.store.create(
+      'EmailMessage',
+      emailFields(String(caseRecord.Id), 'Hello,\r\n\r\nWe were charged twice.'),
+      { silent: true },
+    );
     await startWorkers();
     await enqueue([job('EmailMessage', String(email.Id), 'CREATE'), job('Case', String(caseRecord.Id), 'CREATE')]);
 
@@ -108,21 +127,35 @@ describe('worker: fetch, transform, push', () => {
           sent_at: '2024-03-05T14:22:10.000Z',
         },
       ],
-      user_properties: { 'string:Status': 'Read', 'string:Case Number': caseRecord.CaseNumber, 'string:Case Priority': 'High' },
+      user_properties: {
+        'string:Status': 'Read',
+        'string:Case Number': caseRecord.CaseNumber,
+        'string:Case Priority': 'High',
+      },
     });
     await eventually(() => cm.control.comment('acme', 'emails', String(caseRecord.Id)));
   });
 
   it('the admin API tells where a record is and previews the comment it would become', async () => {
-    const caseRecord = harness.org.store.create('Case', { Subject: 'Lookup', Description: 'find me', Priority: 'Low' }, { silent: true });
+    const caseRecord = harness.org.store.create(
+      'Case',
+      { Subject: 'Lookup', Description: 'find me', Priority: 'Low' },
+      { silent: true },
+    );
     await startWorkers();
-    await enqueue([job('Case', String(caseRecord.Id), 'CREATE', { origin: 'cdc', channel: '/data/CaseChangeEvent', replayId: 42 })]);
+    await enqueue([
+      job('Case', String(caseRecord.Id), 'CREATE', { origin: 'cdc', channel: '/data/CaseChangeEvent', replayId: 42 }),
+    ]);
     await eventually(() => cm.control.comment('acme', 'emails', String(caseRecord.Id)));
     const app = await buildApp(harness.context);
     try {
       const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
       const lookup = await eventually(async () => {
-        const response = await app.inject({ method: 'GET', url: `/api/integrations/acme/emails/records/${caseRecord.Id}`, headers: auth });
+        const response = await app.inject({
+          method: 'GET',
+          url: `/api/integrations/acme/emails/records/${caseRecord.Id}`,
+          headers: auth,
+        });
         // The trail is noted right after the push: wait for both.
         const body = response.json<{ found: boolean; objects: Array<{ processed: unknown }> }>();
         return body.found && body.objects[0]?.processed ? body : undefined;
@@ -130,27 +163,58 @@ describe('worker: fetch, transform, push', () => {
       expect(lookup.objects).toEqual([
         {
           object: 'Case',
-          lastChange: { kind: 'CREATE', origin: 'cdc', enqueuedAt: expect.any(String), replayId: 42, channel: '/data/CaseChangeEvent' },
+          lastChange: {
+            kind: 'CREATE',
+            origin: 'cdc',
+            enqueuedAt: expect.any(String),
+            replayId: 42,
+            channel: '/data/CaseChangeEvent',
+          },
           processed: { at: expect.any(String), outcome: 'pushed' },
-          inSource: { state: 'present', commentId: caseRecord.Id, version: expect.any(String), pushedAt: expect.any(String) },
+          inSource: {
+            state: 'present',
+            commentId: caseRecord.Id,
+            version: expect.any(String),
+            pushedAt: expect.any(String),
+          },
           deadLetters: [],
         },
       ]);
-      const unknown = await app.inject({ method: 'GET', url: '/api/integrations/acme/emails/records/500000000000000AAA', headers: auth });
+      const unknown = await app.inject({
+        method: 'GET',
+        url: '/api/integrations/acme/emails/records/500000000000000AAA',
+        headers: auth,
+      });
       expect(unknown.json()).toEqual({ recordId: '500000000000000AAA', found: false, objects: [] });
 
       harness.org.store.update(String(caseRecord.Id), { Description: 'changed, not yet pushed' }, { silent: true });
-      const preview = await app.inject({ method: 'GET', url: `/api/integrations/acme/emails/preview?object=Case&id=${caseRecord.Id}`, headers: auth });
+      const preview = await app.inject({
+        method: 'GET',
+        url: `/api/integrations/acme/emails/preview?object=Case&id=${caseRecord.Id}`,
+        headers: auth,
+      });
       expect(preview.statusCode).toBe(200);
       expect(preview.json()).toMatchObject({
         object: 'Case',
         inScope: true,
-        comment: { id: caseRecord.Id, messages: [{ body: { text: 'changed, not yet pushed' }, subject: { text: 'Lookup' } }], user_properties: { 'string:Priority': 'Low' } },
+        comment: {
+          id: caseRecord.Id,
+          messages: [{ body: { text: 'changed, not yet pushed' }, subject: { text: 'Lookup' } }],
+          user_properties: { 'string:Priority': 'Low' },
+        },
       });
       expect(body(caseRecord.Id)).toBe('find me'); // previewed, not pushed
-      const bad = await app.inject({ method: 'GET', url: '/api/integrations/acme/emails/preview?object=Nope&id=500000000000000AAA', headers: auth });
+      const bad = await app.inject({
+        method: 'GET',
+        url: '/api/integrations/acme/emails/preview?object=Nope&id=500000000000000AAA',
+        headers: auth,
+      });
       expect(bad.statusCode).toBe(400);
-      const missing = await app.inject({ method: 'GET', url: '/api/integrations/acme/emails/preview?object=Case&id=500000000000000AAA', headers: auth });
+      const missing = await app.inject({
+        method: 'GET',
+        url: '/api/integrations/acme/emails/preview?object=Case&id=500000000000000AAA',
+        headers: auth,
+      });
       expect(missing.statusCode).toBe(404);
     } finally {
       await app.close();
@@ -159,8 +223,11 @@ describe('worker: fetch, transform, push', () => {
 
   it('coalesces many changes of one record into one fetch and one push, with one query per batch', async () => {
     const caseRecord = harness.org.store.create('Case', { Subject: 'S', Description: 'v0' }, { silent: true });
-    const emails = Array.from({ length: 30 }, (_, i) => harness.org.store.create('EmailMessage', emailFields(String(caseRecord.Id), `body ${i}`), { silent: true }));
-    for (let i = 1; i <= 5; i++) harness.org.store.update(String(caseRecord.Id), { Description: `v${i}` }, { silent: true });
+    const emails = Array.from({ length: 30 }, (_, i) =>
+      harness.org.store.create('EmailMessage', emailFields(String(caseRecord.Id), `body ${i}`), { silent: true }),
+    );
+    for (let i = 1; i <= 5; i++)
+      harness.org.store.update(String(caseRecord.Id), { Description: `v${i}` }, { silent: true });
     await enqueue([
       ...Array.from({ length: 5 }, () => job('Case', String(caseRecord.Id))),
       ...emails.map((e) => job('EmailMessage', String(e.Id), 'CREATE')),
@@ -191,7 +258,9 @@ describe('worker: fetch, transform, push', () => {
 
   it('deletes: DELETE events, deleted records and records leaving the where clause', async () => {
     const caseRecord = harness.org.store.create('Case', { Subject: 'S', Description: 'd' }, { silent: true });
-    const [a, b, c] = [1, 2, 3].map((i) => harness.org.store.create('EmailMessage', emailFields(String(caseRecord.Id), `m${i}`), { silent: true }));
+    const [a, b, c] = [1, 2, 3].map((i) =>
+      harness.org.store.create('EmailMessage', emailFields(String(caseRecord.Id), `m${i}`), { silent: true }),
+    );
     await startWorkers();
     await enqueue([a, b, c].map((e) => job('EmailMessage', String(e?.Id), 'CREATE')));
     await eventually(() => cm.control.comments('acme', 'emails').length === 3);
@@ -209,7 +278,11 @@ describe('worker: fetch, transform, push', () => {
 
   it('a record that cannot become a comment is dead-lettered; the rest of the batch goes through', async () => {
     // Task maps its comment id to Subject: a subject with spaces is not a valid comment id (docs/communications-mining.md#comment-fields).
-    const bad = harness.org.store.create('Task', { Subject: 'call the customer back', Description: 'x' }, { silent: true });
+    const bad = harness.org.store.create(
+      'Task',
+      { Subject: 'call the customer back', Description: 'x' },
+      { silent: true },
+    );
     const good = harness.org.store.create('Task', { Subject: 'follow-up-42', Description: 'y' }, { silent: true });
     await startWorkers();
     await enqueue([job('Task', String(bad.Id), 'CREATE'), job('Task', String(good.Id), 'CREATE')]);
@@ -227,11 +300,18 @@ describe('worker: fetch, transform, push', () => {
     expect(await new DeadLetterStore(harness.redis.redis, harness.redis.prefix).count(INTEGRATION)).toBe(0);
   });
 
-  it('a comment CM rejects goes to the dead-letter list with CM\'s reason; the rest goes through', async () => {
+  it("a comment CM rejects goes to the dead-letter list with CM's reason; the rest goes through", async () => {
     const caseRecord = harness.org.store.create('Case', { Subject: 'S', Description: 'x' }, { silent: true });
-    const emails = [1, 2].map((i) => harness.org.store.create('EmailMessage', emailFields(String(caseRecord.Id), `m${i}`), { silent: true }));
+    const emails = [1, 2].map((i) =>
+      harness.org.store.create('EmailMessage', emailFields(String(caseRecord.Id), `m${i}`), { silent: true }),
+    );
     // The batch fails, then its first half fails again: that comment is isolated and rejected.
-    cm.control.failNext({ status: 422, count: 2, route: 'sync', message: 'comments[0].messages[0].body.text: rejected for the test' });
+    cm.control.failNext({
+      status: 422,
+      count: 2,
+      route: 'sync',
+      message: 'comments[0].messages[0].body.text: rejected for the test',
+    });
     await startWorkers();
     await enqueue(emails.map((e) => job('EmailMessage', String(e.Id), 'CREATE')));
     const store = new DeadLetterStore(harness.redis.redis, harness.redis.prefix);
@@ -257,12 +337,15 @@ describe('worker: fetch, transform, push', () => {
   });
 
   it('racing workers never let an older version overwrite a newer one', async () => {
-    const records = Array.from({ length: 8 }, (_, i) => harness.org.store.create('Case', { Subject: `r${i}`, Description: 'v0' }, { silent: true }));
+    const records = Array.from({ length: 8 }, (_, i) =>
+      harness.org.store.create('Case', { Subject: `r${i}`, Description: 'v0' }, { silent: true }),
+    );
     // Slow pushes on two independent worker processes: their batches overlap in time.
     cm.control.latency(15);
     await startWorkers(2, { batchSize: 5 });
     for (let version = 1; version <= 6; version++) {
-      for (const record of records) harness.org.store.update(String(record.Id), { Description: `v${version}` }, { silent: true });
+      for (const record of records)
+        harness.org.store.update(String(record.Id), { Description: `v${version}` }, { silent: true });
       await enqueue(records.map((r) => job('Case', String(r.Id))));
       await new Promise((resolve) => setImmediate(resolve));
     }

@@ -24,8 +24,14 @@ describe('simulated CM control API: reading state', () => {
     const counters = await callControl(cm, 'GET', '/counters');
 
     expect((comments.body.comments as Array<{ comment: { id: string } }>).map((c) => c.comment.id)).toEqual(['a', 'b']);
-    expect(one.body.comment).toMatchObject({ comment: { id: 'a', timestamp: '2025-01-01T00:00:00Z' }, seq: expect.any(Number) });
-    expect((history.body.history as Array<{ outcome: string }>).map((e) => e.outcome)).toEqual(['new', 'updated_properties_only']);
+    expect(one.body.comment).toMatchObject({
+      comment: { id: 'a', timestamp: '2025-01-01T00:00:00Z' },
+      seq: expect.any(Number),
+    });
+    expect((history.body.history as Array<{ outcome: string }>).map((e) => e.outcome)).toEqual([
+      'new',
+      'updated_properties_only',
+    ]);
     expect(counters.body.counters).toMatchObject({
       requests: { sync: { '200': 2 } },
       comments: { new: 2, updated: 1, updated_properties_only: 1, billable: 2 },
@@ -42,7 +48,12 @@ describe('simulated CM control API: reading state', () => {
 
 describe('simulated CM control API: steering', () => {
   it('arms a fault over HTTP that the CM API then plays, and clears it', async () => {
-    const armed = await callControl(cm, 'POST', '/faults', { kind: 'failNext', status: 429, retryAfterSeconds: 3, route: 'sync' });
+    const armed = await callControl(cm, 'POST', '/faults', {
+      kind: 'failNext',
+      status: 429,
+      retryAfterSeconds: 3,
+      route: 'sync',
+    });
     const limited = await sync(cm, [validComment('x')]);
     await callControl(cm, 'POST', '/faults', { kind: 'failUntilCleared', status: 503 });
     const outage = await sync(cm, [validComment('x')]);
@@ -101,19 +112,73 @@ describe('simulated CM control API: steering', () => {
 
 describe('simulated CM control API: bad input', () => {
   it.each([
-    { name: 'an unknown fault kind', method: 'POST', path: '/faults', body: { kind: 'explode' }, message: 'Invalid fault' },
-    { name: 'a success status as a fault', method: 'POST', path: '/faults', body: { kind: 'failNext', status: 200 }, message: 'status' },
-    { name: 'a status that is a string', method: 'POST', path: '/faults', body: { kind: 'failNext', status: '503' }, message: 'status' },
-    { name: 'an unknown fault field', method: 'POST', path: '/faults', body: { kind: 'dropNext', after: true }, message: 'after' },
-    { name: 'an unknown route', method: 'POST', path: '/faults', body: { kind: 'latency', ms: 5, route: 'nope' }, message: 'route' },
+    {
+      name: 'an unknown fault kind',
+      method: 'POST',
+      path: '/faults',
+      body: { kind: 'explode' },
+      message: 'Invalid fault',
+    },
+    {
+      name: 'a success status as a fault',
+      method: 'POST',
+      path: '/faults',
+      body: { kind: 'failNext', status: 200 },
+      message: 'status',
+    },
+    {
+      name: 'a status that is a string',
+      method: 'POST',
+      path: '/faults',
+      body: { kind: 'failNext', status: '503' },
+      message: 'status',
+    },
+    {
+      name: 'an unknown fault field',
+      method: 'POST',
+      path: '/faults',
+      body: { kind: 'dropNext', after: true },
+      message: 'after',
+    },
+    {
+      name: 'an unknown route',
+      method: 'POST',
+      path: '/faults',
+      body: { kind: 'latency', ms: 5, route: 'nope' },
+      message: 'route',
+    },
     { name: 'malformed JSON', method: 'POST', path: '/faults', body: '{"kind":', message: 'Malformed JSON body' },
     { name: 'no body', method: 'POST', path: '/faults', body: undefined, message: 'Invalid fault' },
     { name: 'a JSON array', method: 'POST', path: '/faults', body: [], message: 'Invalid fault' },
     { name: 'tokens that are not strings', method: 'PUT', path: '/tokens', body: { tokens: [1] }, message: 'tokens.0' },
-    { name: 'an empty token', method: 'PUT', path: '/tokens', body: { tokens: [''] }, message: 'a token must not be empty' },
-    { name: 'an unknown history filter', method: 'GET', path: '/history?comment=x', body: undefined, message: 'comment' },
-    { name: 'a source name with a slash', method: 'POST', path: '/sources', body: { project: PROJECT, name: 'a/b' }, message: 'Invalid source name' },
-    { name: 'an unknown source field', method: 'POST', path: '/sources', body: { project: PROJECT, name: 'ok', colour: 'red' }, message: 'colour' },
+    {
+      name: 'an empty token',
+      method: 'PUT',
+      path: '/tokens',
+      body: { tokens: [''] },
+      message: 'a token must not be empty',
+    },
+    {
+      name: 'an unknown history filter',
+      method: 'GET',
+      path: '/history?comment=x',
+      body: undefined,
+      message: 'comment',
+    },
+    {
+      name: 'a source name with a slash',
+      method: 'POST',
+      path: '/sources',
+      body: { project: PROJECT, name: 'a/b' },
+      message: 'Invalid source name',
+    },
+    {
+      name: 'an unknown source field',
+      method: 'POST',
+      path: '/sources',
+      body: { project: PROJECT, name: 'ok', colour: 'red' },
+      message: 'colour',
+    },
   ])('answers $name with 400 naming the problem', async ({ method, path, body, message }) => {
     const response = await callControl(cm, method, path, body);
 

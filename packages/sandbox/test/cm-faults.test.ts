@@ -135,7 +135,7 @@ describe('simulated CM latency', () => {
 
     expect(performance.now() - closeStart).toBeLessThan(5_000);
     // The request was in the server: its connection died (not refused).
-    expect((await pending)).toMatchObject({ cause: { code: 'UND_ERR_SOCKET' } });
+    expect(await pending).toMatchObject({ cause: { code: 'UND_ERR_SOCKET' } });
     await expect.poll(() => own.control.counters().inFlight).toBe(0);
   });
 });
@@ -186,7 +186,9 @@ describe('simulated CM dropped connections', () => {
     cm.control.dropNext(1);
     cm.control.failNext({ status: 429 });
 
-    const first = await fetch(`${cm.url}/api/v1/sources`, { headers: { authorization: `Bearer ${TOKEN}` } }).catch(() => 'dropped');
+    const first = await fetch(`${cm.url}/api/v1/sources`, { headers: { authorization: `Bearer ${TOKEN}` } }).catch(
+      () => 'dropped',
+    );
     const second = await callApi(cm, 'GET', '/sources');
     const third = await callApi(cm, 'GET', '/sources');
 
@@ -199,7 +201,11 @@ describe('simulated CM in-process fault options', () => {
   it.each([
     { name: 'a non-error status', arm: () => cm.control.failNext({ status: 200 }), message: 'status' },
     { name: 'a zero count', arm: () => cm.control.failNext({ status: 503, count: 0 }), message: 'count' },
-    { name: 'an unknown route', arm: () => cm.control.failNext({ status: 503, route: 'nope' as 'sync' }), message: 'route' },
+    {
+      name: 'an unknown route',
+      arm: () => cm.control.failNext({ status: 503, route: 'nope' as 'sync' }),
+      message: 'route',
+    },
     { name: 'negative latency', arm: () => cm.control.latency(-1), message: 'ms' },
     { name: 'a fractional drop count', arm: () => cm.control.dropNext(1.5), message: 'count' },
   ])('refuses $name, naming the field', ({ arm, message }) => {

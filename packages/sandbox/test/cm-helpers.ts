@@ -55,7 +55,11 @@ export async function callApi(
     (init.headers as Record<string, string>)['content-type'] = 'application/json';
   }
   const response = await fetch(`${cm.url}/api/v1${path}`, init);
-  return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as Record<string, unknown>,
+  };
 }
 
 export function sync(cm: SimulatedCommunicationsMining, comments: unknown[], source = SOURCE): Promise<JsonResponse> {
@@ -75,5 +79,9 @@ export async function callControl(
     init.headers = { 'content-type': 'application/json' };
   }
   const response = await fetch(`${originOf(cm)}/_sandbox/cm${path}`, init);
-  return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as Record<string, unknown>,
+  };
 }

@@ -18,7 +18,9 @@ describe('simulated CM base path', () => {
   it('serves the API at <base>/api/... and reports the base in url', async () => {
     expect(cm.url).toBe(`${originOf(cm)}${BASE_PATH}`);
 
-    const joinedRelative = await fetch(new URL('api/v1/sources', `${cm.url}/`), { headers: { authorization: `Bearer ${TOKEN}` } });
+    const joinedRelative = await fetch(new URL('api/v1/sources', `${cm.url}/`), {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
 
     expect(joinedRelative.status).toBe(200);
   });
@@ -62,8 +64,16 @@ describe('simulated CM auth', () => {
   it.each<{ name: string; headers: Record<string, string>; message: string }>([
     { name: 'no Authorization header', headers: {}, message: 'Missing "Authorization: Bearer <token>" header' },
     { name: 'an unknown token', headers: { authorization: 'Bearer wrong' }, message: 'Invalid or revoked API token' },
-    { name: 'another scheme', headers: { authorization: `Basic ${TOKEN}` }, message: 'Missing "Authorization: Bearer <token>" header' },
-    { name: 'the legacy X-Auth-Token header', headers: { 'x-auth-token': TOKEN }, message: 'Missing "Authorization: Bearer <token>" header' },
+    {
+      name: 'another scheme',
+      headers: { authorization: `Basic ${TOKEN}` },
+      message: 'Missing "Authorization: Bearer <token>" header',
+    },
+    {
+      name: 'the legacy X-Auth-Token header',
+      headers: { 'x-auth-token': TOKEN },
+      message: 'Missing "Authorization: Bearer <token>" header',
+    },
   ])('answers $name with 401 and the envelope, storing nothing', async ({ headers, message }) => {
     const response = await callApi(cm, 'POST', path, body, headers);
 
@@ -118,7 +128,13 @@ describe('simulated CM sources', () => {
   });
 
   it('creates with PUT, refuses a second create with 409, updates with POST', async () => {
-    const fields = { title: 'Salesforce emails', description: 'Synced by sf-cm-bridge', language: 'en', should_translate: false, sensitive_properties: [] };
+    const fields = {
+      title: 'Salesforce emails',
+      description: 'Synced by sf-cm-bridge',
+      language: 'en',
+      should_translate: false,
+      sensitive_properties: [],
+    };
 
     const created = await callApi(cm, 'PUT', `/sources/${PROJECT}/emails`, { source: fields });
     const again = await callApi(cm, 'PUT', `/sources/${PROJECT}/emails`, { source: fields });
@@ -134,12 +150,42 @@ describe('simulated CM sources', () => {
 
   it.each([
     { name: 'a missing source on GET', method: 'GET', path: `/sources/${PROJECT}/nope`, body: undefined, status: 404 },
-    { name: 'a missing source on POST', method: 'POST', path: `/sources/${PROJECT}/nope`, body: { source: {} }, status: 404 },
+    {
+      name: 'a missing source on POST',
+      method: 'POST',
+      path: `/sources/${PROJECT}/nope`,
+      body: { source: {} },
+      status: 404,
+    },
     { name: 'a missing id:<id>', method: 'GET', path: '/sources/id:0000000000000000', body: undefined, status: 404 },
-    { name: 'a source name with a space', method: 'PUT', path: `/sources/${PROJECT}/bad%20name`, body: { source: {} }, status: 400 },
-    { name: 'a title over 128 chars', method: 'PUT', path: `/sources/${PROJECT}/ok`, body: { source: { title: 'x'.repeat(129) } }, status: 400 },
-    { name: 'an unknown language', method: 'PUT', path: `/sources/${PROJECT}/ok`, body: { source: { language: 'fr' } }, status: 400 },
-    { name: 'a body without the source wrapper', method: 'PUT', path: `/sources/${PROJECT}/ok`, body: { title: 'x' }, status: 400 },
+    {
+      name: 'a source name with a space',
+      method: 'PUT',
+      path: `/sources/${PROJECT}/bad%20name`,
+      body: { source: {} },
+      status: 400,
+    },
+    {
+      name: 'a title over 128 chars',
+      method: 'PUT',
+      path: `/sources/${PROJECT}/ok`,
+      body: { source: { title: 'x'.repeat(129) } },
+      status: 400,
+    },
+    {
+      name: 'an unknown language',
+      method: 'PUT',
+      path: `/sources/${PROJECT}/ok`,
+      body: { source: { language: 'fr' } },
+      status: 400,
+    },
+    {
+      name: 'a body without the source wrapper',
+      method: 'PUT',
+      path: `/sources/${PROJECT}/ok`,
+      body: { title: 'x' },
+      status: 400,
+    },
   ])('answers $name with $status and the envelope', async ({ method, path, body, status }) => {
     const response = await callApi(cm, method, path, body);
 

@@ -74,7 +74,9 @@ describe('simulated CM /sync', () => {
     });
     // Changing only sent_at changes `messages`: counted as text-changed (entities discarded, docs/communications-mining.md#upsert-semantics-annotations-and-billing).
     const sentAtOnly = await sync(cm, [
-      validComment('e', { messages: [{ from: 'jane@customer.example', sent_at: '2024-01-01T00:00:00Z', body: { text: 'Body of e' } }] }),
+      validComment('e', {
+        messages: [{ from: 'jane@customer.example', sent_at: '2024-01-01T00:00:00Z', body: { text: 'Body of e' } }],
+      }),
     ]);
     expect(sentAtOnly.body.updated_text_changed).toBe(1);
     expect(cm.control.counters().comments).toEqual({
@@ -141,7 +143,12 @@ describe('simulated CM /sync', () => {
       ['delete', true],
       ['upsert', 'new'],
     ]);
-    expect(history.filter((e): e is UpsertHistoryEntry => e.kind === 'upsert').map((e) => e.comment)).toEqual([v1, v2, v2, v3]);
+    expect(history.filter((e): e is UpsertHistoryEntry => e.kind === 'upsert').map((e) => e.comment)).toEqual([
+      v1,
+      v2,
+      v2,
+      v3,
+    ]);
     const seqs = history.map((entry) => entry.seq);
     expect(seqs).toEqual([...seqs].sort((p, q) => p - q));
     expect(new Set(seqs).size).toBe(seqs.length);
@@ -213,7 +220,10 @@ describe('simulated CM get comment', () => {
     const response = await callApi(cm, 'GET', `${commentsPath}/missing`);
 
     expect(response.status).toBe(404);
-    expect(response.body).toEqual({ status: 'error', message: `Comment "missing" not found in source 'acme/salesforce'` });
+    expect(response.body).toEqual({
+      status: 'error',
+      message: `Comment "missing" not found in source 'acme/salesforce'`,
+    });
   });
 });
 
@@ -222,7 +232,10 @@ describe('simulated CM delete comments', () => {
   const query = (list: string[]) => list.map((id) => `id=${encodeURIComponent(id)}`).join('&');
 
   it('deletes up to 32 ids in one call and records delete markers', async () => {
-    await sync(cm, ids(33).map((id) => validComment(id)));
+    await sync(
+      cm,
+      ids(33).map((id) => validComment(id)),
+    );
 
     const response = await callApi(cm, 'DELETE', `${commentsPath}?${query(ids(32))}`);
 
@@ -234,7 +247,10 @@ describe('simulated CM delete comments', () => {
   });
 
   it('rejects 33 ids with 400 and deletes none of them', async () => {
-    await sync(cm, ids(33).map((id) => validComment(id)));
+    await sync(
+      cm,
+      ids(33).map((id) => validComment(id)),
+    );
 
     const response = await callApi(cm, 'DELETE', `${commentsPath}?${query(ids(33))}`);
 

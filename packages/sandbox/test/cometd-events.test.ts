@@ -146,8 +146,18 @@ describe('CometD change event delivery', () => {
     await waitFor(() => client.deliveries.length >= 2, 'gap and overflow');
     const [gap, overflow] = client.deliveries.map((d) => d.data.payload);
     expect(Object.keys(gap!)).toEqual(['ChangeEventHeader']);
-    expect(gap!.ChangeEventHeader).toMatchObject({ entityName: 'Case', changeType: 'GAP_UPDATE', recordIds: [a, b], changeOrigin: '', changedFields: [] });
+    expect(gap!.ChangeEventHeader).toMatchObject({
+      entityName: 'Case',
+      changeType: 'GAP_UPDATE',
+      recordIds: [a, b],
+      changeOrigin: '',
+      changedFields: [],
+    });
     expect(Object.keys(overflow!)).toEqual(['ChangeEventHeader']);
-    expect(overflow!.ChangeEventHeader).toMatchObject({ entityName: 'Case', changeType: 'GAP_OVERFLOW', recordIds: [EMPTY_ID] });
+    expect(overflow!.ChangeEventHeader).toMatchObject({
+      entityName: 'Case',
+      changeType: 'GAP_OVERFLOW',
+      recordIds: [EMPTY_ID],
+    });
   });
 });

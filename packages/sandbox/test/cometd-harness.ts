@@ -144,7 +144,9 @@ export class TestClient {
       sub.then(
         () => resolve(),
         (err: unknown) => {
-          const reply = this.metaReplies('/meta/subscribe').findLast((m) => m.subscription === channel && m.successful === false);
+          const reply = this.metaReplies('/meta/subscribe').findLast(
+            (m) => m.subscription === channel && m.successful === false,
+          );
           reject(new Error(reply?.error ?? (err as faye.BayeuxError).message));
         },
       );

@@ -26,7 +26,9 @@ describe('CometD replay', () => {
     createCases(1, 'new');
     await waitFor(() => client.deliveries.length >= 1, 'the new event');
     expect(subjects(client)).toEqual(['new 1']);
-    expect(h.endpoint.control.counters().subscriptions).toEqual([{ clientId: expect.any(String), channel: CASES, replayFrom: -1 }]);
+    expect(h.endpoint.control.counters().subscriptions).toEqual([
+      { clientId: expect.any(String), channel: CASES, replayFrom: -1 },
+    ]);
   });
 
   it('a stored replay id replays only the events after it, then live ones', async () => {

@@ -20,7 +20,13 @@ async function call(method: string, path: string, body?: unknown) {
   return { status: res.status, body: (text ? JSON.parse(text) : undefined) as Record<string, unknown> };
 }
 
-type Header = { changeType: string; recordIds: string[]; transactionKey: string; sequenceNumber: number; entityName: string };
+type Header = {
+  changeType: string;
+  recordIds: string[];
+  transactionKey: string;
+  sequenceNumber: number;
+  entityName: string;
+};
 const headers = () => org.events.retained().map((e) => e.message.payload.ChangeEventHeader as Header);
 
 describe('records over the Control API', () => {
@@ -29,7 +35,10 @@ describe('records over the Control API', () => {
     expect(created.status).toBe(201);
     const id = String(created.body.Id);
     expect(id).toMatch(/^500/);
-    expect((await call('PATCH', `/records/${id}`, { fields: { Status: 'Working' } })).body).toMatchObject({ Id: id, Status: 'Working' });
+    expect((await call('PATCH', `/records/${id}`, { fields: { Status: 'Working' } })).body).toMatchObject({
+      Id: id,
+      Status: 'Working',
+    });
     expect((await call('DELETE', `/records/${id}`)).body).toMatchObject({ Id: id, IsDeleted: true });
     expect((await call('POST', `/records/${id}/undelete`)).body).toMatchObject({ Id: id, IsDeleted: false });
     expect((await call('POST', `/records/${id}/purge`)).status).toBe(200);
@@ -78,10 +87,19 @@ describe('records over the Control API', () => {
     expect(badShape).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
     const badOp = await call('POST', '/transactions', { operations: [{ op: 'explode', id: '500000000000000AAA' }] });
     expect(badOp).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
-    const notJson = await fetch(`${org.url}/_sandbox/sf/records`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{nope' });
+    const notJson = await fetch(`${org.url}/_sandbox/sf/records`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{nope',
+    });
     expect(notJson.status).toBe(400);
     // a failing transaction leaves nothing behind
-    const rolledBack = await call('POST', '/transactions', { operations: [{ op: 'create', object: 'Case', fields: { Subject: 'kept?' } }, { op: 'update', id: '500000000000000AAA', fields: {} }] });
+    const rolledBack = await call('POST', '/transactions', {
+      operations: [
+        { op: 'create', object: 'Case', fields: { Subject: 'kept?' } },
+        { op: 'update', id: '500000000000000AAA', fields: {} },
+      ],
+    });
     expect(rolledBack.status).toBeGreaterThanOrEqual(400);
     expect([...org.store.records('Case')]).toEqual([]);
   });
@@ -91,12 +109,29 @@ describe('CDC edge cases over the Control API', () => {
   test('gap, overflow and merged events carry the documented headers', async () => {
     const a = org.store.create('Case', { Subject: 'a' }, { silent: true });
     const b = org.store.create('Case', { Subject: 'b' }, { silent: true });
-    const gap = await call('POST', '/events/gap', { object: 'Case', changeType: 'GAP_UPDATE', recordIds: [a.Id, b.Id] });
+    const gap = await call('POST', '/events/gap', {
+      object: 'Case',
+      changeType: 'GAP_UPDATE',
+      recordIds: [a.Id, b.Id],
+    });
     expect(gap.body.header).toMatchObject({ changeType: 'GAP_UPDATE', recordIds: [a.Id, b.Id], changeOrigin: '' });
     const overflow = await call('POST', '/events/overflow', { object: 'EmailMessage' });
-    expect(overflow.body.header).toMatchObject({ changeType: 'GAP_OVERFLOW', recordIds: ['000000000000000AAA'], entityName: 'EmailMessage' });
-    const merged = await call('POST', '/events/merged', { object: 'Case', changeType: 'UPDATE', recordIds: [a.Id, b.Id], fields: { Status: 'Closed' } });
-    expect(merged.body.header).toMatchObject({ changeType: 'UPDATE', recordIds: [a.Id, b.Id], changedFields: ['Status'] });
+    expect(overflow.body.header).toMatchObject({
+      changeType: 'GAP_OVERFLOW',
+      recordIds: ['000000000000000AAA'],
+      entityName: 'EmailMessage',
+    });
+    const merged = await call('POST', '/events/merged', {
+      object: 'Case',
+      changeType: 'UPDATE',
+      recordIds: [a.Id, b.Id],
+      fields: { Status: 'Closed' },
+    });
+    expect(merged.body.header).toMatchObject({
+      changeType: 'UPDATE',
+      recordIds: [a.Id, b.Id],
+      changedFields: ['Status'],
+    });
     expect(Number(merged.body.replayId)).toBeGreaterThan(Number(gap.body.replayId));
     const noCdc = await call('POST', '/events/overflow', { object: 'CaseComment' });
     expect(noCdc.status).toBe(400);
@@ -112,15 +147,25 @@ describe('CDC edge cases over the Control API', () => {
 describe('tokens, faults and counters over the Control API', () => {
   async function login(): Promise<string> {
     const redirect = 'http://localhost:8787/oauth/callback';
-    const authorize = await fetch(`${org.url}/services/oauth2/authorize?response_type=code&client_id=3MVG9SandboxBridgeConsumerKey&redirect_uri=${encodeURIComponent(redirect)}`, { redirect: 'manual' });
+    const authorize = await fetch(
+      `${org.url}/services/oauth2/authorize?response_type=code&client_id=3MVG9SandboxBridgeConsumerKey&redirect_uri=${encodeURIComponent(redirect)}`,
+      { redirect: 'manual' },
+    );
     const code = new URL(authorize.headers.get('location') ?? '').searchParams.get('code') ?? '';
     const res = await fetch(`${org.url}/services/oauth2/token`, {
       method: 'POST',
-      body: new URLSearchParams({ grant_type: 'authorization_code', code, client_id: '3MVG9SandboxBridgeConsumerKey', client_secret: 'sandbox-consumer-secret', redirect_uri: redirect }),
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        client_id: '3MVG9SandboxBridgeConsumerKey',
+        client_secret: 'sandbox-consumer-secret',
+        redirect_uri: redirect,
+      }),
     });
     return ((await res.json()) as { access_token: string }).access_token;
   }
-  const limits = (token: string) => fetch(`${org.url}/services/data/v62.0/limits`, { headers: { Authorization: `Bearer ${token}` } });
+  const limits = (token: string) =>
+    fetch(`${org.url}/services/data/v62.0/limits`, { headers: { Authorization: `Bearer ${token}` } });
 
   test('expire-access-tokens makes REST answer 401 INVALID_SESSION_ID', async () => {
     const token = await login();
@@ -138,7 +183,10 @@ describe('tokens, faults and counters over the Control API', () => {
     expect((await limits(token)).status).toBe(200);
     expect((await call('POST', '/faults/rest', { failNext: { count: 1, status: 418 } })).status).toBe(400);
     const counters = await call('GET', '/counters');
-    expect(counters.body).toMatchObject({ rest: { calls: { limits: 2 } }, oauth: { grants: { authorization_code: 1 } } });
+    expect(counters.body).toMatchObject({
+      rest: { calls: { limits: 2 } },
+      oauth: { grants: { authorization_code: 1 } },
+    });
     expect((counters.body.streaming as { subscriptions: unknown[] }).subscriptions).toEqual([]);
   });
 
@@ -152,7 +200,11 @@ describe('tokens, faults and counters over the Control API', () => {
 describe('activity generator', () => {
   function run(seed: number, steps: number) {
     const store = createOrgStore({ now: () => Date.parse('2024-05-10T12:00:00Z') });
-    const activity = startActivity(store, { ratePerMinute: 0, random: seededRandom(seed), now: () => Date.parse('2024-05-10T12:00:00Z') });
+    const activity = startActivity(store, {
+      ratePerMinute: 0,
+      random: seededRandom(seed),
+      now: () => Date.parse('2024-05-10T12:00:00Z'),
+    });
     const kinds = Array.from({ length: steps }, () => activity.step().kind);
     activity.stop();
     return { store, kinds };
@@ -163,7 +215,9 @@ describe('activity generator', () => {
     const second = run(42, 60);
     expect(second.kinds).toEqual(first.kinds);
     expect(first.kinds[0]).toBe('newCase');
-    expect(first.kinds).toEqual(expect.arrayContaining(['newCase', 'customerReply', 'agentReply', 'statusChange', 'caseComment']));
+    expect(first.kinds).toEqual(
+      expect.arrayContaining(['newCase', 'customerReply', 'agentReply', 'statusChange', 'caseComment']),
+    );
     const cases = [...first.store.records('Case', { includeDeleted: true })];
     const emails = [...first.store.records('EmailMessage')];
     // every Case opens with an inbound email in the same transaction

@@ -69,9 +69,14 @@ describe('jsforce against the simulated org', () => {
   test('describe and describeGlobal', async () => {
     const describe = await conn.describe('EmailMessage');
     expect(describe.keyPrefix).toBe('02s');
-    expect(describe.fields.find((f) => f.name === 'ParentId')).toMatchObject({ referenceTo: ['Case'], relationshipName: 'Parent' });
+    expect(describe.fields.find((f) => f.name === 'ParentId')).toMatchObject({
+      referenceTo: ['Case'],
+      relationshipName: 'Parent',
+    });
     const global = await conn.describeGlobal();
-    expect(global.sobjects.map((o) => o.name)).toEqual(expect.arrayContaining(['Case', 'EmailMessage', 'CaseComment', 'Complaint__c']));
+    expect(global.sobjects.map((o) => o.name)).toEqual(
+      expect.arrayContaining(['Case', 'EmailMessage', 'CaseComment', 'Complaint__c']),
+    );
   });
 
   test('updated() and deleted() windows', async () => {
@@ -85,7 +90,8 @@ describe('jsforce against the simulated org', () => {
     const deleted = await conn.sobject('Case').deleted(start, end);
     const covered = Date.parse(updated.latestDateCovered.replace('+0000', 'Z'));
     expect(covered).toBeLessThanOrEqual(Date.now());
-    const stamp = (id: unknown) => Date.parse(String(org.store.get(String(id), { includeDeleted: true })?.SystemModstamp));
+    const stamp = (id: unknown) =>
+      Date.parse(String(org.store.get(String(id), { includeDeleted: true })?.SystemModstamp));
     expect(updated.ids.includes(String(c.Id))).toBe(stamp(c.Id) < covered);
     expect(deleted.deletedRecords.some((d) => d.id === gone.Id)).toBe(stamp(gone.Id) < covered);
   });
@@ -106,10 +112,14 @@ describe('jsforce against the simulated org', () => {
   });
 
   test('CometD is served on the same host: a jsforce streaming client receives a CaseChangeEvent', async () => {
-    const received = new Promise<{ payload: { ChangeEventHeader: { changeType: string; recordIds: string[] }; Subject?: string } }>((resolve, reject) => {
+    const received = new Promise<{
+      payload: { ChangeEventHeader: { changeType: string; recordIds: string[] }; Subject?: string };
+    }>((resolve, reject) => {
       const client = conn.streaming.createClient([]);
       const subscription = client.subscribe('/data/CaseChangeEvent', (message: unknown) => {
-        resolve(message as { payload: { ChangeEventHeader: { changeType: string; recordIds: string[] }; Subject?: string } });
+        resolve(
+          message as { payload: { ChangeEventHeader: { changeType: string; recordIds: string[] }; Subject?: string } },
+        );
         client.disconnect();
       });
       subscription.then(

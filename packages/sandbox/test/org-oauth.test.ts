@@ -13,24 +13,39 @@ const REDIRECT = 'http://localhost:9999/callback';
 let org: SimulatedSalesforceOrg;
 
 beforeEach(async () => {
-  org = await startSalesforceOrg({ connectedApps: [APP, { ...APP, clientId: '3MVG9Rotating', rotateRefreshTokens: true }] });
+  org = await startSalesforceOrg({
+    connectedApps: [APP, { ...APP, clientId: '3MVG9Rotating', rotateRefreshTokens: true }],
+  });
 });
 afterEach(async () => {
   await org.close();
 });
 
 function oauth2(extra: { useVerifier?: boolean; clientId?: string; clientSecret?: string; redirectUri?: string } = {}) {
-  return new jsforce.OAuth2({ loginUrl: org.url, clientId: APP.clientId, clientSecret: APP.clientSecret, redirectUri: REDIRECT, ...extra });
+  return new jsforce.OAuth2({
+    loginUrl: org.url,
+    clientId: APP.clientId,
+    clientSecret: APP.clientSecret,
+    redirectUri: REDIRECT,
+    ...extra,
+  });
 }
 
 /** Opens the authorize URL and submits the login + consent form like a browser would. */
-async function consent(authorizeUrl: string, action: 'allow' | 'deny', password = DEFAULT_INTEGRATION_USER.password): Promise<URL> {
+async function consent(
+  authorizeUrl: string,
+  action: 'allow' | 'deny',
+  password = DEFAULT_INTEGRATION_USER.password,
+): Promise<URL> {
   const page = await fetch(authorizeUrl, { redirect: 'manual' });
   expect(page.status).toBe(200);
   const html = await page.text();
   const form = new URLSearchParams();
   for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
-    form.set(m[1] ?? '', (m[2] ?? '').replace(/&#(\d+);/g, (_, c: string) => String.fromCharCode(Number(c))));
+    form.set(
+      m[1] ?? '',
+      (m[2] ?? '').replace(/&#(\d+);/g, (_, c: string) => String.fromCharCode(Number(c))),
+    );
   }
   form.set('username', DEFAULT_INTEGRATION_USER.username);
   form.set('password', password);
@@ -41,7 +56,10 @@ async function consent(authorizeUrl: string, action: 'allow' | 'deny', password 
 }
 
 async function codeFor(o: InstanceType<typeof jsforce.OAuth2>, params: Record<string, string> = {}): Promise<string> {
-  const location = await consent(o.getAuthorizationUrl({ scope: 'api refresh_token', state: 'xyz', ...params }), 'allow');
+  const location = await consent(
+    o.getAuthorizationUrl({ scope: 'api refresh_token', state: 'xyz', ...params }),
+    'allow',
+  );
   const code = location.searchParams.get('code');
   expect(code).toBeTruthy();
   return code ?? '';
@@ -54,7 +72,10 @@ async function postToken(form: Record<string, string>) {
 
 describe('authorize page', () => {
   test('Allow redirects to redirect_uri with code and state', async () => {
-    const location = await consent(oauth2().getAuthorizationUrl({ scope: 'api refresh_token', state: 'st-1' }), 'allow');
+    const location = await consent(
+      oauth2().getAuthorizationUrl({ scope: 'api refresh_token', state: 'st-1' }),
+      'allow',
+    );
     expect(`${location.origin}${location.pathname}`).toBe(REDIRECT);
     expect(location.searchParams.get('state')).toBe('st-1');
     expect(location.searchParams.get('code')).toMatch(/^aPrx/);
@@ -69,7 +90,8 @@ describe('authorize page', () => {
     const page = await fetch(oauth2().getAuthorizationUrl({}), { redirect: 'manual' });
     const html = await page.text();
     const form = new URLSearchParams();
-    for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) form.set(m[1] ?? '', m[2] ?? '');
+    for (const m of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g))
+      form.set(m[1] ?? '', m[2] ?? '');
     form.set('username', DEFAULT_INTEGRATION_USER.username);
     form.set('password', 'nope');
     form.set('action', 'allow');
@@ -93,7 +115,9 @@ describe('authorize page', () => {
   });
 
   test('a scope outside the known set redirects with invalid_scope', async () => {
-    const res = await fetch(oauth2().getAuthorizationUrl({ scope: 'api chatter_api', state: 's' }), { redirect: 'manual' });
+    const res = await fetch(oauth2().getAuthorizationUrl({ scope: 'api chatter_api', state: 's' }), {
+      redirect: 'manual',
+    });
     expect(res.status).toBe(302);
     const location = new URL(res.headers.get('location') ?? '');
     expect(location.searchParams.get('error')).toBe('invalid_scope');
@@ -101,7 +125,9 @@ describe('authorize page', () => {
   });
 
   test('auto-approve per request skips the page and approves as the integration user', async () => {
-    const res = await fetch(oauth2().getAuthorizationUrl({ sandbox_auto_approve: 'true', state: 'a' }), { redirect: 'manual' });
+    const res = await fetch(oauth2().getAuthorizationUrl({ sandbox_auto_approve: 'true', state: 'a' }), {
+      redirect: 'manual',
+    });
     expect(res.status).toBe(302);
     const location = new URL(res.headers.get('location') ?? '');
     expect(location.searchParams.get('code')).toBeTruthy();
@@ -113,9 +139,24 @@ describe('token endpoint with real jsforce', () => {
   test('code exchange returns exactly the documented token fields, no expires_in, valid signature', async () => {
     const o = oauth2();
     const code = await codeFor(o);
-    const { status, body } = await postToken({ grant_type: 'authorization_code', code, client_id: APP.clientId, client_secret: APP.clientSecret, redirect_uri: REDIRECT });
+    const { status, body } = await postToken({
+      grant_type: 'authorization_code',
+      code,
+      client_id: APP.clientId,
+      client_secret: APP.clientSecret,
+      redirect_uri: REDIRECT,
+    });
     expect(status).toBe(200);
-    expect(Object.keys(body).sort()).toEqual(['access_token', 'id', 'instance_url', 'issued_at', 'refresh_token', 'scope', 'signature', 'token_type']);
+    expect(Object.keys(body).sort()).toEqual([
+      'access_token',
+      'id',
+      'instance_url',
+      'issued_at',
+      'refresh_token',
+      'scope',
+      'signature',
+      'token_type',
+    ]);
     expect(body.access_token).toMatch(/^00D[0-9A-Za-z]{12}!AQ/);
     expect(body.token_type).toBe('Bearer');
     expect(body.instance_url).toBe(org.url);
@@ -142,33 +183,72 @@ describe('token endpoint with real jsforce', () => {
     const o = oauth2();
     const code = await codeFor(o);
     await new jsforce.Connection({ oauth2: o }).authorize(code);
-    await expect(new jsforce.Connection({ oauth2: o }).authorize(code)).rejects.toMatchObject({ name: 'invalid_grant', message: 'expired authorization code' });
+    await expect(new jsforce.Connection({ oauth2: o }).authorize(code)).rejects.toMatchObject({
+      name: 'invalid_grant',
+      message: 'expired authorization code',
+    });
   });
 
   test('an unknown code is invalid_grant authentication failure', async () => {
-    const { status, body } = await postToken({ grant_type: 'authorization_code', code: 'aPrxnope', client_id: APP.clientId, client_secret: APP.clientSecret, redirect_uri: REDIRECT });
+    const { status, body } = await postToken({
+      grant_type: 'authorization_code',
+      code: 'aPrxnope',
+      client_id: APP.clientId,
+      client_secret: APP.clientSecret,
+      redirect_uri: REDIRECT,
+    });
     expect(status).toBe(400);
     expect(body).toEqual({ error: 'invalid_grant', error_description: 'authentication failure' });
   });
 
   test('redirect_uri at the token endpoint must equal the authorize one', async () => {
     const code = await codeFor(oauth2());
-    const { status, body } = await postToken({ grant_type: 'authorization_code', code, client_id: APP.clientId, client_secret: APP.clientSecret, redirect_uri: 'http://localhost:9999/other' });
+    const { status, body } = await postToken({
+      grant_type: 'authorization_code',
+      code,
+      client_id: APP.clientId,
+      client_secret: APP.clientSecret,
+      redirect_uri: 'http://localhost:9999/other',
+    });
     expect(status).toBe(400);
-    expect(body).toEqual({ error: 'redirect_uri_mismatch', error_description: 'redirect_uri must match configuration' });
+    expect(body).toEqual({
+      error: 'redirect_uri_mismatch',
+      error_description: 'redirect_uri must match configuration',
+    });
   });
 
   test('wrong secret is 401 invalid_client, unknown client 400 invalid_client_id', async () => {
     const code = await codeFor(oauth2());
-    const bad = await postToken({ grant_type: 'authorization_code', code, client_id: APP.clientId, client_secret: 'wrong', redirect_uri: REDIRECT });
-    expect(bad).toEqual({ status: 401, body: { error: 'invalid_client', error_description: 'invalid client credentials' } });
-    const unknown = await postToken({ grant_type: 'authorization_code', code, client_id: 'who', client_secret: 'x', redirect_uri: REDIRECT });
-    expect(unknown).toEqual({ status: 400, body: { error: 'invalid_client_id', error_description: 'client identifier invalid' } });
+    const bad = await postToken({
+      grant_type: 'authorization_code',
+      code,
+      client_id: APP.clientId,
+      client_secret: 'wrong',
+      redirect_uri: REDIRECT,
+    });
+    expect(bad).toEqual({
+      status: 401,
+      body: { error: 'invalid_client', error_description: 'invalid client credentials' },
+    });
+    const unknown = await postToken({
+      grant_type: 'authorization_code',
+      code,
+      client_id: 'who',
+      client_secret: 'x',
+      redirect_uri: REDIRECT,
+    });
+    expect(unknown).toEqual({
+      status: 400,
+      body: { error: 'invalid_client_id', error_description: 'client identifier invalid' },
+    });
   });
 
   test('unknown grant type is unsupported_grant_type', async () => {
     const res = await postToken({ grant_type: 'password', client_id: APP.clientId, client_secret: APP.clientSecret });
-    expect(res).toEqual({ status: 400, body: { error: 'unsupported_grant_type', error_description: 'grant type not supported' } });
+    expect(res).toEqual({
+      status: 400,
+      body: { error: 'unsupported_grant_type', error_description: 'grant type not supported' },
+    });
   });
 
   test('PKCE with jsforce useVerifier: the same OAuth2 instance exchanges the code', async () => {
@@ -183,15 +263,31 @@ describe('token endpoint with real jsforce', () => {
   test('PKCE with another verifier is invalid_request, without one invalid_grant', async () => {
     const o = oauth2({ useVerifier: true });
     const code = await codeFor(o);
-    const form = { grant_type: 'authorization_code', code, client_id: APP.clientId, client_secret: APP.clientSecret, redirect_uri: REDIRECT };
+    const form = {
+      grant_type: 'authorization_code',
+      code,
+      client_id: APP.clientId,
+      client_secret: APP.clientSecret,
+      redirect_uri: REDIRECT,
+    };
     const wrong = await postToken({ ...form, code_verifier: 'a'.repeat(64) });
-    expect(wrong).toEqual({ status: 400, body: { error: 'invalid_request', error_description: 'invalid code verifier' } });
+    expect(wrong).toEqual({
+      status: 400,
+      body: { error: 'invalid_request', error_description: 'invalid code verifier' },
+    });
     const missing = await postToken(form);
-    expect(missing).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'invalid code verifier' } });
+    expect(missing).toEqual({
+      status: 400,
+      body: { error: 'invalid_grant', error_description: 'invalid code verifier' },
+    });
     // a failed check does not burn the code: the right verifier still works
     const ok = await postToken({ ...form, code_verifier: o.codeVerifier ?? '' });
     expect(ok.status).toBe(200);
-    expect(createHash('sha256').update(o.codeVerifier ?? '').digest('base64url')).toBe(url(o).searchParams.get('code_challenge'));
+    expect(
+      createHash('sha256')
+        .update(o.codeVerifier ?? '')
+        .digest('base64url'),
+    ).toBe(url(o).searchParams.get('code_challenge'));
   });
 });
 
@@ -214,8 +310,19 @@ describe('refresh, expiry and revoke', () => {
 
   test('refresh response has no refresh_token unless rotation is on', async () => {
     const code = await codeFor(oauth2());
-    const first = await postToken({ grant_type: 'authorization_code', code, client_id: APP.clientId, client_secret: APP.clientSecret, redirect_uri: REDIRECT });
-    const refreshed = await postToken({ grant_type: 'refresh_token', refresh_token: first.body.refresh_token ?? '', client_id: APP.clientId, client_secret: APP.clientSecret });
+    const first = await postToken({
+      grant_type: 'authorization_code',
+      code,
+      client_id: APP.clientId,
+      client_secret: APP.clientSecret,
+      redirect_uri: REDIRECT,
+    });
+    const refreshed = await postToken({
+      grant_type: 'refresh_token',
+      refresh_token: first.body.refresh_token ?? '',
+      client_id: APP.clientId,
+      client_secret: APP.clientSecret,
+    });
     expect(refreshed.status).toBe(200);
     expect(refreshed.body.refresh_token).toBeUndefined();
     expect(refreshed.body.access_token).not.toBe(first.body.access_token);
@@ -224,13 +331,22 @@ describe('refresh, expiry and revoke', () => {
   test('with rotation the old refresh token dies at once', async () => {
     const o = oauth2({ clientId: '3MVG9Rotating' });
     const code = await codeFor(o);
-    const first = await postToken({ grant_type: 'authorization_code', code, client_id: '3MVG9Rotating', client_secret: APP.clientSecret, redirect_uri: REDIRECT });
+    const first = await postToken({
+      grant_type: 'authorization_code',
+      code,
+      client_id: '3MVG9Rotating',
+      client_secret: APP.clientSecret,
+      redirect_uri: REDIRECT,
+    });
     const form = { grant_type: 'refresh_token', client_id: '3MVG9Rotating', client_secret: APP.clientSecret };
     const second = await postToken({ ...form, refresh_token: first.body.refresh_token ?? '' });
     expect(second.body.refresh_token).toMatch(/^5Aep861/);
     expect(second.body.refresh_token).not.toBe(first.body.refresh_token);
     const reused = await postToken({ ...form, refresh_token: first.body.refresh_token ?? '' });
-    expect(reused).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'expired access/refresh token' } });
+    expect(reused).toEqual({
+      status: 400,
+      body: { error: 'invalid_grant', error_description: 'expired access/refresh token' },
+    });
   });
 
   test('after revokeRefreshTokens() jsforce fails with the exact invalid_grant description', async () => {
@@ -239,8 +355,16 @@ describe('refresh, expiry and revoke', () => {
     await conn.authorize(await codeFor(o));
     org.oauth.revokeRefreshTokens();
     await expect(conn.limits()).rejects.toThrow('Unable to refresh session due to: expired access/refresh token');
-    const raw = await postToken({ grant_type: 'refresh_token', refresh_token: conn.refreshToken ?? '', client_id: APP.clientId, client_secret: APP.clientSecret });
-    expect(raw).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'expired access/refresh token' } });
+    const raw = await postToken({
+      grant_type: 'refresh_token',
+      refresh_token: conn.refreshToken ?? '',
+      client_id: APP.clientId,
+      client_secret: APP.clientSecret,
+    });
+    expect(raw).toEqual({
+      status: 400,
+      body: { error: 'invalid_grant', error_description: 'expired access/refresh token' },
+    });
   });
 
   test('revoking a refresh token revokes its access tokens; unknown token is invalid_token', async () => {
@@ -248,7 +372,9 @@ describe('refresh, expiry and revoke', () => {
     const conn = new jsforce.Connection({ oauth2: o, version: '62.0' });
     await conn.authorize(await codeFor(o));
     await o.revokeToken(conn.refreshToken ?? '');
-    const rest = await fetch(`${org.url}/services/data/v62.0/limits`, { headers: { Authorization: `Bearer ${conn.accessToken ?? ''}` } });
+    const rest = await fetch(`${org.url}/services/data/v62.0/limits`, {
+      headers: { Authorization: `Bearer ${conn.accessToken ?? ''}` },
+    });
     expect(rest.status).toBe(401);
     const again = await fetch(`${org.url}/services/oauth2/revoke?token=${encodeURIComponent(conn.refreshToken ?? '')}`);
     expect(again.status).toBe(400);
@@ -257,14 +383,27 @@ describe('refresh, expiry and revoke', () => {
 
   test('an access token older than its TTL is refused (no expires_in, learn from 401)', async () => {
     let clock = Date.parse('2024-05-01T00:00:00Z');
-    const timed = await startSalesforceOrg({ connectedApps: [APP], autoApprove: true, accessTokenTtlMs: 60_000, now: () => clock });
+    const timed = await startSalesforceOrg({
+      connectedApps: [APP],
+      autoApprove: true,
+      accessTokenTtlMs: 60_000,
+      now: () => clock,
+    });
     try {
-      const o = new jsforce.OAuth2({ loginUrl: timed.url, clientId: APP.clientId, clientSecret: APP.clientSecret, redirectUri: REDIRECT });
+      const o = new jsforce.OAuth2({
+        loginUrl: timed.url,
+        clientId: APP.clientId,
+        clientSecret: APP.clientSecret,
+        redirectUri: REDIRECT,
+      });
       const res = await fetch(o.getAuthorizationUrl({}), { redirect: 'manual' });
       const code = new URL(res.headers.get('location') ?? '').searchParams.get('code') ?? '';
       const conn = new jsforce.Connection({ oauth2: o, version: '62.0' });
       await conn.authorize(code);
-      const call = () => fetch(`${timed.url}/services/data/v62.0/limits`, { headers: { Authorization: `OAuth ${conn.accessToken ?? ''}` } });
+      const call = () =>
+        fetch(`${timed.url}/services/data/v62.0/limits`, {
+          headers: { Authorization: `OAuth ${conn.accessToken ?? ''}` },
+        });
       expect((await call()).status).toBe(200);
       clock += 61_000;
       expect((await call()).status).toBe(401);
@@ -289,8 +428,13 @@ describe('identity', () => {
       user_type: 'STANDARD',
     });
     expect(identity.urls.rest).toBe(`${org.url}/services/data/v{version}/`);
-    const userinfo = await fetch(`${org.url}/services/oauth2/userinfo`, { headers: { Authorization: `Bearer ${conn.accessToken ?? ''}` } });
-    expect(await userinfo.json()).toMatchObject({ sub: `${org.url}/id/${DEFAULT_INTEGRATION_USER.orgId}/${DEFAULT_INTEGRATION_USER.id}`, preferred_username: DEFAULT_INTEGRATION_USER.username });
+    const userinfo = await fetch(`${org.url}/services/oauth2/userinfo`, {
+      headers: { Authorization: `Bearer ${conn.accessToken ?? ''}` },
+    });
+    expect(await userinfo.json()).toMatchObject({
+      sub: `${org.url}/id/${DEFAULT_INTEGRATION_USER.orgId}/${DEFAULT_INTEGRATION_USER.id}`,
+      preferred_username: DEFAULT_INTEGRATION_USER.username,
+    });
     const anonymous = await fetch(`${org.url}/services/oauth2/userinfo`, { headers: { Authorization: 'Bearer nope' } });
     expect(anonymous.status).toBe(403);
     expect(await anonymous.text()).toBe('Bad_OAuth_Token');

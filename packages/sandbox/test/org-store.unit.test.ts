@@ -57,7 +57,14 @@ describe('metadata', () => {
     expect(changeEventChannelOf(byName('Complaint__c'))).toBe('/data/Complaint__ChangeEvent');
     expect(byName('CaseComment').cdc).toBe(false);
     const status = byName('EmailMessage').fields.find((f) => f.name === 'Status')!;
-    expect(status.picklistValues?.map((p) => `${p.value}=${p.label}`)).toEqual(['0=New', '1=Read', '2=Replied', '3=Sent', '4=Forwarded', '5=Draft']);
+    expect(status.picklistValues?.map((p) => `${p.value}=${p.label}`)).toEqual([
+      '0=New',
+      '1=Read',
+      '2=Replied',
+      '3=Sent',
+      '4=Forwarded',
+      '5=Draft',
+    ]);
     const parent = byName('EmailMessage').fields.find((f) => f.name === 'ParentId')!;
     expect(parent).toMatchObject({ type: 'reference', referenceTo: ['Case'], relationshipName: 'Parent' });
   });
@@ -92,7 +99,12 @@ describe('org store', () => {
       commitUser: store.defaultUserId,
       changedFields: [],
     });
-    expect(event).toMatchObject({ Subject: 'Printer on fire', Origin: 'Email', CaseNumber: '00001001', LastModifiedById: store.defaultUserId });
+    expect(event).toMatchObject({
+      Subject: 'Printer on fire',
+      Origin: 'Email',
+      CaseNumber: '00001001',
+      LastModifiedById: store.defaultUserId,
+    });
     expect(event).not.toHaveProperty('IsDeleted');
     expect(event).not.toHaveProperty('SystemModstamp');
     expect(event).not.toHaveProperty('Id');
@@ -118,7 +130,9 @@ describe('org store', () => {
     const c = store.create('Case', {});
     const closed = store.update(c['Id'] as string, { Status: 'Closed' });
     expect(closed).toMatchObject({ IsClosed: true, ClosedDate: '2024-05-20T20:49:32.000Z' });
-    expect(events[1]!.ChangeEventHeader.changedFields).toEqual(expect.arrayContaining(['Status', 'IsClosed', 'ClosedDate']));
+    expect(events[1]!.ChangeEventHeader.changedFields).toEqual(
+      expect.arrayContaining(['Status', 'IsClosed', 'ClosedDate']),
+    );
   });
 
   it('soft delete goes to the recycle bin and emits a header-only DELETE; undelete emits all fields; purge emits nothing', () => {
@@ -128,7 +142,10 @@ describe('org store', () => {
     tick(1000);
     store.delete(id);
     expect(store.get(id)).toBeUndefined();
-    expect(store.get(id, { includeDeleted: true })).toMatchObject({ IsDeleted: true, SystemModstamp: '2024-05-20T20:49:33.000Z' });
+    expect(store.get(id, { includeDeleted: true })).toMatchObject({
+      IsDeleted: true,
+      SystemModstamp: '2024-05-20T20:49:33.000Z',
+    });
     expect([...store.records('Case')]).toHaveLength(0);
     expect([...store.records('Case', { includeDeleted: true })]).toHaveLength(1);
     const del = events[1]!;
@@ -136,7 +153,11 @@ describe('org store', () => {
     expect(del.ChangeEventHeader).toMatchObject({ changeType: 'DELETE', recordIds: [id], changedFields: [] });
 
     store.undelete(id);
-    expect(events[2]).toMatchObject({ ChangeEventHeader: { changeType: 'UNDELETE' }, Subject: 'bin me', CaseNumber: '00001001' });
+    expect(events[2]).toMatchObject({
+      ChangeEventHeader: { changeType: 'UNDELETE' },
+      Subject: 'bin me',
+      CaseNumber: '00001001',
+    });
 
     store.delete(id);
     store.purge(id);
@@ -154,7 +175,13 @@ describe('org store', () => {
       tx.update(parent['Id'] as string, { Status: 'Working' });
       tx.create('EmailMessage', { Subject: 'hello', ParentId: parent['Id'] as string, Incoming: true });
     });
-    expect(events.map((e) => [e.ChangeEventHeader.entityName, e.ChangeEventHeader.changeType, e.ChangeEventHeader.sequenceNumber])).toEqual([
+    expect(
+      events.map((e) => [
+        e.ChangeEventHeader.entityName,
+        e.ChangeEventHeader.changeType,
+        e.ChangeEventHeader.sequenceNumber,
+      ]),
+    ).toEqual([
       ['Case', 'CREATE', 1],
       ['Case', 'UPDATE', 2],
       ['EmailMessage', 'CREATE', 3],
@@ -220,10 +247,14 @@ describe('org store', () => {
     expect(codeOf(() => store.update(c, { Subjct: 'x' }))).toBe('INVALID_FIELD');
     expect(codeOf(() => store.update(c, { CaseNumber: '1' }))).toBe('INVALID_FIELD_FOR_INSERT_UPDATE');
     expect(codeOf(() => store.update(c, { Status: 'Bogus' }))).toBe('INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST');
-    expect(codeOf(() => store.create('Complaint__c', { Name: 'x', Amount__c: '12' }))).toBe('INVALID_TYPE_ON_FIELD_IN_RECORD');
+    expect(codeOf(() => store.create('Complaint__c', { Name: 'x', Amount__c: '12' }))).toBe(
+      'INVALID_TYPE_ON_FIELD_IN_RECORD',
+    );
     expect(codeOf(() => store.create('Complaint__c', {}))).toBe('REQUIRED_FIELD_MISSING');
     expect(codeOf(() => store.create('EmailMessage', { ParentId: 'nope' }))).toBe('MALFORMED_ID');
-    expect(codeOf(() => store.create('EmailMessage', { ParentId: to18('500000000000999') }))).toBe('INVALID_CROSS_REFERENCE_KEY');
+    expect(codeOf(() => store.create('EmailMessage', { ParentId: to18('500000000000999') }))).toBe(
+      'INVALID_CROSS_REFERENCE_KEY',
+    );
     expect(codeOf(() => store.update(to18('500000000000999'), { Subject: 'x' }))).toBe('NOT_FOUND');
     expect(codeOf(() => store.create('Task', { ActivityDate: '2024-13-45' }))).toBe('INVALID_TYPE_ON_FIELD_IN_RECORD');
     const complaint = store.create('complaint__c', { name: 'c', Severity__c: 'S1', Amount__c: 12.5, Case__c: c });
@@ -245,7 +276,10 @@ describe('change event log', () => {
       ['/data/Complaint__ChangeEvent', '/data/ChangeEvents'],
     ]);
     expect(events[1]!.replayId).toBeGreaterThan(events[0]!.replayId);
-    expect(events[0]!.message).toMatchObject({ schema: expect.stringMatching(/^[\w-]{22}$/), event: { replayId: events[0]!.replayId } });
+    expect(events[0]!.message).toMatchObject({
+      schema: expect.stringMatching(/^[\w-]{22}$/),
+      event: { replayId: events[0]!.replayId },
+    });
     expect(log.isKnownChannel('/data/casechangeevent')).toBe(false);
     expect(log.isKnownChannel('/data/CaseCommentChangeEvent')).toBe(false);
   });
@@ -264,6 +298,9 @@ describe('change event log', () => {
     log.purge();
     expect(log.canReplayFrom(first.replayId)).toBe(false);
     expect(log.canReplayFrom(second.replayId)).toBe(true);
-    expect(second.message.payload.ChangeEventHeader).toMatchObject({ changeType: 'GAP_OVERFLOW', recordIds: [EMPTY_ID] });
+    expect(second.message.payload.ChangeEventHeader).toMatchObject({
+      changeType: 'GAP_OVERFLOW',
+      recordIds: [EMPTY_ID],
+    });
   });
 });

@@ -21,7 +21,10 @@ function importsUnder(dir: string): Array<{ file: string; specifier: string }> {
     .flatMap((entry) => {
       const file = join(entry.parentPath, entry.name);
       const text = readFileSync(file, 'utf8');
-      return [...text.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*)'([^']+)'/g)].map((match) => ({ file, specifier: match[1] ?? '' }));
+      return [...text.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*)'([^']+)'/g)].map((match) => ({
+        file,
+        specifier: match[1] ?? '',
+      }));
     });
 }
 
@@ -47,9 +50,15 @@ describe('@sf-cm-bridge/sandbox is self-contained', () => {
 
   it('src imports only node built-ins and its dependencies; tests may add devDependencies', () => {
     const declared = (file: string) =>
-      new Set([...Object.keys(manifest.dependencies ?? {}), ...(relative(PACKAGE_ROOT, file).startsWith('test') ? Object.keys(manifest.devDependencies ?? {}) : [])]);
+      new Set([
+        ...Object.keys(manifest.dependencies ?? {}),
+        ...(relative(PACKAGE_ROOT, file).startsWith('test') ? Object.keys(manifest.devDependencies ?? {}) : []),
+      ]);
     const undeclared = imports
-      .filter(({ specifier }) => !specifier.startsWith('.') && !specifier.startsWith('node:') && !builtinModules.includes(specifier))
+      .filter(
+        ({ specifier }) =>
+          !specifier.startsWith('.') && !specifier.startsWith('node:') && !builtinModules.includes(specifier),
+      )
       .filter(({ file, specifier }) => !declared(file).has(packageName(specifier)))
       .map(({ file, specifier }) => `${relative(PACKAGE_ROOT, file)}: ${specifier}`);
     expect(undeclared).toEqual([]);

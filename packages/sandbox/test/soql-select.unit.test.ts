@@ -51,7 +51,13 @@ describe('SOQL result shape', () => {
     const [printer, password, untitled] = query(
       'SELECT ClosedDate, SystemModstamp, FollowUpDate__c, Score__c, IsEscalated, Subject FROM Case ORDER BY CaseNumber',
     ).records;
-    expect(printer).toMatchObject({ ClosedDate: null, SystemModstamp: '2024-05-01T08:00:00.000+0000', FollowUpDate__c: '2024-05-10', Score__c: 10, IsEscalated: false });
+    expect(printer).toMatchObject({
+      ClosedDate: null,
+      SystemModstamp: '2024-05-01T08:00:00.000+0000',
+      FollowUpDate__c: '2024-05-10',
+      Score__c: 10,
+      IsEscalated: false,
+    });
     expect(password).toMatchObject({ ClosedDate: '2024-05-02T10:00:00.000+0000', Score__c: 2.5, IsEscalated: true });
     expect(untitled).toMatchObject({ Subject: null, FollowUpDate__c: null, Score__c: null });
   });
@@ -64,14 +70,19 @@ describe('SOQL result shape', () => {
 
 describe('SOQL relationship paths in SELECT', () => {
   it('nests the parent as an object with its own attributes, merging paths that share a relationship', () => {
-    const [record] = query(`SELECT Parent.CaseNumber, Id, Parent.Status, Parent.Account.Name FROM EmailMessage WHERE Id = '${ids.printerReply}'`).records;
+    const [record] = query(
+      `SELECT Parent.CaseNumber, Id, Parent.Status, Parent.Account.Name FROM EmailMessage WHERE Id = '${ids.printerReply}'`,
+    ).records;
     expect(record).toEqual({
       attributes: { type: 'EmailMessage', url: `/services/data/v62.0/sobjects/EmailMessage/${ids.printerReply}` },
       Parent: {
         attributes: { type: 'Case', url: `/services/data/v62.0/sobjects/Case/${ids.printer}` },
         CaseNumber: '00001001',
         Status: 'New',
-        Account: { attributes: { type: 'Account', url: `/services/data/v62.0/sobjects/Account/${ids.acme}` }, Name: 'Acme' },
+        Account: {
+          attributes: { type: 'Account', url: `/services/data/v62.0/sobjects/Account/${ids.acme}` },
+          Name: 'Acme',
+        },
       },
       Id: ids.printerReply,
     });
@@ -88,11 +99,21 @@ describe('SOQL relationship paths in SELECT', () => {
   });
 
   it('resolves a polymorphic reference to the object the stored Id points to', () => {
-    const records = query('SELECT RelatedTo.Name, RelatedTo.Id FROM EmailMessage WHERE RelatedToId != null ORDER BY MessageDate').records;
+    const records = query(
+      'SELECT RelatedTo.Name, RelatedTo.Id FROM EmailMessage WHERE RelatedToId != null ORDER BY MessageDate',
+    ).records;
     expect(records.map((r) => r.RelatedTo)).toEqual([
       // A Case has no Name field: the Case's row has Id but Name comes back null.
-      { attributes: { type: 'Case', url: `/services/data/v62.0/sobjects/Case/${ids.printer}` }, Name: null, Id: ids.printer },
-      { attributes: { type: 'Account', url: `/services/data/v62.0/sobjects/Account/${ids.acme}` }, Name: 'Acme', Id: ids.acme },
+      {
+        attributes: { type: 'Case', url: `/services/data/v62.0/sobjects/Case/${ids.printer}` },
+        Name: null,
+        Id: ids.printer,
+      },
+      {
+        attributes: { type: 'Account', url: `/services/data/v62.0/sobjects/Account/${ids.acme}` },
+        Name: 'Acme',
+        Id: ids.acme,
+      },
     ]);
   });
 
@@ -121,8 +142,11 @@ describe('SOQL ORDER BY', () => {
   });
 
   it('sorts text case-insensitively', () => {
-    expect(idsOf("SELECT Id FROM EmailMessage WHERE Subject IN ('orphan', 'Reset done', 're: printer on fire') ORDER BY Subject DESC"))
-      .toEqual([ids.resetDone, ids.printerReply, ids.orphan]);
+    expect(
+      idsOf(
+        "SELECT Id FROM EmailMessage WHERE Subject IN ('orphan', 'Reset done', 're: printer on fire') ORDER BY Subject DESC",
+      ),
+    ).toEqual([ids.resetDone, ids.printerReply, ids.orphan]);
   });
 
   it('keeps insertion order without ORDER BY, and for ties', () => {
@@ -131,8 +155,13 @@ describe('SOQL ORDER BY', () => {
   });
 
   it('supports the watermark query: ORDER BY SystemModstamp, Id', () => {
-    const result = query('SELECT Id, SystemModstamp FROM Case WHERE SystemModstamp >= 2024-05-02T00:00:00Z ORDER BY SystemModstamp, Id');
-    expect(result.records.map((r) => r.SystemModstamp)).toEqual(['2024-05-02T10:00:00.000+0000', '2024-05-03T12:30:00.000+0000']);
+    const result = query(
+      'SELECT Id, SystemModstamp FROM Case WHERE SystemModstamp >= 2024-05-02T00:00:00Z ORDER BY SystemModstamp, Id',
+    );
+    expect(result.records.map((r) => r.SystemModstamp)).toEqual([
+      '2024-05-02T10:00:00.000+0000',
+      '2024-05-03T12:30:00.000+0000',
+    ]);
   });
 });
 
@@ -154,11 +183,15 @@ describe('SOQL LIMIT and OFFSET', () => {
 describe('SOQL SELECT COUNT()', () => {
   it.each([
     ['SELECT COUNT() FROM Case', 3],
-    ['select count() from case where Status = \'New\'', 1],
+    ["select count() from case where Status = 'New'", 1],
     ['SELECT COUNT() FROM Case LIMIT 2', 2],
     ['SELECT COUNT() FROM EmailMessage WHERE Parent.Status = null', 1],
   ])('%s → %i', (soql, count) => {
-    expect(query(soql)).toEqual({ objectName: soql.toLowerCase().includes('emailmessage') ? 'EmailMessage' : 'Case', totalSize: count, records: [] });
+    expect(query(soql)).toEqual({
+      objectName: soql.toLowerCase().includes('emailmessage') ? 'EmailMessage' : 'Case',
+      totalSize: count,
+      records: [],
+    });
   });
 
   it('counts soft-deleted rows in queryAll', () => {
@@ -170,7 +203,9 @@ describe('SOQL queryAll and IsDeleted', () => {
   it('query never returns soft-deleted rows; queryAll does, and IsDeleted filters them', () => {
     expect(idsOf('SELECT Id FROM Case WHERE IsDeleted = true')).toEqual([]);
     expect(idsOf('SELECT Id FROM Case WHERE IsDeleted = true', queryAll)).toEqual([ids.spam]);
-    expect(idsOf('SELECT Id FROM Case WHERE IsDeleted = true AND SystemModstamp >= 2024-05-01T00:00:00Z', queryAll)).toEqual([ids.spam]);
+    expect(
+      idsOf('SELECT Id FROM Case WHERE IsDeleted = true AND SystemModstamp >= 2024-05-01T00:00:00Z', queryAll),
+    ).toEqual([ids.spam]);
     expect(idsOf('SELECT Id FROM Case', queryAll)).toHaveLength(4);
   });
 });

@@ -10,9 +10,15 @@ import { API_VERSION, createTestSource, ids } from './soql-fixture.ts';
 
 const source = createTestSource();
 const caseIds = (where: string) =>
-  executeSoql(`SELECT Id FROM Case WHERE ${where}`, source, { includeDeleted: false, apiVersion: API_VERSION }).records.map((r) => r.Id);
+  executeSoql(`SELECT Id FROM Case WHERE ${where}`, source, {
+    includeDeleted: false,
+    apiVersion: API_VERSION,
+  }).records.map((r) => r.Id);
 const emailIds = (where: string) =>
-  executeSoql(`SELECT Id FROM EmailMessage WHERE ${where}`, source, { includeDeleted: false, apiVersion: API_VERSION }).records.map((r) => r.Id);
+  executeSoql(`SELECT Id FROM EmailMessage WHERE ${where}`, source, {
+    includeDeleted: false,
+    apiVersion: API_VERSION,
+  }).records.map((r) => r.Id);
 
 const { printer, password, untitled } = ids;
 
@@ -142,11 +148,26 @@ describe('SOQL datetime and date literals', () => {
   });
 
   it.each([
-    ["SystemModstamp > '2024-05-01T00:00:00Z'", "value of filter criterion for field 'SystemModstamp' must be of type dateTime and should not be enclosed in quotes"],
-    ['SystemModstamp > 2024-05-01', "value of filter criterion for field 'SystemModstamp' must be of type dateTime and should not be enclosed in quotes"],
-    ['FollowUpDate__c = 2024-05-10T00:00:00Z', "value of filter criterion for field 'FollowUpDate__c' must be of type date and should not be enclosed in quotes"],
-    ["FollowUpDate__c = '2024-05-10'", "value of filter criterion for field 'FollowUpDate__c' must be of type date and should not be enclosed in quotes"],
-    ['SystemModstamp IN (2024-05-01T00:00:00Z, 2024-05-02)', "value of filter criterion for field 'SystemModstamp' must be of type dateTime and should not be enclosed in quotes"],
+    [
+      "SystemModstamp > '2024-05-01T00:00:00Z'",
+      "value of filter criterion for field 'SystemModstamp' must be of type dateTime and should not be enclosed in quotes",
+    ],
+    [
+      'SystemModstamp > 2024-05-01',
+      "value of filter criterion for field 'SystemModstamp' must be of type dateTime and should not be enclosed in quotes",
+    ],
+    [
+      'FollowUpDate__c = 2024-05-10T00:00:00Z',
+      "value of filter criterion for field 'FollowUpDate__c' must be of type date and should not be enclosed in quotes",
+    ],
+    [
+      "FollowUpDate__c = '2024-05-10'",
+      "value of filter criterion for field 'FollowUpDate__c' must be of type date and should not be enclosed in quotes",
+    ],
+    [
+      'SystemModstamp IN (2024-05-01T00:00:00Z, 2024-05-02)',
+      "value of filter criterion for field 'SystemModstamp' must be of type dateTime and should not be enclosed in quotes",
+    ],
   ])('a literal of the wrong temporal kind is INVALID_QUERY_FILTER_OPERATOR: %s', (where, detail) => {
     const error = errorOf(() => caseIds(where));
     expect(error.errorCode).toBe('INVALID_QUERY_FILTER_OPERATOR');
@@ -212,15 +233,39 @@ describe('SOQL relationship paths in WHERE', () => {
 
 describe('SOQL filter type errors', () => {
   it.each([
-    ["IsEscalated = 'true'", 'INVALID_QUERY_FILTER_OPERATOR', "value of filter criterion for field 'IsEscalated' must be of type boolean and should not be enclosed in quotes"],
-    ["Score__c > '5'", 'INVALID_QUERY_FILTER_OPERATOR', "value of filter criterion for field 'Score__c' must be of type double and should not be enclosed in quotes"],
-    ['Subject = 5', 'INVALID_QUERY_FILTER_OPERATOR', "value of filter criterion for field 'Subject' must be of type string and should be enclosed in quotes"],
-    ['Subject = true', 'INVALID_QUERY_FILTER_OPERATOR', "value of filter criterion for field 'Subject' must be of type string and should be enclosed in quotes"],
-    ['Id = 5', 'INVALID_QUERY_FILTER_OPERATOR', "value of filter criterion for field 'Id' must be of type id and should be enclosed in quotes"],
+    [
+      "IsEscalated = 'true'",
+      'INVALID_QUERY_FILTER_OPERATOR',
+      "value of filter criterion for field 'IsEscalated' must be of type boolean and should not be enclosed in quotes",
+    ],
+    [
+      "Score__c > '5'",
+      'INVALID_QUERY_FILTER_OPERATOR',
+      "value of filter criterion for field 'Score__c' must be of type double and should not be enclosed in quotes",
+    ],
+    [
+      'Subject = 5',
+      'INVALID_QUERY_FILTER_OPERATOR',
+      "value of filter criterion for field 'Subject' must be of type string and should be enclosed in quotes",
+    ],
+    [
+      'Subject = true',
+      'INVALID_QUERY_FILTER_OPERATOR',
+      "value of filter criterion for field 'Subject' must be of type string and should be enclosed in quotes",
+    ],
+    [
+      'Id = 5',
+      'INVALID_QUERY_FILTER_OPERATOR',
+      "value of filter criterion for field 'Id' must be of type id and should be enclosed in quotes",
+    ],
     ['IsEscalated > false', 'INVALID_QUERY_FILTER_OPERATOR', 'invalid operator on boolean field: >'],
     ["Score__c LIKE '1%'", 'INVALID_QUERY_FILTER_OPERATOR', 'invalid operator on double field: LIKE'],
     ["Id LIKE '500%'", 'INVALID_QUERY_FILTER_OPERATOR', 'invalid operator on id field: LIKE'],
-    ['Subject LIKE null', 'INVALID_QUERY_FILTER_OPERATOR', "value of filter criterion for field 'Subject' must be of type string and should be enclosed in quotes"],
+    [
+      'Subject LIKE null',
+      'INVALID_QUERY_FILTER_OPERATOR',
+      "value of filter criterion for field 'Subject' must be of type string and should be enclosed in quotes",
+    ],
     ['Score__c > null', 'INVALID_QUERY_FILTER_OPERATOR', 'invalid operator for null value: >'],
     ["Tags__c > 'a'", 'INVALID_QUERY_FILTER_OPERATOR', 'invalid operator on multipicklist field: >'],
     // Long text areas cannot be filtered in Salesforce.
@@ -234,8 +279,9 @@ describe('SOQL filter type errors', () => {
 
 describe('SOQL reconciliation queries as the bridge sends them', () => {
   it('wraps the configured condition in parentheses next to the watermark', () => {
-    expect(emailIds('(Incoming = true) AND SystemModstamp >= 2024-05-01T00:00:00Z ORDER BY SystemModstamp, Id'))
-      .toEqual([ids.printerReply, ids.orphan]);
+    expect(
+      emailIds('(Incoming = true) AND SystemModstamp >= 2024-05-01T00:00:00Z ORDER BY SystemModstamp, Id'),
+    ).toEqual([ids.printerReply, ids.orphan]);
   });
 
   it('accepts an IN chunk of 300 Ids mixing 15- and 18-character forms', () => {

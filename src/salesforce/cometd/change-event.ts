@@ -68,7 +68,13 @@ export interface EventContext {
 export type EventOutcome =
   | { type: 'changes'; replayId: number; commitTimestamp: number; jobs: ChangeJob[] }
   | { type: 'reconcile'; replayId: number; commitTimestamp: number; reason: string }
-  | { type: 'malformed'; replayId: number | undefined; reason: string; recordId?: string | undefined; payload: unknown };
+  | {
+      type: 'malformed';
+      replayId: number | undefined;
+      reason: string;
+      recordId?: string | undefined;
+      payload: unknown;
+    };
 
 const KIND_OF: Record<Exclude<ChangeType, 'GAP_OVERFLOW'>, ChangeKind> = {
   CREATE: 'CREATE',
@@ -87,7 +93,12 @@ export function interpretChangeEvent(data: unknown, context: EventContext): Even
   if (!parsed.success) {
     // Keep the replay id when it is readable: the position may still move past a bad event.
     const replayId = ReplayIdOnlySchema.safeParse(data).data?.event.replayId;
-    return { type: 'malformed', replayId, reason: `malformed change event: ${z.prettifyError(parsed.error).replaceAll('\n', '; ')}`, payload: data };
+    return {
+      type: 'malformed',
+      replayId,
+      reason: `malformed change event: ${z.prettifyError(parsed.error).replaceAll('\n', '; ')}`,
+      payload: data,
+    };
   }
   const message = parsed.data;
   const header = message.payload.ChangeEventHeader;
@@ -95,35 +106,53 @@ export function interpretChangeEvent(data: unknown, context: EventContext): Even
   const { commitTimestamp } = header;
 
   if (header.entityName !== context.object) {
-    return { type: 'malformed', replayId, reason: `event for ${header.entityName} arrived on ${context.channel} (${context.object})`, payload: data };
+    return {
+      type: 'malformed',
+      replayId,
+      reason: `event for ${header.entityName} arrived on ${context.channel} (${context.object})`,
+      payload: data,
+    };
   }
   if (header.changeType === 'GAP_OVERFLOW') {
-    return { type: 'reconcile', replayId, commitTimestamp, reason: 'overflow event: more than 100,000 changes in one transaction (docs/salesforce.md#overflow-events)' };
+    return {
+      type: 'reconcile',
+      replayId,
+      commitTimestamp,
+      reason: 'overflow event: more than 100,000 changes in one transaction (docs/salesforce.md#overflow-events)',
+    };
   }
   if (header.recordIds.some((id) => WILDCARD_ID.test(id))) {
-    return { type: 'reconcile', replayId, commitTimestamp, reason: `wildcard record id ${header.recordIds.join(',')} (docs/salesforce.md#wildcard-record-ids)` };
+    return {
+      type: 'reconcile',
+      replayId,
+      commitTimestamp,
+      reason: `wildcard record id ${header.recordIds.join(',')} (docs/salesforce.md#wildcard-record-ids)`,
+    };
   }
   const badId = header.recordIds.find((id) => !SALESFORCE_ID.test(id));
   if (badId !== undefined) {
-    return { type: 'malformed', replayId, reason: `malformed change event: invalid record id ${JSON.stringify(badId)}`, payload: data };
+    return {
+      type: 'malformed',
+      replayId,
+      reason: `malformed change event: invalid record id ${JSON.stringify(badId)}`,
+      payload: data,
+    };
   }
 
   const kind = KIND_OF[header.changeType];
   const isGap = kind === 'GAP';
   // A merged event can repeat nothing, but never trust it to: one job per distinct id.
-  const jobs = [...new Set(header.recordIds)].map(
-    (recordId): ChangeJob => ({
-      integration: context.integration,
-      object: context.object,
-      recordId,
-      kind,
-      commitTimestamp,
-      origin: isGap ? 'gap' : 'cdc',
-      channel: context.channel,
-      replayId,
-      enqueuedAt: context.now,
-    }),
-  );
+  const jobs = [...new Set(header.recordIds)].map((recordId): ChangeJob => ({
+    integration: context.integration,
+    object: context.object,
+    recordId,
+    kind,
+    commitTimestamp,
+    origin: isGap ? 'gap' : 'cdc',
+    channel: context.channel,
+    replayId,
+    enqueuedAt: context.now,
+  }));
   return { type: 'changes', replayId, commitTimestamp, jobs };
 }
 

@@ -115,7 +115,10 @@ export class CometdClient {
   }
 
   #outgoing(message: faye.Message, callback: faye.MessageCallback): void {
-    if (this.#retired && message.channel !== '/meta/disconnect') { callback(null); return; }
+    if (this.#retired && message.channel !== '/meta/disconnect') {
+      callback(null);
+      return;
+    }
     if (message.channel === '/meta/subscribe') {
       const replay: Record<string, number> = {};
       for (const channel of this.#registered) replay[channel] = REPLAY_NEW_ONLY;
@@ -129,7 +132,8 @@ export class CometdClient {
     if (this.#retired) {
       // The reply to our own disconnect: the last thing this client will hear.
       if (message.channel === '/meta/disconnect') abortInFlight(this.#client);
-      callback(null); return;
+      callback(null);
+      return;
     }
     switch (message.channel) {
       case '/meta/handshake':
@@ -164,7 +168,8 @@ export class CometdClient {
 
   #fail(message: faye.Message): void {
     const sfdc = message.ext?.['sfdc'];
-    const failureReason = typeof sfdc === 'object' && sfdc !== null ? (sfdc as { failureReason?: unknown }).failureReason : undefined;
+    const failureReason =
+      typeof sfdc === 'object' && sfdc !== null ? (sfdc as { failureReason?: unknown }).failureReason : undefined;
     const error = classifyCometdFailure({
       channel: message.channel,
       error: typeof message.error === 'string' ? message.error : 'no error text',

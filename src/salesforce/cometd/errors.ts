@@ -90,7 +90,8 @@ const REPLAY_ID_INVALID = /^400::The replayId \{(-?\d+)\} you provided was inval
 const CHANNEL_UNAVAILABLE =
   /^(400::The channel you requested to subscribe to does not exist|403::User not allowed to subscribe|403::Restricted channel|403::Cannot create channel)/;
 const DAILY_LIMIT = /^403::Organization total events daily limit exceeded/;
-const CONNECTION_LIMIT = /^(403::To protect all customers .*simultaneous connections per server|403::Organization concurrent user limit exceeded)/s;
+const CONNECTION_LIMIT =
+  /^(403::To protect all customers .*simultaneous connections per server|403::Organization concurrent user limit exceeded)/s;
 
 /** Type a failed meta reply by what to do about it. */
 export function classifyCometdFailure(reply: CometdFailureReply): CometdError {
@@ -99,11 +100,18 @@ export function classifyCometdFailure(reply: CometdFailureReply): CometdError {
   const matches = (pattern: RegExp) => texts.some((text) => pattern.test(text));
 
   if (matches(AUTHENTICATION)) {
-    return new StreamAuthenticationError(reply, 'the access token was rejected: it is refreshed and a new client is built');
+    return new StreamAuthenticationError(
+      reply,
+      'the access token was rejected: it is refreshed and a new client is built',
+    );
   }
-  if (matches(CONNECTION_LIMIT)) return new ConnectionLimitError(reply, 'too many CometD clients: backing off before the next handshake');
+  if (matches(CONNECTION_LIMIT))
+    return new ConnectionLimitError(reply, 'too many CometD clients: backing off before the next handshake');
   if (matches(DAILY_LIMIT)) {
-    return new DailyDeliveryLimitError(reply, 'the org used its daily CDC delivery allocation: streaming resumes later and the objects are reconciled');
+    return new DailyDeliveryLimitError(
+      reply,
+      'the org used its daily CDC delivery allocation: streaming resumes later and the objects are reconciled',
+    );
   }
   const replay = REPLAY_ID_INVALID.exec(reply.error);
   if (replay) return new ReplayIdInvalidError(reply, Number(replay[1]));
@@ -113,6 +121,7 @@ export function classifyCometdFailure(reply: CometdFailureReply): CometdError {
       'select the object for Change Data Capture in Setup, check the channel name, and give the integration user View All (Data) on it (docs/salesforce.md#subscriber-permissions)',
     );
   }
-  if (matches(UNKNOWN_CLIENT)) return new UnknownClientError(reply, 'the server lost the session; the client handshakes again and resubscribes');
+  if (matches(UNKNOWN_CLIENT))
+    return new UnknownClientError(reply, 'the server lost the session; the client handshakes again and resubscribes');
   return new TransientCometdError(reply, 'retried with backoff');
 }

@@ -31,7 +31,7 @@ interface Dispatcher {
 
 function dispatcherOf(client: faye.Client): Dispatcher | undefined {
   const dispatcher = (client as unknown as { _dispatcher?: unknown })._dispatcher;
-  return typeof dispatcher === 'object' && dispatcher !== null ? (dispatcher) : undefined;
+  return typeof dispatcher === 'object' && dispatcher !== null ? dispatcher : undefined;
 }
 
 /** Make every transport this client installs send one message per HTTP request. */
@@ -80,7 +80,9 @@ interface SchedulerOptions {
  * A faye scheduler (faye's default logic) that refuses every send once `isRetired()` says so,
  * except a single `/meta/disconnect` attempt, which tells the server to free the client slot.
  */
-export function retiringScheduler(isRetired: () => boolean): new (message: faye.Message, options: SchedulerOptions) => unknown {
+export function retiringScheduler(
+  isRetired: () => boolean,
+): new (message: faye.Message, options: SchedulerOptions) => unknown {
   return class RetiringScheduler {
     #attempts = 0;
 

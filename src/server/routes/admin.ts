@@ -17,12 +17,14 @@ import type { WebAuth } from '../web-auth.ts';
 const IntegrationParams = z.object({ project: z.string(), name: z.string() });
 const DeadLetterParams = IntegrationParams.extend({ id: z.uuid() });
 const RecordParams = IntegrationParams.extend({ recordId: z.string().regex(SALESFORCE_ID, 'not a Salesforce Id') });
-const PreviewQuery = z.object({ object: z.string().min(1), id: z.string().regex(SALESFORCE_ID, 'id: not a Salesforce Id') });
+const PreviewQuery = z.object({
+  object: z.string().min(1),
+  id: z.string().regex(SALESFORCE_ID, 'id: not a Salesforce Id'),
+});
 
 export const adminRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = async (app, deps) => {
   const { config, tokens, deadLetters, queues, auth } = deps;
   const replay = new ReplayStore(deps.redis, config.redis.prefix);
-
 
   app.addHook('onRequest', requireAdminBearer(config.server.adminToken));
 
@@ -42,7 +44,11 @@ export const adminRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asyn
     const positions = await replay.positions(integration.key);
     const channels = integration.objects
       .filter((object) => object.mode === 'cdc')
-      .map((object) => ({ object: object.name, channel: object.channel, replayId: positions.get(object.channel) ?? null }));
+      .map((object) => ({
+        object: object.name,
+        channel: object.channel,
+        replayId: positions.get(object.channel) ?? null,
+      }));
     return { ...(await integrationView(integration, deps)), channels };
   });
 
@@ -51,7 +57,10 @@ export const adminRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asyn
     const integration = integrationOf(request.params, reply);
     if (!integration) return reply;
     const { token, expiresAt } = await auth.authorizationLinks.create({ integration: integration.key });
-    return { url: `${config.server.publicUrl}${authenticatePath(integration)}?link=${token}`, expiresAt: expiresAt.toISOString() };
+    return {
+      url: `${config.server.publicUrl}${authenticatePath(integration)}?link=${token}`,
+      expiresAt: expiresAt.toISOString(),
+    };
   });
 
   app.delete('/integrations/:project/:name/authorization', async (request, reply) => {
@@ -66,7 +75,14 @@ export const adminRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asyn
     if (!integration) return reply;
     const items = await deadLetters.list(integration.key, 500);
     return {
-      items: items.map(({ id, object, recordId, reason, stage, at }) => ({ id, object, ...(recordId ? { recordId } : {}), reason, stage, at })),
+      items: items.map(({ id, object, recordId, reason, stage, at }) => ({
+        id,
+        object,
+        ...(recordId ? { recordId } : {}),
+        reason,
+        stage,
+        at,
+      })),
     };
   });
 
@@ -76,7 +92,8 @@ export const adminRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asyn
     const { id } = DeadLetterParams.parse(request.params);
     const outcome = await retryDeadLetter(deadLetters, queues.get(integration.key), integration.key, id);
     if (outcome.kind === 'not_found') return reply.code(404).send({ error: 'not_found', message: outcome.message });
-    if (outcome.kind === 'not_retryable') return reply.code(422).send({ error: 'not_retryable', message: outcome.message });
+    if (outcome.kind === 'not_retryable')
+      return reply.code(422).send({ error: 'not_retryable', message: outcome.message });
     const { letter } = outcome;
     return { retried: id, object: letter.object, recordId: letter.recordId };
   });
@@ -93,7 +110,8 @@ export const adminRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asyn
     if (!integration) return reply;
     const query = PreviewQuery.parse(request.query);
     const preview = await previewRecord(deps, integration, query.object, query.id);
-    if (preview.kind === 'unknown_object') return reply.code(400).send({ error: 'bad_request', message: preview.message });
+    if (preview.kind === 'unknown_object')
+      return reply.code(400).send({ error: 'bad_request', message: preview.message });
     if (preview.kind === 'not_found') return reply.code(404).send({ error: 'not_found', message: preview.message });
     return preview.result;
   });

@@ -22,26 +22,57 @@ export const metricsRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
   collectDefaultMetrics({ register: registry, prefix: 'sfcm_api_' });
   const replay = new ReplayStore(redis, config.redis.prefix);
 
-  const gauge = (name: string, help: string, labelNames: string[]) => new Gauge({ name, help, labelNames, registers: [registry] });
-  const queueJobs = gauge('sfcm_queue_jobs', 'Change batches in the queue, by state (each holds up to 250 changes)', ['integration', 'state']);
-  const oldestJob = gauge('sfcm_queue_oldest_waiting_seconds', 'Age of the oldest waiting change batch', ['integration']);
+  const gauge = (name: string, help: string, labelNames: string[]) =>
+    new Gauge({ name, help, labelNames, registers: [registry] });
+  const queueJobs = gauge('sfcm_queue_jobs', 'Change batches in the queue, by state (each holds up to 250 changes)', [
+    'integration',
+    'state',
+  ]);
+  const oldestJob = gauge('sfcm_queue_oldest_waiting_seconds', 'Age of the oldest waiting change batch', [
+    'integration',
+  ]);
   const deadLetterCount = gauge('sfcm_dead_letters', 'Dead letters waiting for an admin', ['integration']);
-  const authorized = gauge('sfcm_integration_auth_state', '1 for the integration\'s current auth state', ['integration', 'state']);
+  const authorized = gauge('sfcm_integration_auth_state', "1 for the integration's current auth state", [
+    'integration',
+    'state',
+  ]);
   const replayId = gauge('sfcm_replay_id', 'Stored CDC position (replay id) per channel', ['integration', 'channel']);
-  const replayAge = gauge('sfcm_replay_age_seconds', 'Time since the last committed change seen on the object\'s channel', ['integration', 'object']);
-  const headroom = gauge('sfcm_replay_retention_headroom_seconds', 'Time left before the stored position falls out of the 72 h CDC retention', ['integration', 'object']);
-  const leader = gauge('sfcm_subscriber_leader', '1 when a subscriber holds the integration\'s lease', ['integration']);
-  const apiUsage = gauge('sfcm_salesforce_api_usage_ratio', 'Share of the daily Salesforce API allocation used (last Sforce-Limit-Info)', ['integration']);
-  const targetPaused = gauge('sfcm_target_paused', '1 while pushes are paused because Communications Mining refused the bridge (401/403/404)', ['integration']);
+  const replayAge = gauge(
+    'sfcm_replay_age_seconds',
+    "Time since the last committed change seen on the object's channel",
+    ['integration', 'object'],
+  );
+  const headroom = gauge(
+    'sfcm_replay_retention_headroom_seconds',
+    'Time left before the stored position falls out of the 72 h CDC retention',
+    ['integration', 'object'],
+  );
+  const leader = gauge('sfcm_subscriber_leader', "1 when a subscriber holds the integration's lease", ['integration']);
+  const apiUsage = gauge(
+    'sfcm_salesforce_api_usage_ratio',
+    'Share of the daily Salesforce API allocation used (last Sforce-Limit-Info)',
+    ['integration'],
+  );
+  const targetPaused = gauge(
+    'sfcm_target_paused',
+    '1 while pushes are paused because Communications Mining refused the bridge (401/403/404)',
+    ['integration'],
+  );
   const targetPauses = new TargetPauseStore(redis, config.redis.prefix);
-  const lastReconcile = gauge('sfcm_reconcile_last_run_timestamp_seconds', 'When reconciliation last ran', ['integration', 'object']);
+  const lastReconcile = gauge('sfcm_reconcile_last_run_timestamp_seconds', 'When reconciliation last ran', [
+    'integration',
+    'object',
+  ]);
 
   const { metricsToken } = config.server;
   app.get('/metrics', async (request, reply) => {
     // Optional: integration names, org activity and queue depths are not for everyone who can reach the port.
     const token = bearerToken(request);
     if (metricsToken && (token === undefined || !safeEqual(token, metricsToken))) {
-      return reply.code(401).header('WWW-Authenticate', 'Bearer realm="sf-cm-bridge metrics"').send({ error: 'unauthorized', message: 'send server.metricsToken as Authorization: Bearer <token>' });
+      return reply
+        .code(401)
+        .header('WWW-Authenticate', 'Bearer realm="sf-cm-bridge metrics"')
+        .send({ error: 'unauthorized', message: 'send server.metricsToken as Authorization: Bearer <token>' });
     }
     registry.resetMetrics();
     const now = Date.now();
@@ -58,11 +89,13 @@ export const metricsRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
       deadLetterCount.set({ integration: key }, await deadLetters.count(key));
       targetPaused.set({ integration: key }, (await targetPauses.read(key)) ? 1 : 0);
       const status = await tokens.store.status(key);
-      for (const state of ['authorized', 'needs_reauth', 'unauthorized']) authorized.set({ integration: key, state }, status.state === state ? 1 : 0);
+      for (const state of ['authorized', 'needs_reauth', 'unauthorized'])
+        authorized.set({ integration: key, state }, status.state === state ? 1 : 0);
       for (const [channel, id] of await replay.positions(key)) replayId.set({ integration: key, channel }, id);
       leader.set({ integration: key }, (await redis.exists(keys.subscriberLease())) ? 1 : 0);
       const usage = await redis.hgetall(keys.apiUsage());
-      if (usage.used && usage.max && Number(usage.max) > 0) apiUsage.set({ integration: key }, Number(usage.used) / Number(usage.max));
+      if (usage.used && usage.max && Number(usage.max) > 0)
+        apiUsage.set({ integration: key }, Number(usage.used) / Number(usage.max));
       for (const object of integration.objects) {
         const state = await redis.hgetall(keys.objectState(object.name));
         const lastCommit = state.lastCommitAt ? Date.parse(state.lastCommitAt) : NaN;
@@ -72,7 +105,8 @@ export const metricsRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
           headroom.set({ integration: key, object: object.name }, RETENTION_SECONDS - age);
         }
         const reconciled = state.lastReconcileAt ? Date.parse(state.lastReconcileAt) : NaN;
-        if (Number.isFinite(reconciled)) lastReconcile.set({ integration: key, object: object.name }, reconciled / 1000);
+        if (Number.isFinite(reconciled))
+          lastReconcile.set({ integration: key, object: object.name }, reconciled / 1000);
       }
     }
     const summed = await redis.hgetall(bridgeKeys(config.redis.prefix).metrics());
@@ -94,10 +128,15 @@ export function renderSummed(fields: Record<string, string>): string {
   }
   const out: string[] = [];
   for (const counter of Object.values(COUNTERS)) {
-    out.push(`# HELP ${counter.name} ${counter.help}`, `# TYPE ${counter.name} counter`, ...(series.get(counter.name) ?? []).sort());
+    out.push(
+      `# HELP ${counter.name} ${counter.help}`,
+      `# TYPE ${counter.name} counter`,
+      ...(series.get(counter.name) ?? []).sort(),
+    );
   }
   out.push(`# HELP ${LATENCY_HISTOGRAM.name} ${LATENCY_HISTOGRAM.help}`, `# TYPE ${LATENCY_HISTOGRAM.name} histogram`);
-  for (const suffix of ['_bucket', '_sum', '_count']) out.push(...(series.get(`${LATENCY_HISTOGRAM.name}${suffix}`) ?? []).sort(byBucket));
+  for (const suffix of ['_bucket', '_sum', '_count'])
+    out.push(...(series.get(`${LATENCY_HISTOGRAM.name}${suffix}`) ?? []).sort(byBucket));
   return `${out.join('\n')}\n`;
 }
 

@@ -46,8 +46,13 @@ export const oauthRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asyn
     const { project, integration: name } = AuthenticateParams.parse(params);
     const integration = findIntegration(config, project, name);
     if (!integration || !oauthClients.has(integration.key)) {
-      void sendPage(reply, 404, 'Unknown integration', html`<h1>Unknown integration</h1>
-        <p>No integration <code>${project}/${name}</code> is declared in the bridge's config.</p>`);
+      void sendPage(
+        reply,
+        404,
+        'Unknown integration',
+        html`<h1>Unknown integration</h1>
+          <p>No integration <code>${project}/${name}</code> is declared in the bridge's config.</p>`,
+      );
       return undefined;
     }
     return integration;
@@ -62,37 +67,63 @@ export const oauthRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asyn
   }
 
   /** Create the state (PKCE, browser-bound) and send the browser to Salesforce's authorize page. */
-  async function redirectToSalesforce(request: FastifyRequest, reply: FastifyReply, integration: IntegrationConfig, status: 302 | 303, switchToOrg?: string) {
+  async function redirectToSalesforce(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    integration: IntegrationConfig,
+    status: 302 | 303,
+    switchToOrg?: string,
+  ) {
     const client = oauthClients.get(integration.key);
     if (!client) throw new Error(`no OAuth client for ${integration.key}`);
     const pkce = integration.salesforce.pkce ? createPkcePair() : undefined;
     let state: string;
     try {
-      state = await oauthStates.create(integration.key, { codeVerifier: pkce?.verifier, browserBinding: browserBinding(request, reply), switchToOrg });
+      state = await oauthStates.create(integration.key, {
+        codeVerifier: pkce?.verifier,
+        browserBinding: browserBinding(request, reply),
+        switchToOrg,
+      });
     } catch (error) {
       if (!(error instanceof TooManyPendingStatesError)) throw error;
-      return failure(reply.header('Retry-After', '60'), 429, 'Too many authorisations in progress', html`<p>${integration.key} already has many
-        authorisations waiting for Salesforce. Finish one, or try again in a few minutes.</p>`);
+      return failure(
+        reply.header('Retry-After', '60'),
+        429,
+        'Too many authorisations in progress',
+        html`<p>
+          ${integration.key} already has many authorisations waiting for Salesforce. Finish one, or try again in a few
+          minutes.
+        </p>`,
+      );
     }
     return reply.redirect(client.authorizeUrl(state, pkce?.challenge), status);
   }
 
-  app.get('/integrations/:project/:integration/oauth2/authenticate', limited(WEB_RATE_LIMIT), async (request, reply) => {
-    const integration = integrationOf(request.params, reply);
-    if (!integration) return reply;
-    const { link } = AuthenticateQuery.parse(request.query);
-    if (await auth.isAdmin(request)) return redirectToSalesforce(request, reply, integration, 302);
-    if (link !== undefined) {
-      const granted = await auth.authorizationLinks.consume(link);
-      if (granted?.integration === integration.key) return redirectToSalesforce(request, reply, integration, 302);
-      return loginPage(reply, 401, { error: 'This authorisation link has expired or was already used. Sign in to continue.', next: authenticatePath(integration) });
-    }
-    // Anonymous: the sign-in form, and nothing written anywhere.
-    return loginPage(reply, 401, {
-      next: authenticatePath(integration),
-      intro: html`<p>Sign in with the admin token to authorise <strong>${integration.key}</strong> in Salesforce.</p>`,
-    });
-  });
+  app.get(
+    '/integrations/:project/:integration/oauth2/authenticate',
+    limited(WEB_RATE_LIMIT),
+    async (request, reply) => {
+      const integration = integrationOf(request.params, reply);
+      if (!integration) return reply;
+      const { link } = AuthenticateQuery.parse(request.query);
+      if (await auth.isAdmin(request)) return redirectToSalesforce(request, reply, integration, 302);
+      if (link !== undefined) {
+        const granted = await auth.authorizationLinks.consume(link);
+        if (granted?.integration === integration.key) return redirectToSalesforce(request, reply, integration, 302);
+        return loginPage(reply, 401, {
+          error: 'This authorisation link has expired or was already used. Sign in to continue.',
+          next: authenticatePath(integration),
+        });
+      }
+      // Anonymous: the sign-in form, and nothing written anywhere.
+      return loginPage(reply, 401, {
+        next: authenticatePath(integration),
+        intro: html`<p>
+          Sign in with the admin token to authorise <strong>${integration.key}</strong> in Salesforce.
+        </p>`,
+      });
+    },
+  );
 
   app.post('/integrations/:project/:integration/oauth2/switch-org', limited(WEB_RATE_LIMIT), async (request, reply) => {
     if (!auth.checkOrigin(request, reply)) return reply;
@@ -102,32 +133,59 @@ export const oauthRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asyn
     const pending = form.success ? await auth.orgSwitches.consume(form.data.confirm) : undefined;
     const binding = request.cookies[BROWSER_COOKIE];
     if (!pending || pending.integration !== integration.key || !binding || digest(binding) !== pending.browser) {
-      return failure(reply, 400, 'This confirmation has expired or was already used', html`<p>Start again from the integration's
-        authenticate link. Nothing was changed.</p>`);
+      return failure(
+        reply,
+        400,
+        'This confirmation has expired or was already used',
+        html`<p>Start again from the integration's authenticate link. Nothing was changed.</p>`,
+      );
     }
-    logger.warn({ integration: integration.key, fromOrg: pending.fromOrg, toOrg: pending.toOrg }, 'admin confirmed moving the integration to another org');
+    logger.warn(
+      { integration: integration.key, fromOrg: pending.fromOrg, toOrg: pending.toOrg },
+      'admin confirmed moving the integration to another org',
+    );
     return redirectToSalesforce(request, reply, integration, 303, pending.toOrg);
   });
 
   app.get('/external/salesforce/oauth2/callback', limited(WEB_RATE_LIMIT), async (request, reply) => {
     const query = CallbackQuery.safeParse(request.query);
     if (!query.success || !query.data.state) {
-      return failure(reply, 400, 'This sign-in response is not valid', html`<p>The response from Salesforce carries no valid
-        <code>state</code>. Start again from the integration's authenticate link.</p>`);
+      return failure(
+        reply,
+        400,
+        'This sign-in response is not valid',
+        html`<p>
+          The response from Salesforce carries no valid <code>state</code>. Start again from the integration's
+          authenticate link.
+        </p>`,
+      );
     }
     const binding = request.cookies[BROWSER_COOKIE];
     if (!binding) return otherBrowser(reply);
     const pending = await oauthStates.consume(query.data.state);
     if (!pending) {
-      return failure(reply, 400, 'This sign-in link has expired or was already used', html`<p>Each sign-in can be completed
-        once, within 10 minutes. Start again from the integration's authenticate link.</p>`);
+      return failure(
+        reply,
+        400,
+        'This sign-in link has expired or was already used',
+        html`<p>
+          Each sign-in can be completed once, within 10 minutes. Start again from the integration's authenticate link.
+        </p>`,
+      );
     }
     if (digest(binding) !== pending.browser) return otherBrowser(reply);
     const integration = config.integrations.find((i) => i.key === pending.integration);
     const client = integration ? oauthClients.get(integration.key) : undefined;
     if (!integration || !client) {
-      return failure(reply, 400, 'Unknown integration', html`<p>The integration <code>${pending.integration}</code> is no longer
-        declared in the bridge's config. Nothing was stored.</p>`);
+      return failure(
+        reply,
+        400,
+        'Unknown integration',
+        html`<p>
+          The integration <code>${pending.integration}</code> is no longer declared in the bridge's config. Nothing was
+          stored.
+        </p>`,
+      );
     }
     const retry = html`<p><a class="button" href="${authenticatePath(integration)}">Try again</a></p>`;
 
@@ -137,7 +195,11 @@ export const oauthRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asyn
         description,
         integration: integration.key,
         retryHref: authenticatePath(integration),
-        context: { stage, redirectUri: redirectUri(config.server.publicUrl), loginUrl: integration.salesforce.loginUrl },
+        context: {
+          stage,
+          redirectUri: redirectUri(config.server.publicUrl),
+          loginUrl: integration.salesforce.loginUrl,
+        },
       });
       return failure(reply, rendered.status, rendered.title, rendered.body);
     };
@@ -147,28 +209,60 @@ export const oauthRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asyn
       return explain('redirect', query.data.error, query.data.error_description ?? '');
     }
     if (!query.data.code) {
-      return failure(reply, 400, 'No authorisation code', html`<p>Salesforce sent neither a code nor an error.</p>${retry}`);
+      return failure(
+        reply,
+        400,
+        'No authorisation code',
+        html`<p>Salesforce sent neither a code nor an error.</p>
+          ${retry}`,
+      );
     }
 
     try {
       const token = await client.exchangeCode(query.data.code, pending.codeVerifier);
       const identity = await client.identity(token.id, token.access_token);
       const outcome = await completeAuthorization(
-        { redis: deps.redis, prefix: config.redis.prefix, tokens, client, queue: deps.queues.get(integration.key), logger },
+        {
+          redis: deps.redis,
+          prefix: config.redis.prefix,
+          tokens,
+          client,
+          queue: deps.queues.get(integration.key),
+          logger,
+        },
         integration,
         token,
         identity,
         pending.switchToOrg,
       );
       if (outcome.kind === 'refused') return await otherOrg(reply, integration, outcome, binding);
-      logger.info({ integration: integration.key, org: identity.organization_id, user: identity.username, outcome: outcome.kind }, 'integration authorised');
-      return await sendPage(reply, 200, 'Integration configured', html`<div class="notice ok"><h1>Integration configured successfully</h1>
-        <p>The integration <strong>${integration.key}</strong> was configured successfully: it is connected to Salesforce org
-        <code>${identity.organization_id}</code> as <strong>${identity.username}</strong>.</p></div>
-        ${outcome.kind === 'switched' ? html`<p>It was moved from org <code>${outcome.fromOrg}</code> and starts from a clean position. The comments
-        already in the source from that org were left there: delete them in Communications Mining if they should go.</p>` : ''}
-        <p>Changes now flow to Communications Mining. Nobody needs to sign in again unless access is revoked.</p>
-        <p><a class="button" href="/">Open the status page</a></p>`);
+      logger.info(
+        { integration: integration.key, org: identity.organization_id, user: identity.username, outcome: outcome.kind },
+        'integration authorised',
+      );
+      return await sendPage(
+        reply,
+        200,
+        'Integration configured',
+        html`<div class="notice ok">
+            <h1>Integration configured successfully</h1>
+            <p>
+              The integration <strong>${integration.key}</strong> was configured successfully: it is connected to
+              Salesforce org <code>${identity.organization_id}</code> as <strong>${identity.username}</strong>.
+            </p>
+          </div>
+          ${
+            outcome.kind === 'switched'
+              ? html`<p>
+                  It was moved from org <code>${outcome.fromOrg}</code> and starts from a clean position. The comments
+                  already in the source from that org were left there: delete them in Communications Mining if they
+                  should go.
+                </p>`
+              : ''
+          }
+          <p>Changes now flow to Communications Mining. Nobody needs to sign in again unless access is revoked.</p>
+          <p><a class="button" href="/">Open the status page</a></p>`,
+      );
     } catch (error) {
       if (error instanceof SalesforceOAuthError) {
         logger.warn({ integration: integration.key, error: error.error }, 'code exchange refused');
@@ -176,32 +270,71 @@ export const oauthRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asyn
       }
       if (error instanceof SalesforceUnavailableError) {
         logger.warn({ integration: integration.key, err: error }, 'Salesforce unavailable during the code exchange');
-        return failure(reply, 502, 'Salesforce could not be reached', html`<p>${error.message}.</p>${retry}`);
+        return failure(
+          reply,
+          502,
+          'Salesforce could not be reached',
+          html`<p>${error.message}.</p>
+            ${retry}`,
+        );
       }
       throw error;
     }
   });
 
   /** The grant came from another org than the bound one: say so, and offer the explicit move. */
-  async function otherOrg(reply: FastifyReply, integration: IntegrationConfig, outcome: Extract<AuthorizationOutcome, { kind: 'refused' }>, binding: string) {
-    const { token } = await auth.orgSwitches.create({ integration: integration.key, fromOrg: outcome.boundOrg, toOrg: outcome.org, browser: digest(binding) });
+  async function otherOrg(
+    reply: FastifyReply,
+    integration: IntegrationConfig,
+    outcome: Extract<AuthorizationOutcome, { kind: 'refused' }>,
+    binding: string,
+  ) {
+    const { token } = await auth.orgSwitches.create({
+      integration: integration.key,
+      fromOrg: outcome.boundOrg,
+      toOrg: outcome.org,
+      browser: digest(binding),
+    });
     const action = authenticatePath(integration).replace(/\/authenticate$/, '/switch-org');
-    return failure(reply, 409, 'This is another Salesforce org', html`<p>The integration <strong>${integration.key}</strong> is bound to Salesforce org
-      <code>${outcome.boundOrg}</code>, but this sign-in came from org <code>${outcome.org}</code>. Nothing was stored${
-        outcome.revoked ? ', and the new grant was revoked at Salesforce' : ''
-      }.</p>
-      <p>If you meant the bound org, sign out of Salesforce and start again with a user of <code>${outcome.boundOrg}</code>.</p>
-      <section class="card"><h2>Move the integration to org ${outcome.org}?</h2>
-      <p>Moving starts the integration from a clean position in the new org (replay positions, watermarks, record versions and
-      history are reset). Comments already in the source from org <code>${outcome.boundOrg}</code> stay there until you delete them.
-      You will sign in to Salesforce once more. You can also disconnect the integration first, then authorise it again.</p>
-      <form method="post" action="${action}"><input type="hidden" name="confirm" value="${token}">
-      <button type="submit">Move to org ${outcome.org}</button></form></section>
-      <p><a href="/">Back to the status page</a></p>`);
+    return failure(
+      reply,
+      409,
+      'This is another Salesforce org',
+      html`<p>
+          The integration <strong>${integration.key}</strong> is bound to Salesforce org
+          <code>${outcome.boundOrg}</code>, but this sign-in came from org <code>${outcome.org}</code>. Nothing was
+          stored${outcome.revoked ? ', and the new grant was revoked at Salesforce' : ''}.
+        </p>
+        <p>
+          If you meant the bound org, sign out of Salesforce and start again with a user of
+          <code>${outcome.boundOrg}</code>.
+        </p>
+        <section class="card">
+          <h2>Move the integration to org ${outcome.org}?</h2>
+          <p>
+            Moving starts the integration from a clean position in the new org (replay positions, watermarks, record
+            versions and history are reset). Comments already in the source from org
+            <code>${outcome.boundOrg}</code> stay there until you delete them. You will sign in to Salesforce once more.
+            You can also disconnect the integration first, then authorise it again.
+          </p>
+          <form method="post" action="${action}">
+            <input type="hidden" name="confirm" value="${token}" />
+            <button type="submit">Move to org ${outcome.org}</button>
+          </form>
+        </section>
+        <p><a href="/">Back to the status page</a></p>`,
+    );
   }
 };
 
 function otherBrowser(reply: FastifyReply): FastifyReply {
-  return failure(reply, 400, 'This sign-in was started in another browser', html`<p>A sign-in must finish in the browser that
-    started it. Nothing was exchanged or stored. Open the integration's authenticate link in this browser to start again.</p>`);
+  return failure(
+    reply,
+    400,
+    'This sign-in was started in another browser',
+    html`<p>
+      A sign-in must finish in the browser that started it. Nothing was exchanged or stored. Open the integration's
+      authenticate link in this browser to start again.
+    </p>`,
+  );
 }

@@ -19,7 +19,10 @@ const ReconcileBody = z.object({ object: z.string().min(1).optional() }).strict(
 const BackfillBody = z
   .object({
     object: z.string().min(1).optional(),
-    since: z.iso.datetime({ offset: true }).optional().describe('ISO 8601 lower bound on SystemModstamp; absent: every record'),
+    since: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe('ISO 8601 lower bound on SystemModstamp; absent: every record'),
   })
   .strict();
 
@@ -31,7 +34,11 @@ export const reconcileRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) =>
   app.addHook('onRequest', requireAdminBearer(config.server.adminToken));
 
   /** The integration and objects a request names, or an error reply already sent. */
-  async function target(params: unknown, object: string | undefined, reply: FastifyReply): Promise<{ integration: IntegrationConfig; objects: string[] } | undefined> {
+  async function target(
+    params: unknown,
+    object: string | undefined,
+    reply: FastifyReply,
+  ): Promise<{ integration: IntegrationConfig; objects: string[] } | undefined> {
     const { project, name } = IntegrationParams.parse(params);
     const integration = findIntegration(config, project, name);
     if (!integration) {
@@ -40,19 +47,28 @@ export const reconcileRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) =>
     }
     const names = integration.objects.map((o) => o.name);
     if (object !== undefined && !names.includes(object)) {
-      void reply.code(404).send({ error: 'not_found', message: `integration ${integration.key} has no object ${object} (it has: ${names.join(', ')})` });
+      void reply.code(404).send({
+        error: 'not_found',
+        message: `integration ${integration.key} has no object ${object} (it has: ${names.join(', ')})`,
+      });
       return undefined;
     }
     const status = await tokens.store.status(integration.key);
     if (status.state !== 'authorized') {
-      void reply.code(409).send({ error: 'not_authorized', message: `integration ${integration.key} is ${status.state}: authorise it first` });
+      void reply.code(409).send({
+        error: 'not_authorized',
+        message: `integration ${integration.key} is ${status.state}: authorise it first`,
+      });
       return undefined;
     }
     return { integration, objects: object === undefined ? names : [object] };
   }
 
   function invalid(reply: FastifyReply, error: z.ZodError) {
-    return reply.code(400).send({ error: 'bad_request', message: error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') });
+    return reply.code(400).send({
+      error: 'bad_request',
+      message: error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+    });
   }
 
   app.post('/integrations/:project/:name/reconcile', async (request, reply) => {
@@ -71,6 +87,11 @@ export const reconcileRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) =>
     if (!found) return reply;
     const since = body.data.since === undefined ? null : Date.parse(body.data.since);
     const jobs = await trigger.backfill(found.integration.key, found.objects, since, 'admin');
-    return reply.code(202).send({ integration: found.integration.key, backfill: found.objects, since: since === null ? null : new Date(since).toISOString(), jobs });
+    return reply.code(202).send({
+      integration: found.integration.key,
+      backfill: found.objects,
+      since: since === null ? null : new Date(since).toISOString(),
+      jobs,
+    });
   });
 };

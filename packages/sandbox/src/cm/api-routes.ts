@@ -79,7 +79,12 @@ export async function cmApiRoutes(app: FastifyInstance, opts: CmApiOptions): Pro
     return routeNames.get(`${method} ${request.routeOptions.url ?? ''}`);
   };
 
-  const route = (name: CmRouteName, method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string, handler: RouteHandlerMethod) => {
+  const route = (
+    name: CmRouteName,
+    method: 'GET' | 'PUT' | 'POST' | 'DELETE',
+    url: string,
+    handler: RouteHandlerMethod,
+  ) => {
     routeNames.set(`${method} ${app.prefix}${url}`, name);
     app.route({ method, url, handler });
   };
@@ -147,7 +152,8 @@ export async function cmApiRoutes(app: FastifyInstance, opts: CmApiOptions): Pro
     const { project, source } = sourceParams.parse(request.params);
     assertSourceNames(project, source);
     const body = sourceBody.safeParse(request.body);
-    if (!body.success) return sendError(reply, 400, `Invalid source body, expected {"source": {...}}: ${formatIssues(body.error)}`);
+    if (!body.success)
+      return sendError(reply, 400, `Invalid source body, expected {"source": {...}}: ${formatIssues(body.error)}`);
     try {
       return ok({ source: store.createSource(project, source, body.data.source) });
     } catch (error) {
@@ -159,7 +165,8 @@ export async function cmApiRoutes(app: FastifyInstance, opts: CmApiOptions): Pro
   route('updateSource', 'POST', '/v1/sources/:project/:source', async (request, reply) => {
     const { project, source } = sourceParams.parse(request.params);
     const body = sourceBody.safeParse(request.body);
-    if (!body.success) return sendError(reply, 400, `Invalid source body, expected {"source": {...}}: ${formatIssues(body.error)}`);
+    if (!body.success)
+      return sendError(reply, 400, `Invalid source body, expected {"source": {...}}: ${formatIssues(body.error)}`);
     const updated = store.updateSource(project, source, body.data.source);
     return updated ? ok({ source: updated }) : sourceNotFound(reply, project, source);
   });
@@ -192,7 +199,8 @@ export async function cmApiRoutes(app: FastifyInstance, opts: CmApiOptions): Pro
     const { project, source } = sourceParams.parse(request.params);
     if (!store.getSource(project, source)) return sourceNotFound(reply, project, source);
     const query = deleteQuery.safeParse(request.query);
-    if (!query.success) return sendError(reply, 400, `Invalid query: ${query.error.issues.map((i) => i.message).join('; ')}`);
+    if (!query.success)
+      return sendError(reply, 400, `Invalid query: ${query.error.issues.map((i) => i.message).join('; ')}`);
     const raw = query.data.id;
     const ids = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
     if (ids.length === 0) return sendError(reply, 400, 'Name the comments to delete: ?id=a&id=b');

@@ -58,7 +58,14 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:[
 export function isRfc3339DateTime(value: string): boolean {
   const m = RFC3339.exec(value);
   if (!m) return false;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   if (month < 1 || month > 12 || day < 1) return false;
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
   if (day > daysInMonth) return false;
@@ -72,8 +79,7 @@ const dateTime = z.string().refine(isRfc3339DateTime, {
 });
 
 const commentId = z.string().regex(COMMENT_ID_PATTERN, {
-  error:
-    'must be 1–1024 characters of letters, digits, "_" and printable ASCII punctuation, without "/" or whitespace',
+  error: 'must be 1–1024 characters of letters, digits, "_" and printable ASCII punctuation, without "/" or whitespace',
 });
 
 const messageText = z.strictObject({
@@ -169,7 +175,8 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
     // Property names are data, always quoted: `user_properties["x"]`, not `user_properties.x`.
     const isData = previous === 'user_properties';
     if (typeof part === 'number') out += `[${part}]`;
-    else if (!isData && typeof part === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(part)) out += out ? `.${part}` : part;
+    else if (!isData && typeof part === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(part))
+      out += out ? `.${part}` : part;
     else out += `[${JSON.stringify(String(part))}]`;
     previous = part;
   }
@@ -216,7 +223,10 @@ export function validateSyncBody(body: unknown): BatchValidationResult {
   }
   const extra = Object.keys(body).filter((key) => key !== 'comments');
   if (extra.length > 0) {
-    return bad(400, `Request body has unknown field(s) ${extra.map((k) => JSON.stringify(k)).join(', ')}; only "comments" is allowed`);
+    return bad(
+      400,
+      `Request body has unknown field(s) ${extra.map((k) => JSON.stringify(k)).join(', ')}; only "comments" is allowed`,
+    );
   }
   const comments = (body as { comments?: unknown }).comments;
   if (!Array.isArray(comments)) {
@@ -242,7 +252,9 @@ export function validateSyncBody(body: unknown): BatchValidationResult {
     }
     const earlier = firstIndexOfId.get(parsed.data.id);
     if (earlier !== undefined) {
-      note(`comments[${index}].id: duplicate id ${JSON.stringify(parsed.data.id)} (also at comments[${earlier}]); send each id once per batch`);
+      note(
+        `comments[${index}].id: duplicate id ${JSON.stringify(parsed.data.id)} (also at comments[${earlier}]); send each id once per batch`,
+      );
       return;
     }
     firstIndexOfId.set(parsed.data.id, index);

@@ -32,9 +32,7 @@ const faultBody = z.discriminatedUnion('kind', [
   dropNextSchema.extend({ kind: z.literal('dropNext') }),
 ]);
 
-const createSourceBody = z
-  .object({ project: z.string(), name: z.string() })
-  .catchall(z.unknown());
+const createSourceBody = z.object({ project: z.string(), name: z.string() }).catchall(z.unknown());
 const tokensBody = z.strictObject({ tokens: tokensSchema });
 const historyQuery = z.strictObject({
   project: z.string().optional(),
@@ -62,7 +60,9 @@ export async function cmControlRoutes(app: FastifyInstance, opts: { control: CmC
   app.get('/sources/:project/:source/comments/:id', async (request, reply) => {
     const { project, source, id } = commentParams.parse(request.params);
     const comment = control.comment(project, source, id);
-    return comment ? ok({ comment }) : sendError(reply, 404, `No comment ${JSON.stringify(id)} in '${project}/${source}'`);
+    return comment
+      ? ok({ comment })
+      : sendError(reply, 404, `No comment ${JSON.stringify(id)} in '${project}/${source}'`);
   });
 
   app.get('/history', async (request) => {

@@ -140,7 +140,11 @@ export class FaultPlan {
 
   active(): ActiveFaults {
     return {
-      oneShot: this.#oneShot.map((rule) => ({ action: rule.action, route: rule.route ?? null, remaining: rule.remaining })),
+      oneShot: this.#oneShot.map((rule) => ({
+        action: rule.action,
+        route: rule.route ?? null,
+        remaining: rule.remaining,
+      })),
       untilCleared: this.#untilCleared.map((rule) => ({ action: rule.action, route: rule.route ?? null })),
       latency: [...this.#latency].map(([key, ms]) => ({ ms, route: key === '*' ? null : key })),
     };

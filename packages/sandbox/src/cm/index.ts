@@ -76,7 +76,9 @@ const optionsSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).optional(),
   basePath: z
     .string()
-    .regex(/^\/?([A-Za-z0-9._~-]+\/)*([A-Za-z0-9._~-]+)?\/?$/, { error: 'must be path segments like /org/tenant/reinfer_' })
+    .regex(/^\/?([A-Za-z0-9._~-]+\/)*([A-Za-z0-9._~-]+)?\/?$/, {
+      error: 'must be path segments like /org/tenant/reinfer_',
+    })
     .optional(),
   tokens: tokensSchema,
   sources: z.array(z.strictObject({ project: z.string(), name: z.string() })).optional(),
@@ -90,7 +92,9 @@ function normaliseBasePath(basePath: string): string {
   return trimmed === '' ? '' : `/${trimmed}`;
 }
 
-export async function startCommunicationsMining(opts: CommunicationsMiningOptions): Promise<SimulatedCommunicationsMining> {
+export async function startCommunicationsMining(
+  opts: CommunicationsMiningOptions,
+): Promise<SimulatedCommunicationsMining> {
   const valid = parseOrThrow(optionsSchema, opts, 'CommunicationsMiningOptions');
   const basePath = normaliseBasePath(valid.basePath ?? '');
   const runtime = createCmRuntime(new CmStore());

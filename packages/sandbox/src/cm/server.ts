@@ -54,7 +54,8 @@ export function buildCmApp(opts: CmAppOptions): FastifyInstance {
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
-      const what = error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? 'Malformed JSON body: ' : '';
+      const what =
+        error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? 'Malformed JSON body: ' : '';
       return sendError(reply, status, `${what}${error.message}`);
     }
     // A sandbox bug, not a simulated outage: say what broke so the developer can see it.

@@ -233,7 +233,13 @@ export class CmStore {
    */
   sync(project: string, name: string, comments: readonly Comment[]): SyncCounts {
     const state = this.#requireSource(project, name);
-    const counts: SyncCounts = { new: 0, updated: 0, unchanged: 0, updated_properties_only: 0, updated_text_changed: 0 };
+    const counts: SyncCounts = {
+      new: 0,
+      updated: 0,
+      unchanged: 0,
+      updated_properties_only: 0,
+      updated_text_changed: 0,
+    };
     const at = this.#now().toISOString();
     for (const raw of comments) {
       const comment = deepFreeze(raw);
@@ -273,7 +279,9 @@ export class CmStore {
     for (const id of ids) {
       const existed = state.comments.delete(id);
       (existed ? deleted : missing).push(id);
-      this.#history.push(deepFreeze({ seq: ++this.#seq, at, project, source: name, commentId: id, kind: 'delete', existed }));
+      this.#history.push(
+        deepFreeze({ seq: ++this.#seq, at, project, source: name, commentId: id, kind: 'delete', existed }),
+      );
     }
     this.#counts.deleted += deleted.length;
     this.#counts.deleted_missing += missing.length;

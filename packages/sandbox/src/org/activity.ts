@@ -22,7 +22,8 @@ export interface ActivityOptions {
   supportAddress?: string;
 }
 
-export type ActivityKind = 'newCase' | 'customerReply' | 'agentReply' | 'statusChange' | 'caseComment' | 'deleteEmail' | 'deleteCase';
+export type ActivityKind =
+  'newCase' | 'customerReply' | 'agentReply' | 'statusChange' | 'caseComment' | 'deleteEmail' | 'deleteCase';
 
 export interface ActivityResult {
   kind: ActivityKind;
@@ -61,11 +62,20 @@ const CUSTOMERS = [
 ] as const;
 
 const TOPICS = [
-  ['Invoice INV-{n} charged twice', 'I was charged twice for invoice INV-{n} this month. Please refund the duplicate payment.'],
-  ['Cannot log in to the portal', 'Since yesterday the portal says my password is wrong, and the reset email never arrives.'],
+  [
+    'Invoice INV-{n} charged twice',
+    'I was charged twice for invoice INV-{n} this month. Please refund the duplicate payment.',
+  ],
+  [
+    'Cannot log in to the portal',
+    'Since yesterday the portal says my password is wrong, and the reset email never arrives.',
+  ],
   ['Delivery {n} arrived damaged', 'Order {n} arrived today with a cracked casing. Can you send a replacement?'],
   ['Change of billing address', 'We moved offices. Please update the billing address on account {n}.'],
-  ['Complaint about support response time', 'I opened a ticket a week ago and nobody has answered. This is not acceptable.'],
+  [
+    'Complaint about support response time',
+    'I opened a ticket a week ago and nobody has answered. This is not acceptable.',
+  ],
   ['Cancel subscription {n}', 'Please cancel subscription {n} at the end of the current term and confirm by email.'],
 ] as const;
 
@@ -83,7 +93,12 @@ const AGENT_REPLIES = [
   'This is now resolved on our side. Please let us know if anything else comes up.',
 ];
 
-const COMMENTS = ['Called the customer, left a voicemail.', 'Escalated to billing team.', 'Waiting on warehouse confirmation.', 'Duplicate of an earlier case; linked.'];
+const COMMENTS = [
+  'Called the customer, left a voicemail.',
+  'Escalated to billing team.',
+  'Waiting on warehouse confirmation.',
+  'Duplicate of an earlier case; linked.',
+];
 
 interface OpenCase {
   id: string;
@@ -115,7 +130,8 @@ export function startActivity(store: OrgStore, opts: ActivityOptions): ActivityG
 
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length) % items.length] as T;
   const messageDate = () => new Date(Math.floor(now() / 1000) * 1000).toISOString();
-  const messageId = () => `<${(serial++).toString(36)}.${Math.floor(random() * 1e9).toString(36)}@mail.sandbox.example.com>`;
+  const messageId = () =>
+    `<${(serial++).toString(36)}.${Math.floor(random() * 1e9).toString(36)}@mail.sandbox.example.com>`;
   const id = (record: SRecord) => String(record.Id);
 
   function chooseKind(): ActivityKind {
@@ -137,10 +153,28 @@ export function startActivity(store: OrgStore, opts: ActivityOptions): ActivityG
     const body = `Hello,\n\n${bodyTemplate.replace('{n}', n)}\n\nBest regards,\n${customer[0]}`;
     // Email-to-Case creates the Case and its first email in one transaction.
     const [caseRecord, email] = store.transaction((tx) => {
-      const c = tx.create('Case', { Subject: subject, Description: body, Origin: 'Email', Status: 'New', Priority: pick(['High', 'Medium', 'Low']), SuppliedEmail: customer[1], SuppliedName: customer[0] });
+      const c = tx.create('Case', {
+        Subject: subject,
+        Description: body,
+        Origin: 'Email',
+        Status: 'New',
+        Priority: pick(['High', 'Medium', 'Low']),
+        SuppliedEmail: customer[1],
+        SuppliedName: customer[0],
+      });
       const e = tx.create('EmailMessage', {
-        ParentId: id(c), RelatedToId: id(c), Subject: subject, TextBody: body, HtmlBody: `<p>${body.replace(/\n/g, '<br>')}</p>`,
-        FromAddress: customer[1], FromName: customer[0], ToAddress: support, MessageDate: messageDate(), Incoming: true, Status: '0', MessageIdentifier: messageId(),
+        ParentId: id(c),
+        RelatedToId: id(c),
+        Subject: subject,
+        TextBody: body,
+        HtmlBody: `<p>${body.replace(/\n/g, '<br>')}</p>`,
+        FromAddress: customer[1],
+        FromName: customer[0],
+        ToAddress: support,
+        MessageDate: messageDate(),
+        Incoming: true,
+        Status: '0',
+        MessageIdentifier: messageId(),
       });
       return [c, e] as const;
     });
@@ -150,11 +184,23 @@ export function startActivity(store: OrgStore, opts: ActivityOptions): ActivityG
 
   function reply(c: OpenCase, incoming: boolean): ActivityResult {
     const text = incoming ? pick(CUSTOMER_REPLIES) : pick(AGENT_REPLIES);
-    const body = incoming ? `${text}\n\n${c.customer[0]}` : `Hi ${c.customer[0].split(' ')[0] ?? ''},\n\n${text}\n\nSupport team`;
+    const body = incoming
+      ? `${text}\n\n${c.customer[0]}`
+      : `Hi ${c.customer[0].split(' ')[0] ?? ''},\n\n${text}\n\nSupport team`;
     const email = store.create('EmailMessage', {
-      ParentId: c.id, RelatedToId: c.id, Subject: `Re: ${c.subject}`, TextBody: body, HtmlBody: `<p>${body.replace(/\n/g, '<br>')}</p>`,
-      FromAddress: incoming ? c.customer[1] : support, FromName: incoming ? c.customer[0] : 'Support', ToAddress: incoming ? support : c.customer[1],
-      MessageDate: messageDate(), Incoming: incoming, Status: incoming ? '0' : '3', MessageIdentifier: messageId(), ReplyToEmailMessageId: c.lastEmailId,
+      ParentId: c.id,
+      RelatedToId: c.id,
+      Subject: `Re: ${c.subject}`,
+      TextBody: body,
+      HtmlBody: `<p>${body.replace(/\n/g, '<br>')}</p>`,
+      FromAddress: incoming ? c.customer[1] : support,
+      FromName: incoming ? c.customer[0] : 'Support',
+      ToAddress: incoming ? support : c.customer[1],
+      MessageDate: messageDate(),
+      Incoming: incoming,
+      Status: incoming ? '0' : '3',
+      MessageIdentifier: messageId(),
+      ReplyToEmailMessageId: c.lastEmailId,
     });
     c.lastEmailId = id(email);
     c.emailIds.push(id(email));
@@ -180,7 +226,11 @@ export function startActivity(store: OrgStore, opts: ActivityOptions): ActivityG
       case 'statusChange':
         return statusChange(c);
       case 'caseComment': {
-        const comment = store.create('CaseComment', { ParentId: c.id, CommentBody: pick(COMMENTS), IsPublished: random() < 0.3 });
+        const comment = store.create('CaseComment', {
+          ParentId: c.id,
+          CommentBody: pick(COMMENTS),
+          IsPublished: random() < 0.3,
+        });
         return { kind, recordIds: [id(comment)] };
       }
       case 'deleteEmail': {

@@ -33,7 +33,9 @@ export const AppPoliciesSchema = z
 export type AppPolicies = z.infer<typeof AppPoliciesSchema>;
 
 /** The policies of an External Client App as Salesforce creates it: closed, PKCE on. */
-export const NEW_EXTERNAL_CLIENT_APP_POLICIES: Required<Omit<AppPolicies, 'refreshTokenPolicy'>> & { refreshTokenPolicy: RefreshTokenPolicy } = {
+export const NEW_EXTERNAL_CLIENT_APP_POLICIES: Required<Omit<AppPolicies, 'refreshTokenPolicy'>> & {
+  refreshTokenPolicy: RefreshTokenPolicy;
+} = {
   permittedUsers: 'admin_approved',
   preAuthorisedUsers: [],
   pkceRequired: true,
@@ -57,13 +59,20 @@ export function refuseUnapprovedUser(policies: AppPolicies | undefined, username
  * requirement but not the wire strings; the sandbox answers `invalid_request` on the redirect, like
  * every other malformed-challenge case (docs/salesforce-oauth.md).
  */
-export function refuseMissingChallenge(policies: AppPolicies | undefined, codeChallenge: string | undefined): PolicyRefusal | undefined {
+export function refuseMissingChallenge(
+  policies: AppPolicies | undefined,
+  codeChallenge: string | undefined,
+): PolicyRefusal | undefined {
   if (!policies?.pkceRequired || codeChallenge !== undefined) return undefined;
   return { error: 'invalid_request', description: 'missing required code challenge' };
 }
 
 /** Whether the app's refresh-token policy has ended a token issued at `issuedAt` and last used at `lastUsedAt`. */
-export function refreshTokenExpired(policies: AppPolicies | undefined, token: { issuedAt: number; lastUsedAt: number }, now: number): boolean {
+export function refreshTokenExpired(
+  policies: AppPolicies | undefined,
+  token: { issuedAt: number; lastUsedAt: number },
+  now: number,
+): boolean {
   const policy = policies?.refreshTokenPolicy ?? { kind: 'valid_until_revoked' };
   switch (policy.kind) {
     case 'valid_until_revoked':

@@ -108,7 +108,12 @@ export class ChangeEventLog {
    * A gap event (docs/salesforce.md#gap-events): header only, no field data, `changeOrigin` empty. Several
    * recordIds make a merged gap event.
    */
-  appendGap(entityName: string, changeType: GapChangeType, recordIds: string[], opts: { commitUser?: string } = {}): LoggedChangeEvent | undefined {
+  appendGap(
+    entityName: string,
+    changeType: GapChangeType,
+    recordIds: string[],
+    opts: { commitUser?: string } = {},
+  ): LoggedChangeEvent | undefined {
     return this.append({ ChangeEventHeader: this.header(entityName, changeType, recordIds, '', opts.commitUser) });
   }
 
@@ -128,7 +133,13 @@ export class ChangeEventLog {
     fields: Record<string, FieldValue> = {},
     opts: { commitUser?: string; changeOrigin?: string } = {},
   ): LoggedChangeEvent | undefined {
-    const header = this.header(entityName, changeType, recordIds, opts.changeOrigin ?? 'com/salesforce/api/rest/62.0;client=sandbox', opts.commitUser);
+    const header = this.header(
+      entityName,
+      changeType,
+      recordIds,
+      opts.changeOrigin ?? 'com/salesforce/api/rest/62.0;client=sandbox',
+      opts.commitUser,
+    );
     if (changeType === 'UPDATE') header.changedFields = Object.keys(fields);
     return this.append({ ChangeEventHeader: header, ...(changeType === 'DELETE' ? {} : fields) });
   }
@@ -198,7 +209,13 @@ export class ChangeEventLog {
     if (last !== undefined) this.purgeThrough(last);
   }
 
-  private header(entityName: string, changeType: ChangeType, recordIds: string[], changeOrigin: string, commitUser = '') {
+  private header(
+    entityName: string,
+    changeType: ChangeType,
+    recordIds: string[],
+    changeOrigin: string,
+    commitUser = '',
+  ) {
     const now = this.now();
     return {
       entityName,

@@ -47,7 +47,8 @@ export const CometdErrors = {
   invalidReplayId: (replayId: number | string) =>
     `400::The replayId {${replayId}} you provided was invalid.  Please provide a valid ID, -2 to replay all events, or -1 to replay only new events.`,
   invalidConnectionType: (type: string) => `400::Invalid connection type ${type}`,
-  missingCookie: (clientId: string) => `400::Client ${clientId} has established a session, but no ${BROWSER_COOKIE} cookie present`,
+  missingCookie: (clientId: string) =>
+    `400::Client ${clientId} has established a session, but no ${BROWSER_COOKIE} cookie present`,
 } as const;
 
 export interface CometdEndpointOptions {
@@ -188,10 +189,15 @@ export function createCometdEndpoint(opts: CometdEndpointOptions): CometdEndpoin
   const authRefusal = (req: IncomingMessage, message: faye.Message): Refusal | undefined => {
     const check = opts.auth.check(headerValue(req.headers.authorization));
     if (check.ok) return undefined;
-    const reason = check.reason === 'missing' ? CometdErrors.requiresAuthentication : CometdErrors.authenticationInvalid;
+    const reason =
+      check.reason === 'missing' ? CometdErrors.requiresAuthentication : CometdErrors.authenticationInvalid;
     if (message.channel === '/meta/handshake') {
       // A missing header gets no advice in Salesforce's table, so faye just retries the handshake.
-      return { error: CometdErrors.handshakeDenied, failureReason: reason, advice: check.reason === 'missing' ? null : { reconnect: 'none' } };
+      return {
+        error: CometdErrors.handshakeDenied,
+        failureReason: reason,
+        advice: check.reason === 'missing' ? null : { reconnect: 'none' },
+      };
     }
     return { error: reason, advice: { reconnect: 'none', interval: 0 }, clientId: message.clientId };
   };
@@ -213,7 +219,8 @@ export function createCometdEndpoint(opts: CometdEndpointOptions): CometdEndpoin
     if (faults.deniedChannels.has(channel)) return { error: CometdErrors.noViewAllData, advice: null };
     if (faults.dailyLimit) return { error: CometdErrors.dailyLimit, advice: null };
     const replayFrom = replayIdFor(message, channel);
-    if (replayFrom === undefined) return { error: CometdErrors.invalidReplayId(String(replayMapOf(message)?.[channel])), advice: null };
+    if (replayFrom === undefined)
+      return { error: CometdErrors.invalidReplayId(String(replayMapOf(message)?.[channel])), advice: null };
     if (replayFrom !== REPLAY_NEW_ONLY && replayFrom !== REPLAY_ALL_RETAINED && !log.canReplayFrom(replayFrom)) {
       return { error: CometdErrors.invalidReplayId(replayFrom), advice: null };
     }
@@ -223,14 +230,21 @@ export function createCometdEndpoint(opts: CometdEndpointOptions): CometdEndpoin
 
   const salesforceRules: faye.ServerExtension = {
     incoming(message, req, callback) {
-      if (!req) { callback(message); return; }
+      if (!req) {
+        callback(message);
+        return;
+      }
       let refusal: Refusal | undefined;
       switch (message.channel) {
         case '/meta/handshake':
           counts.handshakes += 1;
           refusal = authRefusal(req, message);
           if (!refusal && faults.connectionLimit) {
-            refusal = { error: CometdErrors.handshakeDenied, failureReason: CometdErrors.connectionLimit, advice: { reconnect: 'none' } };
+            refusal = {
+              error: CometdErrors.handshakeDenied,
+              failureReason: CometdErrors.connectionLimit,
+              advice: { reconnect: 'none' },
+            };
           }
           break;
         case '/meta/connect':
@@ -245,7 +259,11 @@ export function createCometdEndpoint(opts: CometdEndpointOptions): CometdEndpoin
             refusal = { error: CometdErrors.invalidConnectionType(String(message.connectionType)), advice: null };
           }
           if (!refusal && faults.dailyLimit) {
-            refusal = { error: CometdErrors.dailyLimit, advice: { reconnect: 'none', interval: 0 }, clientId: message.clientId };
+            refusal = {
+              error: CometdErrors.dailyLimit,
+              advice: { reconnect: 'none', interval: 0 },
+              clientId: message.clientId,
+            };
           }
           break;
         case '/meta/subscribe':
@@ -264,7 +282,10 @@ export function createCometdEndpoint(opts: CometdEndpointOptions): CometdEndpoin
     },
 
     outgoing(message, req, callback) {
-      if (!req) { callback(message); return; }
+      if (!req) {
+        callback(message);
+        return;
+      }
       const refusal = message.successful === false ? refusals.get(req)?.get(replyKey(message)) : undefined;
       if (refusal) {
         message.error = refusal.error;
@@ -312,7 +333,10 @@ export function createCometdEndpoint(opts: CometdEndpointOptions): CometdEndpoin
     });
 
     const versionError = apiVersionError(pathnameOf(req.url));
-    if (versionError) { rejectAllMessages(req, res, versionError); return; }
+    if (versionError) {
+      rejectAllMessages(req, res, versionError);
+      return;
+    }
     if (req.method !== 'POST' && req.method !== 'OPTIONS') {
       res.writeHead(405, { Allow: 'POST' }).end();
       return;
@@ -398,7 +422,10 @@ export function createCometdEndpoint(opts: CometdEndpointOptions): CometdEndpoin
       const previous = server.listeners('request') as RequestListener[];
       server.removeAllListeners('request');
       server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-        if (matches(req.url)) { handle(req, res); return; }
+        if (matches(req.url)) {
+          handle(req, res);
+          return;
+        }
         for (const listener of previous) listener.call(server, req, res);
       });
     },

@@ -120,8 +120,7 @@ export interface ChangeEventPayload {
 
 /** Result of checking the Authorization header of a request (REST and CometD alike). */
 export type AuthCheck =
-  | { ok: true; userId: string; orgId: string; token: string }
-  | { ok: false; reason: 'missing' | 'invalid' };
+  { ok: true; userId: string; orgId: string; token: string } | { ok: false; reason: 'missing' | 'invalid' };
 
 /** Issues and validates access tokens. Implemented by `oauth.ts`, used by REST and CometD. */
 export interface TokenAuthority {

@@ -45,56 +45,74 @@ const schemas = {
   mutate: z.object({ silent }).strict(),
   idParams: z.object({ id: recordId }),
   transaction: z.object({ operations: z.array(operation).min(1), silent }).strict(),
-  gap: z.object({
-    object: z.string().min(1),
-    changeType: z.enum(['GAP_CREATE', 'GAP_UPDATE', 'GAP_DELETE', 'GAP_UNDELETE']),
-    recordIds: z.array(recordId).min(1),
-  }).strict(),
+  gap: z
+    .object({
+      object: z.string().min(1),
+      changeType: z.enum(['GAP_CREATE', 'GAP_UPDATE', 'GAP_DELETE', 'GAP_UNDELETE']),
+      recordIds: z.array(recordId).min(1),
+    })
+    .strict(),
   overflow: z.object({ object: z.string().min(1) }).strict(),
-  merged: z.object({
-    object: z.string().min(1),
-    changeType: z.enum(['CREATE', 'UPDATE', 'DELETE', 'UNDELETE']),
-    recordIds: z.array(recordId).min(2),
-    fields: fields.optional(),
-  }).strict(),
+  merged: z
+    .object({
+      object: z.string().min(1),
+      changeType: z.enum(['CREATE', 'UPDATE', 'DELETE', 'UNDELETE']),
+      recordIds: z.array(recordId).min(2),
+      fields: fields.optional(),
+    })
+    .strict(),
   purgeEvents: z.object({ beforeReplayId: z.number().int().optional() }).strict(),
   revokeRefresh: z.object({ includeAccessTokens: z.boolean().optional() }).strict(),
   tokenTtl: z.object({ ms: z.number().int().positive() }).strict(),
   autoApprove: z.object({ enabled: z.boolean() }).strict(),
-  newApp: z.object({
-    clientId: z.string().min(1),
-    clientSecret: z.string().min(1),
-    redirectUris: z.array(z.url()).min(1),
-    requireSecret: z.boolean().optional(),
-    rotateRefreshTokens: z.boolean().optional(),
-    scopes: z.array(z.string()).optional(),
-    policies: AppPoliciesSchema.optional(),
-    propagationDelayMs: z.number().int().min(0).optional(),
-  }).strict(),
+  newApp: z
+    .object({
+      clientId: z.string().min(1),
+      clientSecret: z.string().min(1),
+      redirectUris: z.array(z.url()).min(1),
+      requireSecret: z.boolean().optional(),
+      rotateRefreshTokens: z.boolean().optional(),
+      scopes: z.array(z.string()).optional(),
+      policies: AppPoliciesSchema.optional(),
+      propagationDelayMs: z.number().int().min(0).optional(),
+    })
+    .strict(),
   appChange: z.object({ policies: AppPoliciesSchema.optional(), rotateRefreshTokens: z.boolean().optional() }).strict(),
   clientIdParams: z.object({ clientId: z.string().min(1) }),
-  restFaults: z.object({
-    latencyMs: z.number().int().min(0).optional(),
-    failNext: z.object({ count: z.number().int().positive(), status: z.union([z.literal(500), z.literal(503)]).optional() }).strict().optional(),
-    dropNext: z.number().int().positive().optional(),
-  }).strict(),
-  restLimits: z.object({
-    dailyApiLimit: z.number().int().positive().optional(),
-    maxBatchSize: z.number().int().positive().optional(),
-    resetUsage: z.boolean().optional(),
-  }).strict(),
-  cometdFaults: z.object({
-    /** Forget every client: next connect gets `403::Unknown client` (docs/salesforce.md#streaming-errors). */
-    unknownClient: z.literal(true).optional(),
-    /** Cut every open CometD request without a response. */
-    dropConnections: z.literal(true).optional(),
-    /** Server-initiated `/meta/disconnect` (docs/salesforce.md#bayeux-message-exchange). */
-    serverDisconnect: z.literal(true).optional(),
-    latencyMs: z.number().int().min(0).optional(),
-    dailyLimitExceeded: z.boolean().optional(),
-    connectionLimitExceeded: z.boolean().optional(),
-    denyChannel: z.object({ channel: z.string().startsWith('/'), on: z.boolean() }).strict().optional(),
-  }).strict(),
+  restFaults: z
+    .object({
+      latencyMs: z.number().int().min(0).optional(),
+      failNext: z
+        .object({ count: z.number().int().positive(), status: z.union([z.literal(500), z.literal(503)]).optional() })
+        .strict()
+        .optional(),
+      dropNext: z.number().int().positive().optional(),
+    })
+    .strict(),
+  restLimits: z
+    .object({
+      dailyApiLimit: z.number().int().positive().optional(),
+      maxBatchSize: z.number().int().positive().optional(),
+      resetUsage: z.boolean().optional(),
+    })
+    .strict(),
+  cometdFaults: z
+    .object({
+      /** Forget every client: next connect gets `403::Unknown client` (docs/salesforce.md#streaming-errors). */
+      unknownClient: z.literal(true).optional(),
+      /** Cut every open CometD request without a response. */
+      dropConnections: z.literal(true).optional(),
+      /** Server-initiated `/meta/disconnect` (docs/salesforce.md#bayeux-message-exchange). */
+      serverDisconnect: z.literal(true).optional(),
+      latencyMs: z.number().int().min(0).optional(),
+      dailyLimitExceeded: z.boolean().optional(),
+      connectionLimitExceeded: z.boolean().optional(),
+      denyChannel: z
+        .object({ channel: z.string().startsWith('/'), on: z.boolean() })
+        .strict()
+        .optional(),
+    })
+    .strict(),
 } as const;
 
 /** A bad Control API request (HTTP 400 unless said otherwise). */
@@ -115,7 +133,11 @@ function parse<T>(schema: z.ZodType<T>, input: unknown): T {
 }
 
 function eventSummary(event: LoggedChangeEvent | undefined, object: string) {
-  if (!event) throw new ControlError('unknown_entity', `'${object}' has no change events (unknown object, or CDC not supported for it)`);
+  if (!event)
+    throw new ControlError(
+      'unknown_entity',
+      `'${object}' has no change events (unknown object, or CDC not supported for it)`,
+    );
   return { replayId: event.replayId, channels: event.channels, header: event.message.payload.ChangeEventHeader };
 }
 
@@ -143,9 +165,12 @@ export const controlRoutes: FastifyPluginAsync<ControlRoutesOptions> = async (ap
   app.setErrorHandler((err: Error & { statusCode?: number }, _request, reply: FastifyReply) => {
     if (err instanceof ControlError) return reply.code(err.status).send({ error: err.error, message: err.message });
     if (err instanceof OrgStoreError) {
-      return reply.code(err.statusCode).send({ error: err.errorCode, message: err.message, ...(err.fields.length ? { fields: err.fields } : {}) });
+      return reply
+        .code(err.statusCode)
+        .send({ error: err.errorCode, message: err.message, ...(err.fields.length ? { fields: err.fields } : {}) });
     }
-    if (err.statusCode && err.statusCode < 500) return reply.code(err.statusCode).send({ error: 'invalid_request', message: err.message });
+    if (err.statusCode && err.statusCode < 500)
+      return reply.code(err.statusCode).send({ error: 'invalid_request', message: err.message });
     return reply.code(500).send({ error: 'internal_error', message: err.message });
   });
 
@@ -192,7 +217,9 @@ export const controlRoutes: FastifyPluginAsync<ControlRoutesOptions> = async (ap
   // One Salesforce transaction: one transactionKey, merged same-type events (docs/salesforce.md#changeeventheader).
   app.post('/transactions', async (request) => {
     const body = parse(schemas.transaction, request.body);
-    const records = store.transaction((tx) => body.operations.map((op) => applyOperation(tx, op)), { silent: body.silent ?? false });
+    const records = store.transaction((tx) => body.operations.map((op) => applyOperation(tx, op)), {
+      silent: body.silent ?? false,
+    });
     return { records };
   });
 
@@ -200,17 +227,25 @@ export const controlRoutes: FastifyPluginAsync<ControlRoutesOptions> = async (ap
 
   app.post('/events/gap', async (request) => {
     const body = parse(schemas.gap, request.body);
-    return eventSummary(events.appendGap(entityName(body.object), body.changeType, body.recordIds, { commitUser: store.defaultUserId }), body.object);
+    return eventSummary(
+      events.appendGap(entityName(body.object), body.changeType, body.recordIds, { commitUser: store.defaultUserId }),
+      body.object,
+    );
   });
 
   app.post('/events/overflow', async (request) => {
     const body = parse(schemas.overflow, request.body);
-    return eventSummary(events.appendOverflow(entityName(body.object), { commitUser: store.defaultUserId }), body.object);
+    return eventSummary(
+      events.appendOverflow(entityName(body.object), { commitUser: store.defaultUserId }),
+      body.object,
+    );
   });
 
   app.post('/events/merged', async (request) => {
     const body = parse(schemas.merged, request.body);
-    const event = events.appendMerged(entityName(body.object), body.changeType, body.recordIds, (body.fields ?? {}), { commitUser: store.defaultUserId });
+    const event = events.appendMerged(entityName(body.object), body.changeType, body.recordIds, body.fields ?? {}, {
+      commitUser: store.defaultUserId,
+    });
     return eventSummary(event, body.object);
   });
 
@@ -222,7 +257,12 @@ export const controlRoutes: FastifyPluginAsync<ControlRoutesOptions> = async (ap
     return { retained: events.retained().length, lastReplayId: events.lastReplayId() };
   });
 
-  app.get('/events', async () => ({ lastReplayId: events.lastReplayId(), events: events.retained().map((e) => ({ replayId: e.replayId, channels: e.channels, header: e.message.payload.ChangeEventHeader })) }));
+  app.get('/events', async () => ({
+    lastReplayId: events.lastReplayId(),
+    events: events
+      .retained()
+      .map((e) => ({ replayId: e.replayId, channels: e.channels, header: e.message.payload.ChangeEventHeader })),
+  }));
 
   // ---- tokens ----
 

@@ -2,7 +2,13 @@
  * The simulated Salesforce org: start one with `startSalesforceOrg()`; the rest is for tests and
  * tools that drive it in-process.
  */
-export { startSalesforceOrg, MAX_URI_BYTES, type SalesforceOrgOptions, type SimulatedSalesforceOrg, type SalesforceOrgCounters } from './server.ts';
+export {
+  startSalesforceOrg,
+  MAX_URI_BYTES,
+  type SalesforceOrgOptions,
+  type SimulatedSalesforceOrg,
+  type SalesforceOrgCounters,
+} from './server.ts';
 export {
   DEFAULT_CONNECTED_APP,
   DEFAULT_INTEGRATION_USER,
@@ -15,7 +21,14 @@ export {
   type OAuthCounters,
 } from './oauth.ts';
 export type { RestControl, RestCounters, RestFault } from './rest.ts';
-export { startActivity, seededRandom, type ActivityOptions, type ActivityGenerator, type ActivityKind, type ActivityResult } from './activity.ts';
+export {
+  startActivity,
+  seededRandom,
+  type ActivityOptions,
+  type ActivityGenerator,
+  type ActivityKind,
+  type ActivityResult,
+} from './activity.ts';
 export type { StreamingControl, StreamingCounters } from './cometd.ts';
 export { NEW_EXTERNAL_CLIENT_APP_POLICIES, type AppPolicies } from './app-policies.ts';
 export { defaultObjects } from './metadata.ts';

@@ -30,12 +30,23 @@ function systemField(name: string, label: string, type: FieldType, opts: FieldOp
   return field(name, label, type, { nillable: false, createable: false, updateable: false, ...opts });
 }
 
-function reference(name: string, label: string, to: string[], relationshipName: string, opts: FieldOpts = {}): FieldMeta {
+function reference(
+  name: string,
+  label: string,
+  to: string[],
+  relationshipName: string,
+  opts: FieldOpts = {},
+): FieldMeta {
   return field(name, label, 'reference', { length: 18, referenceTo: to, relationshipName, ...opts });
 }
 
 /** Picklist entries as `[value, label]`; the first marked `default` becomes the defaultValue. */
-function picklist(name: string, label: string, entries: Array<[string, string]>, opts: FieldOpts & { defaultValue?: string } = {}): FieldMeta {
+function picklist(
+  name: string,
+  label: string,
+  entries: Array<[string, string]>,
+  opts: FieldOpts & { defaultValue?: string } = {},
+): FieldMeta {
   const { defaultValue, ...rest } = opts;
   const picklistValues: PicklistValue[] = entries.map(([value, valueLabel]) => ({
     value,
@@ -52,9 +63,17 @@ function systemFields(): FieldMeta[] {
     systemField('Id', 'Record ID', 'id', { length: 18 }),
     systemField('IsDeleted', 'Deleted', 'boolean'),
     systemField('CreatedDate', 'Created Date', 'datetime'),
-    systemField('CreatedById', 'Created By ID', 'reference', { length: 18, referenceTo: ['User'], relationshipName: 'CreatedBy' }),
+    systemField('CreatedById', 'Created By ID', 'reference', {
+      length: 18,
+      referenceTo: ['User'],
+      relationshipName: 'CreatedBy',
+    }),
     systemField('LastModifiedDate', 'Last Modified Date', 'datetime'),
-    systemField('LastModifiedById', 'Last Modified By ID', 'reference', { length: 18, referenceTo: ['User'], relationshipName: 'LastModifiedBy' }),
+    systemField('LastModifiedById', 'Last Modified By ID', 'reference', {
+      length: 18,
+      referenceTo: ['User'],
+      relationshipName: 'LastModifiedBy',
+    }),
     systemField('SystemModstamp', 'System Modstamp', 'datetime'),
   ];
 }

@@ -26,7 +26,13 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
 import { z } from 'zod';
 import type { AuthCheck, TokenAuthority } from './contracts.ts';
-import { isPropagated, refreshTokenExpired, refuseMissingChallenge, refuseUnapprovedUser, type AppPolicies } from './app-policies.ts';
+import {
+  isPropagated,
+  refreshTokenExpired,
+  refuseMissingChallenge,
+  refuseUnapprovedUser,
+  type AppPolicies,
+} from './app-policies.ts';
 
 /** Access-token lifetime when none is configured: Salesforce's default session timeout. */
 export const DEFAULT_ACCESS_TOKEN_TTL_MS = 2 * 60 * 60 * 1000;
@@ -138,7 +144,10 @@ export interface OAuthControl {
   /** Register a new app now (it propagates after its `propagationDelayMs`); replaces one with the same client id. */
   addApp(app: ConnectedAppConfig): void;
   /** Change an app's policies and rotation as an admin would in Setup. Returns the app, or undefined for an unknown client id. */
-  updateApp(clientId: string, change: { policies?: AppPolicies; rotateRefreshTokens?: boolean }): ConnectedAppConfig | undefined;
+  updateApp(
+    clientId: string,
+    change: { policies?: AppPolicies; rotateRefreshTokens?: boolean },
+  ): ConnectedAppConfig | undefined;
   counters(): OAuthCounters;
 }
 
@@ -255,14 +264,21 @@ const tokenForm = z.object({
 
 const revokeParams = z.object({ token: z.string().optional() });
 
-const identityQuery = z.object({ oauth_token: z.string().optional(), format: z.string().optional(), version: z.string().optional() });
+const identityQuery = z.object({
+  oauth_token: z.string().optional(),
+  format: z.string().optional(),
+  version: z.string().optional(),
+});
 
 export function createOAuthService(opts: OAuthOptions): OAuthService {
   const now = opts.now ?? Date.now;
   // Copies: policy changes through the control API must not leak into the caller's (or the default) config.
   const registered = new Map<string, { app: ConnectedAppConfig; registeredAt: number }>();
   const register = (app: ConnectedAppConfig) =>
-    registered.set(app.clientId, { app: { ...app, ...(app.policies ? { policies: { ...app.policies } } : {}) }, registeredAt: now() });
+    registered.set(app.clientId, {
+      app: { ...app, ...(app.policies ? { policies: { ...app.policies } } : {}) },
+      registeredAt: now(),
+    });
   for (const app of opts.connectedApps ?? [DEFAULT_CONNECTED_APP]) register(app);
   const users = opts.users && opts.users.length > 0 ? opts.users : [...DEFAULT_USERS];
   const codeTtlMs = opts.authorizationCodeTtlMs ?? DEFAULT_AUTHORIZATION_CODE_TTL_MS;
@@ -272,7 +288,13 @@ export function createOAuthService(opts: OAuthOptions): OAuthService {
   const codes = new Map<string, AuthorizationCode>();
   const refreshTokens = new Map<string, RefreshTokenGrant>();
   const accessTokens = new Map<string, AccessTokenGrant>();
-  const counters = { grants: {} as Record<string, number>, failures: {} as Record<string, number>, approvals: 0, denials: 0, revocations: 0 };
+  const counters = {
+    grants: {} as Record<string, number>,
+    failures: {} as Record<string, number>,
+    approvals: 0,
+    denials: 0,
+    revocations: 0,
+  };
   const bump = (bucket: Record<string, number>, key: string) => {
     bucket[key] = (bucket[key] ?? 0) + 1;
   };
@@ -295,7 +317,14 @@ export function createOAuthService(opts: OAuthOptions): OAuthService {
   function issueAccessToken(user: OrgUser, clientId: string, refreshToken: string | undefined): string {
     // Shaped like Salesforce's session ids: the 15-char org id, '!', then an opaque part.
     const token = `${user.orgId.slice(0, 15)}!AQ${base64url(randomBytes(48)).replace(/[-_]/g, '')}`;
-    accessTokens.set(token, { clientId, userId: user.id, orgId: user.orgId, refreshToken, expiresAt: now() + accessTokenTtlMs, revoked: false });
+    accessTokens.set(token, {
+      clientId,
+      userId: user.id,
+      orgId: user.orgId,
+      refreshToken,
+      expiresAt: now() + accessTokenTtlMs,
+      revoked: false,
+    });
     return token;
   }
 
@@ -305,13 +334,21 @@ export function createOAuthService(opts: OAuthOptions): OAuthService {
     return token;
   }
 
-  function tokenResponse(app: ConnectedAppConfig, user: OrgUser, scopes: string[], refreshToken: string | undefined, accessRefreshLink: string | undefined) {
+  function tokenResponse(
+    app: ConnectedAppConfig,
+    user: OrgUser,
+    scopes: string[],
+    refreshToken: string | undefined,
+    accessRefreshLink: string | undefined,
+  ) {
     const issuedAt = String(now());
     const id = identityUrl(user);
     return {
       access_token: issueAccessToken(user, app.clientId, accessRefreshLink),
       ...(refreshToken ? { refresh_token: refreshToken } : {}),
-      signature: createHmac('sha256', app.clientSecret).update(id + issuedAt).digest('base64'),
+      signature: createHmac('sha256', app.clientSecret)
+        .update(id + issuedAt)
+        .digest('base64'),
       scope: scopes.join(' '),
       instance_url: loginUrl(),
       id,
@@ -394,21 +431,43 @@ export function createOAuthService(opts: OAuthOptions): OAuthService {
     const app = findApp(p.client_id);
     if (!app) return { kind: 'page-error', error: 'invalid_client_id', description: 'client identifier invalid' };
     if (!p.redirect_uri || !app.redirectUris.includes(p.redirect_uri)) {
-      return { kind: 'page-error', error: 'redirect_uri_mismatch', description: 'redirect_uri must match configuration' };
+      return {
+        kind: 'page-error',
+        error: 'redirect_uri_mismatch',
+        description: 'redirect_uri must match configuration',
+      };
     }
     const redirectUri = p.redirect_uri;
     if (p.response_type !== 'code') {
-      return { kind: 'redirect-error', app, redirectUri, error: 'unsupported_response_type', description: 'response type not supported' };
+      return {
+        kind: 'redirect-error',
+        app,
+        redirectUri,
+        error: 'unsupported_response_type',
+        description: 'response type not supported',
+      };
     }
     const appScopes = app.scopes ?? [...KNOWN_SCOPES];
     const requested = p.scope ? p.scope.split(/[\s+]+/).filter(Boolean) : appScopes;
     if (requested.some((s) => !appScopes.includes(s))) {
-      return { kind: 'redirect-error', app, redirectUri, error: 'invalid_scope', description: 'the requested scope is not allowed' };
+      return {
+        kind: 'redirect-error',
+        app,
+        redirectUri,
+        error: 'invalid_scope',
+        description: 'the requested scope is not allowed',
+      };
     }
     if (p.code_challenge !== undefined) {
       const method = p.code_challenge_method ?? 'S256';
       if (method !== 'S256' || !/^[A-Za-z0-9_-]{43}$/.test(p.code_challenge)) {
-        return { kind: 'redirect-error', app, redirectUri, error: 'invalid_request', description: 'invalid code_challenge' };
+        return {
+          kind: 'redirect-error',
+          app,
+          redirectUri,
+          error: 'invalid_request',
+          description: 'invalid code_challenge',
+        };
       }
     }
     const noChallenge = refuseMissingChallenge(app.policies, p.code_challenge);
@@ -422,12 +481,21 @@ export function createOAuthService(opts: OAuthOptions): OAuthService {
     return reply.code(302).header('location', url.toString()).send();
   }
 
-  function approve(reply: FastifyReply, check: Extract<AuthorizeCheck, { kind: 'ok' }>, user: OrgUser, state: string | undefined) {
+  function approve(
+    reply: FastifyReply,
+    check: Extract<AuthorizeCheck, { kind: 'ok' }>,
+    user: OrgUser,
+    state: string | undefined,
+  ) {
     // Admin-approved apps check the user once they are known, and send the refusal back to the client.
     const refusal = refuseUnapprovedUser(check.app.policies, user.username);
     if (refusal) {
       bump(counters.failures, refusal.error);
-      return redirectWith(reply, check.redirectUri, { error: refusal.error, error_description: refusal.description, state });
+      return redirectWith(reply, check.redirectUri, {
+        error: refusal.error,
+        error_description: refusal.description,
+        state,
+      });
     }
     const code = `aPrx${base64url(randomBytes(36))}`;
     codes.set(code, {
@@ -445,7 +513,11 @@ export function createOAuthService(opts: OAuthOptions): OAuthService {
 
   function deny(reply: FastifyReply, redirectUri: string, state: string | undefined) {
     counters.denials++;
-    return redirectWith(reply, redirectUri, { error: 'access_denied', error_description: 'end-user denied authorization', state });
+    return redirectWith(reply, redirectUri, {
+      error: 'access_denied',
+      error_description: 'end-user denied authorization',
+      state,
+    });
   }
 
   function errorPage(reply: FastifyReply, error: string, description: string) {
@@ -456,10 +528,19 @@ export function createOAuthService(opts: OAuthOptions): OAuthService {
     return reply.code(400).type('text/html; charset=utf-8').send(body);
   }
 
-  function loginPage(reply: FastifyReply, p: AuthorizeParams, app: ConnectedAppConfig, scopes: string[], message?: string) {
+  function loginPage(
+    reply: FastifyReply,
+    p: AuthorizeParams,
+    app: ConnectedAppConfig,
+    scopes: string[],
+    message?: string,
+  ) {
     // Optional keys may be present with an `undefined` value; `Object.entries` would type them `string`.
     const hidden = Object.entries<string | undefined>(p)
-      .filter((entry): entry is [string, string] => entry[1] !== undefined && !['username', 'password', 'action'].includes(entry[0]))
+      .filter(
+        (entry): entry is [string, string] =>
+          entry[1] !== undefined && !['username', 'password', 'action'].includes(entry[0]),
+      )
       .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)
       .join('\n');
     const body = `<!doctype html><html><head><title>Login | Salesforce (sandbox)</title></head><body>
@@ -481,7 +562,11 @@ ${hidden}
     if (check.kind === 'page-error') return errorPage(reply, check.error, check.description);
     if (check.kind === 'redirect-error') {
       bump(counters.failures, check.error);
-      return redirectWith(reply, check.redirectUri, { error: check.error, error_description: check.description, state: p.state });
+      return redirectWith(reply, check.redirectUri, {
+        error: check.error,
+        error_description: check.description,
+        state: p.state,
+      });
     }
     if (!form) {
       if (autoApprove || p.sandbox_auto_approve === 'true') {
@@ -493,7 +578,13 @@ ${hidden}
     if (form.action === 'deny') return deny(reply, check.redirectUri, p.state);
     const user = users.find((u) => u.username === form.username && u.password === form.password);
     if (!user || form.action !== 'allow') {
-      return loginPage(reply, p, check.app, check.scopes, 'Please check your username and password. If you still can\'t log in, contact your Salesforce administrator.');
+      return loginPage(
+        reply,
+        p,
+        check.app,
+        check.scopes,
+        "Please check your username and password. If you still can't log in, contact your Salesforce administrator.",
+      );
     }
     return approve(reply, check, user, p.state);
   }
@@ -521,7 +612,9 @@ ${hidden}
   /** Identity service errors are plain-text codes with 403/404, as Salesforce documents them. */
   function identityUser(request: FastifyRequest, reply: FastifyReply): OrgUser | undefined {
     const query = identityQuery.safeParse(request.query);
-    const token = tokenFromAuthorizationHeader(request.headers.authorization) ?? (query.success ? query.data.oauth_token : undefined);
+    const token =
+      tokenFromAuthorizationHeader(request.headers.authorization) ??
+      (query.success ? query.data.oauth_token : undefined);
     if (!token) {
       void reply.code(403).type('text/plain').send('Missing_OAuth_Token');
       return undefined;
@@ -541,7 +634,10 @@ ${hidden}
     // Unparseable bodies and other framework errors keep the OAuth error shape.
     app.setErrorHandler((err: { statusCode?: number; message: string }, _request, reply) => {
       const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-      return reply.code(status).send({ error: status === 500 ? 'server_error' : 'invalid_request', error_description: status === 500 ? 'internal error' : err.message });
+      return reply.code(status).send({
+        error: status === 500 ? 'server_error' : 'invalid_request',
+        error_description: status === 500 ? 'internal error' : err.message,
+      });
     });
 
     app.get('/services/oauth2/authorize', async (request, reply) => {
@@ -565,9 +661,13 @@ ${hidden}
         const form = parsed.data;
         const grantType = form.grant_type;
         response =
-          grantType === 'authorization_code' ? authorizationCodeGrant(form)
-          : grantType === 'refresh_token' ? refreshTokenGrant(form)
-          : (() => { throw ERR.grantType(); })();
+          grantType === 'authorization_code'
+            ? authorizationCodeGrant(form)
+            : grantType === 'refresh_token'
+              ? refreshTokenGrant(form)
+              : (() => {
+                  throw ERR.grantType();
+                })();
         bump(counters.grants, grantType);
       } catch (err) {
         if (!(err instanceof OAuthError)) throw err;

@@ -139,10 +139,22 @@ function releaseLabel(version: number): string {
 }
 
 const SOAP_TYPES: Record<FieldMeta['type'], string> = {
-  id: 'tns:ID', reference: 'tns:ID', string: 'xsd:string', textarea: 'xsd:string', email: 'xsd:string',
-  phone: 'xsd:string', url: 'xsd:string', picklist: 'xsd:string', multipicklist: 'xsd:string',
-  boolean: 'xsd:boolean', int: 'xsd:int', double: 'xsd:double', currency: 'xsd:double', percent: 'xsd:double',
-  date: 'xsd:date', datetime: 'xsd:dateTime',
+  id: 'tns:ID',
+  reference: 'tns:ID',
+  string: 'xsd:string',
+  textarea: 'xsd:string',
+  email: 'xsd:string',
+  phone: 'xsd:string',
+  url: 'xsd:string',
+  picklist: 'xsd:string',
+  multipicklist: 'xsd:string',
+  boolean: 'xsd:boolean',
+  int: 'xsd:int',
+  double: 'xsd:double',
+  currency: 'xsd:double',
+  percent: 'xsd:double',
+  date: 'xsd:date',
+  datetime: 'xsd:dateTime',
 };
 
 function describeField(field: FieldMeta) {
@@ -212,14 +224,26 @@ function describeObject(object: ObjectMeta, all: ObjectMeta[], version: string) 
   return {
     ...describeGlobalEntry(object, version),
     childRelationships,
-    recordTypeInfos: [{ name: 'Master', developerName: 'Master', recordTypeId: '012000000000000AAA', master: true, active: true, available: true, defaultRecordTypeMapping: true }],
+    recordTypeInfos: [
+      {
+        name: 'Master',
+        developerName: 'Master',
+        recordTypeId: '012000000000000AAA',
+        master: true,
+        active: true,
+        available: true,
+        defaultRecordTypeMapping: true,
+      },
+    ],
     fields: object.fields.map(describeField),
   };
 }
 
 /** One stored record shaped as REST returns it (`attributes` first, datetimes `…+0000`, docs/salesforce.md#query-and-queryall). */
 function renderRecord(object: ObjectMeta, record: SRecord, fields: FieldMeta[], version: string): QueryRecord {
-  const out: QueryRecord = { attributes: { type: object.name, url: `/services/data/${version}/sobjects/${object.name}/${String(record.Id)}` } };
+  const out: QueryRecord = {
+    attributes: { type: object.name, url: `/services/data/${version}/sobjects/${object.name}/${String(record.Id)}` },
+  };
   for (const field of fields) out[field.name] = renderValue(record[field.name], field.type);
   return out;
 }
@@ -241,7 +265,9 @@ function resolveFields(object: ObjectMeta, names: string[] | undefined): FieldMe
 /** `2024-05-06T00:00:00+00:00` with seconds truncated (docs/salesforce.md#getupdated-and-getdeleted). */
 function replicationInstant(raw: string | undefined, name: 'start' | 'end'): number {
   if (raw === undefined || raw === '') throw new RestError(400, 'MISSING_ARGUMENT', `${name} parameter is missing`);
-  const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(raw) ? Date.parse(raw.replace(/([+-]\d{2})(\d{2})$/, '$1:$2')) : Number.NaN;
+  const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(raw)
+    ? Date.parse(raw.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'))
+    : Number.NaN;
   if (Number.isNaN(ms)) throw replicationDate(`${name} must be a dateTime such as 2024-05-06T00:00:00+00:00: ${raw}`);
   return Math.floor(ms / MINUTE_MS) * MINUTE_MS;
 }
@@ -315,7 +341,12 @@ export function createRestApi(opts: RestOptions): RestApi {
     if (!q || q.trim() === '') throw new RestError(400, 'MALFORMED_QUERY', 'A query string has to be specified');
     const result = executeSoql(q, source, { includeDeleted, apiVersion: version.slice(1) });
     const batchSize = Math.min(maxBatchSize, batchSizeHint(request.headers['sforce-query-options']) ?? MAX_QUERY_BATCH);
-    const cursor: QueryCursor = { records: result.records, totalSize: result.totalSize, batchSize, expiresAt: now() + cursorTtlMs };
+    const cursor: QueryCursor = {
+      records: result.records,
+      totalSize: result.totalSize,
+      batchSize,
+      expiresAt: now() + cursorTtlMs,
+    };
     return pageOf(undefined, cursor, 0, version);
   }
 
@@ -334,7 +365,11 @@ export function createRestApi(opts: RestOptions): RestApi {
   function retrieveCollection(version: string, objectName: string, ids: string[], fieldNames: string[]) {
     const object = objectOr(objectName, () => invalidType(objectName));
     if (ids.length > MAX_COLLECTION_IDS) {
-      throw new RestError(400, 'LIMIT_EXCEEDED', `The number of IDs requested exceeds the maximum of ${MAX_COLLECTION_IDS}`);
+      throw new RestError(
+        400,
+        'LIMIT_EXCEEDED',
+        `The number of IDs requested exceeds the maximum of ${MAX_COLLECTION_IDS}`,
+      );
     }
     const fields = resolveFields(object, fieldNames);
     return ids.map((id) => {
@@ -370,7 +405,11 @@ export function createRestApi(opts: RestOptions): RestApi {
       else if (err.statusCode && err.statusCode < 500) error = new RestError(400, 'JSON_PARSER_ERROR', err.message);
       else {
         request.log.error({ err }, 'sandbox REST handler failed');
-        error = new RestError(500, 'UNKNOWN_EXCEPTION', 'An unexpected error occurred. Please include this ErrorId if you contact support: 1234567-89012 (-1234567890)');
+        error = new RestError(
+          500,
+          'UNKNOWN_EXCEPTION',
+          'An unexpected error occurred. Please include this ErrorId if you contact support: 1234567-89012 (-1234567890)',
+        );
       }
       errors[error.errorCode] = (errors[error.errorCode] ?? 0) + 1;
       return reply.code(error.status).send(error.body());
@@ -397,8 +436,14 @@ export function createRestApi(opts: RestOptions): RestApi {
         return;
       }
       const failure = pendingFailures.shift();
-      if (failure === 503) throw new RestError(503, 'SERVER_UNAVAILABLE', 'Service Unavailable. Please try your request again later.');
-      if (failure === 500) throw new RestError(500, 'UNKNOWN_EXCEPTION', 'An unexpected error occurred. Please include this ErrorId if you contact support: 1234567-89012 (-1234567890)');
+      if (failure === 503)
+        throw new RestError(503, 'SERVER_UNAVAILABLE', 'Service Unavailable. Please try your request again later.');
+      if (failure === 500)
+        throw new RestError(
+          500,
+          'UNKNOWN_EXCEPTION',
+          'An unexpected error occurred. Please include this ErrorId if you contact support: 1234567-89012 (-1234567890)',
+        );
     });
 
     app.get('/', { config: { restRoute: 'versions' } }, async () => {
@@ -409,128 +454,157 @@ export function createRestApi(opts: RestOptions): RestApi {
       return versions;
     });
 
-    await app.register(async (versioned) => {
-      versioned.addHook('onRequest', async (request) => {
-        const { version } = request.params as { version?: string };
-        const match = /^v(\d+)\.0$/.exec(version ?? '');
-        const number = Number(match?.[1]);
-        if (!match || number < MIN_API_VERSION || number > MAX_API_VERSION) throw notFound();
-        const auth = opts.auth.check(request.headers.authorization);
-        if (!auth.ok) throw new RestError(401, 'INVALID_SESSION_ID', 'Session expired or invalid');
-        if (apiUsed >= dailyApiLimit) throw new RestError(403, 'REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.');
-        apiUsed++;
-      });
+    await app.register(
+      async (versioned) => {
+        versioned.addHook('onRequest', async (request) => {
+          const { version } = request.params as { version?: string };
+          const match = /^v(\d+)\.0$/.exec(version ?? '');
+          const number = Number(match?.[1]);
+          if (!match || number < MIN_API_VERSION || number > MAX_API_VERSION) throw notFound();
+          const auth = opts.auth.check(request.headers.authorization);
+          if (!auth.ok) throw new RestError(401, 'INVALID_SESSION_ID', 'Session expired or invalid');
+          if (apiUsed >= dailyApiLimit)
+            throw new RestError(403, 'REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.');
+          apiUsed++;
+        });
 
-      versioned.get('/', { config: { restRoute: 'resources' } }, async (request) => {
-        const { version } = request.params as { version: string };
-        const auth = opts.auth.check(request.headers.authorization);
-        const base = `/services/data/${version}`;
-        return {
-          sobjects: `${base}/sobjects`,
-          query: `${base}/query`,
-          queryAll: `${base}/queryAll`,
-          composite: `${base}/composite`,
-          limits: `${base}/limits`,
-          recent: `${base}/recent`,
-          search: `${base}/search`,
-          ...(auth.ok ? { identity: `${opts.baseUrl().replace(/\/+$/, '')}/id/${auth.orgId}/${auth.userId}` } : {}),
-        };
-      });
+        versioned.get('/', { config: { restRoute: 'resources' } }, async (request) => {
+          const { version } = request.params as { version: string };
+          const auth = opts.auth.check(request.headers.authorization);
+          const base = `/services/data/${version}`;
+          return {
+            sobjects: `${base}/sobjects`,
+            query: `${base}/query`,
+            queryAll: `${base}/queryAll`,
+            composite: `${base}/composite`,
+            limits: `${base}/limits`,
+            recent: `${base}/recent`,
+            search: `${base}/search`,
+            ...(auth.ok ? { identity: `${opts.baseUrl().replace(/\/+$/, '')}/id/${auth.orgId}/${auth.userId}` } : {}),
+          };
+        });
 
-      versioned.get('/limits', { config: { restRoute: 'limits' } }, async () => ({
-        DailyApiRequests: { Max: dailyApiLimit, Remaining: Math.max(0, dailyApiLimit - apiUsed) },
-        DailyBulkApiBatches: { Max: 15000, Remaining: 15000 },
-        DailyAsyncApexExecutions: { Max: 250000, Remaining: 250000 },
-        ...opts.extraLimits?.(),
-      }));
+        versioned.get('/limits', { config: { restRoute: 'limits' } }, async () => ({
+          DailyApiRequests: { Max: dailyApiLimit, Remaining: Math.max(0, dailyApiLimit - apiUsed) },
+          DailyBulkApiBatches: { Max: 15000, Remaining: 15000 },
+          DailyAsyncApexExecutions: { Max: 250000, Remaining: 250000 },
+          ...opts.extraLimits?.(),
+        }));
 
-      versioned.get('/sobjects', { config: { restRoute: 'describeGlobal' } }, async (request) => {
-        const { version } = request.params as { version: string };
-        return { encoding: 'UTF-8', maxBatchSize: 200, sobjects: source.objects().map((o) => describeGlobalEntry(o, version)) };
-      });
+        versioned.get('/sobjects', { config: { restRoute: 'describeGlobal' } }, async (request) => {
+          const { version } = request.params as { version: string };
+          return {
+            encoding: 'UTF-8',
+            maxBatchSize: 200,
+            sobjects: source.objects().map((o) => describeGlobalEntry(o, version)),
+          };
+        });
 
-      versioned.get('/sobjects/:object', { config: { restRoute: 'sobjectInfo' } }, async (request) => {
-        const { version, object: name } = objectParams.parse(request.params);
-        const object = objectOr(name, notFound);
-        return { objectDescribe: describeGlobalEntry(object, version), recentItems: [] };
-      });
+        versioned.get('/sobjects/:object', { config: { restRoute: 'sobjectInfo' } }, async (request) => {
+          const { version, object: name } = objectParams.parse(request.params);
+          const object = objectOr(name, notFound);
+          return { objectDescribe: describeGlobalEntry(object, version), recentItems: [] };
+        });
 
-      versioned.get('/sobjects/:object/describe', { config: { restRoute: 'describe' } }, async (request, reply) => {
-        const { version, object: name } = objectParams.parse(request.params);
-        const object = objectOr(name, notFound);
-        void reply.header('Last-Modified', new Date(metadataModifiedAt).toUTCString());
-        const since = Date.parse(request.headers['if-modified-since'] ?? '');
-        if (!Number.isNaN(since) && since >= metadataModifiedAt) return reply.code(304).send();
-        return describeObject(object, source.objects(), version);
-      });
+        versioned.get('/sobjects/:object/describe', { config: { restRoute: 'describe' } }, async (request, reply) => {
+          const { version, object: name } = objectParams.parse(request.params);
+          const object = objectOr(name, notFound);
+          void reply.header('Last-Modified', new Date(metadataModifiedAt).toUTCString());
+          const since = Date.parse(request.headers['if-modified-since'] ?? '');
+          if (!Number.isNaN(since) && since >= metadataModifiedAt) return reply.code(304).send();
+          return describeObject(object, source.objects(), version);
+        });
 
-      versioned.get('/sobjects/:object/updated', { config: { restRoute: 'updated' } }, async (request) => {
-        const { object: name } = objectParams.parse(request.params);
-        const object = objectOr(name, notFound);
-        const { start, latestDateCovered } = replicationWindow(request, UPDATED_WINDOW_DAYS);
-        const ids: string[] = [];
-        for (const record of source.records(object.name)) {
-          const stamp = modstampOf(record);
-          if (stamp >= start && stamp < latestDateCovered) ids.push(String(record.Id));
-        }
-        if (ids.length > MAX_REPLICATION_IDS) throw new RestError(400, 'EXCEEDED_ID_LIMIT', `too many ids: more than ${MAX_REPLICATION_IDS}`);
-        return { ids, latestDateCovered: sfDate(latestDateCovered) };
-      });
+        versioned.get('/sobjects/:object/updated', { config: { restRoute: 'updated' } }, async (request) => {
+          const { object: name } = objectParams.parse(request.params);
+          const object = objectOr(name, notFound);
+          const { start, latestDateCovered } = replicationWindow(request, UPDATED_WINDOW_DAYS);
+          const ids: string[] = [];
+          for (const record of source.records(object.name)) {
+            const stamp = modstampOf(record);
+            if (stamp >= start && stamp < latestDateCovered) ids.push(String(record.Id));
+          }
+          if (ids.length > MAX_REPLICATION_IDS)
+            throw new RestError(400, 'EXCEEDED_ID_LIMIT', `too many ids: more than ${MAX_REPLICATION_IDS}`);
+          return { ids, latestDateCovered: sfDate(latestDateCovered) };
+        });
 
-      versioned.get('/sobjects/:object/deleted', { config: { restRoute: 'deleted' } }, async (request) => {
-        const { object: name } = objectParams.parse(request.params);
-        const object = objectOr(name, notFound);
-        const { start, latestDateCovered, earliest } = replicationWindow(request, DELETED_WINDOW_DAYS);
-        const deletedRecords: Array<{ id: string; deletedDate: string }> = [];
-        for (const record of source.records(object.name, { includeDeleted: true })) {
-          if (record.IsDeleted !== true) continue;
-          const stamp = modstampOf(record);
-          if (stamp >= start && stamp < latestDateCovered) deletedRecords.push({ id: String(record.Id), deletedDate: sfDate(stamp) });
-        }
-        if (deletedRecords.length > MAX_REPLICATION_IDS) throw new RestError(400, 'EXCEEDED_ID_LIMIT', `too many ids: more than ${MAX_REPLICATION_IDS}`);
-        return { deletedRecords, earliestDateAvailable: sfDate(earliest), latestDateCovered: sfDate(latestDateCovered) };
-      });
+        versioned.get('/sobjects/:object/deleted', { config: { restRoute: 'deleted' } }, async (request) => {
+          const { object: name } = objectParams.parse(request.params);
+          const object = objectOr(name, notFound);
+          const { start, latestDateCovered, earliest } = replicationWindow(request, DELETED_WINDOW_DAYS);
+          const deletedRecords: Array<{ id: string; deletedDate: string }> = [];
+          for (const record of source.records(object.name, { includeDeleted: true })) {
+            if (record.IsDeleted !== true) continue;
+            const stamp = modstampOf(record);
+            if (stamp >= start && stamp < latestDateCovered)
+              deletedRecords.push({ id: String(record.Id), deletedDate: sfDate(stamp) });
+          }
+          if (deletedRecords.length > MAX_REPLICATION_IDS)
+            throw new RestError(400, 'EXCEEDED_ID_LIMIT', `too many ids: more than ${MAX_REPLICATION_IDS}`);
+          return {
+            deletedRecords,
+            earliestDateAvailable: sfDate(earliest),
+            latestDateCovered: sfDate(latestDateCovered),
+          };
+        });
 
-      versioned.get('/sobjects/:object/:id', { config: { restRoute: 'retrieve' } }, async (request) => {
-        const { version, object: name, id } = recordParams.parse(request.params);
-        const object = objectOr(name, notFound);
-        if (!isValidId(id) || keyPrefixOf(id) !== object.keyPrefix) throw malformedId(object, id);
-        const { fields } = retrieveParams.parse(request.query);
-        const selected = resolveFields(object, fields?.split(','));
-        const record = source.get(id);
-        if (!record) throw notFound();
-        return renderRecord(object, record, selected, version);
-      });
+        versioned.get('/sobjects/:object/:id', { config: { restRoute: 'retrieve' } }, async (request) => {
+          const { version, object: name, id } = recordParams.parse(request.params);
+          const object = objectOr(name, notFound);
+          if (!isValidId(id) || keyPrefixOf(id) !== object.keyPrefix) throw malformedId(object, id);
+          const { fields } = retrieveParams.parse(request.query);
+          const selected = resolveFields(object, fields?.split(','));
+          const record = source.get(id);
+          if (!record) throw notFound();
+          return renderRecord(object, record, selected, version);
+        });
 
-      versioned.get('/composite/sobjects/:object', { config: { restRoute: 'collectionsRetrieve' } }, async (request) => {
-        const { version, object } = objectParams.parse(request.params);
-        const { ids, fields } = collectionGetParams.parse(request.query);
-        if (!ids) throw new RestError(400, 'MISSING_ARGUMENT', 'ids parameter is missing');
-        if (!fields) throw new RestError(400, 'MISSING_ARGUMENT', 'fields parameter is missing');
-        return retrieveCollection(version, object, ids.split(','), fields.split(','));
-      });
+        versioned.get(
+          '/composite/sobjects/:object',
+          { config: { restRoute: 'collectionsRetrieve' } },
+          async (request) => {
+            const { version, object } = objectParams.parse(request.params);
+            const { ids, fields } = collectionGetParams.parse(request.query);
+            if (!ids) throw new RestError(400, 'MISSING_ARGUMENT', 'ids parameter is missing');
+            if (!fields) throw new RestError(400, 'MISSING_ARGUMENT', 'fields parameter is missing');
+            return retrieveCollection(version, object, ids.split(','), fields.split(','));
+          },
+        );
 
-      versioned.post('/composite/sobjects/:object', { config: { restRoute: 'collectionsRetrieve' } }, async (request) => {
-        const { version, object } = objectParams.parse(request.params);
-        const body = collectionBody.safeParse(request.body);
-        if (!body.success) {
-          throw new RestError(400, 'JSON_PARSER_ERROR', `Expected {"ids": [string], "fields": [string]}: ${z.prettifyError(body.error)}`);
-        }
-        return retrieveCollection(version, object, body.data.ids, body.data.fields);
-      });
+        versioned.post(
+          '/composite/sobjects/:object',
+          { config: { restRoute: 'collectionsRetrieve' } },
+          async (request) => {
+            const { version, object } = objectParams.parse(request.params);
+            const body = collectionBody.safeParse(request.body);
+            if (!body.success) {
+              throw new RestError(
+                400,
+                'JSON_PARSER_ERROR',
+                `Expected {"ids": [string], "fields": [string]}: ${z.prettifyError(body.error)}`,
+              );
+            }
+            return retrieveCollection(version, object, body.data.ids, body.data.fields);
+          },
+        );
 
-      versioned.get('/query', { config: { restRoute: 'query' } }, async (request) => {
-        const { version } = request.params as { version: string };
-        return runQuery(request, version, false);
-      });
-      versioned.get('/queryAll', { config: { restRoute: 'queryAll' } }, async (request) => {
-        const { version } = request.params as { version: string };
-        return runQuery(request, version, true);
-      });
-      // The cursor remembers whether it is a queryAll, whichever path continues it (docs/salesforce.md#query-and-queryall).
-      versioned.get('/query/:locator', { config: { restRoute: 'queryMore' } }, async (request) => queryMore(request));
-      versioned.get('/queryAll/:locator', { config: { restRoute: 'queryMore' } }, async (request) => queryMore(request));
-    }, { prefix: '/:version' });
+        versioned.get('/query', { config: { restRoute: 'query' } }, async (request) => {
+          const { version } = request.params as { version: string };
+          return runQuery(request, version, false);
+        });
+        versioned.get('/queryAll', { config: { restRoute: 'queryAll' } }, async (request) => {
+          const { version } = request.params as { version: string };
+          return runQuery(request, version, true);
+        });
+        // The cursor remembers whether it is a queryAll, whichever path continues it (docs/salesforce.md#query-and-queryall).
+        versioned.get('/query/:locator', { config: { restRoute: 'queryMore' } }, async (request) => queryMore(request));
+        versioned.get('/queryAll/:locator', { config: { restRoute: 'queryMore' } }, async (request) =>
+          queryMore(request),
+        );
+      },
+      { prefix: '/:version' },
+    );
   };
 
   const control: RestControl = {
@@ -561,7 +635,12 @@ export function createRestApi(opts: RestOptions): RestApi {
       cursors.clear();
     },
     counters() {
-      return { calls: { ...calls }, apiUsage: { used: apiUsed, max: dailyApiLimit }, errors: { ...errors }, openQueryCursors: cursors.size };
+      return {
+        calls: { ...calls },
+        apiUsage: { used: apiUsed, max: dailyApiLimit },
+        errors: { ...errors },
+        openQueryCursors: cursors.size,
+      };
     },
   };
 

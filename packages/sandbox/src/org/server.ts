@@ -9,7 +9,15 @@ import type { ObjectMeta } from './contracts.ts';
 import { ChangeEventLog } from './change-events.ts';
 import { createCometdEndpoint, type StreamingControl, type StreamingCounters } from './cometd.ts';
 import { controlRoutes } from './control.ts';
-import { createOAuthService, DEFAULT_INTEGRATION_USER, DEFAULT_USERS, type ConnectedAppConfig, type OAuthControl, type OAuthCounters, type OrgUser } from './oauth.ts';
+import {
+  createOAuthService,
+  DEFAULT_INTEGRATION_USER,
+  DEFAULT_USERS,
+  type ConnectedAppConfig,
+  type OAuthControl,
+  type OAuthCounters,
+  type OrgUser,
+} from './oauth.ts';
 import { createRestApi, type RestControl, type RestCounters } from './rest.ts';
 import { createOrgStore, type OrgStoreWithEvents } from './store.ts';
 
@@ -89,8 +97,17 @@ export async function startSalesforceOrg(opts: SalesforceOrgOptions = {}): Promi
   const integrationUser = users[0] ?? DEFAULT_INTEGRATION_USER;
   let baseUrl = '';
 
-  const store = createOrgStore({ now, orgId: integrationUser.orgId, defaultUserId: integrationUser.id, ...(opts.objects ? { objects: opts.objects } : {}) });
-  const events = new ChangeEventLog({ objects: store.objects(), now, ...(opts.retentionMs !== undefined ? { retentionMs: opts.retentionMs } : {}) });
+  const store = createOrgStore({
+    now,
+    orgId: integrationUser.orgId,
+    defaultUserId: integrationUser.id,
+    ...(opts.objects ? { objects: opts.objects } : {}),
+  });
+  const events = new ChangeEventLog({
+    objects: store.objects(),
+    now,
+    ...(opts.retentionMs !== undefined ? { retentionMs: opts.retentionMs } : {}),
+  });
   const stopFollowing = events.follow(store);
 
   const oauth = createOAuthService({
@@ -156,7 +173,15 @@ export async function startSalesforceOrg(opts: SalesforceOrgOptions = {}): Promi
   await app.register(oauth.routes);
   await app.register(rest.routes, { prefix: '/services/data' });
   if (opts.controlApi ?? true) {
-    await app.register(controlRoutes, { prefix: '/_sandbox/sf', store, events, oauth: oauth.control, rest: rest.control, streaming: cometd.control, counters });
+    await app.register(controlRoutes, {
+      prefix: '/_sandbox/sf',
+      store,
+      events,
+      oauth: oauth.control,
+      rest: rest.control,
+      streaming: cometd.control,
+      counters,
+    });
   }
 
   await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 0 });

@@ -218,7 +218,13 @@ class SandboxOrgStore implements OrgStoreWithEvents {
       const userId = opts.userId ?? tx.userId ?? this.defaultUserId;
       const stamp = this.timestamp();
       // Validate the whole candidate first, so a caught failure leaves the record untouched.
-      const candidate: SRecord = { ...record, ...values, LastModifiedDate: stamp, LastModifiedById: userId, SystemModstamp: stamp };
+      const candidate: SRecord = {
+        ...record,
+        ...values,
+        LastModifiedDate: stamp,
+        LastModifiedById: userId,
+        SystemModstamp: stamp,
+      };
       if (meta.name === 'Case') this.deriveCaseClosure(candidate, before, stamp);
       this.requireMandatory(meta, candidate);
       this.touch(tx, meta, record['Id'] as string, 'UPDATE', before, opts);
@@ -285,7 +291,14 @@ class SandboxOrgStore implements OrgStoreWithEvents {
     return result;
   }
 
-  private touch(tx: Transaction, meta: ObjectMeta, id: string, type: DmlType, before: SRecord | undefined, opts: MutationOptions): void {
+  private touch(
+    tx: Transaction,
+    meta: ObjectMeta,
+    id: string,
+    type: DmlType,
+    before: SRecord | undefined,
+    opts: MutationOptions,
+  ): void {
     if (!tx.undo.has(id)) tx.undo.set(id, before ? { ...before } : undefined);
     if (tx.touches.has(id)) return;
     tx.touches.set(id, { object: meta, id, firstType: type, before, silent: tx.silent || opts.silent === true });
@@ -349,14 +362,22 @@ class SandboxOrgStore implements OrgStoreWithEvents {
   // ── Validation ──────────────────────────────────────────────────────────────────────────
 
   /** Canonical field names and normalised values, or an InvalidRecordError naming the field. */
-  private validate(meta: ObjectMeta, fields: Record<string, FieldValue>, mode: 'create' | 'update', id?: string): SRecord {
+  private validate(
+    meta: ObjectMeta,
+    fields: Record<string, FieldValue>,
+    mode: 'create' | 'update',
+    id?: string,
+  ): SRecord {
     const out: SRecord = {};
     for (const [name, raw] of Object.entries(fields)) {
       const f = findField(meta, name);
       if (!f) {
-        throw new InvalidRecordError(`No such column '${name}' on sobject of type ${meta.name}`, 'INVALID_FIELD', [name]);
+        throw new InvalidRecordError(`No such column '${name}' on sobject of type ${meta.name}`, 'INVALID_FIELD', [
+          name,
+        ]);
       }
-      if (f.name === 'Id' && mode === 'update' && typeof raw === 'string' && isValidId(raw) && to18(raw) === id) continue;
+      if (f.name === 'Id' && mode === 'update' && typeof raw === 'string' && isValidId(raw) && to18(raw) === id)
+        continue;
       if (mode === 'create' ? !f.createable : !f.updateable) {
         throw new InvalidRecordError(
           `Unable to create/update fields: ${f.name}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.`,
@@ -383,11 +404,15 @@ class SandboxOrgStore implements OrgStoreWithEvents {
       case 'boolean':
         return typeof raw === 'boolean' ? raw : bad(`value not of required type: ${String(raw)}`);
       case 'int':
-        return typeof raw === 'number' && Number.isInteger(raw) ? raw : bad(`value not of required type: ${String(raw)}`);
+        return typeof raw === 'number' && Number.isInteger(raw)
+          ? raw
+          : bad(`value not of required type: ${String(raw)}`);
       case 'double':
       case 'currency':
       case 'percent':
-        return typeof raw === 'number' && Number.isFinite(raw) ? raw : bad(`value not of required type: ${String(raw)}`);
+        return typeof raw === 'number' && Number.isFinite(raw)
+          ? raw
+          : bad(`value not of required type: ${String(raw)}`);
       case 'date':
         if (typeof raw !== 'string' || !SALESFORCE_DATE.test(raw) || Number.isNaN(Date.parse(raw))) {
           return bad(`value not of required type: ${String(raw)}`);
@@ -397,7 +422,8 @@ class SandboxOrgStore implements OrgStoreWithEvents {
         // Accept `Z`, `+00:00` and Salesforce's `+0000`; store the canonical `…000Z` form.
         const text = typeof raw === 'string' ? raw.replace(/([+-]\d{2})(\d{2})$/, '$1:$2') : '';
         const ms = Date.parse(text);
-        if (!/^\d{4}-\d{2}-\d{2}T/.test(text) || Number.isNaN(ms)) return bad(`value not of required type: ${String(raw)}`);
+        if (!/^\d{4}-\d{2}-\d{2}T/.test(text) || Number.isNaN(ms))
+          return bad(`value not of required type: ${String(raw)}`);
         return new Date(Math.floor(ms / 1000) * 1000).toISOString();
       }
       case 'reference': {
@@ -420,7 +446,8 @@ class SandboxOrgStore implements OrgStoreWithEvents {
         if (f.length !== undefined && raw.length > f.length) {
           return bad(`data value too large: ${raw.slice(0, 40)} (max length=${f.length})`, 'STRING_TOO_LONG');
         }
-        if (f.type === 'email' && !EMAIL.test(raw)) return bad(`invalid email address: ${raw}`, 'INVALID_EMAIL_ADDRESS');
+        if (f.type === 'email' && !EMAIL.test(raw))
+          return bad(`invalid email address: ${raw}`, 'INVALID_EMAIL_ADDRESS');
         if (f.type === 'picklist' && !f.picklistValues?.some((p) => p.active && p.value === raw)) {
           return bad(`bad value for restricted picklist field: ${raw}`, 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST');
         }
@@ -432,7 +459,11 @@ class SandboxOrgStore implements OrgStoreWithEvents {
   private requireMandatory(meta: ObjectMeta, record: SRecord): void {
     const missing = meta.fields.filter((f) => !f.nillable && f.createable && record[f.name] == null).map((f) => f.name);
     if (missing.length > 0) {
-      throw new InvalidRecordError(`Required fields are missing: [${missing.join(', ')}]`, 'REQUIRED_FIELD_MISSING', missing);
+      throw new InvalidRecordError(
+        `Required fields are missing: [${missing.join(', ')}]`,
+        'REQUIRED_FIELD_MISSING',
+        missing,
+      );
     }
   }
 

@@ -89,7 +89,11 @@ export class ReplayingEngine implements faye.Engine {
   // ── faye.Engine ───────────────────────────────────────────────────────────────────────────
 
   createClient(callback: (clientId: string) => void, context?: unknown): void {
-    const clientId = randomBytes(16).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 26);
+    const clientId = randomBytes(16)
+      .toString('base64url')
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, '')
+      .slice(0, 26);
     this.sessions.set(clientId, { subscriptions: new Map(), queue: [], expiry: undefined, forgetAfterDelivery: false });
     this.ping(clientId);
     this.proxy.trigger('handshake', clientId);

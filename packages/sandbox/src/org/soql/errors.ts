@@ -9,11 +9,7 @@
  * `detail` keeps the bare text (the last line) for callers and tests that do not care where.
  */
 
-export type SoqlErrorCode =
-  | 'MALFORMED_QUERY'
-  | 'INVALID_FIELD'
-  | 'INVALID_TYPE'
-  | 'INVALID_QUERY_FILTER_OPERATOR';
+export type SoqlErrorCode = 'MALFORMED_QUERY' | 'INVALID_FIELD' | 'INVALID_TYPE' | 'INVALID_QUERY_FILTER_OPERATOR';
 
 export class SoqlError extends Error {
   readonly errorCode: SoqlErrorCode;
@@ -29,12 +25,7 @@ export class SoqlError extends Error {
 }
 
 /** An error pointing at `offset` in `soql`, with Salesforce's row/column prefix. */
-export function soqlErrorAt(
-  errorCode: SoqlErrorCode,
-  detail: string,
-  soql: string,
-  offset: number,
-): SoqlError {
+export function soqlErrorAt(errorCode: SoqlErrorCode, detail: string, soql: string, offset: number): SoqlError {
   const before = soql.slice(0, offset);
   const row = before.split('\n').length;
   const lineStart = before.lastIndexOf('\n') + 1;

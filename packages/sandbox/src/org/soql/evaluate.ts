@@ -60,7 +60,8 @@ function candidateRows(plan: QueryPlan, source: RecordSource, includeDeleted: bo
   for (const id of ids) {
     const row = source.get(id, { includeDeleted });
     const key = typeof row?.Id === 'string' ? row.Id : undefined;
-    if (!row || key === undefined || seen.has(key) || source.describe(plan.object.name)?.keyPrefix !== key.slice(0, 3)) continue;
+    if (!row || key === undefined || seen.has(key) || source.describe(plan.object.name)?.keyPrefix !== key.slice(0, 3))
+      continue;
     seen.add(key);
     rows.push(row);
   }
@@ -73,9 +74,13 @@ function idsConstrainedBy(condition: ResolvedCondition | undefined): string[] | 
   const isRootId = (field: ResolvedField) => field.steps.length === 0 && field.field.name === 'Id';
   switch (condition.kind) {
     case 'in':
-      return !condition.negated && isRootId(condition.field) ? condition.values.filter((v): v is string => typeof v === 'string') : undefined;
+      return !condition.negated && isRootId(condition.field)
+        ? condition.values.filter((v): v is string => typeof v === 'string')
+        : undefined;
     case 'compare':
-      return condition.operator === '=' && isRootId(condition.field) && typeof condition.value === 'string' ? [condition.value] : undefined;
+      return condition.operator === '=' && isRootId(condition.field) && typeof condition.value === 'string'
+        ? [condition.value]
+        : undefined;
     case 'and':
       for (const operand of condition.operands) {
         const ids = idsConstrainedBy(operand);
@@ -201,7 +206,13 @@ function buildSelectTree(fields: ResolvedField[]): SelectNode[] {
           candidate.kind === 'relationship' && candidate.key === step.relationshipName,
       );
       if (node === undefined) {
-        node = { kind: 'relationship', key: step.relationshipName, referenceField: step.referenceField, targetObjects: step.targetObjects, children: [] };
+        node = {
+          kind: 'relationship',
+          key: step.relationshipName,
+          referenceField: step.referenceField,
+          targetObjects: step.targetObjects,
+          children: [],
+        };
         level.push(node);
       }
       level = node.children;
@@ -225,14 +236,18 @@ class RecordRenderer {
     const id = String(record.Id ?? '');
     const out: QueryRecord = { attributes: { type: objectName, url: `${this.basePath}/sobjects/${objectName}/${id}` } };
     for (const node of nodes) {
-      out[node.key] = node.kind === 'field'
-        ? renderValue(record[node.field.name], node.field.type)
-        : this.renderRelated(record[node.referenceField], node);
+      out[node.key] =
+        node.kind === 'field'
+          ? renderValue(record[node.field.name], node.field.type)
+          : this.renderRelated(record[node.referenceField], node);
     }
     return out;
   }
 
-  private renderRelated(id: FieldValue | undefined, node: Extract<SelectNode, { kind: 'relationship' }>): QueryRecord | null {
+  private renderRelated(
+    id: FieldValue | undefined,
+    node: Extract<SelectNode, { kind: 'relationship' }>,
+  ): QueryRecord | null {
     const target = this.lookup.get(id);
     if (target === undefined || typeof id !== 'string') return null;
     const objectName = this.lookup.objectNameOf(id) ?? node.targetObjects[0] ?? '';

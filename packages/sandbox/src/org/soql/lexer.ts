@@ -5,16 +5,7 @@
  */
 import { messages, soqlErrorAt } from './errors.ts';
 
-export type TokenKind =
-  | 'ident'
-  | 'string'
-  | 'number'
-  | 'datetime'
-  | 'date'
-  | 'operator'
-  | 'punct'
-  | 'bind'
-  | 'eof';
+export type TokenKind = 'ident' | 'string' | 'number' | 'datetime' | 'date' | 'operator' | 'punct' | 'bind' | 'eof';
 
 export interface Token {
   kind: TokenKind;
@@ -39,8 +30,21 @@ const PUNCTUATION = new Set(['(', ')', ',', '.']);
 
 /** SOQL's escape sequences (valid in every string literal); `\_`/`\%` are LIKE-only. */
 export const STRING_ESCAPES: Readonly<Record<string, string>> = {
-  n: '\n', N: '\n', r: '\r', R: '\r', t: '\t', T: '\t', b: '\b', B: '\b', f: '\f', F: '\f',
-  '"': '"', "'": "'", '\\': '\\', _: '_', '%': '%',
+  n: '\n',
+  N: '\n',
+  r: '\r',
+  R: '\r',
+  t: '\t',
+  T: '\t',
+  b: '\b',
+  B: '\b',
+  f: '\f',
+  F: '\f',
+  '"': '"',
+  "'": "'",
+  '\\': '\\',
+  _: '_',
+  '%': '%',
 };
 
 function matchAt(pattern: RegExp, soql: string, offset: number): string | undefined {
@@ -73,7 +77,12 @@ export function tokenize(soql: string): Token[] {
       }
       if (matchAt(DATETIME_START, soql, start) !== undefined) {
         const text = /^[\w:.+-]+/.exec(soql.slice(start))?.[0] ?? ch;
-        throw soqlErrorAt('MALFORMED_QUERY', `invalid datetime literal: ${text} (expected YYYY-MM-DDThh:mm:ssZ or YYYY-MM-DDThh:mm:ss±hh:mm)`, soql, start);
+        throw soqlErrorAt(
+          'MALFORMED_QUERY',
+          `invalid datetime literal: ${text} (expected YYYY-MM-DDThh:mm:ssZ or YYYY-MM-DDThh:mm:ss±hh:mm)`,
+          soql,
+          start,
+        );
       }
       const date = matchAt(DATE, soql, start);
       if (date !== undefined) {

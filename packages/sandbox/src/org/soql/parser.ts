@@ -13,8 +13,26 @@ import { tokenize, type Token } from './lexer.ts';
 
 /** Salesforce's reserved words: never a field or object name (SOQL reference, "Reserved Characters"). */
 const RESERVED = new Set([
-  'AND', 'ASC', 'DESC', 'EXCLUDES', 'FIRST', 'FROM', 'GROUP', 'HAVING', 'IN', 'INCLUDES', 'LAST',
-  'LIKE', 'LIMIT', 'NOT', 'NULL', 'NULLS', 'OR', 'SELECT', 'WHERE', 'WITH',
+  'AND',
+  'ASC',
+  'DESC',
+  'EXCLUDES',
+  'FIRST',
+  'FROM',
+  'GROUP',
+  'HAVING',
+  'IN',
+  'INCLUDES',
+  'LAST',
+  'LIKE',
+  'LIMIT',
+  'NOT',
+  'NULL',
+  'NULLS',
+  'OR',
+  'SELECT',
+  'WHERE',
+  'WITH',
 ]);
 
 /** Valid SOQL keywords the sandbox does not implement, and the feature each one starts. */
@@ -34,8 +52,7 @@ const UNSUPPORTED_KEYWORDS: Record<string, string> = {
 /** Date literals such as TODAY, LAST_N_DAYS:3, THIS_FISCAL_QUARTER. */
 const RELATIVE_DATE_LITERAL = /^(TODAY|YESTERDAY|TOMORROW|(LAST|NEXT|THIS)_\w+|N_\w+)$/i;
 
-const DATETIME_PARTS =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?(?:Z|([+-])(\d{2}):(\d{2}))$/;
+const DATETIME_PARTS = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?(?:Z|([+-])(\d{2}):(\d{2}))$/;
 
 /** Longest SOQL statement Salesforce accepts (docs/salesforce.md#key-numbers). */
 export const MAX_SOQL_LENGTH = 100_000;
@@ -95,7 +112,12 @@ class Parser {
   // SELECT list
 
   private parseSelectClause(): SelectClause {
-    if (isKeyword(this.peek(), 'COUNT') && this.peek(1).text === '(' && this.peek(2).text === ')' && isKeyword(this.peek(3), 'FROM')) {
+    if (
+      isKeyword(this.peek(), 'COUNT') &&
+      this.peek(1).text === '(' &&
+      this.peek(2).text === ')' &&
+      isKeyword(this.peek(3), 'FROM')
+    ) {
       this.position += 3;
       return { kind: 'count' };
     }
@@ -113,9 +135,15 @@ class Parser {
     if (token.text === '(') throw this.reject(token, 'a relationship subquery');
     if (token.kind === 'ident' && this.peek(1).text === '(') {
       if (!isKeyword(token, 'COUNT')) {
-        throw this.reject(token, `${token.text}() in the SELECT list (aggregate and other functions; only a bare COUNT() is supported)`);
+        throw this.reject(
+          token,
+          `${token.text}() in the SELECT list (aggregate and other functions; only a bare COUNT() is supported)`,
+        );
       }
-      throw this.reject(token, this.peek(2).text === ')' ? 'COUNT() together with fields' : 'COUNT(field) (aggregate queries)');
+      throw this.reject(
+        token,
+        this.peek(2).text === ')' ? 'COUNT() together with fields' : 'COUNT(field) (aggregate queries)',
+      );
     }
     return this.parseFieldPath();
   }
@@ -186,7 +214,8 @@ class Parser {
       return { kind: 'compare', field, operator, value: this.parseLiteral(), operatorOffset };
     }
     if (isKeyword(operatorToken, 'LIKE')) return { kind: 'like', field, pattern: this.parseLiteral(), operatorOffset };
-    if (isKeyword(operatorToken, 'IN')) return { kind: 'in', field, negated: false, values: this.parseLiteralList(), operatorOffset };
+    if (isKeyword(operatorToken, 'IN'))
+      return { kind: 'in', field, negated: false, values: this.parseLiteralList(), operatorOffset };
     if (isKeyword(operatorToken, 'NOT') && isKeyword(this.peek(), 'IN')) {
       this.position++;
       return { kind: 'in', field, negated: true, values: this.parseLiteralList(), operatorOffset };
@@ -236,7 +265,14 @@ class Parser {
   private datetimeToEpochMs(token: Token): number {
     const parts = DATETIME_PARTS.exec(token.text);
     if (parts === null) throw this.reject(token);
-    const [year, month, day, hour, minute, second] = parts.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+    const [year, month, day, hour, minute, second] = parts.slice(1, 7).map(Number) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
     const millis = Number((parts[7] ?? '0').padEnd(3, '0'));
     if (!isCalendarDate(year, month, day) || hour > 23 || minute > 59 || second > 59) {
       throw this.invalidLiteral(token, 'datetime');

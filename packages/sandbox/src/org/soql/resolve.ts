@@ -94,7 +94,10 @@ class Resolver {
     }
     const plan: QueryPlan = {
       object,
-      select: query.select.kind === 'count' ? { kind: 'count' } : { kind: 'fields', fields: this.resolveSelectList(object, query.select.fields) },
+      select:
+        query.select.kind === 'count'
+          ? { kind: 'count' }
+          : { kind: 'fields', fields: this.resolveSelectList(object, query.select.fields) },
       orderBy: query.orderBy.map((item) => ({
         field: this.resolveSortable(object, item.field),
         descending: item.descending,
@@ -112,7 +115,8 @@ class Resolver {
     return paths.map((path) => {
       const field = this.resolvePath(object, path);
       const key = field.path.toLowerCase();
-      if (seen.has(key)) throw soqlErrorAt('MALFORMED_QUERY', messages.duplicateField(field.path), this.soql, path.offset);
+      if (seen.has(key))
+        throw soqlErrorAt('MALFORMED_QUERY', messages.duplicateField(field.path), this.soql, path.offset);
       seen.add(key);
       return field;
     });
@@ -122,8 +126,9 @@ class Resolver {
     let candidates = [root];
     const steps: RelationshipStep[] = [];
     for (const segment of path.segments.slice(0, -1)) {
-      const reference = findInAny(candidates, (field) =>
-        field.type === 'reference' && equalsIgnoreCase(field.relationshipName ?? '', segment),
+      const reference = findInAny(
+        candidates,
+        (field) => field.type === 'reference' && equalsIgnoreCase(field.relationshipName ?? '', segment),
       );
       const targets = (reference?.referenceTo ?? [])
         .map((name) => this.source.describe(name))
@@ -174,7 +179,10 @@ class Resolver {
     switch (condition.kind) {
       case 'and':
       case 'or':
-        return { kind: condition.kind, operands: condition.operands.map((operand) => this.resolveCondition(object, operand)) };
+        return {
+          kind: condition.kind,
+          operands: condition.operands.map((operand) => this.resolveCondition(object, operand)),
+        };
       case 'not':
         return { kind: 'not', operand: this.resolveCondition(object, condition.operand) };
       case 'compare': {
@@ -185,15 +193,26 @@ class Resolver {
             throw this.invalidOperator(operator, field, condition.operatorOffset);
           }
           if (value.kind === 'null') {
-            throw soqlErrorAt('INVALID_QUERY_FILTER_OPERATOR', messages.nullOperator(operator), this.soql, condition.operatorOffset);
+            throw soqlErrorAt(
+              'INVALID_QUERY_FILTER_OPERATOR',
+              messages.nullOperator(operator),
+              this.soql,
+              condition.operatorOffset,
+            );
           }
         }
         return { kind: 'compare', field, operator, value: this.operand(field, value) };
       }
       case 'in': {
         const field = this.resolveFilterable(object, condition.field);
-        if (field.kind === 'boolean') throw this.invalidOperator(condition.negated ? 'NOT IN' : 'IN', field, condition.operatorOffset);
-        return { kind: 'in', field, negated: condition.negated, values: condition.values.map((value) => this.operand(field, value)) };
+        if (field.kind === 'boolean')
+          throw this.invalidOperator(condition.negated ? 'NOT IN' : 'IN', field, condition.operatorOffset);
+        return {
+          kind: 'in',
+          field,
+          negated: condition.negated,
+          values: condition.values.map((value) => this.operand(field, value)),
+        };
       }
       case 'like': {
         const field = this.resolveFilterable(object, condition.field);
@@ -212,7 +231,12 @@ class Resolver {
     switch (literal.kind) {
       case 'string':
         if (field.kind === 'id' && literal.value !== '' && !SALESFORCE_ID.test(literal.value)) {
-          throw soqlErrorAt('INVALID_QUERY_FILTER_OPERATOR', messages.invalidId(literal.value), this.soql, literal.offset);
+          throw soqlErrorAt(
+            'INVALID_QUERY_FILTER_OPERATOR',
+            messages.invalidId(literal.value),
+            this.soql,
+            literal.offset,
+          );
         }
         return normalize(field.kind, literal.value);
       case 'number':
@@ -236,7 +260,12 @@ class Resolver {
   }
 
   private invalidOperator(operator: string, field: ResolvedField, offset: number): SoqlError {
-    return soqlErrorAt('INVALID_QUERY_FILTER_OPERATOR', messages.invalidOperator(operator, field.field.type), this.soql, offset);
+    return soqlErrorAt(
+      'INVALID_QUERY_FILTER_OPERATOR',
+      messages.invalidOperator(operator, field.field.type),
+      this.soql,
+      offset,
+    );
   }
 }
 

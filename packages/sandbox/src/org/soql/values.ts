@@ -47,7 +47,10 @@ export function normalize(kind: ComparisonKind, value: FieldValue | undefined): 
       return String(value).toLowerCase();
     case 'multipicklist': {
       // Salesforce stores the selected values `;`-separated; equality ignores their order.
-      const values = String(value).split(';').map((v) => v.trim().toLowerCase()).filter((v) => v !== '');
+      const values = String(value)
+        .split(';')
+        .map((v) => v.trim().toLowerCase())
+        .filter((v) => v !== '');
       return values.length === 0 ? null : values.sort().join(';');
     }
     case 'boolean':
