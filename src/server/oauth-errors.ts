@@ -316,19 +316,12 @@ export function renderOAuthErrorPage(input: OAuthErrorPageInput): { status: numb
     body: html`<p><strong>Why:</strong> ${explanation.cause}</p>
       <p><strong>What to do:</strong> ${explanation.fix}</p>
       <dl>
-        <dt>Integration</dt>
-        <dd><code>${input.integration}</code></dd>
-        <dt>Salesforce error</dt>
-        <dd><code>${input.error}</code> (${where})</dd>
-        <dt>Description</dt>
-        <dd>${input.description ? html`<em>${input.description}</em>` : '—'}</dd>
+        <dt>Integration</dt><dd><code>${input.integration}</code></dd>
+        <dt>Salesforce error</dt><dd><code>${input.error}</code> (${where})</dd>
+        <dt>Description</dt><dd>${input.description ? html`<em>${input.description}</em>` : '—'}</dd>
       </dl>
-      <p>
-        Nothing was stored for <code>${input.integration}</code>. Step by step:
-        <a href="${readmeLink(explanation.anchor)}"
-          >README → Configure a real org → ${README_SECTIONS[explanation.anchor]}</a
-        >.
-      </p>
+      <p>Nothing was stored for <code>${input.integration}</code>. Step by step:
+        <a href="${readmeLink(explanation.anchor)}">README → Configure a real org → ${README_SECTIONS[explanation.anchor]}</a>.</p>
       <p><a class="button" href="${input.retryHref}">Try again</a></p>`,
   };
 }

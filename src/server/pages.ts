@@ -12,13 +12,7 @@ export function sendPage(reply: FastifyReply, status: number, title: string, bod
 
 /** A page with an error notice as its heading. */
 export function failurePage(reply: FastifyReply, status: number, title: string, body: SafeHtml): FastifyReply {
-  return sendPage(
-    reply,
-    status,
-    title,
-    html`<div class="notice error"><h1>${title}</h1></div>
-      ${body}`,
-  );
+  return sendPage(reply, status, title, html`<div class="notice error"><h1>${title}</h1></div>${body}`);
 }
 
 /** The sign-in form (`POST /login`, field `token`); `next` is where a successful sign-in continues. */
@@ -31,15 +25,10 @@ export function loginPage(
     reply,
     status,
     'Sign in',
-    html`<h1>sf-cm-bridge</h1>
-      ${options.error ? html`<div class="notice error">${options.error}</div>` : ''}${options.intro ?? ''}
+    html`<h1>sf-cm-bridge</h1>${options.error ? html`<div class="notice error">${options.error}</div>` : ''}${options.intro ?? ''}
       <form class="card" method="post" action="/login">
-        <p>
-          <label
-            >Admin token<br /><input type="password" name="token" autocomplete="current-password" autofocus
-          /></label>
-        </p>
-        ${options.next ? html`<input type="hidden" name="next" value="${options.next}" />` : ''}
+        <p><label>Admin token<br><input type="password" name="token" autocomplete="current-password" autofocus></label></p>
+        ${options.next ? html`<input type="hidden" name="next" value="${options.next}">` : ''}
         <button type="submit">Sign in</button>
       </form>`,
   );

@@ -51,7 +51,7 @@ export const oauthRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asyn
         404,
         'Unknown integration',
         html`<h1>Unknown integration</h1>
-          <p>No integration <code>${project}/${name}</code> is declared in the bridge's config.</p>`,
+        <p>No integration <code>${project}/${name}</code> is declared in the bridge's config.</p>`,
       );
       return undefined;
     }
@@ -90,10 +90,8 @@ export const oauthRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asyn
         reply.header('Retry-After', '60'),
         429,
         'Too many authorisations in progress',
-        html`<p>
-          ${integration.key} already has many authorisations waiting for Salesforce. Finish one, or try again in a few
-          minutes.
-        </p>`,
+        html`<p>${integration.key} already has many
+        authorisations waiting for Salesforce. Finish one, or try again in a few minutes.</p>`,
       );
     }
     return reply.redirect(client.authorizeUrl(state, pkce?.challenge), status);
@@ -118,9 +116,7 @@ export const oauthRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asyn
       // Anonymous: the sign-in form, and nothing written anywhere.
       return loginPage(reply, 401, {
         next: authenticatePath(integration),
-        intro: html`<p>
-          Sign in with the admin token to authorise <strong>${integration.key}</strong> in Salesforce.
-        </p>`,
+        intro: html`<p>Sign in with the admin token to authorise <strong>${integration.key}</strong> in Salesforce.</p>`,
       });
     },
   );
@@ -137,7 +133,8 @@ export const oauthRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asyn
         reply,
         400,
         'This confirmation has expired or was already used',
-        html`<p>Start again from the integration's authenticate link. Nothing was changed.</p>`,
+        html`<p>Start again from the integration's
+        authenticate link. Nothing was changed.</p>`,
       );
     }
     logger.warn(
@@ -154,10 +151,8 @@ export const oauthRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asyn
         reply,
         400,
         'This sign-in response is not valid',
-        html`<p>
-          The response from Salesforce carries no valid <code>state</code>. Start again from the integration's
-          authenticate link.
-        </p>`,
+        html`<p>The response from Salesforce carries no valid
+        <code>state</code>. Start again from the integration's authenticate link.</p>`,
       );
     }
     const binding = request.cookies[BROWSER_COOKIE];
@@ -168,9 +163,8 @@ export const oauthRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asyn
         reply,
         400,
         'This sign-in link has expired or was already used',
-        html`<p>
-          Each sign-in can be completed once, within 10 minutes. Start again from the integration's authenticate link.
-        </p>`,
+        html`<p>Each sign-in can be completed
+        once, within 10 minutes. Start again from the integration's authenticate link.</p>`,
       );
     }
     if (digest(binding) !== pending.browser) return otherBrowser(reply);
@@ -181,10 +175,8 @@ export const oauthRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asyn
         reply,
         400,
         'Unknown integration',
-        html`<p>
-          The integration <code>${pending.integration}</code> is no longer declared in the bridge's config. Nothing was
-          stored.
-        </p>`,
+        html`<p>The integration <code>${pending.integration}</code> is no longer
+        declared in the bridge's config. Nothing was stored.</p>`,
       );
     }
     const retry = html`<p><a class="button" href="${authenticatePath(integration)}">Try again</a></p>`;
@@ -213,8 +205,7 @@ export const oauthRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asyn
         reply,
         400,
         'No authorisation code',
-        html`<p>Salesforce sent neither a code nor an error.</p>
-          ${retry}`,
+        html`<p>Salesforce sent neither a code nor an error.</p>${retry}`,
       );
     }
 
@@ -244,24 +235,17 @@ export const oauthRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asyn
         reply,
         200,
         'Integration configured',
-        html`<div class="notice ok">
-            <h1>Integration configured successfully</h1>
-            <p>
-              The integration <strong>${integration.key}</strong> was configured successfully: it is connected to
-              Salesforce org <code>${identity.organization_id}</code> as <strong>${identity.username}</strong>.
-            </p>
-          </div>
-          ${
-            outcome.kind === 'switched'
-              ? html`<p>
-                  It was moved from org <code>${outcome.fromOrg}</code> and starts from a clean position. The comments
-                  already in the source from that org were left there: delete them in Communications Mining if they
-                  should go.
-                </p>`
-              : ''
-          }
-          <p>Changes now flow to Communications Mining. Nobody needs to sign in again unless access is revoked.</p>
-          <p><a class="button" href="/">Open the status page</a></p>`,
+        html`<div class="notice ok"><h1>Integration configured successfully</h1>
+        <p>The integration <strong>${integration.key}</strong> was configured successfully: it is connected to Salesforce org
+        <code>${identity.organization_id}</code> as <strong>${identity.username}</strong>.</p></div>
+        ${
+          outcome.kind === 'switched'
+            ? html`<p>It was moved from org <code>${outcome.fromOrg}</code> and starts from a clean position. The comments
+        already in the source from that org were left there: delete them in Communications Mining if they should go.</p>`
+            : ''
+        }
+        <p>Changes now flow to Communications Mining. Nobody needs to sign in again unless access is revoked.</p>
+        <p><a class="button" href="/">Open the status page</a></p>`,
       );
     } catch (error) {
       if (error instanceof SalesforceOAuthError) {
@@ -270,13 +254,7 @@ export const oauthRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asyn
       }
       if (error instanceof SalesforceUnavailableError) {
         logger.warn({ integration: integration.key, err: error }, 'Salesforce unavailable during the code exchange');
-        return failure(
-          reply,
-          502,
-          'Salesforce could not be reached',
-          html`<p>${error.message}.</p>
-            ${retry}`,
-        );
+        return failure(reply, 502, 'Salesforce could not be reached', html`<p>${error.message}.</p>${retry}`);
       }
       throw error;
     }
@@ -300,29 +278,18 @@ export const oauthRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asyn
       reply,
       409,
       'This is another Salesforce org',
-      html`<p>
-          The integration <strong>${integration.key}</strong> is bound to Salesforce org
-          <code>${outcome.boundOrg}</code>, but this sign-in came from org <code>${outcome.org}</code>. Nothing was
-          stored${outcome.revoked ? ', and the new grant was revoked at Salesforce' : ''}.
-        </p>
-        <p>
-          If you meant the bound org, sign out of Salesforce and start again with a user of
-          <code>${outcome.boundOrg}</code>.
-        </p>
-        <section class="card">
-          <h2>Move the integration to org ${outcome.org}?</h2>
-          <p>
-            Moving starts the integration from a clean position in the new org (replay positions, watermarks, record
-            versions and history are reset). Comments already in the source from org
-            <code>${outcome.boundOrg}</code> stay there until you delete them. You will sign in to Salesforce once more.
-            You can also disconnect the integration first, then authorise it again.
-          </p>
-          <form method="post" action="${action}">
-            <input type="hidden" name="confirm" value="${token}" />
-            <button type="submit">Move to org ${outcome.org}</button>
-          </form>
-        </section>
-        <p><a href="/">Back to the status page</a></p>`,
+      html`<p>The integration <strong>${integration.key}</strong> is bound to Salesforce org
+      <code>${outcome.boundOrg}</code>, but this sign-in came from org <code>${outcome.org}</code>. Nothing was stored${
+        outcome.revoked ? ', and the new grant was revoked at Salesforce' : ''
+      }.</p>
+      <p>If you meant the bound org, sign out of Salesforce and start again with a user of <code>${outcome.boundOrg}</code>.</p>
+      <section class="card"><h2>Move the integration to org ${outcome.org}?</h2>
+      <p>Moving starts the integration from a clean position in the new org (replay positions, watermarks, record versions and
+      history are reset). Comments already in the source from org <code>${outcome.boundOrg}</code> stay there until you delete them.
+      You will sign in to Salesforce once more. You can also disconnect the integration first, then authorise it again.</p>
+      <form method="post" action="${action}"><input type="hidden" name="confirm" value="${token}">
+      <button type="submit">Move to org ${outcome.org}</button></form></section>
+      <p><a href="/">Back to the status page</a></p>`,
     );
   }
 };
@@ -332,9 +299,7 @@ function otherBrowser(reply: FastifyReply): FastifyReply {
     reply,
     400,
     'This sign-in was started in another browser',
-    html`<p>
-      A sign-in must finish in the browser that started it. Nothing was exchanged or stored. Open the integration's
-      authenticate link in this browser to start again.
-    </p>`,
+    html`<p>A sign-in must finish in the browser that
+    started it. Nothing was exchanged or stored. Open the integration's authenticate link in this browser to start again.</p>`,
   );
 }

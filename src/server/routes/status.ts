@@ -55,9 +55,9 @@ export const statusRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asy
     return send(
       reply,
       'Status',
-      html`<h1>sf-cm-bridge status</h1>
-        ${notice ? html`<div class="notice ok">${notice}</div>` : ''}
-        ${views.map((view, index) => integrationCard(view, letters[index] ?? []))} ${toolsCard(config.integrations)}
+      html`<h1>sf-cm-bridge status</h1>${notice ? html`<div class="notice ok">${notice}</div>` : ''}
+        ${views.map((view, index) => integrationCard(view, letters[index] ?? []))}
+        ${toolsCard(config.integrations)}
         <form method="post" action="/logout"><button type="submit">Sign out</button></form>`,
     );
   });
@@ -87,8 +87,7 @@ export const statusRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asy
       return send(
         reply,
         'Record',
-        html`<div class="notice error">Give an integration and a Salesforce record Id.</div>
-          <p><a href="/">Back</a></p>`,
+        html`<div class="notice error">Give an integration and a Salesforce record Id.</div><p><a href="/">Back</a></p>`,
         400,
       );
     const location = await locateRecord(deps, integration, query.data.recordId);
@@ -98,28 +97,13 @@ export const statusRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asy
       html`<h1>Where is ${location.recordId}?</h1>
         ${location.found ? '' : html`<p>The bridge has seen no change of this record in <code>${integration.key}</code>.</p>`}
         ${location.objects.map(
-          (o) =>
-            html`<section class="card">
-              <h2>${o.object}</h2>
-              <dl>
-                <dt>Last change</dt>
-                <dd>
-                  ${o.lastChange ? `${o.lastChange.kind} from ${o.lastChange.origin}${o.lastChange.replayId !== undefined ? ` (replay id ${o.lastChange.replayId})` : ''}, queued ${o.lastChange.enqueuedAt}` : '—'}
-                </dd>
-                <dt>Processed</dt>
-                <dd>${o.processed ? `${o.processed.outcome} at ${o.processed.at}` : '—'}</dd>
-                <dt>In the source</dt>
-                <dd>
-                  ${o.inSource ? `${o.inSource.state} as comment ${o.inSource.commentId}, version ${o.inSource.version}, pushed ${o.inSource.pushedAt}` : '—'}
-                </dd>
-                <dt>Dead letters</dt>
-                <dd>
-                  ${o.deadLetters.length === 0 ? 'none' : o.deadLetters.map((d) => html`<div>${d.at} (${d.stage}): ${d.reason}</div>`)}
-                </dd>
-              </dl>
-            </section>`,
-        )}
-        <p><a href="/">Back</a></p>`,
+          (o) => html`<section class="card"><h2>${o.object}</h2><dl>
+            <dt>Last change</dt><dd>${o.lastChange ? `${o.lastChange.kind} from ${o.lastChange.origin}${o.lastChange.replayId !== undefined ? ` (replay id ${o.lastChange.replayId})` : ''}, queued ${o.lastChange.enqueuedAt}` : '—'}</dd>
+            <dt>Processed</dt><dd>${o.processed ? `${o.processed.outcome} at ${o.processed.at}` : '—'}</dd>
+            <dt>In the source</dt><dd>${o.inSource ? `${o.inSource.state} as comment ${o.inSource.commentId}, version ${o.inSource.version}, pushed ${o.inSource.pushedAt}` : '—'}</dd>
+            <dt>Dead letters</dt><dd>${o.deadLetters.length === 0 ? 'none' : o.deadLetters.map((d) => html`<div>${d.at} (${d.stage}): ${d.reason}</div>`)}</dd>
+          </dl></section>`,
+        )}<p><a href="/">Back</a></p>`,
     );
   });
 
@@ -131,8 +115,7 @@ export const statusRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asy
       return send(
         reply,
         'Preview',
-        html`<div class="notice error">Give an integration, an object and a record Id.</div>
-          <p><a href="/">Back</a></p>`,
+        html`<div class="notice error">Give an integration, an object and a record Id.</div><p><a href="/">Back</a></p>`,
         400,
       );
     const preview = await previewRecord(deps, integration, query.data.object, query.data.recordId);
@@ -140,8 +123,7 @@ export const statusRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asy
       return send(
         reply,
         'Preview',
-        html`<div class="notice error">${preview.message}</div>
-          <p><a href="/">Back</a></p>`,
+        html`<div class="notice error">${preview.message}</div><p><a href="/">Back</a></p>`,
         preview.kind === 'not_found' ? 404 : 400,
       );
     const { result } = preview;
@@ -149,9 +131,7 @@ export const statusRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asy
       reply,
       'Preview',
       html`<h1>${result.object} ${result.recordId} would become</h1>
-        <p>
-          ${result.inScope ? 'In scope: this comment is what the source holds once the record is synced.' : "Out of scope (the object's where condition excludes it): it would be deleted from the source."}
-        </p>
+        <p>${result.inScope ? 'In scope: this comment is what the source holds once the record is synced.' : "Out of scope (the object's where condition excludes it): it would be deleted from the source."}</p>
         ${result.comment ? html`<pre class="card">${JSON.stringify(result.comment, null, 2)}</pre>` : html`<div class="notice error">Cannot be converted: ${result.reason}</div>`}
         <p><a href="/">Back</a></p>`,
     );
@@ -197,126 +177,56 @@ function integrationCard(
   const reauthorize =
     auth.state === 'authorized'
       ? html`<a href="${authenticatePath(view)}">Re-authorise</a>`
-      : html`<a class="button" href="${authenticatePath(view)}"
-          >${auth.state === 'needs_reauth' ? 'Re-authorise' : 'Authorise'} in Salesforce</a
-        >`;
+      : html`<a class="button" href="${authenticatePath(view)}">${auth.state === 'needs_reauth' ? 'Re-authorise' : 'Authorise'} in Salesforce</a>`;
   return html`<section class="card" data-integration="${key}">
     <h2>${key} <span class="badge ${auth.state}">${STATE_LABEL[auth.state]}</span></h2>
     ${
       auth.state === 'needs_reauth'
-        ? html`<div class="notice error">
-            Salesforce rejected the stored refresh token${auth.reason ? html` (${auth.reason})` : ''}. This integration
-            is paused; it resumes from where it stopped once an admin authorises it
-            again.${
-              auth.error
-                ? html`<p><strong>Why:</strong> ${auth.error.cause}</p>
-                    <p>
-                      <strong>What to do:</strong> ${auth.error.fix} <a href="${auth.error.help}">Step by step</a>.
-                    </p>`
-                : ''
-            }
-          </div>`
+        ? html`<div class="notice error">Salesforce rejected the stored refresh token${auth.reason ? html` (${auth.reason})` : ''}. This integration is paused; it resumes from where it stopped once an admin authorises it again.${
+            auth.error
+              ? html`<p><strong>Why:</strong> ${auth.error.cause}</p><p><strong>What to do:</strong> ${auth.error.fix} <a href="${auth.error.help}">Step by step</a>.</p>`
+              : ''
+          }</div>`
         : ''
     }
     ${view.target.state === 'paused' ? html`<div class="notice error">Pushes to Communications Mining are paused since ${view.target.since}: ${view.target.reason}. Changes wait in the queue; the bridge checks the source every minute and resumes by itself.</div>` : ''}
     <dl>
-      <dt>Org</dt>
-      <dd>${auth.org ?? '—'}</dd>
-      <dt>User</dt>
-      <dd>${auth.user ?? '—'}</dd>
-      <dt>Authorised</dt>
-      <dd>${auth.authorizedAt ?? '—'}</dd>
-      <dt>Last token refresh</dt>
-      <dd>${auth.lastRefreshAt ?? '—'}</dd>
-      <dt>Backlog</dt>
-      <dd>${view.backlog} batch(es) of changes waiting</dd>
-      <dt>Dead letters</dt>
-      <dd>${view.deadLetters}</dd>
+      <dt>Org</dt><dd>${auth.org ?? '—'}</dd>
+      <dt>User</dt><dd>${auth.user ?? '—'}</dd>
+      <dt>Authorised</dt><dd>${auth.authorizedAt ?? '—'}</dd>
+      <dt>Last token refresh</dt><dd>${auth.lastRefreshAt ?? '—'}</dd>
+      <dt>Backlog</dt><dd>${view.backlog} batch(es) of changes waiting</dd>
+      <dt>Dead letters</dt><dd>${view.deadLetters}</dd>
     </dl>
     <p>${reauthorize}</p>
-    <table>
-      <thead>
-        <tr>
-          <th>Object</th>
-          <th>Mode</th>
-          <th>Last event</th>
-          <th>Lag</th>
-          <th>Last reconcile</th>
-          <th>Error</th>
-        </tr>
-      </thead>
-      <tbody>
-        ${view.objects.map(
-          (o) =>
-            html`<tr>
-              <td>${o.name}</td>
-              <td>${o.mode}</td>
-              <td>${o.lastEventAt ?? '—'}</td>
-              <td>${o.lagSeconds !== undefined ? `${o.lagSeconds} s` : '—'}</td>
-              <td>${o.lastReconcileAt ?? '—'}</td>
-              <td>${o.error ?? ''}</td>
-            </tr>`,
-        )}
-      </tbody>
-    </table>
+    <table><thead><tr><th>Object</th><th>Mode</th><th>Last event</th><th>Lag</th><th>Last reconcile</th><th>Error</th></tr></thead>
+    <tbody>${view.objects.map(
+      (o) =>
+        html`<tr><td>${o.name}</td><td>${o.mode}</td><td>${o.lastEventAt ?? '—'}</td><td>${o.lagSeconds !== undefined ? `${o.lagSeconds} s` : '—'}</td><td>${o.lastReconcileAt ?? '—'}</td><td>${o.error ?? ''}</td></tr>`,
+    )}</tbody></table>
     ${
       letters.length === 0
         ? ''
-        : html`<h3>Dead letters</h3>
-            <table>
-              <thead>
-                <tr>
-                  <th>When</th>
-                  <th>Record</th>
-                  <th>Reason</th>
-                  <th></th>
-                </tr>
-              </thead>
-              <tbody>
-                ${letters.map(
-                  (letter) =>
-                    html`<tr>
-                      <td>${letter.at}</td>
-                      <td>${letter.object} ${letter.recordId ?? ''}</td>
-                      <td>${letter.reason}</td>
-                      <td>
-                        ${
-                          letter.recordId
-                            ? html`<form method="post" action="/status/dead-letters/retry">
-                                <input type="hidden" name="integration" value="${key}" /><input
-                                  type="hidden"
-                                  name="id"
-                                  value="${letter.id}"
-                                /><button type="submit">Retry</button>
-                              </form>`
-                            : ''
-                        }
-                      </td>
-                    </tr>`,
-                )}
-              </tbody>
-            </table>`
+        : html`<h3>Dead letters</h3><table><thead><tr><th>When</th><th>Record</th><th>Reason</th><th></th></tr></thead><tbody>${letters.map(
+            (letter) =>
+              html`<tr><td>${letter.at}</td><td>${letter.object} ${letter.recordId ?? ''}</td><td>${letter.reason}</td><td>${
+                letter.recordId
+                  ? html`<form method="post" action="/status/dead-letters/retry"><input type="hidden" name="integration" value="${key}"><input type="hidden" name="id" value="${letter.id}"><button type="submit">Retry</button></form>`
+                  : ''
+              }</td></tr>`,
+          )}</tbody></table>`
     }
   </section>`;
 }
 
 function toolsCard(integrations: readonly IntegrationConfig[]): SafeHtml {
   const options = integrations.map((i) => html`<option value="${i.key}">${i.key}</option>`);
-  return html`<section class="card">
-    <h2>Look up a record</h2>
-    <form method="get" action="/status/record">
-      <select name="integration">
-        ${options}
-      </select>
-      <input name="recordId" placeholder="Salesforce record Id" /> <button type="submit">Where is it?</button>
-    </form>
+  return html`<section class="card"><h2>Look up a record</h2>
+    <form method="get" action="/status/record"><select name="integration">${options}</select>
+      <input name="recordId" placeholder="Salesforce record Id"> <button type="submit">Where is it?</button></form>
     <h2>Preview a mapping</h2>
-    <form method="get" action="/status/preview">
-      <select name="integration">
-        ${options}
-      </select>
-      <input name="object" placeholder="Object, e.g. EmailMessage" style="width:200px" />
-      <input name="recordId" placeholder="Salesforce record Id" /> <button type="submit">Preview the comment</button>
-    </form>
+    <form method="get" action="/status/preview"><select name="integration">${options}</select>
+      <input name="object" placeholder="Object, e.g. EmailMessage" style="width:200px"> <input name="recordId" placeholder="Salesforce record Id">
+      <button type="submit">Preview the comment</button></form>
   </section>`;
 }
