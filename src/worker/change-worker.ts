@@ -9,6 +9,7 @@
  * waiting loop wakes on close and on resume.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -22,6 +23,9 @@ import { readChangeBatch, type UnreadableChange } from './change-reader.ts';
 import { WorkerClosingError } from './errors.ts';
 import { reactionTo, TARGET_REFUSED, type FailureReaction } from './failure-policy.ts';
 import { WakeSignal } from './wake.ts';
+
+/** On close, how long loops may finish their blocking wait before its connection is dropped (ms). */
+const FORCE_CLOSE_AFTER_MS = 1_000;
 
 /** Pauses of the integration's pushes while Communications Mining refuses the bridge. */
 export interface TargetGuardOptions {
@@ -130,16 +134,19 @@ export class ChangeWorker {
     this.#closing = true;
     this.#wake.wakeAll();
     const grace = setTimeout(() => this.#abort.abort(new WorkerClosingError()), this.#options.closeGraceMs);
-    // Force: drops the blocking connection at once. A loop waiting for jobs can otherwise block for
-    // up to 10 s while delayed jobs exist (BullMQ's longest blocking wait); the batches in hand use
-    // the shared connection, which stays open.
-    const workerClosed = this.#worker.close(true);
     try {
-      await this.#running;
+      // Loops waiting for jobs usually return within one short blocking wait (`drainDelay`). Only
+      // those still waiting after that get their blocking connection dropped (force): a wait can
+      // last up to 10 s while delayed jobs exist (BullMQ's longest blocking wait), but a drop in the
+      // middle of a take can leave a job active until the stalled-job check, so it is the fallback.
+      const running = this.#running ?? Promise.resolve();
+      const settled = await Promise.race([running.then(() => true), delay(FORCE_CLOSE_AFTER_MS).then(() => false)]);
+      const workerClosed = this.#worker.close(!settled);
+      await running;
+      await workerClosed;
     } finally {
       clearTimeout(grace);
     }
-    await workerClosed;
   }
 
   async #loop(): Promise<void> {
