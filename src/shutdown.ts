@@ -15,12 +15,17 @@ export class Shutdown {
   readonly #hooks: Hook[] = [];
   #running: Promise<void> | undefined;
   #signalsInstalled = false;
+  #signalled = false;
+  /** Resolves once the process's roles have started (see `startingUp`). */
+  #startup: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly logger: Logger,
     private readonly hookTimeoutMs = 4_000,
     /** The whole run after a signal; past it the process exits with code 1. */
     private readonly signalDeadlineMs = 4_500,
+    /** How long a signal during start-up waits for the roles to finish starting. */
+    private readonly startupWaitMs = 2_000,
   ) {}
 
   /** Register a close hook; returns a function that removes it. */
@@ -37,6 +42,18 @@ export class Shutdown {
     return this.#running !== undefined;
   }
 
+  /**
+   * The roles are starting: a signal that arrives meanwhile waits for them (at most
+   * `startupWaitMs`), so that every role has registered its close hook before the hooks run —
+   * otherwise a worker that already took jobs would be cut off mid-batch.
+   */
+  startingUp(startup: Promise<unknown>): void {
+    this.#startup = startup.then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
   /** Run every hook once (later calls wait for the same run). */
   run(reason: string): Promise<void> {
     this.#running ??= this.#runHooks(reason);
@@ -48,7 +65,7 @@ export class Shutdown {
     if (this.#signalsInstalled) return;
     this.#signalsInstalled = true;
     const onSignal = (signal: NodeJS.Signals) => {
-      if (this.isShuttingDown) {
+      if (this.#signalled) {
         this.logger.warn({ signal }, 'second signal: exiting now');
         process.exit(1);
       }
@@ -58,7 +75,11 @@ export class Shutdown {
         process.exit(1);
       }, this.signalDeadlineMs);
       deadline.unref();
-      void this.run(signal).then(() => process.exit(exitCode));
+      this.#signalled = true;
+      const startupWait = new Promise<void>((resolve) => setTimeout(resolve, this.startupWaitMs).unref());
+      void Promise.race([this.#startup, startupWait])
+        .then(() => this.run(signal))
+        .then(() => process.exit(exitCode));
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);

@@ -39,17 +39,21 @@ export async function startRoles(
   const logger = createLogger({ scrubber, base: { process: roles.join('+') } });
   const processShutdown = shutdown ?? new Shutdown(logger);
   // Before anything starts: a SIGTERM while the roles start up (a worker may already be pushing)
-  // runs the close hooks registered so far, instead of killing the process mid-batch.
+  // waits for them to finish starting, then closes every one, instead of killing the process mid-batch.
   processShutdown.installSignalHandlers();
-  await assertRedisReachable(config.redis);
-  const redis = createRedis(config.redis);
-  processShutdown.onShutdown('redis', async () => {
-    await redis.quit().catch(() => redis.disconnect());
-  });
-  const context = createContext({ config, logger, redis, scrubber });
-  processShutdown.onShutdown('queues', () => context.close());
-  for (const role of roles) await ROLES[role](context, processShutdown);
-  return { config, context, logger, shutdown: processShutdown };
+  const startup = (async () => {
+    await assertRedisReachable(config.redis);
+    const redis = createRedis(config.redis);
+    processShutdown.onShutdown('redis', async () => {
+      await redis.quit().catch(() => redis.disconnect());
+    });
+    const context = createContext({ config, logger, redis, scrubber });
+    processShutdown.onShutdown('queues', () => context.close());
+    for (const role of roles) await ROLES[role](context, processShutdown);
+    return { config, context, logger, shutdown: processShutdown };
+  })();
+  processShutdown.startingUp(startup);
+  return startup;
 }
 
 /** Keep the process alive until a signal; the signal handler exits. */

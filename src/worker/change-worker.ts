@@ -86,6 +86,8 @@ export class ChangeWorker {
   /** Aborted when closing outlasts its grace: cuts the batches in hand short. */
   readonly #abort = new AbortController();
   #running: Promise<void> | undefined;
+  /** The turn of the loop that waits for jobs (see `#take`). */
+  #taking: Promise<void> = Promise.resolve();
   #closing = false;
 
   constructor(options: ChangeWorkerOptions) {
@@ -207,18 +209,33 @@ export class ChangeWorker {
     return true;
   }
 
+  /**
+   * One batch of jobs. Only one loop of this process waits on Redis at a time: BullMQ blocks only
+   * one caller of `getNextJob` and answers the others at once, so idle loops would otherwise spin
+   * (thousands of calls a second on an empty queue). The others wait for their turn here.
+   */
   async #take(): Promise<Taken[]> {
-    const first = await this.#next(true);
-    if (!first) return [];
-    const batch = [first];
-    let changes = sizeOf(first);
-    while (changes < this.#options.batchSize && !this.#closing) {
-      const next = await this.#next(false);
-      if (!next) break;
-      batch.push(next);
-      changes += sizeOf(next);
+    const previous = this.#taking;
+    let release = (): void => undefined;
+    this.#taking = new Promise<void>((resolve) => (release = resolve));
+    await previous;
+    try {
+      if (this.#closing) return [];
+      const first = await this.#next(true);
+      if (!first) return [];
+      const batch = [first];
+      let changes = sizeOf(first);
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by close() while this call awaited
+      while (changes < this.#options.batchSize && !this.#closing) {
+        const next = await this.#next(false).catch(() => undefined);
+        if (!next) break;
+        batch.push(next);
+        changes += sizeOf(next);
+      }
+      return batch;
+    } finally {
+      release();
     }
-    return batch;
   }
 
   async #next(block: boolean): Promise<Taken | undefined> {
