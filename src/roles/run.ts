@@ -10,9 +10,9 @@ import { startApiRole } from './api.ts';
 import { startSubscriberRole } from './subscriber.ts';
 import { startWorkerRole } from './worker.ts';
 import { createContext, type BridgeContext } from './context.ts';
+import type { RoleName } from './names.ts';
 
-export const ROLE_NAMES = ['api', 'subscriber', 'worker'] as const;
-export type RoleName = (typeof ROLE_NAMES)[number];
+export { ROLE_NAMES, type RoleName } from './names.ts';
 
 const ROLES: Record<RoleName, (context: BridgeContext, shutdown: Shutdown) => Promise<unknown>> = {
   api: startApiRole,
