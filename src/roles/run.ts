@@ -9,10 +9,16 @@ import { Shutdown } from '../shutdown.ts';
 import { startApiRole } from './api.ts';
 import { startSubscriberRole } from './subscriber.ts';
 import { startWorkerRole } from './worker.ts';
+import { processReportsKey, ProcessReporter } from '../metrics/process-reports.ts';
 import { createContext, type BridgeContext } from './context.ts';
-import type { RoleName } from './names.ts';
+import { ROLE_NAMES, type RoleName } from './names.ts';
 
 export { ROLE_NAMES, type RoleName } from './names.ts';
+
+/** The `role` label of a process's own metrics: the command it runs. */
+function roleLabel(roles: readonly RoleName[]): string {
+  return roles.length === ROLE_NAMES.length ? 'all' : roles.join('+');
+}
 
 const ROLES: Record<RoleName, (context: BridgeContext, shutdown: Shutdown) => Promise<unknown>> = {
   api: startApiRole,
@@ -49,6 +55,10 @@ export async function startRoles(
   const context = createContext({ config, logger, redis, scrubber });
   processShutdown.onShutdown('queues', () => context.close());
   for (const role of roles) await ROLES[role](context, processShutdown);
+  // Last to start, first to stop: the heartbeat lasts as long as the roles run.
+  const reporter = new ProcessReporter(redis, processReportsKey(config.redis.prefix), roleLabel(roles));
+  await reporter.start();
+  processShutdown.onShutdown('process report', () => reporter.close());
   return { config, context, logger, shutdown: processShutdown };
 }
 
