@@ -6,9 +6,6 @@ import { loadConfigFile, secretValues, type BridgeConfig } from '../config/index
 import { createLogger, SecretScrubber, type Logger } from '../logging.ts';
 import { assertRedisReachable, createRedis } from '../store/redis.ts';
 import { Shutdown } from '../shutdown.ts';
-import { startApiRole } from './api.ts';
-import { startSubscriberRole } from './subscriber.ts';
-import { startWorkerRole } from './worker.ts';
 import { processReportsKey, ProcessReporter } from '../metrics/process-reports.ts';
 import { createContext, type BridgeContext } from './context.ts';
 import { ROLE_NAMES, type RoleName } from './names.ts';
@@ -20,10 +17,14 @@ function roleLabel(roles: readonly RoleName[]): string {
   return roles.length === ROLE_NAMES.length ? 'all' : roles.join('+');
 }
 
+/**
+ * Each role's code is loaded only by a process that runs it: a worker never loads the HTTP server,
+ * which keeps an idle process small (docs/operations.md, "Memory").
+ */
 const ROLES: Record<RoleName, (context: BridgeContext, shutdown: Shutdown) => Promise<unknown>> = {
-  api: startApiRole,
-  subscriber: (context, shutdown) => startSubscriberRole(context, shutdown),
-  worker: (context, shutdown) => startWorkerRole(context, shutdown),
+  api: async (context, shutdown) => (await import('./api.ts')).startApiRole(context, shutdown),
+  subscriber: async (context, shutdown) => (await import('./subscriber.ts')).startSubscriberRole(context, shutdown),
+  worker: async (context, shutdown) => (await import('./worker.ts')).startWorkerRole(context, shutdown),
 };
 
 export interface RunningProcess {
