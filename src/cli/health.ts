@@ -1,7 +1,7 @@
 /**
  * `sf-cm-bridge health`: the container health check of every role. Exits 0 when a bridge process on
  * this host (the container or pod) has reported to Redis within the last few seconds, 1 otherwise:
- * a process that hangs, or lost Redis, stops reporting (docs/operations.md, "Health").
+ * a process that hangs, or lost Redis, stops reporting (docs/runtime.md, "Health").
  */
 import { ROLE_NAMES } from '../roles/names.ts';
 import { UsageError } from '../errors.ts';

@@ -3,7 +3,7 @@
  * default `process_*` / `nodejs_*` set, plus `sfcm_build_info`) to Redis every few seconds, in one
  * hash field per process. The api's `/metrics` renders every fresh report, each series labelled with
  * the process's `role` and `instance`, so one scrape shows every process of the deployment, as it
- * does for the counters (docs/operations.md, "Metrics of every process"). The same report is the
+ * does for the counters (docs/runtime.md, "Metrics of every process"). The same report is the
  * process's heartbeat: `sf-cm-bridge health` checks that a process of its host reported recently.
  */
 import { readFileSync } from 'node:fs';

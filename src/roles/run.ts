@@ -19,7 +19,7 @@ function roleLabel(roles: readonly RoleName[]): string {
 
 /**
  * Each role's code is loaded only by a process that runs it: a worker never loads the HTTP server,
- * which keeps an idle process small (docs/operations.md, "Memory").
+ * which keeps an idle process small (docs/runtime.md, "Build").
  */
 const ROLES: Record<RoleName, (context: BridgeContext, shutdown: Shutdown) => Promise<unknown>> = {
   api: async (context, shutdown) => (await import('./api.ts')).startApiRole(context, shutdown),
