@@ -3,7 +3,13 @@
  * loaded only then, so the command list and `--help` start without loading the bridge.
  */
 import type { Logger } from 'pino';
-import { loadConfigFile, secretValues, type IntegrationConfig, type ObjectConfig } from '../config/index.ts';
+import {
+  loadConfigFile,
+  parseDuration,
+  secretValues,
+  type IntegrationConfig,
+  type ObjectConfig,
+} from '../config/index.ts';
 import { UsageError } from '../errors.ts';
 import { createLogger, SecretScrubber } from '../logging.ts';
 import { ApiBudget, type ApiBudgetOptions } from '../reconcile/api-budget.ts';
@@ -12,8 +18,45 @@ import { ReconcileState } from '../reconcile/reconcile-state.ts';
 import { assertRedisReachable, createRedis } from '../store/redis.ts';
 import { createContext, type BridgeContext } from '../roles/context.ts';
 import { NotAuthorizedError } from '../salesforce/errors.ts';
-import type { BackfillRequest } from './backfill.ts';
 import { configPath, EXIT } from './command.ts';
+
+export interface BackfillRequest {
+  integration: string;
+  object?: string;
+  since: number | null;
+}
+
+/** Positionals and options → what to backfill; a UsageError (exit 2) says what is wrong. */
+export function parseBackfillArgs(
+  values: Record<string, string | boolean | undefined>,
+  positionals: string[],
+  now = Date.now(),
+): BackfillRequest {
+  if (positionals.length !== 1)
+    throw new UsageError(
+      positionals.length === 0
+        ? 'name the integration: <project>/<integration>'
+        : `one integration only, got ${positionals.join(' ')}`,
+    );
+  const integration = positionals[0] ?? '';
+  if (!/^[^/\s]+\/[^/\s]+$/.test(integration)) throw new UsageError(`"${integration}" is not <project>/<integration>`);
+  const object = typeof values.object === 'string' ? values.object : undefined;
+  return { integration, ...(object !== undefined ? { object } : {}), since: parseSince(values.since, now) };
+}
+
+function parseSince(value: string | boolean | undefined, now: number): number | null {
+  if (value === undefined || value === false) return null;
+  if (typeof value !== 'string' || value === '')
+    throw new UsageError('--since needs a value: an ISO 8601 time or a duration such as 30d');
+  const duration = parseDuration(value);
+  if (duration !== undefined && duration > 0) return now - duration;
+  // Date-only or date-time with a zone: anything else is ambiguous about the time zone.
+  if (/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(value)) {
+    const ms = Date.parse(value);
+    if (!Number.isNaN(ms)) return ms;
+  }
+  throw new UsageError(`--since "${value}" is neither an ISO 8601 time (2024-05-01T00:00:00Z) nor a duration (30d)`);
+}
 
 export async function runBackfillCommand(
   values: Record<string, string | boolean | undefined>,

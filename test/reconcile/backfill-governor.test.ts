@@ -6,8 +6,8 @@
  */
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backfillCommand, parseBackfillArgs } from '../../src/cli/backfill.ts';
-import { backfillObjects } from '../../src/cli/backfill-run.ts';
+import { backfillCommand } from '../../src/cli/backfill.ts';
+import { backfillObjects, parseBackfillArgs } from '../../src/cli/backfill-run.ts';
 import { UsageError } from '../../src/errors.ts';
 import { integrationKeys } from '../../src/store/keys.ts';
 import { ApiBudget, readBackfillCheckpoint, ReconcileState } from '../../src/reconcile/index.ts';
