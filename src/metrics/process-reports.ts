@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
-import { collectDefaultMetrics, Gauge, Registry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 /** How often a process reports. */
 export const REPORT_EVERY_MS = 5_000;
@@ -21,6 +21,19 @@ export function processReportsKey(prefix: string): string {
   return `${prefix}:processes`;
 }
 
+/** A metric as a report carries it: prom-client's `getMetricsAsJSON()`, as JSON keeps it. */
+export interface ReportedMetric {
+  name: string;
+  help: string;
+  type: string;
+  values: Array<{
+    value: number;
+    labels: Partial<Record<string, string | number>>;
+    /** The series name where it differs from the metric's (a histogram's `_bucket`, `_sum`, `_count`). */
+    metricName?: string;
+  }>;
+}
+
 export interface ProcessReport {
   /** The command the process runs: api, subscriber, worker or all. */
   role: string;
@@ -29,7 +42,7 @@ export interface ProcessReport {
   host: string;
   /** Epoch ms of the report, by the reporting host's clock. */
   at: number;
-  metrics: MetricObjectWithValues<MetricValue<string>>[];
+  metrics: ReportedMetric[];
 }
 
 /** The bridge's version, from the package.json next to src/ or dist/. */
@@ -74,7 +87,13 @@ export class ProcessReporter {
       instance: this.#instance,
       host: this.#host,
       at: Date.now(),
-      metrics: await this.#registry.getMetricsAsJSON(),
+      // prom-client types `type` as an enum, but it is the text format's word ('gauge', 'histogram').
+      metrics: (await this.#registry.getMetricsAsJSON()).map(({ name, help, type, values }) => ({
+        name,
+        help,
+        type: String(type),
+        values,
+      })),
     };
     // Redis unreachable: the next report tries again; a missed one only ages the heartbeat.
     await this.redis.hset(this.key, this.#instance, JSON.stringify(report)).catch(() => undefined);
@@ -122,10 +141,10 @@ export function renderProcessReports(reports: readonly ProcessReport[]): string 
   for (const report of reports) {
     for (const metric of report.metrics) {
       let entry = byName.get(metric.name);
-      if (!entry) byName.set(metric.name, (entry = { help: metric.help, type: String(metric.type), lines: [] }));
+      if (!entry) byName.set(metric.name, (entry = { help: metric.help, type: metric.type, lines: [] }));
       for (const value of metric.values) {
         const labels = { ...value.labels, role: report.role, instance: report.instance };
-        const name = (value as { metricName?: string }).metricName ?? metric.name;
+        const name = value.metricName ?? metric.name;
         entry.lines.push(`${name}{${renderLabels(labels)}} ${formatValue(value.value)}`);
       }
     }
@@ -136,7 +155,7 @@ export function renderProcessReports(reports: readonly ProcessReport[]): string 
   return out.length > 0 ? `${out.join('\n')}\n` : '';
 }
 
-export function renderLabels(labels: Record<string, string | number | undefined>): string {
+export function renderLabels(labels: Partial<Record<string, string | number>>): string {
   return Object.entries(labels)
     .filter(([, value]) => value !== undefined)
     .map(([key, value]) => `${key}="${escapeLabel(String(value))}"`)

@@ -9,6 +9,13 @@ import { join } from 'node:path';
 import { startSalesforceOrg, type SimulatedSalesforceOrg } from '@sf-cm-bridge/sandbox/org';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bridgeConfigYaml, PUBLIC_URL } from '../helpers/bridge.ts';
+import {
+  processReportsKey,
+  readProcessReports,
+  renderProcessReports,
+  REPORT_STALE_MS,
+  type ProcessReport,
+} from '../../src/metrics/process-reports.ts';
 import { ROOT, runCli, startCli, type RunningCli } from '../helpers/cli.ts';
 import { freePort } from '../helpers/ports.ts';
 import { eventually, testRedis, type TestRedis } from '../helpers/redis.ts';
@@ -103,5 +110,49 @@ describe('process metrics of every role', () => {
     const result = await health('scheduler');
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--role must be one of api, subscriber, worker, all');
+  });
+});
+
+describe('process reports in Redis', () => {
+  let redis: TestRedis;
+  afterAll(async () => {
+    await redis.cleanup();
+  });
+
+  const report = (instance: string, at: number): ProcessReport => ({
+    role: 'worker',
+    instance,
+    host: 'pod-a',
+    at,
+    metrics: [
+      {
+        name: 'process_resident_memory_bytes',
+        help: 'Resident memory size in bytes.',
+        type: 'gauge',
+        values: [{ value: 1024, labels: { note: 'say "hi"\\' } }],
+      },
+    ],
+  });
+
+  it('a report older than the stale limit is neither returned nor kept; unreadable ones are dropped too', async () => {
+    redis = testRedis();
+    const key = processReportsKey(redis.prefix);
+    const now = Date.now();
+    await redis.redis.hset(key, {
+      'pod-a:1': JSON.stringify(report('pod-a:1', now - 1_000)),
+      'pod-a:2': JSON.stringify(report('pod-a:2', now - REPORT_STALE_MS - 1)),
+      'pod-a:3': 'not json',
+    });
+    const fresh = await readProcessReports(redis.redis, key, now);
+    expect(fresh.map((r) => r.instance)).toEqual(['pod-a:1']);
+    expect(await redis.redis.hkeys(key)).toEqual(['pod-a:1']);
+    expect(renderProcessReports(fresh)).toBe(
+      [
+        '# HELP process_resident_memory_bytes Resident memory size in bytes.',
+        '# TYPE process_resident_memory_bytes gauge',
+        'process_resident_memory_bytes{note="say \\"hi\\"\\\\",role="worker",instance="pod-a:1"} 1024',
+        '',
+      ].join('\n'),
+    );
   });
 });
