@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import pino from 'pino';
-import { backfillObjects } from '../src/cli/backfill.ts';
+import { backfillObjects } from '../src/cli/backfill-run.ts';
 import { RecordVersions } from '../src/store/record-versions.ts';
 import { ReconcileState, reconcileObject } from '../src/reconcile/index.ts';
 import { SalesforceRestClient } from '../src/salesforce/rest-client.ts';

@@ -54,3 +54,44 @@ describe('docker-compose.yml', () => {
     expect(dockerfile).toContain('ENTRYPOINT ["node", "bin/sf-cm-bridge.js"]');
   });
 });
+
+/** The instructions of the image's last stage (what ships), continuation lines joined. */
+function runtimeStage(): string[] {
+  const instructions = readFileSync('Dockerfile', 'utf8')
+    .replace(/\\\n\s*/g, ' ')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  const lastFrom = instructions.findLastIndex((line) => line.startsWith('FROM '));
+  return instructions.slice(lastFrom);
+}
+
+describe("the image (the Dockerfile's runtime stage)", () => {
+  const stage = runtimeStage();
+  const lines = (instruction: string) => stage.filter((line) => line.startsWith(`${instruction} `));
+
+  it('is built in two stages: the runtime stage starts from node, not from the build stage', () => {
+    expect(readFileSync('Dockerfile', 'utf8').match(/^FROM /gm)).toHaveLength(2);
+    expect(stage[0]).toMatch(/^FROM node:(22|24)-slim$/);
+  });
+
+  it('installs the production dependencies only, without running the build scripts', () => {
+    const installs = lines('RUN').filter((line) => line.includes('npm ci'));
+    expect(installs).toHaveLength(1);
+    expect(installs[0]).toContain('--omit=dev');
+    expect(installs[0]).toContain('--ignore-scripts');
+    expect(stage.join('\n')).not.toMatch(/tsx|esbuild|typescript|npm run build/);
+  });
+
+  it('copies the compiled dist/ from the build stage, and no sources, tests or workspace packages', () => {
+    const sources = lines('COPY').flatMap((line) => line.split(/\s+/).slice(1, -1));
+    expect(sources).toEqual(['package.json', 'package-lock.json', '--from=build', '/build/dist', 'bin', 'config']);
+    expect(sources.filter((source) => /^(\.\/)?(src|test|packages|bench|scripts)\b/.test(source))).toEqual([]);
+  });
+
+  it('runs as a non-root user with a health check that every role answers', () => {
+    expect(lines('USER')).toEqual(['USER node']);
+    const [healthcheck] = lines('HEALTHCHECK');
+    expect(healthcheck).toMatch(/CMD \["node", "bin\/sf-cm-bridge\.js", "health"\]$/);
+  });
+});

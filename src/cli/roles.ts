@@ -1,5 +1,5 @@
 /** The role commands (`api`, later `subscriber`, `worker`, `all`): one process per role or several. */
-import { ROLE_NAMES, startRoles, untilSignal, type RoleName } from '../roles/run.ts';
+import { ROLE_NAMES, type RoleName } from '../roles/names.ts';
 import { CONFIG_HELP, CONFIG_OPTION, configPath, type Command } from './command.ts';
 
 function roleCommand(name: RoleName | 'all', summary: string, help: string): Command {
@@ -18,6 +18,8 @@ function roleCommand(name: RoleName | 'all', summary: string, help: string): Com
     ].join('\n'),
     options: CONFIG_OPTION,
     async run({ values }) {
+      // Loaded here, not at the top: the command list and `--help` never load the roles.
+      const { startRoles, untilSignal } = await import('../roles/run.ts');
       const running = await startRoles(roles, configPath(values));
       return untilSignal(running.shutdown);
     },

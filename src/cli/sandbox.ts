@@ -3,11 +3,7 @@
  * `@sf-cm-bridge/sandbox` (packages/sandbox/README.md): the published package and the image leave it out, so
  * these two commands load it when they run and no other command or role ever does.
  */
-import { loadConfigFile } from '../config/index.ts';
 import { UsageError } from '../errors.ts';
-import { createLogger } from '../logging.ts';
-import { ROLE_NAMES, startRoles, untilSignal } from '../roles/run.ts';
-import { Shutdown } from '../shutdown.ts';
 import { EXIT, type Command } from './command.ts';
 
 const SANDBOX_PACKAGE = '@sf-cm-bridge/sandbox';
@@ -40,6 +36,18 @@ function isPackageMissing(error: unknown, name: string): boolean {
     (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' &&
     error.message.includes(`'${name}'`)
   );
+}
+
+/** What these commands use of the bridge, loaded when they run: the command list and `--help` stay light. */
+async function loadBridge() {
+  const [{ loadConfigFile }, { createLogger }, { ROLE_NAMES, startRoles, untilSignal }, { Shutdown }] =
+    await Promise.all([
+      import('../config/index.ts'),
+      import('../logging.ts'),
+      import('../roles/run.ts'),
+      import('../shutdown.ts'),
+    ]);
+  return { createLogger, loadConfigFile, ROLE_NAMES, Shutdown, startRoles, untilSignal };
 }
 
 function intOption(
@@ -76,6 +84,7 @@ export const sandboxCommand: Command = {
     const sandboxPackage = await loadSandbox('sandbox');
     if (!sandboxPackage) return EXIT.usage;
     const { DEMO, startSandbox } = sandboxPackage;
+    const { createLogger, Shutdown, untilSignal } = await loadBridge();
     const sandbox = await startSandbox({ port, activityPerMinute });
     const logger = createLogger({ base: { role: 'sandbox' } });
     const shutdown = new Shutdown(logger);
@@ -115,6 +124,7 @@ export const demoCommand: Command = {
   async run({ values }) {
     const activityPerMinute = intOption(values.activity, 'activity', 12, 0, 60_000);
     const configFile = 'config/demo.yaml';
+    const { createLogger, loadConfigFile, ROLE_NAMES, Shutdown, startRoles, untilSignal } = await loadBridge();
     const config = loadConfigFile(configFile);
     const integration = config.integrations[0];
     if (!integration) throw new UsageError('config/demo.yaml declares no integration');

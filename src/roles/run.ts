@@ -6,18 +6,25 @@ import { loadConfigFile, secretValues, type BridgeConfig } from '../config/index
 import { createLogger, SecretScrubber, type Logger } from '../logging.ts';
 import { assertRedisReachable, createRedis } from '../store/redis.ts';
 import { Shutdown } from '../shutdown.ts';
-import { startApiRole } from './api.ts';
-import { startSubscriberRole } from './subscriber.ts';
-import { startWorkerRole } from './worker.ts';
+import { processReportsKey, ProcessReporter } from '../metrics/process-reports.ts';
 import { createContext, type BridgeContext } from './context.ts';
+import { ROLE_NAMES, type RoleName } from './names.ts';
 
-export const ROLE_NAMES = ['api', 'subscriber', 'worker'] as const;
-export type RoleName = (typeof ROLE_NAMES)[number];
+export { ROLE_NAMES, type RoleName } from './names.ts';
 
+/** The `role` label of a process's own metrics: the command it runs. */
+function roleLabel(roles: readonly RoleName[]): string {
+  return roles.length === ROLE_NAMES.length ? 'all' : roles.join('+');
+}
+
+/**
+ * Each role's code is loaded only by a process that runs it: a worker never loads the HTTP server,
+ * which keeps an idle process small (docs/runtime.md, "Build").
+ */
 const ROLES: Record<RoleName, (context: BridgeContext, shutdown: Shutdown) => Promise<unknown>> = {
-  api: startApiRole,
-  subscriber: (context, shutdown) => startSubscriberRole(context, shutdown),
-  worker: (context, shutdown) => startWorkerRole(context, shutdown),
+  api: async (context, shutdown) => (await import('./api.ts')).startApiRole(context, shutdown),
+  subscriber: async (context, shutdown) => (await import('./subscriber.ts')).startSubscriberRole(context, shutdown),
+  worker: async (context, shutdown) => (await import('./worker.ts')).startWorkerRole(context, shutdown),
 };
 
 export interface RunningProcess {
@@ -50,6 +57,10 @@ export async function startRoles(
     const context = createContext({ config, logger, redis, scrubber });
     processShutdown.onShutdown('queues', () => context.close());
     for (const role of roles) await ROLES[role](context, processShutdown);
+    // Last to start, first to stop: the heartbeat lasts as long as the roles run.
+    const reporter = new ProcessReporter(redis, processReportsKey(config.redis.prefix), roleLabel(roles));
+    await reporter.start();
+    processShutdown.onShutdown('process report', () => reporter.close());
     return { config, context, logger, shutdown: processShutdown };
   })();
   processShutdown.startingUp(startup);

@@ -65,7 +65,7 @@ describe('the sandbox package stays out of the product', () => {
     // what `npm install sf-cm-bridge` or the image holds.
     beforeAll(async () => {
       const files = await packedFiles();
-      expect(files).toContain('src/cli/sandbox.ts');
+      expect(files).toContain('dist/cli/sandbox.js');
       expect(files.filter((file) => file.startsWith('packages/'))).toEqual([]);
       installed = mkdtempSync(join(tmpdir(), 'sfcm-packed-'));
       for (const file of files) {

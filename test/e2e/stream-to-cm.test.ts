@@ -163,7 +163,6 @@ describe('end to end: org change → CDC → queue → worker → Communications
         /sfcm_replay_retention_headroom_seconds\{integration="acme\/emails",object="Case"\} 2[0-9]{5}/,
       );
       expect(text).toMatch(/sfcm_queue_jobs\{integration="acme\/emails",state="waiting"\} 0/);
-      expect(text).toContain('sfcm_api_process_resident_memory_bytes');
       expect(text).not.toContain('cm-e2e-token');
     } finally {
       await app.close();

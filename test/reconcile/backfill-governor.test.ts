@@ -6,7 +6,8 @@
  */
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backfillCommand, backfillObjects, parseBackfillArgs } from '../../src/cli/backfill.ts';
+import { backfillCommand } from '../../src/cli/backfill.ts';
+import { backfillObjects, parseBackfillArgs } from '../../src/cli/backfill-run.ts';
 import { UsageError } from '../../src/errors.ts';
 import { integrationKeys } from '../../src/store/keys.ts';
 import { ApiBudget, readBackfillCheckpoint, ReconcileState } from '../../src/reconcile/index.ts';

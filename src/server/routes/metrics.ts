@@ -1,11 +1,18 @@
 /**
  * `GET /metrics` in Prometheus text format. One scrape shows the whole deployment: counters are
  * summed in Redis by every process (src/metrics/recorder.ts), gauges are read from Redis and the
- * queues now; the api process adds its own process metrics (`sfcm_api_` prefix).
+ * queues now; every process's own Node.js metrics come from its report in Redis
+ * (src/metrics/process-reports.ts), labelled with its role and instance.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
 import { COUNTERS, LATENCY_HISTOGRAM } from '../../metrics/catalogue.ts';
+import {
+  processReportsKey,
+  readProcessReports,
+  renderLabels,
+  renderProcessReports,
+} from '../../metrics/process-reports.ts';
 import { parseSeriesField } from '../../metrics/recorder.ts';
 import { bridgeKeys, integrationKeys } from '../../store/keys.ts';
 import { ReplayStore } from '../../store/replay-store.ts';
@@ -19,7 +26,6 @@ const RETENTION_SECONDS = 72 * 3600;
 export const metricsRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
   const { config, redis, queues, deadLetters, tokens } = deps;
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'sfcm_api_' });
   const replay = new ReplayStore(redis, config.redis.prefix);
 
   const gauge = (name: string, help: string, labelNames: string[]) =>
@@ -110,7 +116,8 @@ export const metricsRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
       }
     }
     const summed = await redis.hgetall(bridgeKeys(config.redis.prefix).metrics());
-    return reply.type(registry.contentType).send(`${await registry.metrics()}\n${renderSummed(summed)}`);
+    const processes = renderProcessReports(await readProcessReports(redis, processReportsKey(config.redis.prefix)));
+    return reply.type(registry.contentType).send(`${await registry.metrics()}\n${renderSummed(summed)}${processes}`);
   });
 };
 
@@ -119,9 +126,7 @@ export function renderSummed(fields: Record<string, string>): string {
   const series = new Map<string, string[]>();
   for (const [field, value] of Object.entries(fields)) {
     const { name, labels } = parseSeriesField(field);
-    const rendered = Object.entries(labels)
-      .map(([key, v]) => `${key}="${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`)
-      .join(',');
+    const rendered = renderLabels(labels);
     const lines = series.get(name) ?? [];
     lines.push(`${name}${rendered ? `{${rendered}}` : ''} ${Number(value)}`);
     series.set(name, lines);
