@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.ts';
 import type { Logger } from 'pino';
 import type { ChangeQueue } from '../queue/change-queue.ts';
 import type { ChangeJob } from '../model/change.ts';
@@ -34,7 +34,7 @@ export interface TargetGuardOptions {
 
 export interface ChangeWorkerOptions {
   /** A connection for BullMQ's blocking commands (`maxRetriesPerRequest: null`). */
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
   integration: string;
   /** Where verification and retry jobs go. */
