@@ -107,3 +107,37 @@ export async function startBridgeProcess(redis: string): Promise<BridgeProcess> 
     throw error;
   }
 }
+
+/**
+ * Changes before, during and after `fault`, then waits until the source holds every change: 20 Cases
+ * synced first, 60 created (and 5 of the first updated every 10) during the fault, 20 after it.
+ */
+export async function burstThrough(running: BridgeProcess, fault: () => Promise<void>): Promise<void> {
+  const { org, commentText } = running;
+  const create = (label: string) => String(org.store.create('Case', { Subject: label, Description: label }).Id);
+  const before = Array.from({ length: 20 }, (_, i) => create(`before ${i}`));
+  await eventually(() => before.every((id) => commentText(id) !== undefined), 20_000, 100);
+
+  const during: string[] = [];
+  const burst = (async () => {
+    for (let i = 0; i < 60; i++) {
+      during.push(create(`during ${i}`));
+      if (i % 10 === 0) for (const id of before.slice(0, 5)) org.store.update(id, { Description: `updated ${i}` });
+      // Paced, so the fault happens while the burst is still coming.
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    }
+  })();
+  await fault();
+  await burst;
+
+  const after = Array.from({ length: 20 }, (_, i) => create(`after ${i}`));
+  await eventually(
+    () =>
+      [...during, ...after].every((id) => commentText(id) !== undefined) &&
+      before.slice(0, 5).every((id) => commentText(id) === 'updated 50'),
+    45_000,
+    200,
+  ).catch((error: unknown) => {
+    throw new Error(`${String(error)}\n${running.bridge.output()}`);
+  });
+}
