@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { BridgeError, ConfigError, UsageError } from '../errors.ts';
 import { backfillCommand } from './backfill.ts';
 import { checkCommand } from './check.ts';
+import { migrateKeysCommand } from './migrate-keys.ts';
 import { allCommand, apiCommand, subscriberCommand, workerCommand } from './roles.ts';
 import { demoCommand, sandboxCommand } from './sandbox.ts';
 import { EXIT, type Command } from './command.ts';
@@ -18,6 +19,7 @@ export const COMMANDS: readonly Command[] = [
   workerCommand,
   backfillCommand,
   checkCommand,
+  migrateKeysCommand,
   sandboxCommand,
   demoCommand,
 ];

@@ -93,3 +93,33 @@ export function integrationKeys(prefix: string, integration: string) {
 
 export type BridgeKeys = ReturnType<typeof bridgeKeys>;
 export type IntegrationKeys = ReturnType<typeof integrationKeys>;
+
+/** Deployment-wide keys of the layout before hash tags (`<prefix>:<name>…`); the rest were short-lived or per integration. */
+const LEGACY_BRIDGE_KEYS = ['oauth-state:', 'admin-session:', 'authorization-link:', 'org-switch:', 'login-failures:'];
+const LEGACY_QUEUE = /^(changes|reconcile)\/([^/{}:]+\/[^/{}:]+):(.*)$/s;
+const LEGACY_INTEGRATION = /^([^/{}:]+\/[^/{}:]+):(.*)$/s;
+
+/**
+ * The current name of a key written under the layout before hash tags (docs/redis.md, "Upgrading
+ * from the untagged layout"), or undefined when `key` is not such a key. `legacyPrefix` is the
+ * prefix the old keys were written under (it could hold braces then).
+ */
+export function currentNameOfLegacyKey(legacyPrefix: string, prefix: string, key: string): string | undefined {
+  if (!key.startsWith(`${legacyPrefix}:`)) return undefined;
+  const rest = key.slice(legacyPrefix.length + 1);
+  const bridge = bridgeKeys(prefix);
+  if (rest === 'metrics') return bridge.metrics();
+  if (LEGACY_BRIDGE_KEYS.some((name) => rest.startsWith(name))) return `${prefix}:${BRIDGE_TAG}:${rest}`;
+  if (rest.startsWith('integration:')) {
+    const match = LEGACY_INTEGRATION.exec(rest.slice('integration:'.length));
+    return match ? `${prefix}:${integrationTag(match[1] ?? '')}:${match[2] ?? ''}` : undefined;
+  }
+  if (rest.startsWith('bull:')) {
+    const match = LEGACY_QUEUE.exec(rest.slice('bull:'.length));
+    if (!match) return undefined;
+    const [, kind, integration = '', suffix = ''] = match;
+    const name = kind === 'changes' ? bridge.changeQueueName(integration) : bridge.reconcileQueueName(integration);
+    return `${bridge.queuePrefix()}:${name}:${suffix}`;
+  }
+  return undefined;
+}
