@@ -64,13 +64,16 @@ export async function startBridgeProcess(redis: string): Promise<BridgeProcess> 
   };
   try {
     const apiPort = await freePort();
-    const text = bridgeConfigYaml(org.url, 'sfcm', {
+    const base = bridgeConfigYaml(org.url, 'sfcm', {
       cmUrl: cm.url,
       cmToken: CM_TOKEN,
       objects: OBJECTS,
       redis,
     }).replace(`publicUrl: ${PUBLIC_URL}`, `publicUrl: ${PUBLIC_URL}\n  host: 127.0.0.1\n  port: ${apiPort}`);
     const configFile = join(dir, 'bridge.yaml');
+    // A batch that fails while Redis is away cannot release its record locks; they lapse after
+    // worker.jobLock (60 s by default), shortened here so the faults converge within the test.
+    const text = `${base}worker:\n  jobLock: 5s\n`;
     writeFileSync(configFile, text);
     const config = loadConfigText(text, configFile, {});
 
@@ -138,6 +141,10 @@ export async function burstThrough(running: BridgeProcess, fault: () => Promise<
     45_000,
     200,
   ).catch((error: unknown) => {
-    throw new Error(`${String(error)}\n${running.bridge.output()}`);
+    const missing = [...during, ...after].filter((id) => commentText(id) === undefined);
+    const stale = before.slice(0, 5).filter((id) => commentText(id) !== 'updated 50');
+    throw new Error(
+      `${String(error)}: missing ${JSON.stringify(missing)}, stale ${JSON.stringify(stale.map(commentText))}\n${running.bridge.output()}`,
+    );
   });
 }
