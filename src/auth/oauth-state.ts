@@ -5,7 +5,7 @@
  * MAX_PENDING_STATES per integration are pending at once (docs/security.md, "Limits").
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.ts';
 import { z } from 'zod';
 import { bridgeKeys, integrationKeys } from '../store/keys.ts';
 
@@ -54,7 +54,7 @@ export class OAuthStateStore {
   readonly #keys: ReturnType<typeof bridgeKeys>;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     private readonly ttlMs = DEFAULT_STATE_TTL_MS,
   ) {

@@ -10,7 +10,7 @@
  * | other          | yes           | confirmed (`switchToOrg`)   | `switched`: reset, store, bind, revoke the old grant |
  * | other          | no (disconnected) | any                     | `switched`: the disconnect was the admin's decision  |
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.ts';
 import type { Logger } from 'pino';
 import type { IntegrationConfig } from '../config/index.ts';
 import type { ChangeQueue } from '../queue/change-queue.ts';
@@ -26,7 +26,7 @@ export type AuthorizationOutcome =
   | { kind: 'refused'; org: string; boundOrg: string; revoked: boolean };
 
 export interface OrgBindingDeps {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   tokens: TokenService;
   client: SalesforceOAuthClient;
@@ -36,7 +36,7 @@ export interface OrgBindingDeps {
 
 /** The org id the integration is bound to; installs from before pinning are bound to their stored org. */
 export async function boundOrg(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   integration: string,
   tokens: TokenService,

@@ -14,7 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.ts';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { SecretScrubber } from '../logging.ts';
@@ -33,7 +33,7 @@ export const TokenEventSchema = z.object({
 export type TokenEvent = z.infer<typeof TokenEventSchema>;
 
 export interface TokenServiceOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   store: TokenStore;
   /** OAuth client per integration key (`project/name`). */
@@ -50,7 +50,7 @@ export interface TokenServiceOptions {
 }
 
 export class TokenService implements SessionSource {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #prefix: string;
   readonly #store: TokenStore;
   readonly #clients: ReadonlyMap<string, SalesforceOAuthClient>;

@@ -3,7 +3,7 @@
  * one plain hash (the status anyone may see: state, org, user, times). Writes replace both in one
  * MULTI so a reader never sees new tokens with an old status, or the reverse.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.ts';
 import { z } from 'zod';
 import { integrationKeys } from '../store/keys.ts';
 import { compareAndSet } from '../store/scripts.ts';
@@ -40,7 +40,7 @@ export interface AuthStatus {
 
 export class TokenStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly cipher: TokenCipher,
   ) {}

@@ -7,6 +7,7 @@ import { BridgeError, ConfigError, UsageError } from '../errors.ts';
 import { backfillCommand } from './backfill.ts';
 import { checkCommand } from './check.ts';
 import { healthCommand } from './health.ts';
+import { migrateKeysCommand } from './migrate-keys.ts';
 import { allCommand, apiCommand, subscriberCommand, workerCommand } from './roles.ts';
 import { demoCommand, sandboxCommand } from './sandbox.ts';
 import { EXIT, type Command } from './command.ts';
@@ -20,6 +21,7 @@ export const COMMANDS: readonly Command[] = [
   backfillCommand,
   checkCommand,
   healthCommand,
+  migrateKeysCommand,
   sandboxCommand,
   demoCommand,
 ];

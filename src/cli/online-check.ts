@@ -15,7 +15,7 @@ import { NotAuthorizedError } from '../salesforce/errors.ts';
 import { SalesforceApiError, type SalesforceRestClient } from '../salesforce/rest-client.ts';
 import { createCmClient } from '../sink/client.ts';
 import { probeAuthorization } from './oauth-probe.ts';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.ts';
 
 export interface OnlineProblem {
   integration: string;
@@ -28,7 +28,7 @@ export interface OnlineReport {
   problems: OnlineProblem[];
 }
 
-export async function checkOnline(config: BridgeConfig, redis: Redis, logger: Logger): Promise<OnlineReport> {
+export async function checkOnline(config: BridgeConfig, redis: RedisClient, logger: Logger): Promise<OnlineReport> {
   const context = createContext({ config, logger, redis });
   const report: OnlineReport = { lines: [], problems: [] };
   try {

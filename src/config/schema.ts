@@ -53,6 +53,15 @@ function duration(description: string) {
 }
 
 /** `${PORT:-8080}` arrives as a string after interpolation, so numbers and booleans accept their text form. */
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+function redisUrl(description: string) {
+  return z
+    .string()
+    .regex(/^rediss?:\/\/[^/?#]+/, 'must be a redis:// or rediss:// URL')
+    .meta({ description });
+}
+
 const integer = (min: number, max: number) =>
   z.preprocess(
     (v) => (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v) ? Number(v) : v),
@@ -223,19 +232,50 @@ export const ConfigSchema = z
   .object({
     redis: z
       .object({
-        url: z
-          .string()
-          .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
-          .default('redis://127.0.0.1:6379')
-          .meta({ description: 'Redis URL (may carry a password: it is never logged)' }),
+        url: redisUrl('One Redis server (may carry a password: it is never logged)')
+          .optional()
+          .meta({ shownDefault: DEFAULT_REDIS_URL }),
+        cluster: z
+          .array(redisUrl('A seed node of the cluster'))
+          .min(1, 'list at least one seed node')
+          .optional()
+          .meta({ description: 'Instead of url: seed node URLs of a Redis Cluster (the rest is discovered)' }),
+        sentinel: z
+          .object({
+            name: z
+              .string()
+              .regex(/^[A-Za-z0-9_.-]{1,128}$/, 'the master name the sentinels monitor')
+              .meta({ description: 'Master name the sentinels monitor' }),
+            nodes: z
+              .array(redisUrl('A sentinel'))
+              .min(1, 'list at least one sentinel')
+              .meta({ description: "Sentinel URLs; a password in them is the data nodes' password too" }),
+          })
+          .strict()
+          .optional()
+          .meta({ description: 'Instead of url: Redis Sentinel, `{ name, nodes: [sentinel URLs] }`' }),
         prefix: z
           .string()
-          .regex(/^[A-Za-z0-9_:{}.-]{1,64}$/, 'use letters, digits and _ : { } . -')
+          .regex(
+            /^[A-Za-z0-9_:.-]{1,64}$/,
+            'use letters, digits and _ : . - (no braces: the bridge puts each integration in its own hash slot itself)',
+          )
           .default('sfcm')
-          .meta({ description: 'Key prefix; wrap it in braces ("{sfcm}") for Redis Cluster' }),
+          .meta({ description: 'Key prefix of every key and queue of the bridge' }),
       })
       .strict()
-      .default({ url: 'redis://127.0.0.1:6379', prefix: 'sfcm' }),
+      .superRefine((redis, ctx) => {
+        const chosen = (['url', 'cluster', 'sentinel'] as const).filter((key) => redis[key] !== undefined);
+        if (chosen.length > 1)
+          ctx.addIssue({
+            code: 'custom',
+            message: `set exactly one of redis.url, redis.cluster and redis.sentinel (found ${chosen.join(', ')})`,
+          });
+      })
+      .transform((redis) =>
+        redis.cluster || redis.sentinel ? redis : { ...redis, url: redis.url ?? DEFAULT_REDIS_URL },
+      )
+      .prefault({}),
     server: z
       .object({
         host: z.string().min(1).default('0.0.0.0').meta({ description: 'Interface the api role listens on' }),

@@ -8,17 +8,18 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.ts';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { bridgeKeys } from '../store/keys.ts';
 
 /** How often a process reports. */
 export const REPORT_EVERY_MS = 5_000;
 /** A report older than this is from a process that stopped or hangs: not rendered, not healthy. */
 export const REPORT_STALE_MS = 3 * REPORT_EVERY_MS;
 
-/** The Redis hash of the reports (field: instance). */
+/** The Redis hash of the reports (field: instance), in the deployment-wide slot. */
 export function processReportsKey(prefix: string): string {
-  return `${prefix}:processes`;
+  return bridgeKeys(prefix).processReports();
 }
 
 /** A metric as a report carries it: prom-client's `getMetricsAsJSON()`, as JSON keeps it. */
@@ -60,7 +61,7 @@ export class ProcessReporter {
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: string,
     private readonly role: string,
     private readonly everyMs = REPORT_EVERY_MS,
@@ -108,7 +109,7 @@ export class ProcessReporter {
 }
 
 /** Every fresh report; reports gone stale are deleted (their processes stopped without closing). */
-export async function readProcessReports(redis: Redis, key: string, now = Date.now()): Promise<ProcessReport[]> {
+export async function readProcessReports(redis: RedisClient, key: string, now = Date.now()): Promise<ProcessReport[]> {
   const fields = await redis.hgetall(key);
   const fresh: ProcessReport[] = [];
   const stale: string[] = [];

@@ -4,7 +4,7 @@
  * and the api role can serve them all. Loses at most one interval of counts on a crash: metrics
  * are for watching, never for correctness.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.ts';
 import { COUNTERS, LATENCY_BUCKETS, type CounterName } from './catalogue.ts';
 
 /** Redis hash field of one series: `name|label=value|label=value`. Values never contain '|' or '='. */
@@ -31,7 +31,7 @@ export class MetricsRecorder {
   #timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: string,
     private readonly flushEveryMs = 2_000,
   ) {}

@@ -3,7 +3,7 @@
  * round trip per chunk, whatever the size of an event burst.
  */
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.ts';
 import { bridgeKeys } from '../store/keys.ts';
 import { CHANGE_JOB_NAME, changeBatchId, changeJobId, type ChangeBatch, type ChangeJob } from '../model/change.ts';
 
@@ -27,7 +27,7 @@ export class ChangeQueue {
   readonly queue: Queue<ChangeBatch>;
 
   constructor(
-    connection: Redis,
+    connection: RedisClient,
     prefix: string,
     readonly integration: string,
   ) {

@@ -7,13 +7,13 @@
  * Comments already in the source are left alone: with the record versions gone, the id sweep
  * holds no id of the old org, so it never takes the old org's records for deleted ones.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.ts';
 import type { IntegrationConfig } from '../config/index.ts';
 import type { ChangeQueue } from './change-queue.ts';
 import { integrationKeys } from '../store/keys.ts';
 
 export async function resetIntegrationPosition(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   integration: IntegrationConfig,
   queue: ChangeQueue | undefined,

@@ -10,7 +10,7 @@
  * - on `REQUEST_LIMIT_EXCEEDED` the integration's reconcile/backfill work pauses for `pauseMs`, then
  *   one call probes; success lifts the pause. Nothing crashes: the limit is a state, not an error.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.ts';
 import { integrationKeys } from '../store/keys.ts';
 import type { ApiUsage } from '../salesforce/rest-client.ts';
 
@@ -45,7 +45,7 @@ export class ApiBudget {
   readonly #now: () => number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     readonly integration: string,
     options: ApiBudgetOptions = {},

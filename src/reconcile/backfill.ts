@@ -9,7 +9,7 @@
  * Bulk API 2.0 is not implemented: every backfill uses REST keyset paging (the sandbox org has no
  * Bulk API to test one against).
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.ts';
 import type { ObjectConfig } from '../config/index.ts';
 import type { ChangeJob } from '../model/change.ts';
 import { integrationKeys } from '../store/keys.ts';
@@ -41,7 +41,7 @@ export interface BackfillProgress {
 }
 
 export interface BackfillDeps extends ReconcileDeps {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   /** Defers the backfill while the API budget is tight. */
   budget?: ApiBudget;
@@ -53,7 +53,7 @@ export type BackfillOutcome =
   | { outcome: 'deferred'; enqueued: number; resumed: boolean; reason: string; retryInMs: number };
 
 export async function readBackfillCheckpoint(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   integration: string,
   object: string,

@@ -8,7 +8,7 @@
  * A record created after the id scan but pushed before the comparison looks missing too; its REFRESH
  * finds it present and changes nothing. False positives cost a fetch, never a wrong delete.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.ts';
 import type { ObjectConfig } from '../config/index.ts';
 import type { ChangeJob } from '../model/change.ts';
 import { integrationKeys } from '../store/keys.ts';
@@ -25,7 +25,7 @@ export interface SweepResult {
 }
 
 export interface SweepDeps extends ReconcileDeps {
-  redis: Redis;
+  redis: RedisClient;
   /** The bridge's Redis key prefix. */
   prefix: string;
 }

@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.ts';
 import { z } from 'zod';
 import { bridgeKeys } from '../store/keys.ts';
 
@@ -50,7 +50,7 @@ export const RECONCILE_JOB_OPTIONS: JobsOptions = {
 };
 
 export function reconcileQueue(
-  connection: Redis,
+  connection: RedisClient,
   prefix: string,
   integration: string,
 ): Queue<ReconcileJob, RunOutcome> {
@@ -75,7 +75,7 @@ export class ReconcileTrigger {
   readonly #queues = new Map<string, Queue<ReconcileJob, RunOutcome>>();
 
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisClient,
     private readonly prefix: string,
   ) {}
 

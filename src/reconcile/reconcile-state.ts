@@ -5,7 +5,7 @@
  * - `objectState(object)` hash: `lastReconcileAt`, `lastSweepAt`, `reconcileError` (status page).
  * - `reconcileRequests()` hash: object → `{ since, reason, at }` from the subscriber and the admin API.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.ts';
 import { integrationKeys } from '../store/keys.ts';
 import { ReconcileRequestSchema, type ReconcileRequest } from '../model/reconcile-request.ts';
 
@@ -21,7 +21,7 @@ export class ReconcileState {
   readonly #keys: ReturnType<typeof integrationKeys>;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     readonly integration: string,
   ) {

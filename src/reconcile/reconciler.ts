@@ -11,7 +11,7 @@
  *   if there is no watermark yet (otherwise the watermark already covers what was missed).
  */
 import { DelayedError, Worker, type Job, type Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.ts';
 import type { Logger } from 'pino';
 import type { AuthStatus } from '../auth/token-store.ts';
 import type { TokenEvent } from '../auth/token-service.ts';
@@ -41,7 +41,7 @@ import { ReconcileState, type PendingRequest } from './reconcile-state.ts';
 /** What reconciliation needs from its process: the parts the composition root (src/roles/context.ts) built. */
 export interface ReconcilerHost {
   config: BridgeConfig;
-  redis: Redis;
+  redis: RedisClient;
   logger: Logger;
   metrics: Pick<MetricsRecorder, 'inc'>;
   tokens: {
@@ -84,7 +84,7 @@ export class IntegrationReconciler {
   constructor(
     private readonly context: ReconcilerHost,
     readonly integration: IntegrationConfig,
-    blocking: Redis,
+    blocking: RedisClient,
     private readonly trigger: ReconcileTrigger,
     private readonly options: ReconcilerOptions,
   ) {

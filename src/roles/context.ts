@@ -3,7 +3,7 @@
  * machinery, and for each integration its REST client, describe cache and change queue. Roles hand
  * components the narrow parts they need; nothing here starts work.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.ts';
 import type { Logger } from 'pino';
 import type { BridgeConfig, IntegrationConfig } from '../config/index.ts';
 import { redirectUri, secretValues } from '../config/index.ts';
@@ -41,7 +41,7 @@ export interface IntegrationParts {
 export interface BridgeContext {
   config: BridgeConfig;
   logger: Logger;
-  redis: Redis;
+  redis: RedisClient;
   tokens: TokenService;
   oauthStates: OAuthStateStore;
   oauthClients: ReadonlyMap<string, SalesforceOAuthClient>;
@@ -59,7 +59,7 @@ export interface BridgeContext {
 export interface ContextOptions {
   config: BridgeConfig;
   logger: Logger;
-  redis: Redis;
+  redis: RedisClient;
   scrubber?: SecretScrubber;
   /** OAuth `state` lifetime (tests shorten it). */
   oauthStateTtlMs?: number;

@@ -5,7 +5,7 @@
  * session at once when the admin token changes (the fingerprint no longer matches).
  */
 import { createHmac } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.ts';
 import { digest, randomSecret } from '../auth/oauth-state.ts';
 import { bridgeKeys } from '../store/keys.ts';
 import { safeEqual } from './admin-auth.ts';
@@ -15,7 +15,7 @@ export class AdminSessions {
   readonly #fingerprint: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     adminToken: string,
     readonly ttlMs: number,

@@ -3,7 +3,7 @@
  * role hands over its process's parts (src/roles/context.ts); the server declares here exactly
  * which it uses, so it depends on their shapes, not on the roles.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.ts';
 import type { Logger } from 'pino';
 import type { OAuthStateStore } from '../auth/oauth-state.ts';
 import type { TokenService } from '../auth/token-service.ts';
@@ -20,7 +20,7 @@ import type { RecordVersions } from '../store/record-versions.ts';
 export interface AppDeps {
   config: BridgeConfig;
   logger: Logger;
-  redis: Redis;
+  redis: RedisClient;
   tokens: TokenService;
   oauthStates: OAuthStateStore;
   oauthClients: ReadonlyMap<string, SalesforceOAuthClient>;

@@ -4,7 +4,7 @@
  * never decrypted here.
  */
 import type { BridgeConfig, IntegrationConfig } from '../config/index.ts';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.ts';
 import type { ChangeQueue } from '../queue/change-queue.ts';
 import type { DeadLetterStore } from '../store/dead-letters.ts';
 import { integrationKeys } from '../store/keys.ts';
@@ -53,7 +53,7 @@ export interface IntegrationView {
 
 /** Where the views read from: the token status, queues, dead letters and per-object state. */
 export interface StatusSources {
-  redis: Redis;
+  redis: RedisClient;
   config: BridgeConfig;
   tokens: { store: TokenStore };
   queues: ReadonlyMap<string, ChangeQueue>;

@@ -3,7 +3,7 @@
  * sign-ins from one client address within WINDOW_MS, that address may not try again until the
  * window ends. Counted in Redis, so every api replica enforces the same budget.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.ts';
 import { bridgeKeys } from '../store/keys.ts';
 
 export const MAX_LOGIN_FAILURES = 10;
@@ -13,7 +13,7 @@ export class LoginThrottle {
   readonly #keys: ReturnType<typeof bridgeKeys>;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
   ) {
     this.#keys = bridgeKeys(prefix);

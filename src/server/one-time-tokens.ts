@@ -2,13 +2,13 @@
  * Single-use bearer tokens with a payload and a deadline (one-time authorisation links, org-switch
  * confirmations). Redis keeps only the token's SHA-256, so a Redis dump holds no usable link.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.ts';
 import type { z } from 'zod';
 import { digest, randomSecret } from '../auth/oauth-state.ts';
 
 export class OneTimeTokens<T> {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     /** The Redis key of a token's hash. */
     private readonly keyOf: (tokenHash: string) => string,
     private readonly schema: z.ZodType<T>,

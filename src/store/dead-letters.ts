@@ -4,7 +4,7 @@
  * admin API and status page, retryable. Never dropped silently.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.ts';
 import { z } from 'zod';
 import { isSalesforceId } from '../model/record-id.ts';
 import { integrationKeys } from './keys.ts';
@@ -34,7 +34,7 @@ const MAX_DEAD_LETTERS = 10_000;
 
 export class DeadLetterStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

@@ -5,7 +5,7 @@
  * every change, read once in a while). With the record's pushed version (record-versions.ts) and
  * its dead letters, it answers the admin's lookup.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.ts';
 import { z } from 'zod';
 import type { ChangeJob } from '../model/change.ts';
 import { integrationKeys } from './keys.ts';
@@ -24,7 +24,7 @@ export type TrailEntry = z.infer<typeof TrailEntrySchema>;
 
 export class RecordTrail {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly integration: string,
     private readonly now: () => number = Date.now,

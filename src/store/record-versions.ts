@@ -6,7 +6,7 @@
  * Design and reasons: docs/record-register.md; decisions: `src/worker/verdict.ts`.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.ts';
 import { integrationKeys } from './keys.ts';
 import { extendHeld, lockAndRead, writeAndRelease } from './scripts.ts';
 
@@ -45,7 +45,7 @@ function decode(raw: string | null): RecordVersion | undefined {
 
 export class RecordVersions {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly integration: string,
   ) {}

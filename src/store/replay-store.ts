@@ -2,7 +2,7 @@
  * Durable CDC positions, per integration and channel: the replay id of the last event that is
  * safely enqueued (never one merely received). A restart resumes from here.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.ts';
 import { z } from 'zod';
 import { integrationKeys } from './keys.ts';
 import { advanceReplay } from './scripts.ts';
@@ -19,7 +19,7 @@ export type PendingEnqueue = z.infer<typeof PendingEnqueueSchema>;
 
 export class ReplayStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

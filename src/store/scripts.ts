@@ -3,7 +3,7 @@
  * Scripts are registered per connection with ioredis' `defineCommand` (EVALSHA with EVAL fallback).
  */
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.ts';
 
 const scriptCache = new Map<string, string>();
 
@@ -19,7 +19,7 @@ function load(name: string): string {
 type ScriptRunner = (...args: (string | number)[]) => Promise<unknown>;
 
 /** `numberOfKeys` undefined: a variadic script (`-n`), called with the key count first. */
-function command(redis: Redis, name: string, numberOfKeys?: number): ScriptRunner {
+function command(redis: RedisClient, name: string, numberOfKeys?: number): ScriptRunner {
   const commandName = `sfcm_${name.replaceAll('-', '_')}`;
   const target = redis as unknown as Record<string, ScriptRunner | undefined>;
   if (!target[commandName])
@@ -30,13 +30,13 @@ function command(redis: Redis, name: string, numberOfKeys?: number): ScriptRunne
 }
 
 /** Delete `lockKey` only if it still holds `owner`. */
-export async function releaseLock(redis: Redis, lockKey: string, owner: string): Promise<boolean> {
+export async function releaseLock(redis: RedisClient, lockKey: string, owner: string): Promise<boolean> {
   return (await command(redis, 'release-lock-1', 1)(lockKey, owner)) === 1;
 }
 
 /** Set `key` to `replacement` only if it still equals `expected`. */
 export async function compareAndSet(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   expected: string,
   replacement: string,
@@ -46,7 +46,7 @@ export async function compareAndSet(
 
 /** Move a channel's replay position forward to `replayId` (never backwards). */
 export async function advanceReplay(
-  redis: Redis,
+  redis: RedisClient,
   replayKey: string,
   channel: string,
   replayId: number,
@@ -56,7 +56,7 @@ export async function advanceReplay(
 
 /** Lock the free records of an object and read their pushed versions: per id, [taken, stored version]. */
 export async function lockAndRead(
-  redis: Redis,
+  redis: RedisClient,
   locksKey: string,
   versionsKey: string,
   owner: string,
@@ -72,7 +72,7 @@ export async function lockAndRead(
 
 /** Write register entries and release the locks we still hold; returns the written ids whose lock was no longer ours. */
 export async function writeAndRelease(
-  redis: Redis,
+  redis: RedisClient,
   locksKey: string,
   versionsKey: string,
   owner: string,
@@ -92,7 +92,7 @@ export async function writeAndRelease(
 
 /** Extend the locks among `ids` that `owner` still holds. */
 export async function extendHeld(
-  redis: Redis,
+  redis: RedisClient,
   locksKey: string,
   owner: string,
   ttlMs: number,

@@ -4,7 +4,7 @@
  * stops pushing at once, the status page and `/metrics` show it, and a probe in any process
  * lifts it (docs/errors.md, "Target refused").
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.ts';
 import { integrationKeys } from './keys.ts';
 
 export interface TargetPauseState {
@@ -17,7 +17,7 @@ export interface TargetPauseState {
 
 export class TargetPauseStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.ts';
 import type { Logger } from 'pino';
 import { releaseLock } from '../store/scripts.ts';
 
@@ -53,7 +53,7 @@ export class LeaderLease {
   #tick: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: string,
     private readonly listener: LeaseListener,
     private readonly logger: Logger,

@@ -5,7 +5,7 @@
  *   72 h retention), `error`/`errorAt` (why the object does not stream), `reconnects`.
  * - `reconcileRequests()` hash: object → JSON `{ since, reason, at }`; the reconciler takes them.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.ts';
 import { ReconcileRequestSchema, type ReconcileRequest } from '../model/reconcile-request.ts';
 import { integrationKeys } from '../store/keys.ts';
 
@@ -13,7 +13,7 @@ export class StreamStatus {
   readonly #keys: ReturnType<typeof integrationKeys>;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     readonly integration: string,
   ) {

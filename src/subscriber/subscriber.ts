@@ -4,7 +4,7 @@
  * from any process steer the streams: `authorized` resumes a paused one, `refreshed` moves it to
  * the new token, `needs_reauth` and `disconnected` pause it.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.ts';
 import type { Logger } from 'pino';
 import type { MetricsRecorder } from '../metrics/recorder.ts';
 import type { BridgeConfig, IntegrationConfig } from '../config/index.ts';
@@ -20,7 +20,7 @@ import { StreamStatus } from './stream-status.ts';
 export interface SubscriberDeps {
   config: BridgeConfig;
   logger: Logger;
-  redis: Redis;
+  redis: RedisClient;
   tokens: TokenService;
   /** Each integration's change queue, built once by the process. */
   queues: ReadonlyMap<string, ChangeQueue>;

@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis.ts';
 import type { Logger } from 'pino';
 import type { ChangeQueue } from '../queue/change-queue.ts';
 import type { ChangeJob } from '../model/change.ts';
@@ -38,7 +38,7 @@ export interface TargetGuardOptions {
 
 export interface ChangeWorkerOptions {
   /** A connection for BullMQ's blocking commands (`maxRetriesPerRequest: null`). */
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
   integration: string;
   /** Where verification and retry jobs go. */

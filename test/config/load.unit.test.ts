@@ -206,6 +206,39 @@ describe('config errors: every problem, as "file: path: what is wrong (line N)"'
     ]);
   });
 
+  it('redis: one server, a cluster or a sentinel, exactly one of them', () => {
+    const cluster = loadConfigText(
+      configYaml({ top: 'redis:\n  cluster: [redis://10.0.0.1:7000, "redis://:pw@10.0.0.2:7000"]\n' }),
+      'bridge.yaml',
+      {},
+    );
+    expect(cluster.redis).toEqual({ cluster: ['redis://10.0.0.1:7000', 'redis://:pw@10.0.0.2:7000'], prefix: 'sfcm' });
+    const sentinel = loadConfigText(
+      configYaml({ top: 'redis:\n  sentinel: { name: mymaster, nodes: [redis://10.0.0.1:26379] }\n' }),
+      'bridge.yaml',
+      {},
+    );
+    expect(sentinel.redis).toEqual({
+      sentinel: { name: 'mymaster', nodes: ['redis://10.0.0.1:26379'] },
+      prefix: 'sfcm',
+    });
+    expect(
+      problemsOf(configYaml({ top: 'redis:\n  url: redis://a:6379\n  cluster: [redis://b:6379]\n' })).join('\n'),
+    ).toContain('set exactly one of redis.url, redis.cluster and redis.sentinel (found url, cluster)');
+    expect(problemsOf(configYaml({ top: 'redis:\n  cluster: []\n' })).join('\n')).toContain(
+      'redis.cluster: list at least one seed node',
+    );
+    expect(problemsOf(configYaml({ top: 'redis:\n  sentinel: { nodes: [redis://a:26379] }\n' })).join('\n')).toContain(
+      'redis.sentinel.name',
+    );
+  });
+
+  it('redis.prefix: braces are refused, the bridge tags each integration itself', () => {
+    expect(problemsOf(configYaml({ top: 'redis:\n  prefix: "{sfcm}"\n' })).join('\n')).toContain(
+      'no braces: the bridge puts each integration in its own hash slot itself',
+    );
+  });
+
   it('reports every problem at once, in file order', () => {
     const text = configYaml({ top: 'redis:\n  url: http://x\n' })
       .replace('server:\n', 'server:\n  port: 99999\n')

@@ -41,6 +41,8 @@ export interface BridgeConfigOptions {
   publicUrl?: string;
   /** Extra `server:` lines, each indented by 2 spaces. */
   server?: string;
+  /** Where Redis is: the `redis:` lines other than `prefix`, each indented by 2 spaces (default: the test Redis). */
+  redis?: string;
 }
 
 export const DEFAULT_OBJECTS_YAML = `      EmailMessage:
@@ -49,7 +51,7 @@ export const DEFAULT_OBJECTS_YAML = `      EmailMessage:
 export function bridgeConfigYaml(orgUrl: string, prefix: string, options: BridgeConfigOptions = {}): string {
   return `
 redis:
-  url: redis://127.0.0.1:6379
+${options.redis ?? '  url: redis://127.0.0.1:6379'}
   prefix: "${prefix}"
 server:
   publicUrl: ${options.publicUrl ?? PUBLIC_URL}

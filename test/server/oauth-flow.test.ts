@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { integrationKeys } from '../../src/store/keys.ts';
+import { bridgeKeys, integrationKeys } from '../../src/store/keys.ts';
 import { buildApp, type BridgeApp } from '../../src/server/app.ts';
 import { ADMIN_TOKEN, CLIENT_SECRET, PUBLIC_URL, startBridgeHarness, type BridgeHarness } from '../helpers/bridge.ts';
 import { eventually } from '../helpers/redis.ts';
@@ -162,7 +162,7 @@ describe('OAuth state expiry and PKCE', () => {
     app = await buildApp(harness.context);
     const browser = await adminBrowser(app);
     const callback = await authorizeInSalesforce(browser);
-    const stateKey = `${harness.redis.prefix}:oauth-state:${callback.searchParams.get('state')}`;
+    const stateKey = bridgeKeys(harness.redis.prefix).oauthState(callback.searchParams.get('state') ?? '');
     await eventually(async () => (await harness?.redis.redis.exists(stateKey)) === 0);
     const response = await browser.get(callback.pathname + callback.search);
     expect(response.statusCode).toBe(400);

@@ -1,4 +1,5 @@
 /** The web surface: server-side sessions, security headers, origin-checked forms, sign-in limits, /metrics token, trustProxy. */
+import { bridgeKeys } from '../../src/store/keys.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfigText } from '../../src/config/index.ts';
 import { createContext } from '../../src/roles/context.ts';
@@ -48,7 +49,7 @@ describe('web hardening', () => {
     it('live on the server for 12 hours by default', async () => {
       const { harness: h, app } = await start();
       const admin = await adminBrowser(app);
-      const [key] = await h.redis.redis.keys(`${h.redis.prefix}:admin-session:*`);
+      const [key] = await h.redis.redis.keys(bridgeKeys(h.redis.prefix).adminSession('*'));
       const ttl = await h.redis.redis.pttl(key ?? '');
       expect(ttl).toBeGreaterThan(12 * 3600_000 - 60_000);
       expect(ttl).toBeLessThanOrEqual(12 * 3600_000);

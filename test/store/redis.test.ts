@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/ports.ts';
 import { RedisUnreachableError } from '../../src/errors.ts';
-import { assertRedisReachable, createRedis, describeRedisUrl } from '../../src/store/redis.ts';
+import { assertRedisReachable, createRedis, describeRedis } from '../../src/store/redis.ts';
 
 describe('Redis connection factory', () => {
   it('connects to the Redis the tests run against', async () => {
@@ -28,10 +28,16 @@ describe('Redis connection factory', () => {
     expect(`${error.message} ${error.hint}`).not.toContain('hunter2');
   });
 
-  it('describeRedisUrl masks passwords', () => {
-    expect(describeRedisUrl('rediss://user:pw@cache.example.com:6380/2')).toBe(
+  it('describeRedis masks passwords of every topology', () => {
+    expect(describeRedis({ url: 'rediss://user:pw@cache.example.com:6380/2', prefix: 'x' })).toBe(
       'rediss://user:***@cache.example.com:6380/2',
     );
-    expect(describeRedisUrl('not a url')).toBe('the configured Redis URL');
+    expect(describeRedis({ url: 'not a url', prefix: 'x' })).toBe('the configured Redis URL');
+    expect(describeRedis({ cluster: ['redis://:pw@10.0.0.1:7000', 'redis://10.0.0.2:7000'], prefix: 'x' })).toBe(
+      'cluster redis://:***@10.0.0.1:7000, redis://10.0.0.2:7000',
+    );
+    expect(describeRedis({ sentinel: { name: 'mymaster', nodes: ['redis://:pw@10.0.0.1:26379'] }, prefix: 'x' })).toBe(
+      'sentinel master "mymaster" via redis://:***@10.0.0.1:26379',
+    );
   });
 });

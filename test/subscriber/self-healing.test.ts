@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { SubscriberRole } from '../../src/roles/subscriber.ts';
 import { buildApp } from '../../src/server/app.ts';
 import { completeFlow } from '../helpers/oauth.ts';
+import { integrationKeys } from '../../src/store/keys.ts';
 import { eventually } from '../helpers/redis.ts';
 import {
   CASE_CHANNEL,
@@ -150,7 +151,7 @@ describe('subscriber self-healing', () => {
 
     h.org.store.create('Case', { Subject: 'missed, then purged' });
     h.org.streaming.purgeRetention();
-    await h.redis.redis.del(`${h.redis.prefix}:integration:${INTEGRATION}:reconcile-requests`);
+    await h.redis.redis.del(integrationKeys(h.redis.prefix, INTEGRATION).reconcileRequests());
 
     const second = await h.startRole();
     await eventually(() => statsOf(second).replayResets === 1, 8_000);
@@ -207,7 +208,7 @@ describe('subscriber self-healing', () => {
     h.org.store.create('Case', { Subject: 'gives Case a position' });
     await jobsInQueue(h, 1);
     await eventually(() => h.position(CASE_CHANNEL));
-    await h.redis.redis.del(`${h.redis.prefix}:integration:${INTEGRATION}:reconcile-requests`);
+    await h.redis.redis.del(integrationKeys(h.redis.prefix, INTEGRATION).reconcileRequests());
     const live = Date.now();
 
     h.org.streaming.serverDisconnect();
@@ -228,7 +229,7 @@ describe('subscriber self-healing', () => {
     h.org.store.create('Case', { Subject: 'gives Case a position' });
     await jobsInQueue(h, 1);
     await eventually(() => h.position(CASE_CHANNEL));
-    await h.redis.redis.del(`${h.redis.prefix}:integration:${INTEGRATION}:reconcile-requests`);
+    await h.redis.redis.del(integrationKeys(h.redis.prefix, INTEGRATION).reconcileRequests());
 
     h.org.streaming.dailyLimitExceeded(true);
     await eventually(() => (statsOf(role).rebuilds.daily_limit ?? 0) >= 1);

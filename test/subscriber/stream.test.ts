@@ -6,6 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChangeEventPayload } from '@sf-cm-bridge/sandbox/org';
+import { integrationKeys } from '../../src/store/keys.ts';
 import { eventually } from '../helpers/redis.ts';
 import {
   CASE_CHANNEL,
@@ -203,7 +204,7 @@ describe('subscriber stream', () => {
   it('an overflow event requests a reconciliation of the whole entity and moves the checkpoint', async () => {
     const role = await h.startRole();
     await subscribed(role, [EMAIL_CHANNEL, CASE_CHANNEL]);
-    await h.redis.redis.del(`${h.redis.prefix}:integration:${INTEGRATION}:reconcile-requests`);
+    await h.redis.redis.del(integrationKeys(h.redis.prefix, INTEGRATION).reconcileRequests());
     h.org.streaming.emitOverflow('Case');
     const request = await eventually(() => h.reconcileRequest('Case'));
     expect(request.since).toBeNull();
