@@ -11,6 +11,7 @@ import { migrateKeysCommand } from './migrate-keys.ts';
 import { allCommand, apiCommand, subscriberCommand, workerCommand } from './roles.ts';
 import { demoCommand, sandboxCommand } from './sandbox.ts';
 import { EXIT, type Command } from './command.ts';
+import { bridgeVersion } from '../version.ts';
 
 /** Every command that exists; only built commands are listed. */
 export const COMMANDS: readonly Command[] = [
@@ -36,7 +37,7 @@ function mainHelp(): string {
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    "Run `sf-cm-bridge <command> --help` for a command's options.",
+    "Run `sf-cm-bridge <command> --help` for a command's options; `sf-cm-bridge --version` prints the version.",
     '',
   ].join('\n');
 }
@@ -50,6 +51,10 @@ export async function main(argv: string[]): Promise<number> {
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(mainHelp());
     return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === '--version' || name === '-v' || name === 'version') {
+    process.stdout.write(`sf-cm-bridge ${bridgeVersion()}\n`);
+    return EXIT.ok;
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {

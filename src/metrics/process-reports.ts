@@ -6,11 +6,11 @@
  * does for the counters (docs/runtime.md, "Metrics of every process"). The same report is the
  * process's heartbeat: `sf-cm-bridge health` checks that a process of its host reported recently.
  */
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { RedisClient } from '../store/redis.ts';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { bridgeKeys } from '../store/keys.ts';
+import { bridgeVersion } from '../version.ts';
 
 /** How often a process reports. */
 export const REPORT_EVERY_MS = 5_000;
@@ -44,14 +44,6 @@ export interface ProcessReport {
   /** Epoch ms of the report, by the reporting host's clock. */
   at: number;
   metrics: ReportedMetric[];
-}
-
-/** The bridge's version, from the package.json next to src/ or dist/. */
-function bridgeVersion(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version?: unknown;
-  };
-  return typeof manifest.version === 'string' ? manifest.version : 'unknown';
 }
 
 export class ProcessReporter {

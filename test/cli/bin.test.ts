@@ -4,7 +4,7 @@
  * how to make one.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -49,6 +49,8 @@ describe('the bin', () => {
       expect(commandHelp).toMatchObject({ code: 0, stderr: '' });
       expect(commandHelp.stdout).toContain(`Usage: sf-cm-bridge ${command} `);
     }
+    const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    expect(await bin(dir, ['--version'])).toEqual({ code: 0, stdout: `sf-cm-bridge ${version}\n`, stderr: '' });
   });
 
   it('without dist/ says in one line to build, and exits 1', async () => {
