@@ -3,6 +3,22 @@
  * `npm run lint:deps` checks them, and that there are no import cycles.
  */
 const folder = (name) => `^src/${name}/`;
+/** Every stage folder below the composition root. */
+const STAGES = [
+  'model',
+  'config',
+  'salesforce',
+  'store',
+  'queue',
+  'auth',
+  'metrics',
+  'pipeline',
+  'sink',
+  'subscriber',
+  'worker',
+  'reconcile',
+  'server',
+];
 /** Folder → the folders it may import from (besides itself and the shared root modules). */
 const allowed = {
   model: [],
@@ -18,37 +34,9 @@ const allowed = {
   worker: ['model', 'config', 'salesforce', 'store', 'queue', 'auth', 'metrics', 'pipeline', 'sink'],
   reconcile: ['model', 'config', 'salesforce', 'store', 'queue', 'auth', 'metrics', 'pipeline'],
   server: ['model', 'config', 'salesforce', 'store', 'queue', 'auth', 'metrics', 'pipeline', 'sink', 'reconcile'],
-  roles: [
-    'model',
-    'config',
-    'salesforce',
-    'store',
-    'queue',
-    'auth',
-    'metrics',
-    'pipeline',
-    'sink',
-    'subscriber',
-    'worker',
-    'reconcile',
-    'server',
-  ],
-  cli: [
-    'model',
-    'config',
-    'salesforce',
-    'store',
-    'queue',
-    'auth',
-    'metrics',
-    'pipeline',
-    'sink',
-    'subscriber',
-    'worker',
-    'reconcile',
-    'server',
-    'roles',
-  ],
+  // The composition root and the command line sit on top: they may import every stage below them.
+  roles: STAGES,
+  cli: [...STAGES, 'roles'],
 };
 const folders = Object.keys(allowed);
 

@@ -7,7 +7,7 @@ import type { RedisClient } from '../store/redis.ts';
 import type { Logger } from 'pino';
 import type { OAuthStateStore } from '../auth/oauth-state.ts';
 import type { TokenService } from '../auth/token-service.ts';
-import type { BridgeConfig, IntegrationConfig } from '../config/index.ts';
+import type { BridgeConfig } from '../config/index.ts';
 import type { MetricsRecorder } from '../metrics/recorder.ts';
 import type { ChangeQueue } from '../queue/change-queue.ts';
 import type { DescribeCache } from '../salesforce/describe-cache.ts';
@@ -24,17 +24,10 @@ export interface AppDeps {
   tokens: TokenService;
   oauthStates: OAuthStateStore;
   oauthClients: ReadonlyMap<string, SalesforceOAuthClient>;
-  /** Per integration: REST and describes for previews, the queue for retries and reconcile requests. */
+  /** Per integration, what the record lookup and the preview read: REST, describes, register and trail. */
   integrations: ReadonlyMap<
     string,
-    {
-      integration: IntegrationConfig;
-      rest: SalesforceRestClient;
-      describes: DescribeCache;
-      queue: ChangeQueue;
-      versions: RecordVersions;
-      trail: RecordTrail;
-    }
+    { rest: SalesforceRestClient; describes: DescribeCache; versions: RecordVersions; trail: RecordTrail }
   >;
   queues: ReadonlyMap<string, ChangeQueue>;
   deadLetters: DeadLetterStore;
