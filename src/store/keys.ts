@@ -31,6 +31,8 @@ export function bridgeKeys(prefix: string) {
     tokenEvents: () => `${base}:events:tokens`,
     /** Counters of every process, summed (hash: series → value); see src/metrics. */
     metrics: () => `${base}:metrics`,
+    /** Live subscriber replicas (sorted set: replica id → last heartbeat, ms); see docs/subscriber.md. */
+    subscriberReplicas: () => `${base}:subscriber-replicas`,
     /** Each running process's own metrics report (hash: `host:pid` → report); see src/metrics/process-reports.ts. */
     processReports: () => `${base}:processes`,
     /**

@@ -101,3 +101,13 @@ export async function extendHeld(
   if (ids.length === 0) return 0;
   return (await command(redis, 'extend-held-1', 1)(locksKey, owner, ttlMs, ...ids)) as number;
 }
+
+/** Record `replica` as live in the membership set `key` and return the live replicas (not seen for `ttlMs`: gone). */
+export async function replicaHeartbeat(
+  redis: RedisClient,
+  key: string,
+  replica: string,
+  ttlMs: number,
+): Promise<string[]> {
+  return (await command(redis, 'replica-heartbeat-1', 1)(key, replica, ttlMs)) as string[];
+}
