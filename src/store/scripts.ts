@@ -102,12 +102,16 @@ export async function extendHeld(
   return (await command(redis, 'extend-held-1', 1)(locksKey, owner, ttlMs, ...ids)) as number;
 }
 
-/** Record `replica` as live in the membership set `key` and return the live replicas (not seen for `ttlMs`: gone). */
+/**
+ * Record `replica` as live in a membership (`liveKey`: last heartbeats, `joinedKey`: join times;
+ * not seen for `ttlMs`: gone) and return the live replicas, oldest first.
+ */
 export async function replicaHeartbeat(
   redis: RedisClient,
-  key: string,
+  liveKey: string,
+  joinedKey: string,
   replica: string,
   ttlMs: number,
 ): Promise<string[]> {
-  return (await command(redis, 'replica-heartbeat-1', 1)(key, replica, ttlMs)) as string[];
+  return (await command(redis, 'replica-heartbeat-2', 2)(liveKey, joinedKey, replica, ttlMs)) as string[];
 }

@@ -1,22 +1,31 @@
 /**
- * How subscriber replicas share the integrations (docs/subscriber.md), as pure functions:
- * - a replica's share is ⌈N/R⌉ of the N integrations among the R live replicas;
- * - a replica below its share takes free integrations, in its rendezvous (highest-random-weight)
- *   order, until it reaches its share;
- * - a replica above its share hands over its excess, the integrations it ranks lowest first.
+ * How subscriber replicas share the integrations (docs/subscriber.md), as pure functions.
  *
- * Counting against the share, rather than assigning every integration to its rendezvous winner,
- * is what bounds each replica: rendezvous winners alone are as uneven as dice (30 integrations on 3
- * replicas give one of them 14 now and then). It also moves only what must move: when a replica
- * joins, the others hand over just their excess, which is the newcomer's share when they were
- * balanced. Rendezvous order makes the choice deterministic and keeps replicas that take at the
- * same time from reaching for the same integrations.
+ * - **Shares.** With N integrations and R live replicas in the order they joined, the oldest
+ *   N mod R replicas stream ⌈N/R⌉ integrations and the others ⌊N/R⌋: the shares add up to N, and
+ *   every replica computes all of them from the membership alone.
+ * - **Moves.** A replica below its share takes free integrations, in its rendezvous
+ *   (highest-random-weight) order; one above its share hands its excess over, the integrations it
+ *   ranks lowest first.
+ *
+ * Giving the larger shares to the oldest replicas means a join never raises an older replica's
+ * share and a death never lowers a survivor's: a newcomer gets exactly what the others hand over,
+ * and a death moves only the dead replica's integrations. Assigning every integration to its
+ * rendezvous winner instead would be as uneven as dice (30 integrations on 3 replicas give one of
+ * them 14 now and then). Rendezvous order makes the choice deterministic and keeps replicas that
+ * take at the same time from reaching for the same integrations.
  */
 import { createHash } from 'node:crypto';
 
-/** The most integrations one of `replicas` live replicas streams once they are balanced: ⌈N/R⌉. */
+/** The most integrations any of `replicas` live replicas streams once they are balanced: ⌈N/R⌉. */
 export function fairShare(integrations: number, replicas: number): number {
   return Math.ceil(integrations / Math.max(1, replicas));
+}
+
+/** The share of the replica at `index` in join order (0: the oldest) among `replicas`. */
+export function shareAt(integrations: number, replicas: number, index: number): number {
+  const live = Math.max(1, replicas);
+  return Math.floor(integrations / live) + (index < integrations % live ? 1 : 0);
 }
 
 /** The rendezvous weight of `integration` for `replica`: uniform in [0, 2^48), the same in every process. */
@@ -42,7 +51,7 @@ export function preferenceOrder(integrations: readonly string[], self: string, r
 export interface ShareView {
   /** This replica's id. */
   self: string;
-  /** The live replicas, `self` included. */
+  /** The live replicas in the order they joined (oldest first); `self` is counted as the newest when missing. */
   replicas: readonly string[];
   /** Every integration the replicas share (this replica's `mode: cdc` integrations). */
   integrations: readonly string[];
@@ -61,7 +70,7 @@ export interface SharePlan {
 /** What `self` should do now to move towards its share. */
 export function planShare({ self, replicas, integrations, held }: ShareView): SharePlan {
   const live = replicas.includes(self) ? replicas : [...replicas, self];
-  const share = fairShare(integrations.length, live.length);
+  const share = shareAt(integrations.length, live.length, live.indexOf(self));
   if (held.size === share) return { share, release: [], candidates: [] };
   const order = preferenceOrder(integrations, self, live);
   if (held.size > share) {

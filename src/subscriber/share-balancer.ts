@@ -47,8 +47,8 @@ export class ShareBalancer {
 
   constructor(
     private readonly redis: RedisClient,
-    /** The membership set (`bridgeKeys(prefix).subscriberReplicas()`). */
-    private readonly membershipKey: string,
+    /** The membership (`bridgeKeys(prefix).subscriberReplicas()` and `.subscriberReplicasJoined()`). */
+    private readonly membership: { live: string; joined: string },
     readonly replica: string,
     integrations: readonly SharedIntegration[],
     private readonly logger: Logger,
@@ -73,9 +73,10 @@ export class ShareBalancer {
     this.#stop();
     await this.#tick.catch(() => undefined);
     await Promise.all(this.#handingOver.values());
-    await this.redis
-      .zrem(this.membershipKey, this.replica)
-      .catch((err: unknown) => this.logger.warn({ err }, 'could not leave the replica set; the entry expires on its own'));
+    const { live, joined } = this.membership;
+    await Promise.all([this.redis.zrem(live, this.replica), this.redis.zrem(joined, this.replica)]).catch(
+      (err: unknown) => this.logger.warn({ err }, 'could not leave the replica set; the entry expires on its own'),
+    );
   }
 
   /** Stop without leaving (the entry expires after the member ttl): what a crash leaves. */
@@ -98,7 +99,8 @@ export class ShareBalancer {
 
   async #step(): Promise<void> {
     try {
-      const replicas = await replicaHeartbeat(this.redis, this.membershipKey, this.replica, this.timings.memberTtlMs);
+      const { live, joined } = this.membership;
+      const replicas = await replicaHeartbeat(this.redis, live, joined, this.replica, this.timings.memberTtlMs);
       if (this.#stopped) return;
       this.#ticks += 1;
       if (replicas.join(' ') !== this.#replicas.join(' '))
@@ -121,14 +123,17 @@ export class ShareBalancer {
       this.#excessSince ??= Date.now();
       if (Date.now() - this.#excessSince >= this.timings.settleMs) {
         this.#excessSince = undefined;
-        this.logger.info({ share: plan.share, handOver: plan.release }, 'above the fair share: handing integrations over');
+        this.logger.info(
+          { share: plan.share, handOver: plan.release },
+          'above the fair share: handing integrations over',
+        );
         for (const key of plan.release) this.#handOver(key);
       }
     }
 
     let missing = plan.share - held.size;
     const candidates = plan.candidates.filter((key) => !this.#handingOver.has(key));
-    for (let next = 0; missing > 0 && next < candidates.length && !this.#stopped; ) {
+    for (let next = 0; missing > 0 && next < candidates.length && !this.#stopped;) {
       const batch = candidates.slice(next, next + missing);
       next += batch.length;
       const taken = await Promise.all(batch.map((key) => this.#take(key)));
@@ -150,7 +155,9 @@ export class ShareBalancer {
     if (!integration) return;
     const done = integration
       .handOver()
-      .catch((err: unknown) => this.logger.warn({ err, integration: key }, 'handover failed; the lease expires on its own'))
+      .catch((err: unknown) =>
+        this.logger.warn({ err, integration: key }, 'handover failed; the lease expires on its own'),
+      )
       .finally(() => this.#handingOver.delete(key));
     this.#handingOver.set(key, done);
   }

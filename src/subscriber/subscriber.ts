@@ -158,9 +158,10 @@ export class Subscriber {
       this.#slots.set(integration.key, new IntegrationSlot(integration, deps, options, this.replica));
     }
     const pollMs = options.lease?.standbyPollMs ?? DEFAULT_LEASE_TIMINGS.standbyPollMs;
+    const bridge = bridgeKeys(deps.config.redis.prefix);
     this.#balancer = new ShareBalancer(
       deps.redis,
-      bridgeKeys(deps.config.redis.prefix).subscriberReplicas(),
+      { live: bridge.subscriberReplicas(), joined: bridge.subscriberReplicasJoined() },
       this.replica,
       [...this.#slots.values()],
       deps.logger,
