@@ -26,7 +26,7 @@ import { eventually, testRedis, type TestRedis } from '../helpers/redis.ts';
 
 export { INTEGRATION };
 export const CASE_CHANNEL = '/data/CaseChangeEvent';
-const CASE_ONLY = `      Case:
+export const CASE_ONLY = `      Case:
         comment: { body: Description, subject: Subject }`;
 const ALL_STATES: JobType[] = ['waiting', 'delayed', 'active', 'completed', 'failed', 'prioritized'];
 
@@ -56,9 +56,9 @@ export interface FaultEnvironment {
   close(): Promise<void>;
 }
 
-/** Org (1 s long-polls) + Redis + the `acme/emails` integration (Case over CDC) authorised via the real OAuth flow. */
-export async function startFaultEnvironment(): Promise<FaultEnvironment> {
-  const org = await startSalesforceOrg({
+/** The sandbox org of fault tests: auto-approving, 1 s long-polls, the bridge's connected app. */
+export function startFaultOrg(): Promise<SimulatedSalesforceOrg> {
+  return startSalesforceOrg({
     autoApprove: true,
     cometdTimeoutSeconds: 1,
     connectedApps: [
@@ -70,6 +70,32 @@ export async function startFaultEnvironment(): Promise<FaultEnvironment> {
       },
     ],
   });
+}
+
+/** Every change in `queue` (all batch jobs, flattened), duplicates kept. */
+export async function queuedChanges(queue: ChangeQueue): Promise<ChangeJob[]> {
+  const jobs = await queue.queue.getJobs(ALL_STATES);
+  return jobs.flatMap((job) => job.data.changes);
+}
+
+/** Start `sf-cm-bridge subscriber --config configFile` as a child process (info logs kept in `output()`). */
+export function spawnSubscriber(configFile: string): SubscriberProcess {
+  const child = spawn(process.execPath, [BIN, 'subscriber', '--config', configFile], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (child.pid === undefined) throw new Error('the subscriber process did not start');
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { pid: child.pid, output: () => output, exited, kill: (signal = 'SIGTERM') => void child.kill(signal) };
+}
+
+/** Org (1 s long-polls) + Redis + the `acme/emails` integration (Case over CDC) authorised via the real OAuth flow. */
+export async function startFaultEnvironment(): Promise<FaultEnvironment> {
+  const org = await startFaultOrg();
   const redis = testRedis();
   const yaml = bridgeConfigYaml(org.url, redis.prefix, { objects: CASE_ONLY });
   const configFile = join(mkdtempSync(join(tmpdir(), 'sfcm-faults-')), 'bridge.yaml');
@@ -97,22 +123,7 @@ export async function startFaultEnvironment(): Promise<FaultEnvironment> {
     queue,
     configFile,
     startSubscriber() {
-      const child = spawn(process.execPath, [BIN, 'subscriber', '--config', configFile], {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      if (child.pid === undefined) throw new Error('the subscriber process did not start');
-      let output = '';
-      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-      const running: SubscriberProcess = {
-        pid: child.pid,
-        output: () => output,
-        exited,
-        kill: (signal = 'SIGTERM') => void child.kill(signal),
-      };
+      const running = spawnSubscriber(configFile);
       processes.push(running);
       return running;
     },
@@ -121,10 +132,7 @@ export async function startFaultEnvironment(): Promise<FaultEnvironment> {
       const pid = owner?.split(':')[1];
       return pid === undefined ? undefined : Number(pid);
     },
-    async changes() {
-      const jobs = await queue.queue.getJobs(ALL_STATES);
-      return jobs.flatMap((job) => job.data.changes);
-    },
+    changes: () => queuedChanges(queue),
     position: () => replay.position(INTEGRATION, CASE_CHANNEL),
     async close() {
       for (const running of processes) running.kill('SIGKILL');
