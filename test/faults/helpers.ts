@@ -18,7 +18,7 @@ import { ReplayStore } from '../../src/store/replay-store.ts';
 import { createContext } from '../../src/roles/context.ts';
 import { eventJobDiscriminator } from '../../src/salesforce/cometd/change-event.ts';
 import { startSalesforceOrg, type SimulatedSalesforceOrg } from '@sf-cm-bridge/sandbox/org';
-import { buildApp } from '../../src/server/app.ts';
+import { buildApp, type BridgeApp } from '../../src/server/app.ts';
 import { bridgeConfigYaml, CLIENT_ID, CLIENT_SECRET, PUBLIC_URL } from '../helpers/bridge.ts';
 import { BIN, ROOT } from '../helpers/cli.ts';
 import { completeFlow, INTEGRATION } from '../helpers/oauth.ts';
@@ -72,6 +72,27 @@ export function startFaultOrg(): Promise<SimulatedSalesforceOrg> {
   });
 }
 
+/** Run `use` against the real app on the config `yaml` (its own Redis connection), then close both. */
+export async function withApp<T>(
+  yaml: string,
+  configFile: string,
+  redis: TestRedis,
+  use: (app: BridgeApp) => Promise<T>,
+): Promise<T> {
+  const context = createContext({
+    config: loadConfigText(yaml, configFile, {}),
+    logger: pino({ level: 'silent' }),
+    redis: redis.connect(),
+  });
+  const app = await buildApp(context);
+  try {
+    return await use(app);
+  } finally {
+    await app.close();
+    await context.close();
+  }
+}
+
 /** Every change in `queue` (all batch jobs, flattened), duplicates kept. */
 export async function queuedChanges(queue: ChangeQueue): Promise<ChangeJob[]> {
   const jobs = await queue.queue.getJobs(ALL_STATES);
@@ -102,15 +123,7 @@ export async function startFaultEnvironment(): Promise<FaultEnvironment> {
   writeFileSync(configFile, yaml);
 
   // The admin's one-time authorisation, through the real app against the sandbox.
-  const context = createContext({
-    config: loadConfigText(yaml, configFile, {}),
-    logger: pino({ level: 'silent' }),
-    redis: redis.connect(),
-  });
-  const app = await buildApp(context);
-  const callback = await completeFlow(app);
-  await app.close();
-  await context.close();
+  const callback = await withApp(yaml, configFile, redis, completeFlow);
   if (callback.statusCode !== 200) throw new Error(`authorisation failed: ${callback.statusCode} ${callback.body}`);
 
   const replay = new ReplayStore(redis.redis, redis.prefix);

@@ -4,18 +4,15 @@
  * member ttl 6 s, settle 4 s): 3 replicas and 30 integrations, all authorised against one sandbox
  * org, so every Case commit reaches all 30 streams. Once stable each replica streams ≤ ⌈N/R⌉+1;
  * `kill -9` of one mid-burst: its integrations resume on the others within 15 s from their stored
- * positions and no change is lost; a new replica takes its share, and only its share moves.
+ * positions and no change is lost; a new replica takes its share, and only its share moves; a
+ * replica stopped with SIGTERM hands its integrations over before it exits.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SimulatedSalesforceOrg } from '@sf-cm-bridge/sandbox/org';
-import { loadConfigText } from '../../src/config/index.ts';
 import { ChangeQueue } from '../../src/queue/change-queue.ts';
-import { createContext } from '../../src/roles/context.ts';
-import { buildApp } from '../../src/server/app.ts';
 import { integrationKeys } from '../../src/store/keys.ts';
 import { ReplayStore } from '../../src/store/replay-store.ts';
 import { fairShare } from '../../src/subscriber/fair-share.ts';
@@ -32,6 +29,7 @@ import {
   queuedChanges,
   spawnSubscriber,
   startFaultOrg,
+  withApp,
   type SubscriberProcess,
 } from './helpers.ts';
 
@@ -71,13 +69,7 @@ describe('subscriber replicas share the integrations', () => {
     writeFileSync(configFile, yaml);
 
     // The admin authorises each integration once, through the real app.
-    const context = createContext({
-      config: loadConfigText(yaml, configFile, {}),
-      logger: pino({ level: 'silent' }),
-      redis: redis.connect(),
-    });
-    const app = await buildApp(context);
-    try {
+    await withApp(yaml, configFile, redis, async (app) => {
       const browser = await adminBrowser(app);
       for (const name of NAMES) {
         const start = await browser.get(`/integrations/acme/${name}/oauth2/authenticate`);
@@ -85,10 +77,7 @@ describe('subscriber replicas share the integrations', () => {
         const callback = await salesforceApproves(String(start.headers.location));
         expect((await browser.get(callback.pathname + callback.search)).statusCode).toBe(200);
       }
-    } finally {
-      await app.close();
-      await context.close();
-    }
+    });
     replay = new ReplayStore(redis.redis, redis.prefix);
     queues = new Map(INTEGRATIONS.map((key) => [key, new ChangeQueue(redis.redis, redis.prefix, key)]));
   });
@@ -142,14 +131,19 @@ describe('subscriber replicas share the integrations', () => {
 
   /** Every integration's Case position has reached the org's last event. */
   function allCaughtUp(timeoutMs: number): Promise<true> {
-    return eventually(
-      async () => {
-        const last = org.events.lastReplayId();
-        const positions = await Promise.all(INTEGRATIONS.map((key) => replay.position(key, CASE_CHANNEL)));
-        return positions.every((position) => position === last) || undefined;
+    const behind = async () => {
+      const last = org.events.lastReplayId();
+      const positions = await Promise.all(INTEGRATIONS.map((key) => replay.position(key, CASE_CHANNEL)));
+      return INTEGRATIONS.map((key, i) => `${key}@${positions[i]}`).filter((_, i) => positions[i] !== last);
+    };
+    return eventually(async () => (await behind()).length === 0 || undefined, timeoutMs, 200).catch(
+      async (error: unknown) => {
+        const now = await owners();
+        const lagging = (await behind()).map((entry) => `${entry} (pid ${now.get(entry.split('@')[0] ?? '')})`);
+        throw new Error(
+          `${String(error)}: behind ${org.events.lastReplayId()}: ${lagging.join(', ')}\n${processes.map((p) => `${p.pid}: ${p.output().slice(-2_000)}`).join('\n')}`,
+        );
       },
-      timeoutMs,
-      200,
     );
   }
 
@@ -163,7 +157,7 @@ describe('subscriber replicas share the integrations', () => {
   }
 
   it(
-    '3 replicas, 30 integrations: ≤ ⌈N/R⌉+1 each; kill -9 of one mid-burst moves its integrations within 15 s with no loss; a newcomer takes only its share',
+    '3 replicas, 30 integrations: ≤ ⌈N/R⌉+1 each; kill -9 of one mid-burst moves its integrations within 15 s with no loss; a newcomer takes only its share; SIGTERM hands over',
     { timeout: 150_000 },
     async () => {
       const replicas = [start(), start(), start()];
@@ -171,7 +165,9 @@ describe('subscriber replicas share the integrations', () => {
       for (const p of replicas) expect(held(stable, p.pid).length).toBeLessThanOrEqual(fairShare(N, 3) + 1);
 
       // Every stream works: once all 30 have subscribed, one Case reaches every integration's queue.
-      await eventually(() => newSubscriptions(org, new Set()).length >= N, 30_000, 200);
+      await eventually(() => newSubscriptions(org, new Set()).length >= N, 30_000, 200).catch((error: unknown) => {
+        throw new Error(`${String(error)}: ${newSubscriptions(org, new Set()).length} subscriptions`);
+      });
       org.store.create('Case', { Subject: 'warm-up', Description: 'gives every integration a position' });
       await allCaughtUp(30_000);
 
@@ -229,7 +225,10 @@ describe('subscriber replicas share the integrations', () => {
       await allCaughtUp(30_000);
       for (const key of INTEGRATIONS) {
         const { missing, mismatched } = missingOrMismatched(await queuedChanges(queues.get(key) as ChangeQueue), ids);
-        expect({ key, missing, mismatched }).toEqual({ key, missing: [], mismatched: [] });
+        expect(
+          { key, missing, mismatched },
+          `orphan: ${orphans.includes(key)}, owner ${stable.get(key)} → ${afterDeath.get(key)}`,
+        ).toEqual({ key, missing: [], mismatched: [] });
       }
 
       // A newcomer takes its share; only what it takes changes hands.
@@ -252,8 +251,17 @@ describe('subscriber replicas share the integrations', () => {
       // The handed-over streams go on where they stopped: a change after the handover reaches every queue.
       const after = String(org.store.create('Case', { Subject: 'after the join', Description: 'after' }).Id);
       await allCaughtUp(30_000);
+
+      // A graceful stop (SIGTERM) releases its leases before it exits (they would take ≥ 7 s to expire), and the others take them.
+      const [leaving, ...staying] = live as [SubscriberProcess, SubscriberProcess, SubscriberProcess];
+      leaving.kill('SIGTERM');
+      expect(await leaving.exited).toBe(0);
+      expect(held(await owners(), leaving.pid)).toEqual([]);
+      await shared(staying, 10_000);
+      const last = String(org.store.create('Case', { Subject: 'after the stop', Description: 'last' }).Id);
+      await allCaughtUp(30_000);
       for (const key of INTEGRATIONS) {
-        const { missing } = missingOrMismatched(await queuedChanges(queues.get(key) as ChangeQueue), [after]);
+        const { missing } = missingOrMismatched(await queuedChanges(queues.get(key) as ChangeQueue), [after, last]);
         expect({ key, missing }).toEqual({ key, missing: [] });
       }
     },
