@@ -1,4 +1,5 @@
 /** What the benchmarks share: a sandbox org with the bench Connected App, its config, the OAuth step, clean-up. */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +24,17 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs: 
 
 /** Peak resident set of a process (kernel high-water mark), bytes. */
 export function vmHwm(pid: number): number {
-  return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+  return statusKb(pid, 'VmHWM') * 1024;
+}
+
+/** Resident set of a process now, bytes. */
+export function vmRss(pid: number): number {
+  return statusKb(pid, 'VmRSS') * 1024;
+}
+
+function statusKb(pid: number, field: string): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
 }
 
 export function startBenchOrg(): Promise<SimulatedSalesforceOrg> {
@@ -67,24 +78,31 @@ ${options.objects}
 /** Authorise `bench/emails` through the real OAuth flow (the org auto-approves); returns the context. */
 export async function authorizeBench(config: BridgeConfig, redis: Redis): Promise<BridgeContext> {
   const context = createContext({ config, logger: pino({ level: 'silent' }), redis });
-  const app = await buildApp(context);
-  // The admin token as a Bearer header starts the flow; the browser cookie it sets must come back with the callback.
-  const start = await app.inject({
-    method: 'GET',
-    url: '/integrations/bench/emails/oauth2/authenticate',
-    headers: { authorization: `Bearer ${config.server.adminToken}` },
-  });
-  const cookie = start.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
-  const callback = new URL(
-    String((await fetch(String(start.headers.location), { redirect: 'manual' })).headers.get('location')),
-  );
-  if (
-    (await app.inject({ method: 'GET', url: callback.pathname + callback.search, headers: { cookie } })).statusCode !==
-    200
-  )
-    throw new Error('bench: OAuth failed');
-  await app.close();
+  await authorizeIntegrations(context, ['bench/emails']);
   return context;
+}
+
+/** Authorise integrations (`project/name`) one after another through the real app, as an admin would; their orgs auto-approve. */
+export async function authorizeIntegrations(context: BridgeContext, integrations: readonly string[]): Promise<void> {
+  const app = await buildApp(context);
+  try {
+    for (const integration of integrations) {
+      // The admin token as a Bearer header starts the flow; the browser cookie it sets must come back with the callback.
+      const start = await app.inject({
+        method: 'GET',
+        url: `/integrations/${integration}/oauth2/authenticate`,
+        headers: { authorization: `Bearer ${context.config.server.adminToken}` },
+      });
+      const cookie = start.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+      const callback = new URL(
+        String((await fetch(String(start.headers.location), { redirect: 'manual' })).headers.get('location')),
+      );
+      const done = await app.inject({ method: 'GET', url: callback.pathname + callback.search, headers: { cookie } });
+      if (done.statusCode !== 200) throw new Error(`bench: OAuth of ${integration} failed (${done.statusCode})`);
+    }
+  } finally {
+    await app.close();
+  }
 }
 
 /** Delete every key under the bench's prefix (never anything else). */
@@ -113,4 +131,38 @@ export async function tearDown(
   for (const closable of closables) await closable.close();
   await deleteKeys(redis, prefix);
   redis.disconnect();
+}
+
+export interface RoleProcess {
+  pid: number;
+  /** Throws when the process has exited, naming what the bench was waiting for. */
+  alive(what: string): void;
+  stop(signal: NodeJS.Signals): Promise<void>;
+}
+
+/** `sf-cm-bridge <role>` as a child process, its RSS and CPU its own; `nodeArgs` adds node flags (e.g. `--cpu-prof`). */
+export function startRoleProcess(role: string, configFile: string, nodeArgs = ''): RoleProcess {
+  const child = spawn(process.execPath, [...nodeArgs.split(' ').filter(Boolean), BIN, role, '--config', configFile], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`bench: the ${role} process did not start`);
+  let exited: number | null | undefined;
+  const closed = new Promise<void>((resolve) =>
+    child.on('close', (code) => {
+      exited = code;
+      resolve();
+    }),
+  );
+  return {
+    pid,
+    alive(what) {
+      if (exited !== undefined) throw new Error(`bench: the ${role} exited (${exited}) while waiting for ${what}`);
+    },
+    async stop(signal) {
+      if (exited === undefined) child.kill(signal);
+      await closed;
+    },
+  };
 }
