@@ -1,6 +1,6 @@
 /** What the benchmarks share: a sandbox org with the bench Connected App, its config, the OAuth step, clean-up. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -82,26 +82,34 @@ export async function authorizeBench(config: BridgeConfig, redis: Redis): Promis
   return context;
 }
 
-/** Authorise integrations (`project/name`) one after another through the real app, as an admin would; their orgs auto-approve. */
+/**
+ * Authorise integrations (`project/name`) one after another through the real app, as an admin would;
+ * their orgs auto-approve. A fresh app every few integrations stays within the per-address limits of
+ * the authenticate and callback routes (src/server/rate-limits.ts), as admins at several browsers would.
+ */
 export async function authorizeIntegrations(context: BridgeContext, integrations: readonly string[]): Promise<void> {
-  const app = await buildApp(context);
-  try {
-    for (const integration of integrations) {
-      // The admin token as a Bearer header starts the flow; the browser cookie it sets must come back with the callback.
-      const start = await app.inject({
-        method: 'GET',
-        url: `/integrations/${integration}/oauth2/authenticate`,
-        headers: { authorization: `Bearer ${context.config.server.adminToken}` },
-      });
-      const cookie = start.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
-      const callback = new URL(
-        String((await fetch(String(start.headers.location), { redirect: 'manual' })).headers.get('location')),
-      );
-      const done = await app.inject({ method: 'GET', url: callback.pathname + callback.search, headers: { cookie } });
-      if (done.statusCode !== 200) throw new Error(`bench: OAuth of ${integration} failed (${done.statusCode})`);
+  const perApp = 10;
+  for (let first = 0; first < integrations.length; first += perApp) {
+    const app = await buildApp(context);
+    try {
+      for (const integration of integrations.slice(first, first + perApp)) {
+        // The admin token as a Bearer header starts the flow; the browser cookie it sets must come back with the callback.
+        const start = await app.inject({
+          method: 'GET',
+          url: `/integrations/${integration}/oauth2/authenticate`,
+          headers: { authorization: `Bearer ${context.config.server.adminToken}` },
+        });
+        if (start.statusCode !== 302) throw new Error(`bench: authenticate ${integration}: ${start.statusCode}`);
+        const cookie = start.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+        const callback = new URL(
+          String((await fetch(String(start.headers.location), { redirect: 'manual' })).headers.get('location')),
+        );
+        const done = await app.inject({ method: 'GET', url: callback.pathname + callback.search, headers: { cookie } });
+        if (done.statusCode !== 200) throw new Error(`bench: OAuth of ${integration} failed (${done.statusCode})`);
+      }
+    } finally {
+      await app.close();
     }
-  } finally {
-    await app.close();
   }
 }
 
@@ -133,16 +141,18 @@ export async function tearDown(
   redis.disconnect();
 }
 
-export interface RoleProcess {
+/** A `sf-cm-bridge <role>` child process, its RSS and CPU its own. */
+export interface BridgeProcess {
+  role: string;
   pid: number;
   /** Throws when the process has exited, naming what the bench was waiting for. */
   alive(what: string): void;
   stop(signal: NodeJS.Signals): Promise<void>;
 }
 
-/** `sf-cm-bridge <role>` as a child process, its RSS and CPU its own; `nodeArgs` adds node flags (e.g. `--cpu-prof`). */
-export function startRoleProcess(role: string, configFile: string, nodeArgs = ''): RoleProcess {
-  const child = spawn(process.execPath, [...nodeArgs.split(' ').filter(Boolean), BIN, role, '--config', configFile], {
+/** Start `sf-cm-bridge <role> --config FILE` with `nodeArgs` (e.g. `--cpu-prof`); logs at warn unless LOG_LEVEL says otherwise. */
+export function startBridgeProcess(role: string, configFile: string, nodeArgs: readonly string[] = []): BridgeProcess {
+  const child = spawn(process.execPath, [...nodeArgs, BIN, role, '--config', configFile], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
   });
@@ -156,13 +166,43 @@ export function startRoleProcess(role: string, configFile: string, nodeArgs = ''
     }),
   );
   return {
+    role,
     pid,
     alive(what) {
-      if (exited !== undefined) throw new Error(`bench: the ${role} exited (${exited}) while waiting for ${what}`);
+      if (exited !== undefined)
+        throw new Error(`bench: the ${role} process exited (${exited}) while waiting for ${what}`);
     },
     async stop(signal) {
       if (exited === undefined) child.kill(signal);
       await closed;
     },
   };
+}
+
+/** Node flags for bench child processes, from an environment variable (space-separated). */
+export const nodeArgsFrom = (variable: string): string[] => (process.env[variable] ?? '').split(' ').filter(Boolean);
+
+/** TCP connections a process holds to `port` (Redis: 6379), from /proc: its socket fds matched against /proc/net/tcp{,6}. */
+export function connectionsTo(pid: number, port = 6379): number {
+  const sockets = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    const target = (() => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    })();
+    const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+    if (inode) sockets.add(inode);
+  }
+  const remotePort = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  let count = 0;
+  for (const table of ['tcp', 'tcp6']) {
+    for (const line of readFileSync(`/proc/${pid}/net/${table}`, 'utf8').split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[2]?.endsWith(remotePort) && fields[9] !== undefined && sockets.has(fields[9])) count++;
+    }
+  }
+  return count;
 }

@@ -18,6 +18,7 @@
  * BENCH_SUBSCRIBER_NODE_ARGS adds node flags to the subscriber (e.g. `--cpu-prof`). Needs Redis at
  * REDIS_URL (default 127.0.0.1:6379); uses a random key prefix and deletes it afterwards.
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
@@ -31,13 +32,12 @@ import type { SimulatedSalesforceOrg } from '@sf-cm-bridge/sandbox/org';
 import {
   authorizeBench,
   benchConfig,
+  BIN,
   cpuSeconds,
   deleteKeys,
   mb,
   REDIS_URL,
   startBenchOrg,
-  startRoleProcess,
-  type RoleProcess,
   until,
   vmHwm,
 } from './common.ts';
@@ -65,6 +65,41 @@ const change = (i: number): ChangeJob => ({
   commitTimestamp: Date.now(),
   enqueuedAt: Date.now(),
 });
+
+interface Subscriber {
+  pid: number;
+  /** Throws when the process has exited, naming what the bench was waiting for. */
+  alive(what: string): void;
+  stop(signal: NodeJS.Signals): Promise<void>;
+}
+
+/** `sf-cm-bridge subscriber` as a child process, its RSS and CPU its own. */
+function startSubscriber(configFile: string): Subscriber {
+  const nodeArgs = (process.env.BENCH_SUBSCRIBER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, BIN, 'subscriber', '--config', configFile], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('bench: the subscriber process did not start');
+  let exited: number | null | undefined;
+  const closed = new Promise<void>((resolve) =>
+    child.on('close', (code) => {
+      exited = code;
+      resolve();
+    }),
+  );
+  return {
+    pid,
+    alive(what) {
+      if (exited !== undefined) throw new Error(`bench: the subscriber exited (${exited}) while waiting for ${what}`);
+    },
+    async stop(signal) {
+      if (exited === undefined) child.kill(signal);
+      await closed;
+    },
+  };
+}
 
 /**
  * Commit EVENTS Case creates in transactions of CHUNK, yielding to the event loop between them so
@@ -139,14 +174,14 @@ async function main(): Promise<void> {
   const queue = new ChangeQueue(redis, PREFIX, INTEGRATION);
 
   // 2. Live burst: the subscriber streams while the org commits.
-  const live = startRoleProcess('subscriber', configFile, process.env.BENCH_SUBSCRIBER_NODE_ARGS);
+  const live = startSubscriber(configFile);
   cleanups.push(() => live.stop('SIGKILL'));
   await until(
     () => (live.alive('the subscribe'), org.streaming.counters().subscriptions.some((s) => s.channel === CHANNEL)),
     60_000,
     'the subscribe',
   );
-  const caughtUp = async (subscriber: RoleProcess, what: string) => {
+  const caughtUp = async (subscriber: Subscriber, what: string) => {
     subscriber.alive(what);
     return (await replay.position(INTEGRATION, CHANNEL)) === org.events.lastReplayId();
   };
@@ -186,7 +221,7 @@ async function main(): Promise<void> {
   const stored = (await replay.position(INTEGRATION, CHANNEL)) ?? -1;
   await commitBurst(org, 'offline');
   const known = new Set(org.streaming.counters().subscriptions.map((s) => s.clientId));
-  const restart = startRoleProcess('subscriber', configFile, process.env.BENCH_SUBSCRIBER_NODE_ARGS);
+  const restart = startSubscriber(configFile);
   cleanups.push(() => restart.stop('SIGKILL'));
   await until(
     () => (

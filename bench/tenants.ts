@@ -32,15 +32,17 @@ import { loadConfigText } from '../src/config/index.ts';
 import { createContext } from '../src/roles/context.ts';
 import {
   authorizeIntegrations,
+  connectionsTo,
   cpuSeconds,
   deleteKeys,
   mb,
+  nodeArgsFrom,
   REDIS_URL,
-  startRoleProcess,
+  startBridgeProcess,
   until,
   vmHwm,
   vmRss,
-  type RoleProcess,
+  type BridgeProcess,
 } from './common.ts';
 
 const { values } = parseArgs({
@@ -157,7 +159,7 @@ async function main(): Promise<void> {
 
   // 2. Idle: every integration streamed by one subscriber process, nothing happening.
   const subscribeStart = performance.now();
-  const subscriber = startRoleProcess('subscriber', configFile, process.env.BENCH_SUBSCRIBER_NODE_ARGS);
+  const subscriber = startBridgeProcess('subscriber', configFile, nodeArgsFrom('BENCH_SUBSCRIBER_NODE_ARGS'));
   cleanups.push(() => subscriber.stop('SIGKILL'));
   await until(
     () => (subscriber.alive('the subscribes'), allSubscribed(fleet)),
@@ -167,17 +169,19 @@ async function main(): Promise<void> {
   console.log(
     `subscribe   all ${INTEGRATIONS} integrations subscribed ${((performance.now() - subscribeStart) / 1000).toFixed(1)} s after the subscriber started; RSS ${mb(vmRss(subscriber.pid))}`,
   );
-  const workers: RoleProcess[] = Array.from({ length: WORKERS }, () => startRoleProcess('worker', configFile));
+  const workers: BridgeProcess[] = Array.from({ length: WORKERS }, () => startBridgeProcess('worker', configFile));
   for (const worker of workers) cleanups.push(() => worker.stop('SIGKILL'));
   // Let start-up work (the first reconciliations, connection set-up) pass before the window.
   await sleep(5_000);
   const idleCpuBefore = cpuSeconds(subscriber.pid);
+  const workersCpuBefore = workers.map((w) => cpuSeconds(w.pid));
   await sleep(IDLE_SECONDS * 1000);
   subscriber.alive('the idle window');
   const idleCpu = cpuSeconds(subscriber.pid) - idleCpuBefore;
+  const workersIdleCpu = workers.map((w, i) => percent(cpuSeconds(w.pid) - (workersCpuBefore[i] ?? 0), IDLE_SECONDS));
   const idleRss = vmRss(subscriber.pid);
   console.log(
-    `idle        subscriber over ${IDLE_SECONDS} s: cpu ${percent(idleCpu, IDLE_SECONDS)} (target ≤ 5 %), RSS ${mb(idleRss)}, peak ${mb(vmHwm(subscriber.pid))} (target ≤ 400 MB); load ${loadavg()[0]?.toFixed(2)}`,
+    `idle        subscriber over ${IDLE_SECONDS} s: cpu ${percent(idleCpu, IDLE_SECONDS)} (target ≤ 5 %), RSS ${mb(idleRss)}, peak ${mb(vmHwm(subscriber.pid))} (target ≤ 400 MB), ${connectionsTo(subscriber.pid)} Redis connections ; workers: ${workersIdleCpu.join(', ')}, RSS ${workers.map((w) => mb(vmRss(w.pid))).join(', ')}, ${workers.map((w) => connectionsTo(w.pid)).join(', ')} Redis connections; load ${loadavg()[0]?.toFixed(2)}`,
   );
 
   // 3. Load: RATE changes/s in every org, then wait until every change is a comment.
