@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import pino from 'pino';
 import { loadConfigText, type BridgeConfig } from '../src/config/index.ts';
 import { createContext, type BridgeContext } from '../src/roles/context.ts';
@@ -205,4 +205,24 @@ export function connectionsTo(pid: number, port = 6379): number {
     }
   }
   return count;
+}
+
+/** What a bench must stop or close whatever happens, in the order it started them. */
+export type Cleanups = Array<() => Promise<unknown>>;
+
+/** Run `main`; on success and failure alike run `cleanups` in reverse, then delete the prefix's keys. */
+export function runBench(main: () => Promise<void>, cleanups: Cleanups, prefix: string): void {
+  const cleanUp = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => console.error(error));
+    const redis = new Redis(REDIS_URL);
+    await deleteKeys(redis, prefix);
+    redis.disconnect();
+  };
+  main()
+    .then(cleanUp)
+    .catch(async (error: unknown) => {
+      console.error(error);
+      await cleanUp();
+      process.exit(1);
+    });
 }
