@@ -34,12 +34,13 @@ import {
   benchConfig,
   BIN,
   cpuSeconds,
-  deleteKeys,
   mb,
   REDIS_URL,
+  runBench,
   startBenchOrg,
   until,
   vmHwm,
+  type Cleanups,
 } from './common.ts';
 
 const { values } = parseArgs({
@@ -267,20 +268,5 @@ async function main(): Promise<void> {
   await context.close();
 }
 
-/** Run on success and failure alike: stop what still runs, delete the prefix's keys. */
-const cleanups: Array<() => Promise<unknown>> = [];
-
-async function cleanUp(): Promise<void> {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => console.error(error));
-  const redis = new Redis(REDIS_URL);
-  await deleteKeys(redis, PREFIX);
-  redis.disconnect();
-}
-
-main()
-  .then(cleanUp)
-  .catch(async (error: unknown) => {
-    console.error(error);
-    await cleanUp();
-    process.exit(1);
-  });
+const cleanups: Cleanups = [];
+runBench(main, cleanups, PREFIX);
