@@ -56,11 +56,11 @@ export interface FaultEnvironment {
   close(): Promise<void>;
 }
 
-/** The sandbox org of fault tests: auto-approving, 1 s long-polls, the bridge's connected app. */
-export function startFaultOrg(): Promise<SimulatedSalesforceOrg> {
+/** The sandbox org of fault tests: auto-approving, 1 s long-polls (unless `cometdTimeoutSeconds`), the bridge's connected app. */
+export function startFaultOrg(cometdTimeoutSeconds = 1): Promise<SimulatedSalesforceOrg> {
   return startSalesforceOrg({
     autoApprove: true,
-    cometdTimeoutSeconds: 1,
+    cometdTimeoutSeconds,
     connectedApps: [
       {
         clientId: CLIENT_ID,

@@ -61,7 +61,9 @@ describe('subscriber replicas share the integrations', () => {
   const processes: SubscriberProcess[] = [];
 
   beforeEach(async () => {
-    org = await startFaultOrg();
+    // 5 s long-polls: faye aborts a /meta/connect after 1.2 × the advised timeout, which 30 streams
+    // in 3 processes on a loaded machine can miss at 1 s, losing that reply's events (docs/subscriber.md, Limits).
+    org = await startFaultOrg(5);
     redis = testRedis();
     dir = mkdtempSync(join(tmpdir(), 'sfcm-sharding-'));
     configFile = join(dir, 'bridge.yaml');
