@@ -98,6 +98,7 @@ export type RebuildReason =
   | 'backpressure'
   | 'resubscribe'
   | 'transient'
+  | 'transport_down'
   | 'retry';
 export type ChannelState = 'pending' | 'active' | 'failed';
 
@@ -380,6 +381,9 @@ export class IntegrationStream {
         subscribed: (channel) => this.#subscribed(channel),
         failed: (error) => this.#failed(client, error),
         serverDisconnected: () => this.#rebuild('server_disconnect', this.#backoffs.rebuild.next()),
+        // A reply lost in transit may have held events the server will not send again: a new client
+        // subscribes from what was received, so the replay fills the hole (docs/salesforce.md#transport-failures-lose-a-reply).
+        transportDown: () => this.#rebuild('transport_down', this.#backoffs.rebuild.next()),
       },
     });
     this.#client = client;

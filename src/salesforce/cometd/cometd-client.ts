@@ -35,6 +35,13 @@ export interface CometdClientListener {
   failed(error: CometdError): void;
   /** The server sent `/meta/disconnect` (API ≥ 64, Hyperforce): handshake again on a new client. */
   serverDisconnected(): void;
+  /**
+   * A request failed at the transport level (faye's `transport:down`): a network error, a non-JSON
+   * reply, or a long poll aborted after 1.2 × the advised timeout. An aborted `/meta/connect` may have
+   * carried events that the server counts as delivered, so the client must not go on from where faye
+   * retries (docs/salesforce.md#transport-failures-lose-a-reply).
+   */
+  transportDown(): void;
 }
 
 export interface CometdClientOptions {
@@ -76,6 +83,9 @@ export class CometdClient {
     this.#client.disable('autodisconnect');
     this.#client.setHeader('Authorization', `Bearer ${options.accessToken}`);
     disableBatching(this.#client);
+    this.#client.bind('transport:down', () => {
+      if (!this.#retired) this.#listener.transportDown();
+    });
     this.#client.addExtension({
       outgoing: (message, callback) => this.#outgoing(message, callback),
       incoming: (message, callback) => this.#incoming(message, callback),

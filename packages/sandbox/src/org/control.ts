@@ -102,6 +102,8 @@ const schemas = {
       unknownClient: z.literal(true).optional(),
       /** Cut every open CometD request without a response. */
       dropConnections: z.literal(true).optional(),
+      /** Lose the next N replies that carry events: delivered by the server, cut before the client reads them. */
+      loseRepliesWithEvents: z.number().int().min(0).optional(),
       /** Server-initiated `/meta/disconnect` (docs/salesforce.md#bayeux-message-exchange). */
       serverDisconnect: z.literal(true).optional(),
       latencyMs: z.number().int().min(0).optional(),
@@ -334,6 +336,7 @@ export const controlRoutes: FastifyPluginAsync<ControlRoutesOptions> = async (ap
     if (body.unknownClient) streaming.injectUnknownClient();
     if (body.serverDisconnect) streaming.serverDisconnect();
     if (body.dropConnections) streaming.dropConnections();
+    if (body.loseRepliesWithEvents !== undefined) streaming.loseRepliesWithEvents(body.loseRepliesWithEvents);
     return { ok: true };
   });
 
