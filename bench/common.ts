@@ -2,7 +2,11 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import pino from 'pino';
 import { loadConfigText, type BridgeConfig } from '../src/config/index.ts';
 import { createContext, type BridgeContext } from '../src/roles/context.ts';
@@ -49,7 +53,7 @@ export function benchConfig(options: {
 }): { config: BridgeConfig; file: string } {
   const text = `
 redis: { url: "${REDIS_URL}", prefix: "${options.prefix}" }
-server: { publicUrl: "http://bench.localhost", adminToken: Bq7TzW2eRk9LmX4vN8pYc3HsJ6dFa1Gu5QoZ }
+server: { port: 0, publicUrl: "http://bench.localhost", adminToken: Bq7TzW2eRk9LmX4vN8pYc3HsJ6dFa1Gu5QoZ }
 secrets: { encryptionKey: h86KJOaWJkivgCv6jg/ncIFHTOL13/sqfZ6vM/t/lpM= }
 integrations:
   - project: bench
@@ -113,4 +117,109 @@ export async function tearDown(
   for (const closable of closables) await closable.close();
   await deleteKeys(redis, prefix);
   redis.disconnect();
+}
+
+export const percentile = (sorted: readonly number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+/**
+ * The yardstick: bare BullMQ, one job per event — `addBulk` in chunks of 1000 and a no-op Worker
+ * (concurrency 100) draining them; jobs/s from the first add to the last completion.
+ */
+export async function bareBullmqYardstick(redis: Redis, prefix: string, jobs: number): Promise<number> {
+  const name = `yardstick-${randomUUID().slice(0, 8)}`;
+  const queue = new Queue(name, { connection: redis, prefix: `${prefix}:bull` });
+  const blocking = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  let done = 0;
+  const worker = new Worker(name, async () => undefined, {
+    connection: blocking,
+    prefix: `${prefix}:bull`,
+    concurrency: 100,
+    removeOnComplete: { count: 0 },
+  });
+  worker.on('completed', () => done++);
+  await worker.waitUntilReady();
+  const started = performance.now();
+  for (let i = 0; i < jobs; i += 1000) {
+    await queue.addBulk(
+      Array.from({ length: Math.min(1000, jobs - i) }, (_, j) => ({ name: 'event', data: { i: i + j } })),
+    );
+  }
+  await until(() => done >= jobs, 600_000, 'the yardstick worker');
+  const perSecond = jobs / ((performance.now() - started) / 1000);
+  await worker.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  blocking.disconnect();
+  return perSecond;
+}
+
+/** A `sf-cm-bridge <role>` child process, its RSS and CPU its own. */
+export interface BridgeProcess {
+  role: string;
+  pid: number;
+  /** Throws when the process has exited, naming what the bench was waiting for. */
+  alive(what: string): void;
+  stop(signal: NodeJS.Signals): Promise<void>;
+}
+
+/** Start `sf-cm-bridge <role> --config FILE` with `nodeArgs` (e.g. `--cpu-prof`); logs at warn unless LOG_LEVEL says otherwise. */
+export function startBridgeProcess(role: string, configFile: string, nodeArgs: readonly string[] = []): BridgeProcess {
+  const child = spawn(process.execPath, [...nodeArgs, BIN, role, '--config', configFile], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`bench: the ${role} process did not start`);
+  let exited: number | null | undefined;
+  const closed = new Promise<void>((resolve) =>
+    child.on('close', (code) => {
+      exited = code;
+      resolve();
+    }),
+  );
+  return {
+    role,
+    pid,
+    alive(what) {
+      if (exited !== undefined)
+        throw new Error(`bench: the ${role} process exited (${exited}) while waiting for ${what}`);
+    },
+    async stop(signal) {
+      if (exited === undefined) child.kill(signal);
+      await closed;
+    },
+  };
+}
+
+/** Node flags for bench child processes, from an environment variable (space-separated). */
+export const nodeArgsFrom = (variable: string): string[] => (process.env[variable] ?? '').split(' ').filter(Boolean);
+
+/**
+ * Commit `count` Case creates in transactions of `chunk`, yielding to the event loop between them so
+ * the CometD server answers long-polls meanwhile. `onCommit` gets each transaction's record ids and
+ * its commit time (this process's clock, which the sandbox CM also uses). Returns seconds taken.
+ */
+export async function commitCaseCreates(
+  org: SimulatedSalesforceOrg,
+  options: { count: number; chunk: number; label: string; onCommit?: (ids: string[], at: number) => void },
+): Promise<number> {
+  const { count, chunk, label } = options;
+  const started = performance.now();
+  for (let i = 0; i < count; i += chunk) {
+    const ids: string[] = [];
+    org.store.transaction((tx) => {
+      for (let j = i; j < Math.min(count, i + chunk); j++) {
+        const record = tx.create('Case', {
+          Subject: `Order ${label}-${j} arrived damaged`,
+          Description: `Hello,\n\nmy order ${j} arrived damaged.\n\nThanks`,
+          Priority: j % 3 === 0 ? 'High' : 'Medium',
+        });
+        ids.push(String(record.Id));
+      }
+    });
+    options.onCommit?.(ids, Date.now());
+    await yieldToLoop();
+  }
+  return (performance.now() - started) / 1000;
 }
