@@ -16,7 +16,8 @@
  * Salesforce REST calls and CM requests per 1,000 changes (the sandboxes' counters).
  *
  * Options: --changes N (default 100000), --chunk C (default 1000), --rate R (default 1000),
- * --seconds S (default 10), --deployments all,split (default both). BENCH_NODE_ARGS adds node flags to
+ * --seconds S (default 10), --deployments all,split (default both), --phases small,steady,burst,catch-up
+(default all four). BENCH_NODE_ARGS adds node flags to
  * every bridge process (e.g. `--cpu-prof`). Needs Redis at REDIS_URL (default 127.0.0.1:6379); uses
  * random key prefixes and deletes them afterwards.
  */
@@ -52,6 +53,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '10' },
     deployments: { type: 'string', default: 'all,split' },
+    phases: { type: 'string', default: 'small,steady,burst,catch-up' },
   },
 });
 const CHANGES = Number(values.changes);
@@ -62,6 +64,7 @@ const SMALL_BURST = 200;
 const SMALL_EVERY_MS = 2_000;
 const SMALL_FOR_MS = 20_000;
 const DEPLOYMENTS: Record<string, readonly string[]> = { all: ['all'], split: ['api', 'subscriber', 'worker'] };
+const PHASES = new Set(values.phases.split(','));
 const CHANNEL = '/data/CaseChangeEvent';
 const RUN = `sfcm-bench:${randomUUID().slice(0, 8)}`;
 
@@ -71,6 +74,8 @@ interface Deployment {
   org: SimulatedSalesforceOrg;
   cm: SimulatedCommunicationsMining;
   processes: BridgeProcess[];
+  /** Start the deployment's processes again (after `stop`). */
+  restart: () => Promise<void>;
   /** Commit time of every record created so far (ms, this process's clock). */
   committedAt: Map<string, number>;
 }
@@ -185,6 +190,23 @@ async function burst(d: Deployment): Promise<PhaseFigures & { commitSeconds: num
   return { ...figures, commitSeconds };
 }
 
+/**
+ * The deployment stopped, --changes creates committed meanwhile, then started again: the stream
+ * replays them from the stored position as fast as the org delivers (1,000 events per connect reply)
+ * — the heaviest burst a process meets. Peak RSS is the new processes' own.
+ */
+async function catchUp(d: Deployment): Promise<PhaseFigures & { commitSeconds: number }> {
+  await Promise.all(d.processes.map((p) => p.stop('SIGTERM')));
+  const commitSeconds = await commitCaseCreates(d.org, {
+    count: CHANGES,
+    chunk: CHUNK,
+    label: 'offline',
+    onCommit: record(d),
+  });
+  const figures = await phase(d, CHANGES, () => d.restart());
+  return { ...figures, commitSeconds };
+}
+
 async function startDeployment(name: string, redis: Redis): Promise<{ d: Deployment; close: () => Promise<void> }> {
   const prefix = `${RUN}-${name}`;
   const cm = await startCommunicationsMining({
@@ -208,24 +230,38 @@ async function startDeployment(name: string, redis: Redis): Promise<{ d: Deploym
   const context = await authorizeBench(config, redis);
   const roles = DEPLOYMENTS[name];
   if (!roles) throw new Error(`bench: unknown deployment ${name} (all, split)`);
-  const processes = roles.map((role) => startBridgeProcess(role, file, nodeArgsFrom('BENCH_NODE_ARGS')));
-  const d: Deployment = { name, org, cm, processes, committedAt: new Map() };
+  const start = () => roles.map((role) => startBridgeProcess(role, file, nodeArgsFrom('BENCH_NODE_ARGS')));
+  const d: Deployment = {
+    name,
+    org,
+    cm,
+    processes: start(),
+    restart: async () => {
+      d.processes = start();
+      await subscribed();
+    },
+    committedAt: new Map(),
+  };
+  const subscribed = () => {
+    const known = new Set(org.streaming.counters().subscriptions.map((s) => s.clientId));
+    return until(
+      () => (
+        d.processes.forEach((p) => p.alive('the subscribe')),
+        org.streaming.counters().subscriptions.some((s) => s.channel === CHANNEL && !known.has(s.clientId))
+      ),
+      60_000,
+      'the subscribe',
+    );
+  };
   const close = async () => {
-    await Promise.all(processes.map((p) => p.stop('SIGTERM')));
+    await Promise.all(d.processes.map((p) => p.stop('SIGTERM')));
     await context.close();
     await cm.close();
     await org.close();
     await deleteKeys(redis, prefix);
   };
   try {
-    await until(
-      () => (
-        processes.forEach((p) => p.alive('the subscribe')),
-        org.streaming.counters().subscriptions.some((s) => s.channel === CHANNEL)
-      ),
-      60_000,
-      'the subscribe',
-    );
+    await subscribed();
     // Warm-up: one change all the way through (describe, first fetch, first push).
     await commitCaseCreates(org, { count: 1, chunk: 1, label: 'warm-up' });
     await until(() => stored(d) >= 1, 60_000, 'the warm-up comment');
@@ -261,15 +297,25 @@ async function main(): Promise<void> {
       const { d, close } = await startDeployment(name, redis);
       try {
         console.log(`${name} (${d.processes.map((p) => p.role).join(' + ')})`);
-        print('small bursts', await smallBursts(d));
-        print(`steady ${RATE}/s`, await steady(d));
-        const b = await burst(d);
-        const perSecond = b.changes / b.seconds;
-        print(
-          'burst',
-          b,
-          ` = ${(perSecond / bare).toFixed(2)}× yardstick (the org committed them in ${b.commitSeconds.toFixed(1)} s)`,
-        );
+        if (PHASES.has('small')) print('small bursts', await smallBursts(d));
+        if (PHASES.has('steady')) print(`steady ${RATE}/s`, await steady(d));
+        if (PHASES.has('burst')) {
+          const b = await burst(d);
+          const perSecond = b.changes / b.seconds;
+          print(
+            'burst',
+            b,
+            ` = ${(perSecond / bare).toFixed(2)}× yardstick (the org committed them in ${b.commitSeconds.toFixed(1)} s)`,
+          );
+        }
+        if (PHASES.has('catch-up')) {
+          const c = await catchUp(d);
+          print(
+            'catch-up',
+            c,
+            ` = ${(c.changes / c.seconds / bare).toFixed(2)}× yardstick, from the restart (latency includes the ${c.commitSeconds.toFixed(1)} s of commits while stopped)`,
+          );
+        }
       } finally {
         await close();
       }
