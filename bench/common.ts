@@ -14,7 +14,8 @@ import { startSalesforceOrg, type SimulatedSalesforceOrg } from '@sf-cm-bridge/s
 import { buildApp } from '../src/server/app.ts';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-export const BIN = new URL('../bin/sf-cm-bridge.js', import.meta.url).pathname;
+/** The bin the benches run; BENCH_BIN measures another build (e.g. a checkout of main) with the same bench. */
+export const BIN = process.env.BENCH_BIN ?? new URL('../bin/sf-cm-bridge.js', import.meta.url).pathname;
 export const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
 export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {

@@ -22,6 +22,7 @@
  * random key prefixes and deletes them afterwards.
  */
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -99,14 +100,19 @@ const cmRequests = (d: Deployment) =>
 const stored = (d: Deployment) => d.cm.control.counters().comments.new;
 
 /** Run `commit` (which commits `changes` creates), wait for every comment, and measure. */
-async function phase(d: Deployment, changes: number, commit: () => Promise<void>): Promise<PhaseFigures> {
+async function phase(
+  d: Deployment,
+  changes: number,
+  commit: () => Promise<void>,
+  known = new Set(d.committedAt.keys()),
+): Promise<PhaseFigures> {
   const before = {
     rest: restCalls(d),
     cm: cmRequests(d),
     stored: stored(d),
-    cpu: d.processes.map((p) => cpuSeconds(p.pid)),
+    // By pid: the catch-up phase starts new processes, whose CPU counts from their start.
+    cpu: new Map(d.processes.map((p) => [p.pid, existsSync(`/proc/${p.pid}/stat`) ? cpuSeconds(p.pid) : 0])),
     bench: process.cpuUsage(),
-    ids: new Set(d.committedAt.keys()),
   };
   const started = performance.now();
   await commit();
@@ -118,7 +124,7 @@ async function phase(d: Deployment, changes: number, commit: () => Promise<void>
   const seconds = (performance.now() - started) / 1000;
   const latencies: number[] = [];
   for (const [id, at] of d.committedAt) {
-    if (before.ids.has(id)) continue;
+    if (known.has(id)) continue;
     const comment = d.cm.control.comment('bench', 'emails', id);
     if (!comment) throw new Error(`bench: no comment for ${id}`);
     latencies.push(Date.parse(comment.created_at) - at);
@@ -132,10 +138,10 @@ async function phase(d: Deployment, changes: number, commit: () => Promise<void>
     p99: percentile(latencies, 99),
     restPer1000: ((restCalls(d) - before.rest) / changes) * 1000,
     cmPer1000: ((cmRequests(d) - before.cm) / changes) * 1000,
-    processes: d.processes.map((p, i) => ({
+    processes: d.processes.map((p) => ({
       role: p.role,
       peakRss: vmHwm(p.pid),
-      cpu: ((cpuSeconds(p.pid) - (before.cpu[i] ?? 0)) / seconds) * 100,
+      cpu: ((cpuSeconds(p.pid) - (before.cpu.get(p.pid) ?? 0)) / seconds) * 100,
     })),
     benchCpu: ((bench.user + bench.system) / 1e6 / seconds) * 100,
   };
@@ -197,13 +203,14 @@ async function burst(d: Deployment): Promise<PhaseFigures & { commitSeconds: num
  */
 async function catchUp(d: Deployment): Promise<PhaseFigures & { commitSeconds: number }> {
   await Promise.all(d.processes.map((p) => p.stop('SIGTERM')));
+  const known = new Set(d.committedAt.keys());
   const commitSeconds = await commitCaseCreates(d.org, {
     count: CHANGES,
     chunk: CHUNK,
     label: 'offline',
     onCommit: record(d),
   });
-  const figures = await phase(d, CHANGES, () => d.restart());
+  const figures = await phase(d, CHANGES, () => d.restart(), known);
   return { ...figures, commitSeconds };
 }
 
