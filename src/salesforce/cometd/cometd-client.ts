@@ -13,7 +13,7 @@
  *
  * Flow control: while `holdConnect` says the consumer is behind, the next `/meta/connect` waits
  * (at most `maxConnectHoldMs`, well inside the server's 40 s reconnect deadline,
- * docs/salesforce.md#bayeux-message-exchange). Events are delivered only in connect replies, so the
+ * docs/salesforce.md#timeouts-and-reconnects). Events are delivered only in connect replies, so the
  * undelivered ones stay with the server, not in this process.
  *
  * A client is used until something goes wrong, then retired and replaced: after `reconnect: none` faye
