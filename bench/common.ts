@@ -1,8 +1,8 @@
 /** What the benchmarks share: a sandbox org with the bench Connected App, its config, the OAuth step, clean-up. */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { Queue, Worker } from 'bullmq';
@@ -28,7 +28,17 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs: 
 
 /** Peak resident set of a process (kernel high-water mark), bytes. */
 export function vmHwm(pid: number): number {
-  return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+  return statusKb(pid, 'VmHWM') * 1024;
+}
+
+/** Resident set of a process now, bytes. */
+export function vmRss(pid: number): number {
+  return statusKb(pid, 'VmRSS') * 1024;
+}
+
+function statusKb(pid: number, field: string): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
 }
 
 export function startBenchOrg(): Promise<SimulatedSalesforceOrg> {
@@ -72,24 +82,39 @@ ${options.objects}
 /** Authorise `bench/emails` through the real OAuth flow (the org auto-approves); returns the context. */
 export async function authorizeBench(config: BridgeConfig, redis: Redis): Promise<BridgeContext> {
   const context = createContext({ config, logger: pino({ level: 'silent' }), redis });
-  const app = await buildApp(context);
-  // The admin token as a Bearer header starts the flow; the browser cookie it sets must come back with the callback.
-  const start = await app.inject({
-    method: 'GET',
-    url: '/integrations/bench/emails/oauth2/authenticate',
-    headers: { authorization: `Bearer ${config.server.adminToken}` },
-  });
-  const cookie = start.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
-  const callback = new URL(
-    String((await fetch(String(start.headers.location), { redirect: 'manual' })).headers.get('location')),
-  );
-  if (
-    (await app.inject({ method: 'GET', url: callback.pathname + callback.search, headers: { cookie } })).statusCode !==
-    200
-  )
-    throw new Error('bench: OAuth failed');
-  await app.close();
+  await authorizeIntegrations(context, ['bench/emails']);
   return context;
+}
+
+/**
+ * Authorise integrations (`project/name`) one after another through the real app, as an admin would;
+ * their orgs auto-approve. A fresh app every few integrations stays within the per-address limits of
+ * the authenticate and callback routes (src/server/rate-limits.ts), as admins at several browsers would.
+ */
+export async function authorizeIntegrations(context: BridgeContext, integrations: readonly string[]): Promise<void> {
+  const perApp = 10;
+  for (let first = 0; first < integrations.length; first += perApp) {
+    const app = await buildApp(context);
+    try {
+      for (const integration of integrations.slice(first, first + perApp)) {
+        // The admin token as a Bearer header starts the flow; the browser cookie it sets must come back with the callback.
+        const start = await app.inject({
+          method: 'GET',
+          url: `/integrations/${integration}/oauth2/authenticate`,
+          headers: { authorization: `Bearer ${context.config.server.adminToken}` },
+        });
+        if (start.statusCode !== 302) throw new Error(`bench: authenticate ${integration}: ${start.statusCode}`);
+        const cookie = start.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+        const callback = new URL(
+          String((await fetch(String(start.headers.location), { redirect: 'manual' })).headers.get('location')),
+        );
+        const done = await app.inject({ method: 'GET', url: callback.pathname + callback.search, headers: { cookie } });
+        if (done.statusCode !== 200) throw new Error(`bench: OAuth of ${integration} failed (${done.statusCode})`);
+      }
+    } finally {
+      await app.close();
+    }
+  }
 }
 
 /** Delete every key under the bench's prefix (never anything else). */
@@ -223,4 +248,49 @@ export async function commitCaseCreates(
     await yieldToLoop();
   }
   return (performance.now() - started) / 1000;
+}
+
+/** TCP connections a process holds to `port` (Redis: 6379), from /proc: its socket fds matched against /proc/net/tcp{,6}. */
+export function connectionsTo(pid: number, port = 6379): number {
+  const sockets = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    const target = (() => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    })();
+    const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+    if (inode) sockets.add(inode);
+  }
+  const remotePort = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  let count = 0;
+  for (const table of ['tcp', 'tcp6']) {
+    for (const line of readFileSync(`/proc/${pid}/net/${table}`, 'utf8').split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[2]?.endsWith(remotePort) && fields[9] !== undefined && sockets.has(fields[9])) count++;
+    }
+  }
+  return count;
+}
+
+/** What a bench must stop or close whatever happens, in the order it started them. */
+export type Cleanups = Array<() => Promise<unknown>>;
+
+/** Run `main`; on success and failure alike run `cleanups` in reverse, then delete the prefix's keys. */
+export function runBench(main: () => Promise<void>, cleanups: Cleanups, prefix: string): void {
+  const cleanUp = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => console.error(error));
+    const redis = new Redis(REDIS_URL);
+    await deleteKeys(redis, prefix);
+    redis.disconnect();
+  };
+  main()
+    .then(cleanUp)
+    .catch(async (error: unknown) => {
+      console.error(error);
+      await cleanUp();
+      process.exit(1);
+    });
 }

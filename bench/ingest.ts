@@ -35,12 +35,13 @@ import {
   nodeArgsFrom,
   startBridgeProcess,
   type BridgeProcess,
-  deleteKeys,
   mb,
   REDIS_URL,
+  runBench,
   startBenchOrg,
   until,
   vmHwm,
+  type Cleanups,
 } from './common.ts';
 
 const { values } = parseArgs({
@@ -219,20 +220,5 @@ async function main(): Promise<void> {
   await context.close();
 }
 
-/** Run on success and failure alike: stop what still runs, delete the prefix's keys. */
-const cleanups: Array<() => Promise<unknown>> = [];
-
-async function cleanUp(): Promise<void> {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => console.error(error));
-  const redis = new Redis(REDIS_URL);
-  await deleteKeys(redis, PREFIX);
-  redis.disconnect();
-}
-
-main()
-  .then(cleanUp)
-  .catch(async (error: unknown) => {
-    console.error(error);
-    await cleanUp();
-    process.exit(1);
-  });
+const cleanups: Cleanups = [];
+runBench(main, cleanups, PREFIX);

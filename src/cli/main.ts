@@ -9,7 +9,8 @@ import { checkCommand } from './check.ts';
 import { healthCommand } from './health.ts';
 import { migrateKeysCommand } from './migrate-keys.ts';
 import { allCommand, apiCommand, subscriberCommand, workerCommand } from './roles.ts';
-import { demoCommand, sandboxCommand } from './sandbox.ts';
+import { demoCommand } from './demo.ts';
+import { sandboxCommand } from './sandbox.ts';
 import { EXIT, type Command } from './command.ts';
 import { bridgeVersion } from '../version.ts';
 

@@ -1,7 +1,7 @@
 /**
- * `sf-cm-bridge sandbox` and `sf-cm-bridge demo`. The sandbox is the development package
+ * `sf-cm-bridge sandbox` (and what `demo.ts` shares with it). The sandbox is the development package
  * `@sf-cm-bridge/sandbox` (packages/sandbox/README.md): the published package and the image leave it out, so
- * these two commands load it when they run and no other command or role ever does.
+ * these commands load it when they run and no other command or role ever does.
  */
 import { UsageError } from '../errors.ts';
 import { EXIT, type Command } from './command.ts';
@@ -9,7 +9,7 @@ import { EXIT, type Command } from './command.ts';
 const SANDBOX_PACKAGE = '@sf-cm-bridge/sandbox';
 
 /** The org port `config/demo.yaml` expects (its SANDBOX_PORT default). */
-const DEMO_ORG_PORT = 8081;
+export const DEMO_ORG_PORT = 8081;
 
 type SandboxPackage = typeof import('@sf-cm-bridge/sandbox');
 
@@ -17,7 +17,7 @@ type SandboxPackage = typeof import('@sf-cm-bridge/sandbox');
  * The sandbox package, or undefined after one line on stderr saying how to get it when it is not
  * installed. Any other load failure (a broken install, a bug in the sandbox) is thrown as it is.
  */
-async function loadSandbox(command: string): Promise<SandboxPackage | undefined> {
+export async function loadSandbox(command: string): Promise<SandboxPackage | undefined> {
   try {
     return await import('@sf-cm-bridge/sandbox');
   } catch (error) {
@@ -39,7 +39,7 @@ function isPackageMissing(error: unknown, name: string): boolean {
 }
 
 /** What these commands use of the bridge, loaded when they run: the command list and `--help` stay light. */
-async function loadBridge() {
+export async function loadBridge() {
   const [{ loadConfigFile }, { createLogger }, { ROLE_NAMES, startRoles, untilSignal }, { Shutdown }] =
     await Promise.all([
       import('../config/index.ts'),
@@ -50,7 +50,7 @@ async function loadBridge() {
   return { createLogger, loadConfigFile, ROLE_NAMES, Shutdown, startRoles, untilSignal };
 }
 
-function intOption(
+export function intOption(
   value: string | boolean | undefined,
   name: string,
   fallback: number,
@@ -100,63 +100,6 @@ export const sandboxCommand: Command = {
         `  Login                     integration@sandbox.example.com / sandbox`,
         `  CM API token              ${DEMO.cmToken}   (project ${DEMO.cmProject}, source ${DEMO.cmSource})`,
         `  Activity                  ${activityPerMinute} changes per minute`,
-        'Press Ctrl-C to stop.',
-        '',
-      ].join('\n'),
-    );
-    return untilSignal(shutdown);
-  },
-};
-
-export const demoCommand: Command = {
-  name: 'demo',
-  summary: 'the sandbox plus the bridge against it, with config/demo.yaml',
-  usage: 'sf-cm-bridge demo [--activity RATE]',
-  help: [
-    'Starts the sandbox and every bridge role that exists, configured by config/demo.yaml, and prints',
-    'the URL to open to authorise the demo integration. Needs a Redis (REDIS_URL, default',
-    'redis://127.0.0.1:6379); the demo keeps its keys under the "sfcm-demo" prefix.',
-    '',
-    'Options:',
-    '  --activity RATE   simulated email/case changes per minute (default 12)',
-  ].join('\n'),
-  options: { activity: { type: 'string' } },
-  async run({ values }) {
-    const activityPerMinute = intOption(values.activity, 'activity', 12, 0, 60_000);
-    const configFile = 'config/demo.yaml';
-    const { createLogger, loadConfigFile, ROLE_NAMES, Shutdown, startRoles, untilSignal } = await loadBridge();
-    const config = loadConfigFile(configFile);
-    const integration = config.integrations[0];
-    if (!integration) throw new UsageError('config/demo.yaml declares no integration');
-    const orgPort = Number(new URL(integration.salesforce.loginUrl).port);
-    const sandboxPackage = await loadSandbox('demo');
-    if (!sandboxPackage) return EXIT.usage;
-    const sandbox = await sandboxPackage.startSandbox({
-      port: orgPort,
-      activityPerMinute,
-      redirectUris: [`${config.server.publicUrl}/external/salesforce/oauth2/callback`],
-      org: { autoApprove: false },
-    });
-    const logger = createLogger({ base: { role: 'demo' } });
-    const shutdown = new Shutdown(logger);
-    shutdown.onShutdown('sandbox', () => sandbox.close());
-    try {
-      await startRoles(ROLE_NAMES, configFile, shutdown);
-    } catch (error) {
-      await shutdown.run('start failed');
-      throw error;
-    }
-    const authenticate = `${config.server.publicUrl}/integrations/${integration.project}/${integration.name}/oauth2/authenticate`;
-    process.stdout.write(
-      [
-        '',
-        'sf-cm-bridge demo is running',
-        `  1. Authorise: open ${authenticate}`,
-        `     sign in to the bridge with the admin token ${config.server.adminToken}`,
-        '     then to the simulated Salesforce as integration@sandbox.example.com / sandbox, and Allow.',
-        `  2. Status:    ${config.server.publicUrl}/`,
-        `  Sandbox org:  ${sandbox.org.url}   Communications Mining: ${sandbox.cm.url}`,
-        `  Simulated activity: ${activityPerMinute} changes per minute.`,
         'Press Ctrl-C to stop.',
         '',
       ].join('\n'),

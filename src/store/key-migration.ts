@@ -42,6 +42,6 @@ export async function migrateKeyLayout(
 }
 
 /** SCAN patterns treat `* ? [ ] \` as special; a prefix is matched literally. */
-function escapeGlob(text: string): string {
+export function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }

@@ -255,7 +255,9 @@ export class IntegrationStream {
     this.#sleep.abort();
     this.#state = 'paused';
     this.#pausedBecause = because;
-    this.#logger.warn({ because }, 'stream paused until the integration is authorised again');
+    // A first run is not authorised yet: "again" would suggest something broke.
+    if (because === 'unauthorized') this.#logger.info('stream waits until the integration is authorised');
+    else this.#logger.warn({ because }, 'stream paused until the integration is authorised again');
   }
 
   /**

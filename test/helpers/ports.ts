@@ -18,11 +18,19 @@ async function isFree(port: number): Promise<boolean> {
   });
 }
 
-/** A port N such that N and N + 1 are both free right now (the sandbox uses two in a row). */
-export async function freePortPair(): Promise<number> {
+/** A port N such that N … N + count - 1 are all free right now (the sandbox uses two in a row, the demo three). */
+export async function freePortRun(count: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = await freePort();
-    if (port < 65535 && (await isFree(port + 1))) return port;
+    if (port + count - 1 > 65535) continue;
+    let free = true;
+    for (let next = port + 1; free && next < port + count; next++) free = await isFree(next);
+    if (free) return port;
   }
-  throw new Error('no two consecutive free ports');
+  throw new Error(`no ${count} consecutive free ports`);
+}
+
+/** A port N such that N and N + 1 are both free right now (the sandbox uses two in a row). */
+export function freePortPair(): Promise<number> {
+  return freePortRun(2);
 }

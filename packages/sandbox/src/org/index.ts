@@ -33,3 +33,10 @@ export type { StreamingControl, StreamingCounters } from './cometd.ts';
 export { NEW_EXTERNAL_CLIENT_APP_POLICIES, type AppPolicies } from './app-policies.ts';
 export { defaultObjects } from './metadata.ts';
 export type { ChangeEventPayload } from './contracts.ts';
+export {
+  startSalesforceOrgFleet,
+  fleetOrgIdentity,
+  type FleetOrgIdentity,
+  type SalesforceOrgFleetOptions,
+  type SimulatedSalesforceOrgFleet,
+} from './fleet.ts';

@@ -49,6 +49,8 @@ export interface SalesforceOrgOptions {
   maxBatchSize?: number;
   /** Object metadata. @defaultValue the sandbox's default objects */
   objects?: ObjectMeta[];
+  /** The 2-char pod in record Ids (several orgs side by side each take their own). @defaultValue `'5f'` */
+  idPod?: string;
   /** Serve the Control API under /_sandbox/sf. @defaultValue true */
   controlApi?: boolean;
   /** Clock (epoch ms) shared by store, tokens, REST and events. @defaultValue Date.now */
@@ -102,6 +104,7 @@ export async function startSalesforceOrg(opts: SalesforceOrgOptions = {}): Promi
     orgId: integrationUser.orgId,
     defaultUserId: integrationUser.id,
     ...(opts.objects ? { objects: opts.objects } : {}),
+    ...(opts.idPod !== undefined ? { idPod: opts.idPod } : {}),
   });
   const events = new ChangeEventLog({
     objects: store.objects(),
