@@ -3,6 +3,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { loadConfigText, type BridgeConfig } from '../src/config/index.ts';
@@ -11,7 +14,8 @@ import { startSalesforceOrg, type SimulatedSalesforceOrg } from '@sf-cm-bridge/s
 import { buildApp } from '../src/server/app.ts';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-export const BIN = new URL('../bin/sf-cm-bridge.js', import.meta.url).pathname;
+/** The bin the benches run; BENCH_BIN measures another build (e.g. a checkout of main) with the same bench. */
+export const BIN = process.env.BENCH_BIN ?? new URL('../bin/sf-cm-bridge.js', import.meta.url).pathname;
 export const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
 export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
@@ -60,7 +64,7 @@ export function benchConfig(options: {
 }): { config: BridgeConfig; file: string } {
   const text = `
 redis: { url: "${REDIS_URL}", prefix: "${options.prefix}" }
-server: { publicUrl: "http://bench.localhost", adminToken: Bq7TzW2eRk9LmX4vN8pYc3HsJ6dFa1Gu5QoZ }
+server: { port: 0, publicUrl: "http://bench.localhost", adminToken: Bq7TzW2eRk9LmX4vN8pYc3HsJ6dFa1Gu5QoZ }
 secrets: { encryptionKey: h86KJOaWJkivgCv6jg/ncIFHTOL13/sqfZ6vM/t/lpM= }
 integrations:
   - project: bench
@@ -141,6 +145,41 @@ export async function tearDown(
   redis.disconnect();
 }
 
+export const percentile = (sorted: readonly number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+/**
+ * The yardstick: bare BullMQ, one job per event — `addBulk` in chunks of 1000 and a no-op Worker
+ * (concurrency 100) draining them; jobs/s from the first add to the last completion.
+ */
+export async function bareBullmqYardstick(redis: Redis, prefix: string, jobs: number): Promise<number> {
+  const name = `yardstick-${randomUUID().slice(0, 8)}`;
+  const queue = new Queue(name, { connection: redis, prefix: `${prefix}:bull` });
+  const blocking = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  let done = 0;
+  const worker = new Worker(name, async () => undefined, {
+    connection: blocking,
+    prefix: `${prefix}:bull`,
+    concurrency: 100,
+    removeOnComplete: { count: 0 },
+  });
+  worker.on('completed', () => done++);
+  await worker.waitUntilReady();
+  const started = performance.now();
+  for (let i = 0; i < jobs; i += 1000) {
+    await queue.addBulk(
+      Array.from({ length: Math.min(1000, jobs - i) }, (_, j) => ({ name: 'event', data: { i: i + j } })),
+    );
+  }
+  await until(() => done >= jobs, 600_000, 'the yardstick worker');
+  const perSecond = jobs / ((performance.now() - started) / 1000);
+  await worker.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  blocking.disconnect();
+  return perSecond;
+}
+
 /** A `sf-cm-bridge <role>` child process, its RSS and CPU its own. */
 export interface BridgeProcess {
   role: string;
@@ -181,6 +220,35 @@ export function startBridgeProcess(role: string, configFile: string, nodeArgs: r
 
 /** Node flags for bench child processes, from an environment variable (space-separated). */
 export const nodeArgsFrom = (variable: string): string[] => (process.env[variable] ?? '').split(' ').filter(Boolean);
+
+/**
+ * Commit `count` Case creates in transactions of `chunk`, yielding to the event loop between them so
+ * the CometD server answers long-polls meanwhile. `onCommit` gets each transaction's record ids and
+ * its commit time (this process's clock, which the sandbox CM also uses). Returns seconds taken.
+ */
+export async function commitCaseCreates(
+  org: SimulatedSalesforceOrg,
+  options: { count: number; chunk: number; label: string; onCommit?: (ids: string[], at: number) => void },
+): Promise<number> {
+  const { count, chunk, label } = options;
+  const started = performance.now();
+  for (let i = 0; i < count; i += chunk) {
+    const ids: string[] = [];
+    org.store.transaction((tx) => {
+      for (let j = i; j < Math.min(count, i + chunk); j++) {
+        const record = tx.create('Case', {
+          Subject: `Order ${label}-${j} arrived damaged`,
+          Description: `Hello,\n\nmy order ${j} arrived damaged.\n\nThanks`,
+          Priority: j % 3 === 0 ? 'High' : 'Medium',
+        });
+        ids.push(String(record.Id));
+      }
+    });
+    options.onCommit?.(ids, Date.now());
+    await yieldToLoop();
+  }
+  return (performance.now() - started) / 1000;
+}
 
 /** TCP connections a process holds to `port` (Redis: 6379), from /proc: its socket fds matched against /proc/net/tcp{,6}. */
 export function connectionsTo(pid: number, port = 6379): number {
