@@ -17,7 +17,7 @@ export const backfillCommand: Command = {
     "continues from each object's checkpoint. Run a worker (or `all`) to push.",
     'Counts the records first (SOQL COUNT()): above backfill.bulkAbove (default 50,000) an object is read',
     'with one Bulk API 2.0 query job, page by page; otherwise with REST query paging in SystemModstamp order.',
-    'A failed or aborted bulk job stops the command (exit 1) with Salesforce\'s message; running it again',
+    "A failed or aborted bulk job stops the command (exit 1) with Salesforce's message; running it again",
     'creates a new job and keeps what was already queued.',
     "Waits while the Salesforce API usage is above the governor's threshold (80 % of the daily allocation).",
     '',

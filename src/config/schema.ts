@@ -218,12 +218,10 @@ export const IntegrationSchema = z
       .prefault({}),
     backfill: z
       .object({
-        bulkAbove: integer(0, 1_000_000_000)
-          .default(50_000)
-          .meta({
-            description:
-              'Objects with more records than this (counted with SOQL COUNT() first) are backfilled with a Bulk API 2.0 query job; at or below it, with REST query paging',
-          }),
+        bulkAbove: integer(0, 1_000_000_000).default(50_000).meta({
+          description:
+            'Objects with more records than this (counted with SOQL COUNT() first) are backfilled with a Bulk API 2.0 query job; at or below it, with REST query paging',
+        }),
       })
       .strict()
       .prefault({}),

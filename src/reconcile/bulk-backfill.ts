@@ -23,7 +23,7 @@ import type { Admission } from './api-budget.ts';
 /** Rows per result page asked for: a crash re-reads at most this many. */
 export const DEFAULT_BULK_PAGE_RECORDS = 50_000;
 /** Rows enqueued (and checkpointed) at once: a multiple of the queue's 250 changes per job. */
-const ENQUEUE_CHUNK = 5_000;
+const ENQUEUE_CHUNK = 1_000;
 
 /** Where a bulk backfill stands (stored in the object's backfill hash). */
 export interface BulkPosition {
@@ -147,7 +147,8 @@ async function readPages(
     moved(position);
     if (page.next === null) return undefined;
     const admission = await run.admit();
-    if (admission && !admission.ok) return { outcome: 'deferred', reason: admission.reason, retryInMs: admission.retryInMs };
+    if (admission && !admission.ok)
+      return { outcome: 'deferred', reason: admission.reason, retryInMs: admission.retryInMs };
   }
 }
 

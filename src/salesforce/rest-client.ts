@@ -73,14 +73,7 @@ export interface RestClientOptions {
 }
 
 export type RestCallKind =
-  | 'query'
-  | 'queryMore'
-  | 'describe'
-  | 'bulkCreate'
-  | 'bulkPoll'
-  | 'bulkResults'
-  | 'bulkAbort'
-  | 'bulkDelete';
+  'query' | 'queryMore' | 'describe' | 'bulkCreate' | 'bulkPoll' | 'bulkResults' | 'bulkAbort' | 'bulkDelete';
 
 /** One REST request beyond a GET of JSON (Bulk API 2.0: POST/PATCH/DELETE, CSV results). */
 export interface RestRequest {

@@ -19,7 +19,7 @@
  * - Results of a job that is not `JobComplete` are `400 API_ERROR`; an unknown or deleted job is
  *   `404 NOT_FOUND`; a locator this job never issued is `400 INVALID_LOCATOR`.
  * - A locator is the base64 of the row offset (what real locators look like); the default page is
- *   `defaultPageRecords` rows.
+ *   `defaultPageRecords` rows, and `capPageRecords` stands for the server cutting pages by size.
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
@@ -69,7 +69,10 @@ export interface BulkQueryControl {
   failNextJobs(count: number, errorMessage?: string): void;
   /** Pause `delayMs` after every `rows` rows of a results page (0 turns it off). */
   paceResults(rows: number, delayMs: number): void;
+  /** Page size when the request names no `maxRecords`. */
   setDefaultPageRecords(rows: number): void;
+  /** Pages never hold more than this, whatever `maxRecords` asks (Salesforce also cuts pages by size). 0: no cap. */
+  capPageRecords(rows: number): void;
   /** Every results request so far, in order. */
   resultReads(): BulkResultRead[];
   /** Jobs created since the org started (`DailyBulkV2QueryJobs` in /limits). */
@@ -162,6 +165,7 @@ export function createBulkQueryApi(opts: BulkQueryOptions): {
   let processingMs = opts.processingMs ?? DEFAULT_PROCESSING_MS;
   let defaultPageRecords = opts.defaultPageRecords ?? DEFAULT_PAGE_RECORDS;
   let pace = { rows: 0, delayMs: 0 };
+  let pageCap = 0;
   const failures: string[] = [];
   const jobs = new Map<string, BulkJob>();
   const reads: BulkResultRead[] = [];
@@ -306,7 +310,8 @@ export function createBulkQueryApi(opts: BulkQueryOptions): {
       const maxRecords = query.maxRecords === undefined ? defaultPageRecords : Number(query.maxRecords);
       if (!Number.isInteger(maxRecords) || maxRecords < 1)
         throw apiError(`maxRecords must be a positive integer: ${query.maxRecords ?? ''}`);
-      const end = Math.min(job.lines.length, offset + maxRecords);
+      const pageRecords = pageCap > 0 ? Math.min(pageCap, maxRecords) : maxRecords;
+      const end = Math.min(job.lines.length, offset + pageRecords);
       reads.push({ jobId: job.id, locator: query.locator ?? null, records: end - offset, at: now() });
       void reply
         .header('Content-Type', 'text/csv; charset=UTF-8')
@@ -346,6 +351,9 @@ export function createBulkQueryApi(opts: BulkQueryOptions): {
     setDefaultPageRecords(rows) {
       defaultPageRecords = Math.max(1, rows);
     },
+    capPageRecords(rows) {
+      pageCap = Math.max(0, rows);
+    },
     jobsCreated: () => created,
     resultReads: () => reads.map((read) => ({ ...read })),
     jobs: () =>
@@ -353,6 +361,7 @@ export function createBulkQueryApi(opts: BulkQueryOptions): {
     clearFaults() {
       failures.length = 0;
       pace = { rows: 0, delayMs: 0 };
+      pageCap = 0;
     },
   };
 
