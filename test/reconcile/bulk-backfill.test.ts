@@ -92,7 +92,7 @@ describe('bulk backfill', () => {
     await h.startWorker();
     await eventually(() => h.cm.control.comments('acme', 'emails').length === 1000, 30_000);
     expect(h.body(ids[7])).toBe('old, "quoted"\n7');
-  });
+  }, 60_000);
 
   it('at or below bulkAbove: REST paging, no bulk job', async () => {
     await start(300, 300);
@@ -107,8 +107,8 @@ describe('bulk backfill', () => {
     await start(4_000, 100);
     const { org } = h.bridge;
     org.bulk.capPageRecords(2_000);
-    // A page takes ~3 s to stream: room to kill the reader in the middle of one.
-    org.bulk.paceResults(250, 400);
+    // A page takes ~5 s to stream: room to kill the reader in the middle of one.
+    org.bulk.paceResults(250, 600);
     const file = configFile(100);
     const key = integrationKeys(h.bridge.redis.prefix, INTEGRATION).backfill('Case');
     const first = startCli(['backfill', INTEGRATION, '--config', file]);
@@ -145,7 +145,7 @@ describe('bulk backfill', () => {
     // 4000 changes in 250-change jobs: the re-read rows were skipped, not queued again.
     expect(await queuedJobs()).toBe(16);
     expect(org.bulk.jobs()).toEqual([]);
-  });
+  }, 120_000);
 
   it('a failed job is reported with its message (exit 1); the backfill stays resumable and converges', async () => {
     await start(500, 100);
@@ -170,5 +170,5 @@ describe('bulk backfill', () => {
     expect(done?.lastError).toBeUndefined();
     expect(done?.finishedAt).toBeDefined();
     expect(await queuedJobs()).toBe(2);
-  });
+  }, 120_000);
 });
