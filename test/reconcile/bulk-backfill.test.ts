@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backfillObjects } from '../../src/cli/backfill-run.ts';
 import { readBackfillCheckpoint } from '../../src/reconcile/index.ts';
+import { integrationView } from '../../src/server/integration-status.ts';
 import { integrationKeys } from '../../src/store/keys.ts';
 import { bridgeConfigYaml } from '../helpers/bridge.ts';
 import { runCli, startCli } from '../helpers/cli.ts';
@@ -162,6 +163,15 @@ describe('bulk backfill', () => {
     expect(checkpoint?.bulk?.jobId).toBeUndefined();
     expect(checkpoint?.finishedAt).toBeUndefined();
     expect(org.bulk.jobs()).toEqual([]);
+    // The admin API (and the status page) show why the backfill stopped.
+    const integration = h.bridge.config.integrations[0];
+    if (!integration) throw new Error('no integration');
+    expect((await integrationView(integration, h.bridge.context)).objects[0]?.backfill).toMatchObject({
+      mode: 'bulk',
+      enqueued: 0,
+      total: 500,
+      error: expect.stringMatching(/failed: InternalServerError: simulated processing failure/),
+    });
 
     const again = await runCli(['backfill', INTEGRATION, '--config', file], {}, 60_000);
     expect(again).toMatchObject({ code: 0, stderr: '' });
