@@ -67,22 +67,28 @@ describe('bulk backfill', () => {
     return (counts?.waiting ?? 0) + (counts?.prioritized ?? 0);
   };
 
-  it('above bulkAbove: one query job, a handful of calls, every record queued and pushed, the job deleted', async () => {
+  it('above bulkAbove: one query job, a handful of calls, token refreshes on the way, every record pushed, the job deleted', async () => {
     const ids = await start(1_000, 100);
     const integration = h.bridge.config.integrations[0];
     if (!integration) throw new Error('no integration');
     const before = restCalls();
+    // The access token expires before the job is created and again between pages: each time one
+    // refresh through the token service, and the run goes on.
+    const expireAt = new Set([0, 600]);
     const [total] = await backfillObjects(h.bridge.context, integration, integration.objects, null, {
       bulkPoll: { initialMs: 50, maxMs: 200 },
       bulkPageRecords: 300,
+      onProgress: (p) => expireAt.delete(p.enqueued) && h.bridge.org.oauth.expireAccessTokens(),
     });
     expect(total).toEqual({ object: 'Case', enqueued: 1000, resumed: false, mode: 'bulk' });
+    expect(h.bridge.org.counters().rest.errors.INVALID_SESSION_ID).toBe(2);
     const calls = h.bridge.org.counters().rest.calls;
-    // COUNT(), create, polls, 4 pages of 300, delete: the count of records does not drive the calls.
-    expect(calls).toMatchObject({ query: 1, bulkCreate: 1, bulkResults: 4, bulkDelete: 1 });
+    // COUNT(), create, polls, 4 pages of 300, delete, plus the create and a page refused with 401 and
+    // sent again: the number of records does not drive the calls.
+    expect(calls).toMatchObject({ query: 1, bulkCreate: 2, bulkResults: 5, bulkDelete: 1 });
     expect(calls.queryMore).toBeUndefined();
-    expect(restCalls() - before).toBeLessThanOrEqual(1 + 1 + (calls.bulkJob ?? 0) + 4 + 1);
     expect(calls.bulkJob ?? 0).toBeLessThanOrEqual(6);
+    expect(restCalls() - before).toBe(1 + 2 + (calls.bulkJob ?? 0) + 5 + 1);
     expect(h.bridge.org.bulk.jobs()).toEqual([]);
     // Pages of 300, 300, 300 and 100 rows, each in 250-change jobs.
     expect(await queuedJobs()).toBe(7);
