@@ -232,4 +232,31 @@ describe('Bulk API 2.0 query jobs', () => {
       bulkJob: 1,
     });
   });
+
+  test('the Control API drives failures and page size over HTTP and lists jobs and result reads', async () => {
+    await start();
+    for (let i = 0; i < 3; i++) org.store.create('Case', { Subject: `c${i}` }, { silent: true });
+    const control = (method: string, path: string, body?: unknown) =>
+      fetch(`${org.url}/_sandbox/sf${path}`, {
+        method,
+        ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      });
+    expect((await control('POST', '/faults/bulk', { failNextJobs: { count: 1, errorMessage: 'boom' } })).status).toBe(
+      200,
+    );
+    expect(
+      (await control('POST', '/faults/bulk', { capPageRecords: 2, queueDelayMs: 0, processingMs: 0 })).status,
+    ).toBe(200);
+    expect((await control('POST', '/faults/bulk', { failNextJobs: { count: 0 } })).status).toBe(400);
+    const failed = String((await createJob('SELECT Id FROM Case')).json.id);
+    expect(await settled(failed)).toMatchObject({ state: 'Failed', errorMessage: 'boom' });
+    const ok = String((await createJob('SELECT Id FROM Case')).json.id);
+    await settled(ok);
+    const page = await call('GET', `${JOBS}/${ok}/results`);
+    expect(page.headers.get('sforce-numberofrecords')).toBe('2');
+    const listed = (await (await control('GET', '/bulk')).json()) as { jobs: unknown[]; resultReads: unknown[] };
+    expect(listed.jobs).toHaveLength(2);
+    expect(listed.resultReads).toEqual([expect.objectContaining({ jobId: ok, locator: null, records: 2 })]);
+    expect((await control('DELETE', '/faults/bulk')).status).toBe(200);
+  });
 });

@@ -183,6 +183,7 @@ export async function startSalesforceOrg(opts: SalesforceOrgOptions = {}): Promi
       events,
       oauth: oauth.control,
       rest: rest.control,
+      bulk: rest.bulk,
       streaming: cometd.control,
       counters,
     });
