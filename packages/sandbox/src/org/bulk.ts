@@ -143,6 +143,10 @@ function valueAt(record: Record<string, unknown>, path: string[]): unknown {
   let value: unknown = record;
   for (const step of path) {
     if (value === null || typeof value !== 'object') return null;
+    if (Object.hasOwn(value, step)) {
+      value = (value as Record<string, unknown>)[step];
+      continue;
+    }
     const lower = step.toLowerCase();
     const key = Object.keys(value).find((k) => k.toLowerCase() === lower);
     value = key === undefined ? null : (value as Record<string, unknown>)[key];
