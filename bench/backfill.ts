@@ -44,6 +44,8 @@ const PREFIX = `sfcm-bench:${randomUUID().slice(0, 8)}`;
 
 async function main(): Promise<void> {
   const redis = new Redis(REDIS_URL);
+  // Seeding a million records holds the event loop for a while: ioredis reconnects, say so once.
+  redis.once('error', (error) => console.warn(`bench redis: ${error.message} (reconnecting)`));
   console.log(
     `sf-cm-bridge backfill bench — ${RECORDS} records, ${BULK ? 'Bulk API 2.0' : 'REST paging'}, ${WORKERS} worker(s), node ${process.version}, load ${loadavg()
       .map((l) => l.toFixed(2))
