@@ -101,6 +101,41 @@ describe('bulk backfill', () => {
     expect(h.body(ids[7])).toBe('old, "quoted"\n7');
   }, 60_000);
 
+  it('the API budget governor sees the bulk calls: above its threshold the run waits between pages, then goes on from there', async () => {
+    await start(1_000, 100);
+    const { org } = h.bridge;
+    const integration = h.bridge.config.integrations[0];
+    if (!integration) throw new Error('no integration');
+    const deferred: string[] = [];
+    const [total] = await backfillObjects(h.bridge.context, integration, integration.objects, null, {
+      bulkPoll: { initialMs: 50, maxMs: 200 },
+      bulkPageRecords: 300,
+      // A reading goes stale after 500 ms: only a call refreshes it, and a deferred run makes none.
+      // If the reading is written after the governor looks (it is fire-and-forget), the next call
+      // meets REQUEST_LIMIT_EXCEEDED instead: a short pause, then the same position.
+      budget: { deferMs: 50, staleAfterMs: 500, pauseMs: 200 },
+      // After the first page: usage at 85 % of the daily allocation, a call to spare; the next
+      // page's Sforce-Limit-Info tells the governor.
+      onProgress: (p) =>
+        p.enqueued === 300 &&
+        deferred.length === 0 &&
+        org.rest.setDailyApiLimit(Math.ceil(org.counters().rest.apiUsage.used / 0.85)),
+      onDeferred: (_object, reason) => {
+        deferred.push(reason);
+        org.rest.setDailyApiLimit(100_000);
+      },
+    });
+    expect(deferred.length).toBeGreaterThanOrEqual(1);
+    expect(deferred.every((reason) => /backfill deferred|REQUEST_LIMIT_EXCEEDED/.test(reason))).toBe(true);
+    expect(total).toEqual({ object: 'Case', enqueued: 1000, resumed: true, mode: 'bulk' });
+    // The same job, and no page read twice.
+    expect(org.counters().rest.calls.bulkCreate).toBe(1);
+    const locators = org.bulk.resultReads().map((read) => read.locator);
+    expect(locators).toHaveLength(4);
+    expect(new Set(locators).size).toBe(4);
+    expect(await queuedJobs()).toBe(7);
+  }, 60_000);
+
   it('at or below bulkAbove: REST paging, no bulk job', async () => {
     await start(300, 300);
     const integration = h.bridge.config.integrations[0];
