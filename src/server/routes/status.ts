@@ -15,7 +15,7 @@ import { LoginThrottle } from '../login-throttle.ts';
 import { loginPage, sendPage } from '../pages.ts';
 import { limited, LOGIN_RATE_LIMIT } from '../rate-limits.ts';
 import { SESSION_COOKIE, type WebAuth } from '../web-auth.ts';
-import { authenticatePath, integrationViews, type IntegrationView } from '../integration-status.ts';
+import { authenticatePath, integrationViews, type BackfillView, type IntegrationView } from '../integration-status.ts';
 import { locateRecord, previewRecord } from '../record-lookup.ts';
 import { SALESFORCE_ID } from '../../model/record-id.ts';
 import { retryDeadLetter } from '../../queue/dead-letter-retry.ts';
@@ -199,10 +199,10 @@ function integrationCard(
       <dt>Dead letters</dt><dd>${view.deadLetters}</dd>
     </dl>
     <p>${reauthorize}</p>
-    <table><thead><tr><th>Object</th><th>Mode</th><th>Last event</th><th>Lag</th><th>Last reconcile</th><th>Error</th></tr></thead>
+    <table><thead><tr><th>Object</th><th>Mode</th><th>Last event</th><th>Lag</th><th>Last reconcile</th><th>Backfill</th><th>Error</th></tr></thead>
     <tbody>${view.objects.map(
       (o) =>
-        html`<tr><td>${o.name}</td><td>${o.mode}</td><td>${o.lastEventAt ?? '—'}</td><td>${o.lagSeconds !== undefined ? `${o.lagSeconds} s` : '—'}</td><td>${o.lastReconcileAt ?? '—'}</td><td>${o.error ?? ''}</td></tr>`,
+        html`<tr><td>${o.name}</td><td>${o.mode}</td><td>${o.lastEventAt ?? '—'}</td><td>${o.lagSeconds !== undefined ? `${o.lagSeconds} s` : '—'}</td><td>${o.lastReconcileAt ?? '—'}</td><td>${backfillCell(o.backfill)}</td><td>${o.error ?? ''}</td></tr>`,
     )}</tbody></table>
     ${
       letters.length === 0
@@ -217,6 +217,14 @@ function integrationCard(
           )}</tbody></table>`
     }
   </section>`;
+}
+
+/** `bulk 4,000/10,000`, `done`, or the error of a failed run. */
+function backfillCell(backfill: BackfillView | undefined): string {
+  if (!backfill) return '—';
+  const progress = `${backfill.mode} ${backfill.enqueued.toLocaleString('en')}${backfill.total !== undefined ? `/${backfill.total.toLocaleString('en')}` : ''}`;
+  if (backfill.finishedAt) return `${progress}, done ${backfill.finishedAt}`;
+  return backfill.error ? `${progress}, stopped: ${backfill.error}` : `${progress}, running or interrupted`;
 }
 
 function toolsCard(integrations: readonly IntegrationConfig[]): SafeHtml {

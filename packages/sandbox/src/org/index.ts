@@ -21,6 +21,7 @@ export {
   type OAuthCounters,
 } from './oauth.ts';
 export type { RestControl, RestCounters, RestFault } from './rest.ts';
+export type { BulkQueryControl, BulkResultRead, BulkJobState } from './bulk.ts';
 export {
   startActivity,
   seededRandom,

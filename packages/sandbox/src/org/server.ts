@@ -18,6 +18,7 @@ import {
   type OAuthCounters,
   type OrgUser,
 } from './oauth.ts';
+import type { BulkQueryControl } from './bulk.ts';
 import { createRestApi, type RestControl, type RestCounters } from './rest.ts';
 import { createOrgStore, type OrgStoreWithEvents } from './store.ts';
 
@@ -73,6 +74,8 @@ export interface SimulatedSalesforceOrg {
   streaming: StreamingControl;
   oauth: OAuthControl;
   rest: RestControl;
+  /** Bulk API 2.0 query jobs: timing, failures, which result pages were read. */
+  bulk: BulkQueryControl;
   counters(): SalesforceOrgCounters;
   close(): Promise<void>;
 }
@@ -133,6 +136,7 @@ export async function startSalesforceOrg(opts: SalesforceOrgOptions = {}): Promi
     auth: oauth,
     baseUrl: () => baseUrl,
     now,
+    userId: integrationUser.id,
     extraLimits: () => streamingLimits(cometd.control.counters()),
     ...(opts.dailyApiLimit !== undefined ? { dailyApiLimit: opts.dailyApiLimit } : {}),
     ...(opts.maxBatchSize !== undefined ? { maxBatchSize: opts.maxBatchSize } : {}),
@@ -182,6 +186,7 @@ export async function startSalesforceOrg(opts: SalesforceOrgOptions = {}): Promi
       events,
       oauth: oauth.control,
       rest: rest.control,
+      bulk: rest.bulk,
       streaming: cometd.control,
       counters,
     });
@@ -199,6 +204,7 @@ export async function startSalesforceOrg(opts: SalesforceOrgOptions = {}): Promi
     streaming: cometd.control,
     oauth: oauth.control,
     rest: rest.control,
+    bulk: rest.bulk,
     counters,
     async close() {
       stopFollowing();
