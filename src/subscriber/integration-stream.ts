@@ -405,7 +405,7 @@ export class IntegrationStream {
     const positions = new Map<string, number>();
     for (const channel of this.#objects.keys()) {
       const position = this.#ingest.position(channel);
-      if (position !== undefined) positions.set(channel, position);
+      if (typeof position === 'number') positions.set(channel, position);
     }
     return positions;
   }

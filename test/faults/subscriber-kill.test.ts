@@ -81,7 +81,7 @@ describe('subscriber processes killed with SIGKILL', () => {
   async function expectedResumePosition(): Promise<number | undefined> {
     const stored = await env.position();
     const pending = await env.replay.pending(INTEGRATION);
-    if (pending && (await env.queue.allExist(pending.jobIds))) return pending.positions[CASE_CHANNEL] ?? stored;
+    if (pending && (await env.queue.allExist(pending.jobIds))) return Number(pending.positions[CASE_CHANNEL] ?? stored);
     return stored;
   }
 

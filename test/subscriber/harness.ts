@@ -128,7 +128,7 @@ export async function startSubscriberHarness(org: Partial<SalesforceOrgOptions> 
     },
     async jobs() {
       const jobs = await changeQueue.queue.getJobs(ALL_STATES);
-      return jobs.flatMap((job) => job.data.changes).sort((a, b) => (a.replayId ?? 0) - (b.replayId ?? 0));
+      return jobs.flatMap((job) => job.data.changes).sort((a, b) => Number(a.replayId ?? 0) - Number(b.replayId ?? 0));
     },
     async changeIds() {
       const jobs = await changeQueue.queue.getJobs(ALL_STATES);
