@@ -81,7 +81,10 @@ describe('subscriber processes killed with SIGKILL', () => {
   async function expectedResumePosition(): Promise<number | undefined> {
     const stored = await env.position();
     const pending = await env.replay.pending(INTEGRATION);
-    if (pending && (await env.queue.allExist(pending.jobIds))) return Number(pending.positions[CASE_CHANNEL] ?? stored);
+    if (pending && (await env.queue.allExist(pending.jobIds))) {
+      const crashed = pending.positions[CASE_CHANNEL];
+      return crashed === undefined ? stored : Number(crashed);
+    }
     return stored;
   }
 
