@@ -205,7 +205,8 @@ export const IntegrationSchema = z
           .regex(/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/, 'write the endpoint as host:port')
           .default(DEFAULT_PUBSUB_URL)
           .meta({
-            description: 'Pub/Sub API endpoint host:port; TLS, except a loopback host (127.0.0.1, localhost), which is plaintext',
+            description:
+              'Pub/Sub API endpoint host:port; TLS, except a loopback host (127.0.0.1, localhost), which is plaintext',
             shownDefault: DEFAULT_PUBSUB_URL,
           }),
       })

@@ -78,8 +78,7 @@ export class ReplayStore {
       return {
         transport,
         positions: (integration) => this.pubsubPositions(integration),
-        checkpoint: (integration, channel, replayId) =>
-          this.checkpointPubsub(integration, channel, String(replayId)),
+        checkpoint: (integration, channel, replayId) => this.checkpointPubsub(integration, channel, String(replayId)),
         reset: async (integration, channel) => {
           await this.redis.hdel(integrationKeys(this.prefix, integration).pubsubReplay(), channel);
         },

@@ -165,7 +165,8 @@ export class EventIngest {
     const accepted = this.#accepted.get(channel);
     if (replayId === undefined) this.#accepted.delete(channel);
     // An opaque id cannot be compared: what this process accepted is at least as recent as the store.
-    else if (typeof replayId !== 'number' || typeof accepted !== 'number') this.#accepted.set(channel, accepted ?? replayId);
+    else if (typeof replayId !== 'number' || typeof accepted !== 'number')
+      this.#accepted.set(channel, accepted ?? replayId);
     else this.#accepted.set(channel, Math.max(replayId, accepted));
   }
 
@@ -243,10 +244,12 @@ export class EventIngest {
   async #enqueueThenCheckpoint(batch: readonly Delivery[]): Promise<void> {
     const { integration, queue, replay, deadLetters, status, logger } = this.#options;
     const now = this.#now();
-    const outcomes = batch.filter((d) => d.positionOnly === undefined).map((d) => ({
-      delivery: d,
-      outcome: interpretChangeEvent(d.data, { integration, object: d.object, channel: d.channel, now }),
-    }));
+    const outcomes = batch
+      .filter((d) => d.positionOnly === undefined)
+      .map((d) => ({
+        delivery: d,
+        outcome: interpretChangeEvent(d.data, { integration, object: d.object, channel: d.channel, now }),
+      }));
 
     // Requests and dead letters first: once the jobs are in, a restart may skip these events.
     for (const { delivery, outcome } of outcomes) {

@@ -43,6 +43,8 @@ export interface BridgeConfigOptions {
   server?: string;
   /** Where Redis is: the `redis:` lines other than `prefix`, each indented by 2 spaces (default: the test Redis). */
   redis?: string;
+  /** `salesforce.transport` and, for pubsub, the org's `pubsubUrl` (default: cometd). */
+  transport?: { kind: 'cometd' } | { kind: 'pubsub'; url: string };
 }
 
 export const DEFAULT_OBJECTS_YAML = `      EmailMessage:
@@ -67,6 +69,7 @@ integrations:
       clientId: ${CLIENT_ID}
       clientSecret: ${CLIENT_SECRET}
       pkce: ${options.pkce === false ? 'false' : 'true'}
+${options.transport?.kind === 'pubsub' ? `      transport: pubsub\n      pubsubUrl: "${options.transport.url}"` : ''}
     target: { url: "${options.cmUrl ?? 'http://127.0.0.1:9/reinfer_'}", token: ${options.cmToken ?? 'cm-token-value'}, project: acme, source: emails }
     objects:
 ${options.objects ?? DEFAULT_OBJECTS_YAML}

@@ -30,16 +30,16 @@ export class SchemaCache {
     return type;
   }
 
-  async decode(schemaId: string, payload: Uint8Array): Promise<{ type: avro.Type; record: Record<string, unknown> }> {
-    const type = await this.type(schemaId);
-    const record: unknown = type.fromBuffer(Buffer.from(payload));
-    if (typeof record !== 'object' || record === null) throw new Error(`schema ${schemaId} did not decode to a record`);
-    return { type, record: record as Record<string, unknown> };
-  }
-
   get size(): number {
     return this.#types.size;
   }
+}
+
+/** One Avro binary payload as a record (throws on a payload that does not match the schema). */
+export function decodeRecord(type: avro.Type, payload: Uint8Array): Record<string, unknown> {
+  const record: unknown = type.fromBuffer(Buffer.from(payload));
+  if (typeof record !== 'object' || record === null) throw new Error('payload did not decode to a record');
+  return record as Record<string, unknown>;
 }
 
 /** Field names of a record type, in schema order (the bit positions of a bitmap). */

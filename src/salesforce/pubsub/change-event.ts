@@ -9,7 +9,7 @@
  * its replay id and says why, so the ingest dead-letters it and the position still moves past it.
  */
 import type { ConsumerEvent } from './pubsub-client.ts';
-import { fieldNamesOf, type SchemaCache } from './avro.ts';
+import { decodeRecord, fieldNamesOf, type SchemaCache } from './avro.ts';
 import { replayIdText } from './replay-id.ts';
 
 const BITMAP_FIELDS = ['changedFields', 'nulledFields', 'diffFields'] as const;
@@ -17,8 +17,10 @@ const BITMAP_FIELDS = ['changedFields', 'nulledFields', 'diffFields'] as const;
 export async function changeEventData(consumed: ConsumerEvent, schemas: SchemaCache): Promise<unknown> {
   const replayId = replayIdText(consumed.replayId);
   const schemaId = consumed.event.schemaId;
+  // A schema that cannot be fetched is the call's problem (auth, network), not the event's: it throws.
+  const type = await schemas.type(schemaId);
   try {
-    const { type, record } = await schemas.decode(schemaId, consumed.event.payload);
+    const record = decodeRecord(type, consumed.event.payload);
     const header = record['ChangeEventHeader'];
     if (typeof header !== 'object' || header === null) throw new Error('no ChangeEventHeader');
     const decodedHeader: Record<string, unknown> = { ...(header as Record<string, unknown>) };

@@ -44,6 +44,8 @@ export interface FetchResponse {
 export type SubscribeFrom = { preset: 'LATEST' } | { preset: 'EARLIEST' } | { after: Buffer };
 
 export interface SubscriptionListener {
+  /** The server accepted the call (its response headers arrived). */
+  accepted(): void;
   response(response: FetchResponse): void;
   /** The call ended: with the error it failed with, or undefined when the server closed it cleanly. */
   ended(error: PubsubCallError | undefined): void;
@@ -175,6 +177,9 @@ export class PubsubClient {
       this.#calls.delete(call);
       listener.ended(error);
     };
+    call.on('metadata', () => {
+      if (!ended) listener.accepted();
+    });
     call.on('data', (response: FetchResponse) => {
       if (!ended) listener.response(response);
     });
