@@ -127,7 +127,7 @@ describe('sandbox Pub/Sub API', () => {
     expect(record.ChangeEventHeader.recordIds).toEqual([id]);
     expect(record['Subject']).toBe('second');
     expect(typeof record['LastModifiedDate']).toBe('number');
-    const names = (type as avro.types.RecordType).fields.map((f) => f.name);
+    const names = JSON.parse(JSON.stringify(type.schema())).fields.map((f: { name: string }) => f.name) as string[];
     const bitsToNames = (bitmap: string[]) => {
       const bits = BigInt(bitmap[0] ?? '0x0');
       return names.filter((_, i) => (bits >> BigInt(i)) & 1n);

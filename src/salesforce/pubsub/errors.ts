@@ -28,17 +28,17 @@ export class PubsubCallError extends BridgeError {
   readonly code = 'BRIDGE_ERR_PUBSUB_CALL';
   readonly kind: PubsubFailureKind;
   /** gRPC status code (`status.UNAUTHENTICATED`…). */
-  readonly grpcCode: number;
+  readonly grpcCode: GrpcStatus;
   /** Salesforce's `error-code` trailer, when sent. */
   readonly errorCode: string | undefined;
   /** The `rpcId` Salesforce support asks for, when the message carried one. */
   readonly rpcId: string | undefined;
   readonly topic: string | undefined;
 
-  constructor(init: { grpcCode: number; details: string; errorCode?: string | undefined; topic?: string | undefined }) {
+  constructor(init: { grpcCode: GrpcStatus; details: string; errorCode?: string | undefined; topic?: string | undefined }) {
     const kind = classify(init.grpcCode, init.errorCode);
     super(
-      `Pub/Sub ${GrpcStatus[init.grpcCode] ?? init.grpcCode}${init.topic ? ` on ${init.topic}` : ''}: ${init.details}${
+      `Pub/Sub ${GrpcStatus[init.grpcCode]}${init.topic ? ` on ${init.topic}` : ''}: ${init.details}${
         init.errorCode ? ` (${init.errorCode})` : ''
       }`,
       HINTS[kind],
@@ -72,7 +72,7 @@ const HINTS: Record<PubsubFailureKind, string> = {
   transient: 'the bridge retries with backoff; UNAVAILABLE is normal during Salesforce maintenance',
 };
 
-function classify(code: number, errorCode: string | undefined): PubsubFailureKind {
+function classify(code: GrpcStatus, errorCode: string | undefined): PubsubFailureKind {
   if (errorCode === REPLAY_ID_CORRUPTED || /replayid/i.test(errorCode ?? '')) return 'replay_invalid';
   if (code === GrpcStatus.UNAUTHENTICATED || /auth\.error|\.auth\./.test(errorCode ?? '')) return 'authentication';
   if (code === GrpcStatus.RESOURCE_EXHAUSTED || errorCode === SUBSCRIPTION_LIMIT_EXCEEDED) return 'limit';

@@ -103,7 +103,7 @@ export function bitmapOf(positions: readonly number[]): string[] {
 function avroValue(field: FieldMeta, value: unknown): unknown {
   if (value === null || value === undefined) return null;
   if (field.type === 'date' || field.type === 'datetime') {
-    const ms = typeof value === 'number' ? value : Date.parse(String(value));
+    const ms = typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : Number.NaN;
     return Number.isNaN(ms) ? null : ms;
   }
   const type = avroTypeOf(field.type);
