@@ -83,6 +83,8 @@ export async function startBridgeHarness(
     rotateRefreshTokens?: boolean;
     /** External Client App policies of the org's app (default: open). */
     policies?: AppPolicies;
+    /** Stream over the org's Pub/Sub API instead of CometD. */
+    pubsub?: boolean;
   } = {},
 ): Promise<BridgeHarness> {
   const org = await startSalesforceOrg({
@@ -99,7 +101,14 @@ export async function startBridgeHarness(
     ...options.org,
   });
   const redis = testRedis();
-  const config = loadConfigText(bridgeConfigYaml(org.url, redis.prefix, options), 'test.yaml', {});
+  const config = loadConfigText(
+    bridgeConfigYaml(org.url, redis.prefix, {
+      ...options,
+      ...(options.pubsub ? { transport: { kind: 'pubsub', url: org.pubsubUrl } } : {}),
+    }),
+    'test.yaml',
+    {},
+  );
   const logLines: string[] = [];
   const scrubber = new SecretScrubber();
   const logger = createLogger({
