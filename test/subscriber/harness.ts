@@ -88,6 +88,10 @@ export interface SubscriberHarness {
    * bytes (the sandbox's 8-byte big-endian encoding; the bridge itself never reads them).
    */
   position(channel: string): Promise<number | undefined>;
+  /** Stream clients the org holds: CometD sessions, or Pub/Sub Subscribe calls on the busiest topic. */
+  activeClients(): number;
+  /** Where the latest subscribe to `channel` started: the replay id (as a number), -1/LATEST, -2/EARLIEST. */
+  lastStart(channel: string): number | string | undefined;
   reconcileRequest(object: string): Promise<ReconcileRequest | undefined>;
   close(): Promise<void>;
 }
@@ -161,6 +165,21 @@ export async function startSubscriberHarness(
       return jobs.map((job) => job.id ?? '').sort();
     },
     transport,
+    activeClients() {
+      if (transport === 'cometd') return sf.counters().streaming.activeClients;
+      return Math.max(0, ...Object.values(sf.counters().pubsub.openStreams));
+    },
+    lastStart(channel) {
+      if (transport === 'cometd')
+        return sf
+          .counters()
+          .streaming.subscriptions.filter((s) => s.channel === channel)
+          .at(-1)?.replayFrom;
+      return sf
+        .counters()
+        .pubsub.starts.filter((s) => s.topic === channel)
+        .at(-1)?.from;
+    },
     async position(channel) {
       if (transport === 'cometd') return replay.position(INTEGRATION, channel);
       const stored = (await replay.pubsubPositions(INTEGRATION)).get(channel);
