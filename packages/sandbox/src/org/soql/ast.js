@@ -1,2 +1,0 @@
-/** Syntax tree of the SOQL subset, before names are checked against metadata. */
-export {};
