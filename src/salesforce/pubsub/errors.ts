@@ -35,7 +35,12 @@ export class PubsubCallError extends BridgeError {
   readonly rpcId: string | undefined;
   readonly topic: string | undefined;
 
-  constructor(init: { grpcCode: GrpcStatus; details: string; errorCode?: string | undefined; topic?: string | undefined }) {
+  constructor(init: {
+    grpcCode: GrpcStatus;
+    details: string;
+    errorCode?: string | undefined;
+    topic?: string | undefined;
+  }) {
     const kind = classify(init.grpcCode, init.errorCode);
     super(
       `Pub/Sub ${GrpcStatus[init.grpcCode]}${init.topic ? ` on ${init.topic}` : ''}: ${init.details}${

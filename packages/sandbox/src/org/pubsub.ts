@@ -306,56 +306,67 @@ export async function startPubsubEndpoint(opts: PubsubEndpointOptions): Promise<
     call.on('data', (request: FetchRequest) => {
       if (sub?.closed) return;
       const unauthenticated = authError(call.metadata);
-      if (unauthenticated) { failEarly(unauthenticated); return; }
+      if (unauthenticated) {
+        failEarly(unauthenticated);
+        return;
+      }
       const requested = Math.max(0, Math.min(MAX_NUM_REQUESTED, request.num_requested));
       counts.requested += requested;
       if (sub) {
-        if (request.topic_name !== '' && request.topic_name !== sub.topic)
-          { end(
+        if (request.topic_name !== '' && request.topic_name !== sub.topic) {
+          end(
             sub,
             statusError(
               grpc.status.INVALID_ARGUMENT,
               `Topic ${request.topic_name} differs from the subscription's topic ${sub.topic}.`,
               PubsubErrorCodes.topicChanged,
             ),
-          ); return; }
+          );
+          return;
+        }
         sub.outstanding += requested;
         counts.maxOutstanding = Math.max(counts.maxOutstanding, sub.outstanding);
         pump(sub);
         return;
       }
       const topic = request.topic_name;
-      if (!log.isKnownChannel(topic))
-        { failEarly(
-          statusError(grpc.status.NOT_FOUND, `Topic ${topic} not found.`, PubsubErrorCodes.topicNotFound),
-        ); return; }
-      if (denied.has(topic))
-        { failEarly(
+      if (!log.isKnownChannel(topic)) {
+        failEarly(statusError(grpc.status.NOT_FOUND, `Topic ${topic} not found.`, PubsubErrorCodes.topicNotFound));
+        return;
+      }
+      if (denied.has(topic)) {
+        failEarly(
           statusError(
             grpc.status.PERMISSION_DENIED,
             `User not allowed to subscribe to ${topic}.`,
             PubsubErrorCodes.topicPermission,
           ),
-        ); return; }
-      if (faults.subscriptionLimit)
-        { failEarly(
+        );
+        return;
+      }
+      if (faults.subscriptionLimit) {
+        failEarly(
           statusError(
             grpc.status.RESOURCE_EXHAUSTED,
             'Too many concurrent subscriptions.',
             PubsubErrorCodes.limitExceeded,
           ),
-        ); return; }
+        );
+        return;
+      }
       let cursor: number;
       if (request.replay_preset === 'CUSTOM') {
         const after = decodeReplayId(request.replay_id);
-        if (after === undefined || !log.canReplayFrom(after))
-          { failEarly(
+        if (after === undefined || !log.canReplayFrom(after)) {
+          failEarly(
             statusError(
               grpc.status.INVALID_ARGUMENT,
               'The Replay ID validation failed: it is malformed or no longer retained.',
               PubsubErrorCodes.replayIdCorrupted,
             ),
-          ); return; }
+          );
+          return;
+        }
         cursor = after;
         starts.push({ topic, from: after });
       } else if (request.replay_preset === 'EARLIEST') {
@@ -389,10 +400,15 @@ export async function startPubsubEndpoint(opts: PubsubEndpointOptions): Promise<
   const getTopic: grpc.handleUnaryCall<{ topic_name: string }, unknown> = (call, callback) => {
     counts.topicRequests += 1;
     const unauthenticated = authError(call.metadata);
-    if (unauthenticated) { callback(unauthenticated); return; }
+    if (unauthenticated) {
+      callback(unauthenticated);
+      return;
+    }
     const topic = call.request.topic_name;
-    if (!log.isKnownChannel(topic))
-      { callback(statusError(grpc.status.NOT_FOUND, `Topic ${topic} not found.`, PubsubErrorCodes.topicNotFound)); return; }
+    if (!log.isKnownChannel(topic)) {
+      callback(statusError(grpc.status.NOT_FOUND, `Topic ${topic} not found.`, PubsubErrorCodes.topicNotFound));
+      return;
+    }
     callback(null, {
       topic_name: topic,
       tenant_guid: opts.orgId,
@@ -407,16 +423,21 @@ export async function startPubsubEndpoint(opts: PubsubEndpointOptions): Promise<
   const getSchema: grpc.handleUnaryCall<{ schema_id: string }, unknown> = (call, callback) => {
     counts.schemaRequests += 1;
     const unauthenticated = authError(call.metadata);
-    if (unauthenticated) { callback(unauthenticated); return; }
+    if (unauthenticated) {
+      callback(unauthenticated);
+      return;
+    }
     const schema = schemas.get(call.request.schema_id);
-    if (!schema)
-      { callback(
+    if (!schema) {
+      callback(
         statusError(
           grpc.status.NOT_FOUND,
           `Schema ${call.request.schema_id} not found.`,
           PubsubErrorCodes.topicNotFound,
         ),
-      ); return; }
+      );
+      return;
+    }
     callback(null, { schema_json: schema.json, schema_id: schema.id, rpc_id: randomUUID() });
   };
 
