@@ -1,4 +1,8 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+
+/** This checkout's sandbox sources (node_modules may be shared with another worktree). */
+const SANDBOX_SRC = fileURLToPath(new URL('./packages/sandbox/src', import.meta.url));
 
 /**
  * Two projects: `unit` (pure code: no Redis, no servers, no processes; a few seconds) and
@@ -7,6 +11,9 @@ import { defineConfig } from 'vitest/config';
  * Redis fails instead of passing by luck. `npm test` runs both; `npm run test:unit` the first.
  */
 export default defineConfig({
+  resolve: {
+    alias: [{ find: /^@sf-cm-bridge\/sandbox(?:\/(\w+))?$/, replacement: `${SANDBOX_SRC}/$1/index.ts` }],
+  },
   test: {
     testTimeout: 20_000,
     hookTimeout: 20_000,

@@ -60,6 +60,8 @@ export function benchConfig(options: {
   orgUrl: string;
   cmUrl: string;
   extra?: string;
+  /** Extra `salesforce:` entries, written inside its flow map (e.g. `, transport: pubsub`). */
+  salesforce?: string;
   objects: string;
 }): { config: BridgeConfig; file: string } {
   const text = `
@@ -69,7 +71,7 @@ secrets: { encryptionKey: h86KJOaWJkivgCv6jg/ncIFHTOL13/sqfZ6vM/t/lpM= }
 integrations:
   - project: bench
     name: emails
-    salesforce: { loginUrl: "${options.orgUrl}", clientId: bench-client, clientSecret: bench-secret }
+    salesforce: { loginUrl: "${options.orgUrl}", clientId: bench-client, clientSecret: bench-secret${options.salesforce ?? ''} }
     target: { url: "${options.cmUrl}", token: bench-cm-token, project: bench, source: emails }
 ${options.extra ?? ''}    objects:
 ${options.objects}

@@ -1,6 +1,7 @@
 /**
- * `npm run bench:ingest`: subscriber ingest — CDC events from CometD into BullMQ — next to the bare
- * BullMQ yardstick measured in the same run on the same Redis.
+ * `npm run bench:ingest`: subscriber ingest — CDC events from CometD, then from Pub/Sub, into BullMQ —
+ * next to the bare BullMQ yardstick measured in the same run on the same Redis. Steps 2 and 3 run once
+ * per transport, each with its own sandbox org and key prefix (`--transport cometd|pubsub` runs one).
  *
  *   1. yardstick — bare BullMQ: `queue.addBulk` in chunks of 1000, one job per event; jobs/s.
  *   2. live      — N Case creates committed in the sandbox org (transactions of --chunk records)
@@ -45,11 +46,17 @@ import {
 } from './common.ts';
 
 const { values } = parseArgs({
-  options: { events: { type: 'string', default: '100000' }, chunk: { type: 'string', default: '1000' } },
+  options: {
+    events: { type: 'string', default: '100000' },
+    chunk: { type: 'string', default: '1000' },
+    transport: { type: 'string' },
+  },
 });
+type Transport = 'cometd' | 'pubsub';
+const TRANSPORTS: Transport[] = values.transport ? [values.transport as Transport] : ['cometd', 'pubsub'];
 const EVENTS = Number(values.events);
 const CHUNK = Number(values.chunk);
-const PREFIX = `sfcm-bench:${randomUUID().slice(0, 8)}`;
+const BASE_PREFIX = `sfcm-bench:${randomUUID().slice(0, 8)}`;
 const INTEGRATION = 'bench/emails';
 const CHANNEL = '/data/CaseChangeEvent';
 
@@ -85,7 +92,10 @@ const percentOfCore = (usage: NodeJS.CpuUsage, seconds: number) =>
 
 /** Bare BullMQ: one job per event, `addBulk` in chunks of 1000; jobs/s. */
 async function yardstick(redis: Redis): Promise<number> {
-  const queue = new Queue(`yardstick-${randomUUID().slice(0, 8)}`, { connection: redis, prefix: `${PREFIX}:bull` });
+  const queue = new Queue(`yardstick-${randomUUID().slice(0, 8)}`, {
+    connection: redis,
+    prefix: `${BASE_PREFIX}:bull`,
+  });
   await queue.waitUntilReady();
   const started = performance.now();
   for (let i = 0; i < EVENTS; i += 1000) {
@@ -113,11 +123,58 @@ async function main(): Promise<void> {
   const bare = await yardstick(redis);
   console.log(`yardstick   bare BullMQ addBulk, one job per event: ${bare.toFixed(0)} jobs/s`);
 
+  for (const transport of TRANSPORTS) await runTransport(redis, transport, bare);
+  clearInterval(rssTimer);
+}
+
+/** What differs between the transports, as the sandbox org reports it. */
+function probes(org: SimulatedSalesforceOrg, transport: Transport) {
+  if (transport === 'cometd')
+    return {
+      subscriptions: () =>
+        org.streaming
+          .counters()
+          .subscriptions.filter((s) => s.channel === CHANNEL)
+          .map((s) => s.clientId),
+      resumedFrom: (known: ReadonlySet<string>) =>
+        org.streaming.counters().subscriptions.find((s) => s.channel === CHANNEL && !known.has(s.clientId))?.replayFrom,
+      roundTrips: () => org.streaming.counters().connects,
+      roundTripUnit: '/meta/connect round trips',
+      server: 'CometD server',
+    };
+  return {
+    subscriptions: () =>
+      org.pubsub
+        .counters()
+        .starts.map((s, i) => ({ ...s, i }))
+        .filter((s) => s.topic === CHANNEL)
+        .map((s) => String(s.i)),
+    resumedFrom: (known: ReadonlySet<string>) =>
+      org.pubsub
+        .counters()
+        .starts.map((s, i) => ({ ...s, i }))
+        .find((s) => s.topic === CHANNEL && !known.has(String(s.i)))?.from,
+    // Each FetchRequest after the first asks for at most 100 events.
+    roundTrips: () => Math.ceil(org.pubsub.counters().requested / 100),
+    roundTripUnit: 'FetchRequests (≈ requested/100)',
+    server: 'Pub/Sub server',
+  };
+}
+
+async function runTransport(redis: Redis, transport: Transport, bare: number): Promise<void> {
+  console.log(`── transport: ${transport}`);
+  const PREFIX = `${BASE_PREFIX}-${transport}`;
   const org = await startBenchOrg();
-  cleanups.push(() => org.close());
+  let orgOpen = true;
+  const closeOrg = async () => {
+    if (orgOpen) await org.close();
+    orgOpen = false;
+  };
+  cleanups.push(closeOrg);
   const { config, file: configFile } = benchConfig({
     prefix: PREFIX,
     orgUrl: org.url,
+    ...(transport === 'pubsub' ? { salesforce: `, transport: pubsub, pubsubUrl: "${org.pubsubUrl}"` } : {}),
     cmUrl: 'http://cm.bench.localhost/t/reinfer_',
     objects: '      Case:\n        comment: { subject: Subject, body: Description }',
   });
@@ -129,14 +186,15 @@ async function main(): Promise<void> {
   // 2. Live burst: the subscriber streams while the org commits.
   const live = startSubscriber(configFile);
   cleanups.push(() => live.stop('SIGKILL'));
-  await until(
-    () => (live.alive('the subscribe'), org.streaming.counters().subscriptions.some((s) => s.channel === CHANNEL)),
-    60_000,
-    'the subscribe',
-  );
+  const probe = probes(org, transport);
+  await until(() => (live.alive('the subscribe'), probe.subscriptions().length > 0), 60_000, 'the subscribe');
+  const position = async () =>
+    transport === 'cometd'
+      ? await replay.position(INTEGRATION, CHANNEL)
+      : Number((await replay.pubsubPositions(INTEGRATION)).get(CHANNEL) ?? -1);
   const caughtUp = async (subscriber: BridgeProcess, what: string) => {
     subscriber.alive(what);
-    return (await replay.position(INTEGRATION, CHANNEL)) === org.events.lastReplayId();
+    return (await position()) === org.events.lastReplayId();
   };
   // Warm-up: one event through, so the channel has a stored position.
   org.store.create('Case', { Subject: 'warm-up', Description: 'warm-up' });
@@ -144,14 +202,14 @@ async function main(): Promise<void> {
   const warmRss = vmHwm(live.pid);
 
   let cpuBefore = { bench: process.cpuUsage(), subscriber: cpuSeconds(live.pid) };
-  let connectsBefore = org.streaming.counters().connects;
+  let connectsBefore = probe.roundTrips();
   const burstStart = performance.now();
   const committedIn = await commitBurst(org, 'live');
   await until(() => caughtUp(live, 'the burst'), 600_000, 'the checkpoint to reach the last replay id');
   const burstSeconds = (performance.now() - burstStart) / 1000;
   let benchCpu = process.cpuUsage(cpuBefore.bench);
   let subscriberCpu = cpuSeconds(live.pid) - cpuBefore.subscriber;
-  let connects = org.streaming.counters().connects - connectsBefore;
+  let connects = probe.roundTrips() - connectsBefore;
   let inQueue = await changesInQueue(queue);
   if (inQueue.changes < EVENTS + 1)
     throw new Error(`bench: ${inQueue.changes} changes in the queue, expected ${EVENTS + 1}`);
@@ -161,40 +219,35 @@ async function main(): Promise<void> {
     `live        ${EVENTS} events committed in ${committedIn.toFixed(2)} s (the org's commit rate: ${(EVENTS / committedIn).toFixed(0)}/s), all in the queue and checkpointed ${burstSeconds.toFixed(2)} s after the first commit`,
   );
   console.log(
-    `            ingest ${ingest.toFixed(0)} events/s = ${(ingest / bare).toFixed(2)}× yardstick (target ≥ 1.00×); ${inQueue.jobs} jobs, ${inQueue.changes} changes, ${connects} /meta/connect round trips`,
+    `            ingest ${ingest.toFixed(0)} events/s = ${(ingest / bare).toFixed(2)}× yardstick (target ≥ 1.00×); ${inQueue.jobs} jobs, ${inQueue.changes} changes, ${connects} ${probe.roundTripUnit}`,
   );
   console.log(
-    `            cpu: bench process (org + CometD server) ${percentOfCore(benchCpu, burstSeconds)}, subscriber process ${((subscriberCpu / burstSeconds) * 100).toFixed(0)}% of a core`,
+    `            cpu: bench process (org + ${probe.server}) ${percentOfCore(benchCpu, burstSeconds)}, subscriber process ${((subscriberCpu / burstSeconds) * 100).toFixed(0)}% of a core`,
   );
   const liveRss = vmHwm(live.pid);
   await live.stop('SIGTERM');
 
   // 3. Catch-up: the burst committed while no subscriber runs, then replayed from the stored
   // position by a new process; the org is idle meanwhile, so this is the subscriber's own pace.
-  const stored = (await replay.position(INTEGRATION, CHANNEL)) ?? -1;
+  const stored = (await position()) ?? -1;
   await commitBurst(org, 'offline');
-  const known = new Set(org.streaming.counters().subscriptions.map((s) => s.clientId));
+  const known = new Set(probe.subscriptions());
   const restart = startSubscriber(configFile);
   cleanups.push(() => restart.stop('SIGKILL'));
   await until(
-    () => (
-      restart.alive('the resubscribe'),
-      org.streaming.counters().subscriptions.some((s) => s.channel === CHANNEL && !known.has(s.clientId))
-    ),
+    () => (restart.alive('the resubscribe'), probe.subscriptions().some((id) => !known.has(id))),
     60_000,
     'the resubscribe',
   );
-  const resumedFrom = org.streaming
-    .counters()
-    .subscriptions.find((s) => s.channel === CHANNEL && !known.has(s.clientId))?.replayFrom;
+  const resumedFrom = probe.resumedFrom(known);
   cpuBefore = { bench: process.cpuUsage(), subscriber: cpuSeconds(restart.pid) };
-  connectsBefore = org.streaming.counters().connects;
+  connectsBefore = probe.roundTrips();
   const catchUpStart = performance.now();
   await until(() => caughtUp(restart, 'the catch-up'), 600_000, 'the catch-up');
   const catchUpSeconds = (performance.now() - catchUpStart) / 1000;
   benchCpu = process.cpuUsage(cpuBefore.bench);
   subscriberCpu = cpuSeconds(restart.pid) - cpuBefore.subscriber;
-  connects = org.streaming.counters().connects - connectsBefore;
+  connects = probe.roundTrips() - connectsBefore;
   inQueue = await changesInQueue(queue);
   if (inQueue.changes < 2 * EVENTS + 1)
     throw new Error(`bench: ${inQueue.changes} changes in the queue, expected ${2 * EVENTS + 1}`);
@@ -203,22 +256,22 @@ async function main(): Promise<void> {
     `catch-up    ${EVENTS} retained events replayed from ${resumedFrom} (stored ${stored}) in ${catchUpSeconds.toFixed(2)} s after the subscribe`,
   );
   console.log(
-    `            ingest ${catchUp.toFixed(0)} events/s = ${(catchUp / bare).toFixed(2)}× yardstick; ${connects} /meta/connect round trips`,
+    `            ingest ${catchUp.toFixed(0)} events/s = ${(catchUp / bare).toFixed(2)}× yardstick; ${connects} ${probe.roundTripUnit}`,
   );
   console.log(
-    `            cpu: bench process (org + CometD server) ${percentOfCore(benchCpu, catchUpSeconds)}, subscriber process ${((subscriberCpu / catchUpSeconds) * 100).toFixed(0)}% of a core`,
+    `            cpu: bench process (org + ${probe.server}) ${percentOfCore(benchCpu, catchUpSeconds)}, subscriber process ${((subscriberCpu / catchUpSeconds) * 100).toFixed(0)}% of a core`,
   );
   const restartRss = vmHwm(restart.pid);
   await restart.stop('SIGTERM');
 
-  clearInterval(rssTimer);
   console.log(
-    `peak RSS    subscriber process: live burst ${mb(liveRss)} (${mb(warmRss)} after warm-up), catch-up ${mb(restartRss)}; target ≤ 300 MB. Bench process (sandbox + driver) ${mb(peakRss)}`,
+    `peak RSS    subscriber process: live burst ${mb(liveRss)} (${mb(warmRss)} after warm-up), catch-up ${mb(restartRss)}; target ≤ 300 MB. Bench process (sandbox + driver, so far) ${mb(peakRss)}`,
   );
 
   await queue.close();
   await context.close();
+  await closeOrg();
 }
 
 const cleanups: Cleanups = [];
-runBench(main, cleanups, PREFIX);
+runBench(main, cleanups, BASE_PREFIX);

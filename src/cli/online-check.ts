@@ -2,7 +2,8 @@
  * `check --online`: the config against the real systems. For each integration, before any
  * authorisation: the login host answers and knows the app (oauth-probe.ts). For each authorised one: every
  * object exists and is readable (describe), every mapped field and relationship path resolves,
- * `where` is valid SOQL for the org, and the Communications Mining source answers with the token.
+ * `where` is valid SOQL for the org, and the Communications Mining source answers with the token;
+ * with `transport: pubsub`, the Pub/Sub endpoint answers and every topic is subscribable.
  */
 import type { Logger } from 'pino';
 import type { BridgeConfig, IntegrationConfig, ObjectConfig } from '../config/index.ts';
@@ -15,6 +16,7 @@ import { NotAuthorizedError } from '../salesforce/errors.ts';
 import { SalesforceApiError, type SalesforceRestClient } from '../salesforce/rest-client.ts';
 import { createCmClient } from '../sink/client.ts';
 import { probeAuthorization } from './oauth-probe.ts';
+import { checkPubsubTopics } from './pubsub-check.ts';
 import type { RedisClient } from '../store/redis.ts';
 
 export interface OnlineProblem {
@@ -71,8 +73,9 @@ async function checkIntegration(
   const parts = context.integrations.get(integration.key);
   if (!parts) throw new Error(`no parts for integration ${integration.key}`);
   const { rest, describes } = parts;
+  let session;
   try {
-    await tokens.session(integration.key);
+    session = await tokens.session(integration.key);
   } catch (error) {
     if (error instanceof NotAuthorizedError) {
       problem('salesforce', `${error.message}: ${error.hint ?? ''} (the object checks need an authorised integration)`);
@@ -82,6 +85,8 @@ async function checkIntegration(
   }
   // The same describe walk the workers use: the object, then every object along its relationship paths.
   for (const object of integration.objects) await checkObject(object, rest, describes, problem, report);
+  if (integration.salesforce.transport === 'pubsub')
+    await checkPubsubTopics(integration, session, problem, report.lines);
 }
 
 async function checkObject(

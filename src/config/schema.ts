@@ -28,7 +28,7 @@ function encryptionKey(description: string) {
 /** Hosts that may use plain http: traffic to them never leaves the machine (docs/security.md). */
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
-function isLoopbackHost(hostname: string): boolean {
+export function isLoopbackHost(hostname: string): boolean {
   return (
     LOOPBACK_HOSTS.has(hostname) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname) || hostname.endsWith('.localhost')
   );
@@ -54,6 +54,11 @@ function duration(description: string) {
 
 /** `${PORT:-8080}` arrives as a string after interpolation, so numbers and booleans accept their text form. */
 const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+/** Salesforce's Pub/Sub API endpoint (docs/salesforce.md#pubsub-connection). */
+export const DEFAULT_PUBSUB_URL = 'api.pubsub.salesforce.com:7443';
+/** How change events reach the bridge (docs/pubsub.md#choosing-a-transport). */
+export const TRANSPORTS = ['cometd', 'pubsub'] as const;
+export type Transport = (typeof TRANSPORTS)[number];
 
 function redisUrl(description: string) {
   return z
@@ -191,6 +196,19 @@ export const IntegrationSchema = z
           description: 'Send a PKCE S256 challenge (false only for an app that does not accept PKCE)',
           shownDefault: true,
         }),
+        transport: z.enum(TRANSPORTS).default('cometd').meta({
+          description: 'How change events arrive: cometd (Streaming API) or pubsub (Pub/Sub API over gRPC)',
+          shownDefault: 'cometd',
+        }),
+        pubsubUrl: z
+          .string()
+          .regex(/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/, 'write the endpoint as host:port')
+          .default(DEFAULT_PUBSUB_URL)
+          .meta({
+            description:
+              'Pub/Sub API endpoint host:port; TLS, except a loopback host (127.0.0.1, localhost), which is plaintext',
+            shownDefault: DEFAULT_PUBSUB_URL,
+          }),
       })
       .strict(),
     target: z

@@ -16,6 +16,14 @@ import { SALESFORCE_ID } from './record-id.ts';
  * - `DELETE`: the record was deleted (the fetch confirms it: it may have been undeleted since).
  * - `GAP`: a gap event named the record without data.
  */
+/**
+ * A CDC position: an integer over CometD, `0x` + hex of the opaque bytes over Pub/Sub
+ * (docs/pubsub.md#replay-positions). The two forms never mix, so a transport switch cannot mistake one
+ * for the other.
+ */
+export const ReplayIdSchema = z.union([z.number().int(), z.string().regex(/^0x(?:[0-9a-f]{2})+$/)]);
+export type ReplayId = z.infer<typeof ReplayIdSchema>;
+
 export const ChangeKindSchema = z.enum(['CREATE', 'UPDATE', 'DELETE', 'UNDELETE', 'GAP', 'REFRESH']);
 export type ChangeKind = z.infer<typeof ChangeKindSchema>;
 
@@ -32,7 +40,7 @@ export const ChangeJobSchema = z.object({
   origin: z.enum(['cdc', 'gap', 'reconcile', 'backfill', 'relationship', 'retry', 'admin']),
   /** CDC position, when it came from an event. */
   channel: z.string().optional(),
-  replayId: z.number().optional(),
+  replayId: ReplayIdSchema.optional(),
   /** When it entered the queue (ms): enqueue→push latency. */
   enqueuedAt: z.number(),
 });

@@ -30,6 +30,7 @@ export async function resetIntegrationPosition(
   await queue?.queue.drain(true);
   await redis.del(
     keys.replay(),
+    keys.pubsubReplay(),
     keys.pendingEnqueue(),
     keys.reconcileRequests(),
     keys.deadLetters(),

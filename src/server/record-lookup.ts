@@ -17,7 +17,7 @@ export interface RecordLocation {
       kind: string;
       origin: string;
       enqueuedAt: string;
-      replayId?: number;
+      replayId?: number | string;
       channel?: string | undefined;
     } | null;
     processed: { at: string; outcome: string } | null;

@@ -67,6 +67,8 @@ export function integrationKeys(prefix: string, integration: string) {
     refreshLock: () => `${base}:refresh-lock`,
     /** Durable CDC positions (hash): channel → replay id of the last event safely enqueued. */
     replay: () => `${base}:replay`,
+    /** Durable Pub/Sub positions (hash): topic → `0x…` replay id; apart from CometD's (docs/pubsub.md#replay-positions). */
+    pubsubReplay: () => `${base}:replay-pubsub`,
     /** The subscriber's enqueue in progress (JSON: job ids and positions), to finish a checkpoint after a crash. */
     pendingEnqueue: () => `${base}:pending-enqueue`,
     /** Subscriber leader lease: only its holder streams this integration. */

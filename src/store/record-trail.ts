@@ -7,7 +7,7 @@
  */
 import type { RedisClient } from './redis.ts';
 import { z } from 'zod';
-import type { ChangeJob } from '../model/change.ts';
+import { ReplayIdSchema, type ChangeJob } from '../model/change.ts';
 import { integrationKeys } from './keys.ts';
 
 export const TrailEntrySchema = z.object({
@@ -17,7 +17,7 @@ export const TrailEntrySchema = z.object({
   kind: z.string(),
   origin: z.string(),
   enqueuedAt: z.string(),
-  replayId: z.number().optional(),
+  replayId: ReplayIdSchema.optional(),
   channel: z.string().optional(),
 });
 export type TrailEntry = z.infer<typeof TrailEntrySchema>;
@@ -71,7 +71,7 @@ export class RecordTrail {
       kind,
       origin,
       enqueuedAt: new Date(Number(enqueuedAt)).toISOString(),
-      ...(replayId ? { replayId: Number(replayId) } : {}),
+      ...(replayId ? { replayId: replayId.startsWith('0x') ? replayId : Number(replayId) } : {}),
       ...(channel ? { channel } : {}),
     });
     return parsed.success ? parsed.data : undefined;

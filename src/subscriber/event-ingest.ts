@@ -11,14 +11,20 @@
  * held) the owner is told to stop consuming (it disconnects and later resubscribes from the durable
  * position), so memory never grows without bound. Flushes run one at a time, in arrival order, so
  * checkpoints of one channel are written in order.
+ *
+ * Positions are a transport's own (docs/pubsub.md#replay-positions): CometD ids are integers and a
+ * redelivery at or below the accepted one is dropped; Pub/Sub ids are opaque, so nothing is compared
+ * and the last one accepted is the position. A Pub/Sub keepalive's id enters the buffer as a
+ * position-only delivery, so it is stored only after every event received before it.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { MetricsRecorder } from '../metrics/recorder.ts';
-import type { ChangeJob } from '../model/change.ts';
+import type { Transport } from '../config/index.ts';
+import { ReplayIdSchema, type ChangeJob, type ReplayId } from '../model/change.ts';
 import type { PlannedJob } from '../queue/change-queue.ts';
 import type { DeadLetterStore } from '../store/dead-letters.ts';
-import type { ReplayStore } from '../store/replay-store.ts';
+import type { ReplayStore, TransportPositions } from '../store/replay-store.ts';
 import { Backoff, type BackoffPolicy } from '../salesforce/cometd/backoff.ts';
 import { eventJobDiscriminator, interpretChangeEvent, type EventOutcome } from '../salesforce/cometd/change-event.ts';
 import type { StreamStatus } from './stream-status.ts';
@@ -42,6 +48,8 @@ export interface EventIngestOptions {
   objectsByChannel: ReadonlyMap<string, string>;
   queue: ChangeJobSink;
   replay: ReplayStore;
+  /** Whose positions the stream reads and writes. @defaultValue cometd */
+  transport?: Transport;
   deadLetters: DeadLetterStore;
   status: StreamStatus;
   logger: Logger;
@@ -65,6 +73,8 @@ interface Delivery {
   object: string;
   data: unknown;
   receivedAt: number;
+  /** A keepalive's position (Pub/Sub): nothing to enqueue, only the position to move. */
+  positionOnly?: ReplayId;
 }
 
 export interface IngestStats {
@@ -89,9 +99,10 @@ export class EventIngest {
   #caughtUp: { promise: Promise<void>; resolve: () => void } | undefined;
   readonly #retry: Backoff;
   readonly #now: () => number;
+  readonly #positions: TransportPositions;
   #buffer: Delivery[] = [];
-  /** Highest replay id accepted per channel (buffered or enqueued): redeliveries at or below it are dropped. */
-  readonly #accepted = new Map<string, number>();
+  /** Latest replay id accepted per channel (buffered or enqueued): CometD redeliveries at or below it are dropped. */
+  readonly #accepted = new Map<string, ReplayId>();
   #flushing: Promise<void> | undefined;
   #full = false;
   #closed = false;
@@ -114,6 +125,7 @@ export class EventIngest {
     this.#readAbove = options.readAbove ?? this.#maxBatch;
     this.#retry = new Backoff(options.retry ?? { baseMs: 200, ceilingMs: 10_000 });
     this.#now = options.now ?? Date.now;
+    this.#positions = options.replay.transport(options.transport ?? 'cometd');
   }
 
   /** Take one delivery from the CometD client (synchronous; the write happens in the background). */
@@ -124,7 +136,7 @@ export class EventIngest {
     const replayId = replayIdOf(data);
     if (replayId !== undefined) {
       const accepted = this.#accepted.get(channel);
-      if (accepted !== undefined && replayId <= accepted) {
+      if (typeof accepted === 'number' && typeof replayId === 'number' && replayId <= accepted) {
         this.stats.duplicates += 1;
         return;
       }
@@ -140,17 +152,34 @@ export class EventIngest {
   }
 
   /**
+   * A Pub/Sub keepalive: nothing was missed up to `replayId`. It is checkpointed in arrival order,
+   * after whatever is buffered before it (docs/pubsub.md#keepalives).
+   */
+  acceptPosition(channel: string, replayId: ReplayId): void {
+    if (this.#closed || this.#accepted.get(channel) === replayId) return;
+    const object = this.#options.objectsByChannel.get(channel);
+    if (object === undefined) return;
+    this.#accepted.set(channel, replayId);
+    this.#buffer.push({ channel, object, data: undefined, receivedAt: this.#now(), positionOnly: replayId });
+    this.#pump();
+  }
+
+  /**
    * The position a resubscribe of this process may ask for: everything up to it is enqueued or
    * still in this buffer (which will be enqueued), so asking for less would only replay duplicates.
    */
-  position(channel: string): number | undefined {
+  position(channel: string): ReplayId | undefined {
     return this.#accepted.get(channel);
   }
 
   /** Seed (from the durable store) or forget (after a reset) a channel's accepted position. */
-  setPosition(channel: string, replayId: number | undefined): void {
+  setPosition(channel: string, replayId: ReplayId | undefined): void {
+    const accepted = this.#accepted.get(channel);
     if (replayId === undefined) this.#accepted.delete(channel);
-    else this.#accepted.set(channel, Math.max(replayId, this.#accepted.get(channel) ?? replayId));
+    // An opaque id cannot be compared: what this process accepted is at least as recent as the store.
+    else if (typeof replayId !== 'number' || typeof accepted !== 'number')
+      this.#accepted.set(channel, accepted ?? replayId);
+    else this.#accepted.set(channel, Math.max(replayId, accepted));
   }
 
   get buffered(): number {
@@ -243,8 +272,9 @@ export class EventIngest {
     const pending = await replay.pending(integration);
     if (!pending) return;
     if (queue.allExist && (await queue.allExist(pending.jobIds))) {
+      const positions = replay.transport(pending.transport ?? 'cometd');
       for (const [channel, replayId] of Object.entries(pending.positions))
-        await replay.checkpoint(integration, channel, replayId);
+        await positions.checkpoint(integration, channel, replayId);
       logger.info({ positions: pending.positions }, 'completed the checkpoint of an enqueue interrupted by a crash');
     }
     await replay.clearPending(integration);
@@ -254,10 +284,12 @@ export class EventIngest {
   async #enqueueThenCheckpoint(batch: readonly Delivery[]): Promise<void> {
     const { integration, queue, replay, deadLetters, status, logger } = this.#options;
     const now = this.#now();
-    const outcomes = batch.map((d) => ({
-      delivery: d,
-      outcome: interpretChangeEvent(d.data, { integration, object: d.object, channel: d.channel, now }),
-    }));
+    const outcomes = batch
+      .filter((d) => d.positionOnly === undefined)
+      .map((d) => ({
+        delivery: d,
+        outcome: interpretChangeEvent(d.data, { integration, object: d.object, channel: d.channel, now }),
+      }));
 
     // Requests and dead letters first: once the jobs are in, a restart may skip these events.
     for (const { delivery, outcome } of outcomes) {
@@ -289,7 +321,10 @@ export class EventIngest {
       }
     }
 
-    const positions = highestReplayIds(outcomes.map((o) => ({ channel: o.delivery.channel, outcome: o.outcome })));
+    const outcomeOf = new Map(outcomes.map((o) => [o.delivery, o.outcome]));
+    const positions = latestReplayIds(
+      batch.map((d) => ({ channel: d.channel, replayId: d.positionOnly ?? outcomeOf.get(d)?.replayId })),
+    );
     const jobs = outcomes.flatMap(({ outcome }) => (outcome.type === 'changes' ? outcome.jobs : []));
     const exact = queue.plan !== undefined && queue.add !== undefined;
     if (exact && queue.plan && queue.add) {
@@ -297,6 +332,7 @@ export class EventIngest {
       await replay.setPending(integration, {
         jobIds: planned.map((job) => job.id),
         positions: Object.fromEntries(positions),
+        transport: this.#positions.transport,
       });
       await queue.add(planned);
     } else if (jobs.length > 0) {
@@ -304,7 +340,7 @@ export class EventIngest {
     }
 
     // Checkpoint last: everything up to these ids is now durable outside this process.
-    for (const [channel, replayId] of positions) await replay.checkpoint(integration, channel, replayId);
+    for (const [channel, replayId] of positions) await this.#positions.checkpoint(integration, channel, replayId);
     if (exact) await replay.clearPending(integration);
     await status.eventsEnqueued(lastEvents(outcomes));
     if (this.#options.metrics) {
@@ -323,21 +359,25 @@ export class EventIngest {
   }
 }
 
-function replayIdOf(data: unknown): number | undefined {
+function replayIdOf(data: unknown): ReplayId | undefined {
   if (typeof data !== 'object' || data === null) return undefined;
   const event = (data as { event?: unknown }).event;
   if (typeof event !== 'object' || event === null) return undefined;
-  const replayId = (event as { replayId?: unknown }).replayId;
-  return typeof replayId === 'number' && Number.isInteger(replayId) ? replayId : undefined;
+  return ReplayIdSchema.safeParse((event as { replayId?: unknown }).replayId).data;
 }
 
-function highestReplayIds(items: readonly { channel: string; outcome: EventOutcome }[]): Map<string, number> {
-  const highest = new Map<string, number>();
-  for (const { channel, outcome } of items) {
-    if (outcome.replayId === undefined) continue;
-    highest.set(channel, Math.max(outcome.replayId, highest.get(channel) ?? outcome.replayId));
+/** Each channel's position after the batch: the highest CometD id, or the last opaque (Pub/Sub) one. */
+function latestReplayIds(items: readonly { channel: string; replayId: ReplayId | undefined }[]): Map<string, ReplayId> {
+  const latest = new Map<string, ReplayId>();
+  for (const { channel, replayId } of items) {
+    if (replayId === undefined) continue;
+    const previous = latest.get(channel);
+    latest.set(
+      channel,
+      typeof replayId === 'number' && typeof previous === 'number' ? Math.max(replayId, previous) : replayId,
+    );
   }
-  return highest;
+  return latest;
 }
 
 function lastEvents(

@@ -22,13 +22,9 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { MetricsRecorder } from '../metrics/recorder.ts';
-import type { IntegrationConfig } from '../config/index.ts';
-import type { DeadLetterStore } from '../store/dead-letters.ts';
-import type { ReplayStore } from '../store/replay-store.ts';
 import { NotAuthorizedError } from '../salesforce/errors.ts';
-import type { SalesforceSession, SessionSource } from '../salesforce/session.ts';
-import { Backoff, type BackoffPolicy } from '../salesforce/cometd/backoff.ts';
+import type { SalesforceSession } from '../salesforce/session.ts';
+import { Backoff } from '../salesforce/cometd/backoff.ts';
 import { CometdClient } from '../salesforce/cometd/cometd-client.ts';
 import {
   ChannelUnavailableError,
@@ -39,101 +35,30 @@ import {
   UnknownClientError,
   type CometdError,
 } from '../salesforce/cometd/errors.ts';
-import { EventIngest, type ChangeJobSink, type IngestStats } from './event-ingest.ts';
-import type { StreamStatus } from './stream-status.ts';
+import { EventIngest } from './event-ingest.ts';
+import { PubsubStream } from './pubsub-stream.ts';
+import {
+  DEFAULT_STREAM_TIMINGS,
+  type ChannelState,
+  type IntegrationStreamOptions,
+  type RebuildReason,
+  type StreamState,
+  type StreamStats,
+  type StreamTimings,
+} from './stream-types.ts';
 
-export interface StreamTimings {
-  /** faye request timeout before the server advises one, seconds. @defaultValue 120 */
-  requestTimeoutSeconds: number;
-  /** faye's own handshake/transport retry, seconds. @defaultValue 5 */
-  retrySeconds: number;
-  /** Long-poll time assumed until a connect reply advises one, ms (docs/salesforce.md#key-numbers). @defaultValue 110000 */
-  longPollTimeoutMs: number;
-  /** How much longer than the long-poll timeout a stream may go without a connect reply, ms (docs/salesforce.md#recommended-subscriber-loop: 150 s in all). @defaultValue 40000 */
-  stallMarginMs: number;
-  /** How often the stall watchdog looks, ms. @defaultValue 5000 */
-  watchdogIntervalMs: number;
-  /** Reconciliations requested at first start reach back this far before the subscribe, ms. @defaultValue 60000 */
-  reconcileMarginMs: number;
-  /** After a re-handshake, channels not confirmed within this time are subscribed again, ms. @defaultValue 15000 */
-  resubscribeCheckMs: number;
-  /** Channels that were missing or denied are tried again this often, ms. @defaultValue 600000 */
-  channelRetryMs: number;
-  /** Rebuilds after auth failures, stalls, disconnects and transient errors. @defaultValue 1 s … 60 s */
-  rebuild: BackoffPolicy;
-  /** Per-server or org connection limit: minutes (docs/salesforce.md#streaming-errors). @defaultValue 30 s … 10 min */
-  connectionLimit: BackoffPolicy;
-  /** Daily delivery allocation used up: stay away long. @defaultValue 15 min … 1 h */
-  dailyLimit: BackoffPolicy;
-  /** Events per enqueue round trip. @defaultValue 2000 */
-  maxBatch: number;
-  /** Buffered events at which consumption pauses. @defaultValue 20000 */
-  highWaterMark: number;
-}
-
-export const DEFAULT_STREAM_TIMINGS: StreamTimings = {
-  requestTimeoutSeconds: 120,
-  retrySeconds: 5,
-  longPollTimeoutMs: 110_000,
-  stallMarginMs: 40_000,
-  watchdogIntervalMs: 5_000,
-  reconcileMarginMs: 60_000,
-  resubscribeCheckMs: 15_000,
-  channelRetryMs: 600_000,
-  rebuild: { baseMs: 1_000, ceilingMs: 60_000 },
-  connectionLimit: { baseMs: 30_000, ceilingMs: 600_000 },
-  dailyLimit: { baseMs: 900_000, ceilingMs: 3_600_000 },
-  maxBatch: 2_000,
-  highWaterMark: 20_000,
+export {
+  DEFAULT_STREAM_TIMINGS,
+  type ChannelState,
+  type IntegrationStreamOptions,
+  type RebuildReason,
+  type StreamState,
+  type StreamStats,
+  type StreamTimings,
 };
 
-export type StreamState = 'starting' | 'streaming' | 'backing_off' | 'paused' | 'stopped';
-export type RebuildReason =
-  | 'authentication'
-  | 'token_refreshed'
-  | 'authorized'
-  | 'stall'
-  | 'server_disconnect'
-  | 'connection_limit'
-  | 'daily_limit'
-  | 'backpressure'
-  | 'resubscribe'
-  | 'transient'
-  | 'transport_down'
-  | 'retry';
-export type ChannelState = 'pending' | 'active' | 'failed';
-
-export interface StreamStats {
-  state: StreamState;
-  /** Why the stream is paused (`needs_reauth`, `unauthorized`, `disconnected`). */
-  pausedBecause: string | undefined;
-  clientsBuilt: number;
-  rebuilds: Partial<Record<RebuildReason, number>>;
-  unknownClients: number;
-  rehandshakes: number;
-  replayResets: number;
-  channels: Record<string, ChannelState>;
-  ingest: IngestStats;
-  buffered: number;
-}
-
-export interface IntegrationStreamOptions {
-  integration: IntegrationConfig;
-  tokens: SessionSource;
-  queue: ChangeJobSink;
-  replay: ReplayStore;
-  deadLetters: DeadLetterStore;
-  status: StreamStatus;
-  logger: Logger;
-  metrics?: MetricsRecorder;
-  timings?: Partial<StreamTimings>;
-  /** Uniform in [0, 1) for backoff jitter. @defaultValue Math.random */
-  random?: () => number;
-  /** @defaultValue Date.now */
-  now?: () => number;
-}
-
-export class IntegrationStream {
+/** The CometD transport (`salesforce.transport: cometd`). */
+class CometdStream {
   readonly key: string;
   readonly #options: IntegrationStreamOptions;
   readonly #timings: StreamTimings;
@@ -414,7 +339,7 @@ export class IntegrationStream {
     const positions = new Map<string, number>();
     for (const channel of this.#objects.keys()) {
       const position = this.#ingest.position(channel);
-      if (position !== undefined) positions.set(channel, position);
+      if (typeof position === 'number') positions.set(channel, position);
     }
     return positions;
   }
@@ -588,5 +513,62 @@ export class IntegrationStream {
       this.#channels.set(channel, 'pending');
       client.subscribe(channel);
     }
+  }
+}
+
+/**
+ * One integration's stream over the transport its config names (docs/pubsub.md#choosing-a-transport):
+ * CometD or Pub/Sub, with the same guarantees, stats and controls. The subscriber only ever sees this.
+ */
+export class IntegrationStream {
+  readonly key: string;
+  readonly transport: 'cometd' | 'pubsub';
+  readonly #impl: CometdStream | PubsubStream;
+
+  constructor(options: IntegrationStreamOptions) {
+    this.key = options.integration.key;
+    this.transport = options.integration.salesforce.transport;
+    this.#impl =
+      this.transport === 'pubsub'
+        ? new PubsubStream({ ...options, timings: { ...DEFAULT_STREAM_TIMINGS, ...options.timings } })
+        : new CometdStream(options);
+  }
+
+  get state(): StreamState {
+    return this.#impl.state;
+  }
+
+  stats(): StreamStats {
+    return this.#impl.stats();
+  }
+
+  /** Open the stream (resolves once the first client is built, or the stream is paused). */
+  start(): Promise<void> {
+    return this.#impl.start();
+  }
+
+  /** The token service says the integration is authorised (again): resume a paused stream. */
+  authorized(): void {
+    this.#impl.authorized();
+  }
+
+  /** Another process refreshed the token: move to it if our client still uses the old one. */
+  tokenRefreshed(): Promise<void> {
+    return this.#impl.tokenRefreshed();
+  }
+
+  /** No usable token any more (`needs_reauth`, `disconnected`): stop quietly until `authorized`. */
+  pause(because: string): void {
+    this.#impl.pause(because);
+  }
+
+  /** Stop consuming, then (with `flush`) enqueue and checkpoint what is buffered. */
+  stop(options: { flush?: boolean } = {}): Promise<void> {
+    return this.#impl.stop(options);
+  }
+
+  /** What a killed process leaves: no disconnect, no flush (tests of takeover use it). */
+  abandon(): void {
+    this.#impl.abandon();
   }
 }

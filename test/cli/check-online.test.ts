@@ -38,11 +38,38 @@ describe('sf-cm-bridge check --online', () => {
     await cm.close();
   });
 
-  function configFile(objects: string, cmToken = CM_TOKEN): string {
+  function configFile(objects: string, cmToken = CM_TOKEN, pubsubUrl?: string): string {
     const file = join(mkdtempSync(join(tmpdir(), 'sfcm-online-')), 'bridge.yaml');
-    writeFileSync(file, bridgeConfigYaml(harness.org.url, harness.redis.prefix, { cmUrl: cm.url, cmToken, objects }));
+    writeFileSync(
+      file,
+      bridgeConfigYaml(harness.org.url, harness.redis.prefix, {
+        cmUrl: cm.url,
+        cmToken,
+        objects,
+        ...(pubsubUrl !== undefined ? { transport: { kind: 'pubsub', url: pubsubUrl } } : {}),
+      }),
+    );
     return file;
   }
+
+  it('with transport pubsub: the Pub/Sub endpoint answers and each topic is subscribable, or says which is not', async () => {
+    await authorise(harness.context);
+    const ok = await runCli(['check', '--online', '--config', configFile(GOOD, CM_TOKEN, harness.org.pubsubUrl)]);
+    expect(ok.stdout).toContain('EmailMessage  Pub/Sub topic /data/EmailMessageChangeEvent subscribable');
+    expect(ok.code).toBe(0);
+
+    harness.org.pubsub.denyTopic('/data/EmailMessageChangeEvent', true);
+    const denied = await runCli(['check', '--online', '--config', configFile(GOOD, CM_TOKEN, harness.org.pubsubUrl)]);
+    expect(denied.stdout + denied.stderr).toMatch(
+      /Pub\/Sub topic \/data\/EmailMessageChangeEvent: the integration user may not subscribe/,
+    );
+    expect(denied.code).toBe(1);
+
+    const closed = `127.0.0.1:${await freePort()}`;
+    const down = await runCli(['check', '--online', '--config', configFile(GOOD, CM_TOKEN, closed)]);
+    expect(down.stdout + down.stderr).toContain(`Pub/Sub endpoint ${closed} does not answer`);
+    expect(down.code).toBe(1);
+  });
 
   it('passes when every object, field, relationship path and where clause exists in the org and the source answers', async () => {
     await authorise(harness.context);

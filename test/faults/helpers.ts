@@ -40,6 +40,7 @@ export interface SubscriberProcess {
 }
 
 export interface FaultEnvironment {
+  transport: 'cometd' | 'pubsub';
   org: SimulatedSalesforceOrg;
   redis: TestRedis;
   replay: ReplayStore;
@@ -61,6 +62,7 @@ export function startFaultOrg(cometdTimeoutSeconds = 1): Promise<SimulatedSalesf
   return startSalesforceOrg({
     autoApprove: true,
     cometdTimeoutSeconds,
+    pubsubKeepaliveMs: 1_000,
     connectedApps: [
       {
         clientId: CLIENT_ID,
@@ -115,10 +117,13 @@ export function spawnSubscriber(configFile: string): SubscriberProcess {
 }
 
 /** Org (1 s long-polls) + Redis + the `acme/emails` integration (Case over CDC) authorised via the real OAuth flow. */
-export async function startFaultEnvironment(): Promise<FaultEnvironment> {
+export async function startFaultEnvironment(transport: 'cometd' | 'pubsub' = 'cometd'): Promise<FaultEnvironment> {
   const org = await startFaultOrg();
   const redis = testRedis();
-  const yaml = bridgeConfigYaml(org.url, redis.prefix, { objects: CASE_ONLY });
+  const yaml = bridgeConfigYaml(org.url, redis.prefix, {
+    objects: CASE_ONLY,
+    transport: transport === 'pubsub' ? { kind: 'pubsub', url: org.pubsubUrl } : { kind: 'cometd' },
+  });
   const configFile = join(mkdtempSync(join(tmpdir(), 'sfcm-faults-')), 'bridge.yaml');
   writeFileSync(configFile, yaml);
 
@@ -130,6 +135,7 @@ export async function startFaultEnvironment(): Promise<FaultEnvironment> {
   const queue = new ChangeQueue(redis.redis, redis.prefix, INTEGRATION);
   const processes: SubscriberProcess[] = [];
   return {
+    transport,
     org,
     redis,
     replay,
@@ -146,7 +152,12 @@ export async function startFaultEnvironment(): Promise<FaultEnvironment> {
       return pid === undefined ? undefined : Number(pid);
     },
     changes: () => queuedChanges(queue),
-    position: () => replay.position(INTEGRATION, CASE_CHANNEL),
+    // Pub/Sub ids read as the sandbox's 8-byte big-endian numbers (the bridge never reads them).
+    position: async () => {
+      if (transport === 'cometd') return replay.position(INTEGRATION, CASE_CHANNEL);
+      const stored = (await replay.pubsubPositions(INTEGRATION)).get(CASE_CHANNEL);
+      return stored === undefined ? undefined : Number(stored);
+    },
     async close() {
       for (const running of processes) running.kill('SIGKILL');
       await Promise.all(processes.map((running) => running.exited));
@@ -158,22 +169,38 @@ export async function startFaultEnvironment(): Promise<FaultEnvironment> {
 }
 
 /** Replay ids the org has given to subscriptions of clients not in `known`, on `channel`. */
-export function newSubscriptions(org: SimulatedSalesforceOrg, known: ReadonlySet<string>, channel = CASE_CHANNEL) {
-  return org.streaming.counters().subscriptions.filter((s) => s.channel === channel && !known.has(s.clientId));
+/**
+ * Subscribes to `channel` the org saw that are not in `known`, with where each started (the replay id,
+ * -1/LATEST, -2/EARLIEST). CometD subscriptions are known by client id, Pub/Sub ones by call number.
+ */
+export function newSubscriptions(
+  env: Pick<FaultEnvironment, 'org' | 'transport'>,
+  known: ReadonlySet<string>,
+  channel = CASE_CHANNEL,
+): { id: string; replayFrom: number | string }[] {
+  if (env.transport === 'cometd')
+    return env.org.streaming
+      .counters()
+      .subscriptions.filter((s) => s.channel === channel && !known.has(s.clientId))
+      .map((s) => ({ id: s.clientId, replayFrom: s.replayFrom }));
+  return env.org.pubsub
+    .counters()
+    .starts.map((s, i) => ({ id: `call-${i}`, topic: s.topic, replayFrom: s.from }))
+    .filter((s) => s.topic === channel && !known.has(s.id))
+    .map(({ id, replayFrom }) => ({ id, replayFrom }));
 }
 
-/** Client ids the org knows right now. */
-export function clientIds(org: SimulatedSalesforceOrg): Set<string> {
-  return new Set(org.streaming.counters().subscriptions.map((s) => s.clientId));
+/** Every subscription the org has seen so far. */
+export function clientIds(env: Pick<FaultEnvironment, 'org' | 'transport'>): Set<string> {
+  return new Set(newSubscriptions(env, new Set()).map((s) => s.id));
 }
 
-/** Wait until some process holds the lease and its client has subscribed to `channel`; returns that pid. */
 export async function activeSubscriber(
   env: FaultEnvironment,
   known: ReadonlySet<string> = new Set(),
   timeoutMs = 15_000,
 ): Promise<number> {
-  await eventually(() => newSubscriptions(env.org, known).length > 0, timeoutMs, 50);
+  await eventually(() => newSubscriptions(env, known).length > 0, timeoutMs, 50);
   return eventually(() => env.leaseHolderPid(), 2_000);
 }
 

@@ -24,16 +24,27 @@ const TAKEOVER_MS = 15_000;
 const CHUNKS = 20;
 const PER_CHUNK = 1_000;
 
-describe('subscriber processes killed with SIGKILL', () => {
+describe.each(['cometd', 'pubsub'] as const)('subscriber processes killed with SIGKILL (%s)', (transport) => {
   let env: FaultEnvironment;
 
   beforeEach(async () => {
-    env = await startFaultEnvironment();
+    env = await startFaultEnvironment(transport);
   });
 
   afterEach(async () => {
     await env.close();
   });
+
+  /** CometD sessions, or open Subscribe calls on the Case topic. */
+  const liveClients = () =>
+    transport === 'cometd'
+      ? env.org.streaming.counters().activeClients
+      : (env.org.pubsub.counters().openStreams[CASE_CHANNEL] ?? 0);
+  /** Held CometD long-polls, or open Subscribe calls. */
+  const liveConnections = () =>
+    transport === 'cometd'
+      ? env.org.streaming.counters().openLongPolls
+      : (env.org.pubsub.counters().openStreams[CASE_CHANNEL] ?? 0);
 
   /** One event through the stream, so the channel has a stored position. */
   async function warmUp(): Promise<number> {
@@ -81,7 +92,10 @@ describe('subscriber processes killed with SIGKILL', () => {
   async function expectedResumePosition(): Promise<number | undefined> {
     const stored = await env.position();
     const pending = await env.replay.pending(INTEGRATION);
-    if (pending && (await env.queue.allExist(pending.jobIds))) return pending.positions[CASE_CHANNEL] ?? stored;
+    if (pending && (await env.queue.allExist(pending.jobIds))) {
+      const crashed = pending.positions[CASE_CHANNEL];
+      return crashed === undefined ? stored : Number(crashed);
+    }
     return stored;
   }
 
@@ -102,7 +116,7 @@ describe('subscriber processes killed with SIGKILL', () => {
       const first = env.startSubscriber();
       await activeSubscriber(env);
       const warm = await warmUp();
-      const known = clientIds(env.org);
+      const known = clientIds(env);
 
       const { ids, positionAtKill, lastAtKill, changesAtKill } = await burstAndKill(first);
       // Killed mid-burst: part of it was in the queue, the rest not yet checkpointed.
@@ -116,7 +130,7 @@ describe('subscriber processes killed with SIGKILL', () => {
       // The dead process's lease runs out (ttl 10 s) before the restarted one may stream.
       await activeSubscriber(env, known, TAKEOVER_MS + 5_000);
       expect(await env.leaseHolderPid()).toBe(second.pid);
-      const resumed = newSubscriptions(env.org, known);
+      const resumed = newSubscriptions(env, known);
       expect(
         resumed.map((s) => s.replayFrom),
         second.output(),
@@ -141,11 +155,11 @@ describe('subscriber processes killed with SIGKILL', () => {
       const standby = processes.find((p) => p.pid !== leaderPid);
       if (!leader || !standby)
         throw new Error(`lease held by ${leaderPid}, not one of ${processes.map((p) => p.pid).join(', ')}`);
-      // Exactly one CometD client in the org: the standby never connects.
-      expect(env.org.streaming.counters().activeClients).toBe(1);
+      // Exactly one client in the org: the standby never connects.
+      expect(liveClients()).toBe(1);
       const warm = await warmUp();
-      expect(env.org.streaming.counters().activeClients).toBe(1);
-      const known = clientIds(env.org);
+      expect(liveClients()).toBe(1);
+      const known = clientIds(env);
 
       const { ids, killedAt, positionAtKill, lastAtKill } = await burstAndKill(leader);
       expect(positionAtKill).toBeLessThan(lastAtKill);
@@ -157,7 +171,7 @@ describe('subscriber processes killed with SIGKILL', () => {
       await activeSubscriber(env, known, TAKEOVER_MS + 1_000);
       expect(Date.now() - killedAt).toBeLessThan(TAKEOVER_MS);
       expect(await env.leaseHolderPid()).toBe(standby.pid);
-      const resumed = newSubscriptions(env.org, known);
+      const resumed = newSubscriptions(env, known);
       expect(
         resumed.map((s) => s.replayFrom),
         standby.output(),
@@ -168,9 +182,10 @@ describe('subscriber processes killed with SIGKILL', () => {
       const { missing, mismatched } = missingOrMismatched(await env.changes(), [...ids, during]);
       expect(missing).toEqual([]);
       expect(mismatched).toEqual([]);
-      // One live client: the new leader's (the dead one's session lingers until it times out, but holds no long-poll).
-      await eventually(() => env.org.streaming.counters().openLongPolls === 1, 5_000);
-      expect(env.org.streaming.counters().openLongPolls).toBe(1);
+      // One live client: the new leader's (a dead CometD session lingers until it times out, but holds no
+      // long-poll; a dead process's Subscribe call ends with its connection).
+      await eventually(() => liveConnections() === 1, 5_000);
+      expect(liveConnections()).toBe(1);
     },
   );
 });

@@ -43,6 +43,8 @@ export interface BridgeConfigOptions {
   server?: string;
   /** Where Redis is: the `redis:` lines other than `prefix`, each indented by 2 spaces (default: the test Redis). */
   redis?: string;
+  /** `salesforce.transport` and, for pubsub, the org's `pubsubUrl` (default: cometd). */
+  transport?: { kind: 'cometd' } | { kind: 'pubsub'; url: string };
 }
 
 export const DEFAULT_OBJECTS_YAML = `      EmailMessage:
@@ -67,6 +69,7 @@ integrations:
       clientId: ${CLIENT_ID}
       clientSecret: ${CLIENT_SECRET}
       pkce: ${options.pkce === false ? 'false' : 'true'}
+${options.transport?.kind === 'pubsub' ? `      transport: pubsub\n      pubsubUrl: "${options.transport.url}"` : ''}
     target: { url: "${options.cmUrl ?? 'http://127.0.0.1:9/reinfer_'}", token: ${options.cmToken ?? 'cm-token-value'}, project: acme, source: emails }
     objects:
 ${options.objects ?? DEFAULT_OBJECTS_YAML}
@@ -80,6 +83,8 @@ export async function startBridgeHarness(
     rotateRefreshTokens?: boolean;
     /** External Client App policies of the org's app (default: open). */
     policies?: AppPolicies;
+    /** Stream over the org's Pub/Sub API instead of CometD. */
+    pubsub?: boolean;
   } = {},
 ): Promise<BridgeHarness> {
   const org = await startSalesforceOrg({
@@ -96,7 +101,14 @@ export async function startBridgeHarness(
     ...options.org,
   });
   const redis = testRedis();
-  const config = loadConfigText(bridgeConfigYaml(org.url, redis.prefix, options), 'test.yaml', {});
+  const config = loadConfigText(
+    bridgeConfigYaml(org.url, redis.prefix, {
+      ...options,
+      ...(options.pubsub ? { transport: { kind: 'pubsub', url: org.pubsubUrl } } : {}),
+    }),
+    'test.yaml',
+    {},
+  );
   const logLines: string[] = [];
   const scrubber = new SecretScrubber();
   const logger = createLogger({

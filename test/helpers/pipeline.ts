@@ -15,6 +15,8 @@ export async function startAuthorisedPipeline(options: {
   cmToken: string;
   basePath?: string;
   org?: Partial<SalesforceOrgOptions>;
+  /** Stream over the org's Pub/Sub API instead of CometD. */
+  pubsub?: boolean;
 }): Promise<AuthorisedPipeline> {
   const cm = await startCommunicationsMining({
     basePath: options.basePath ?? '/org/tenant/reinfer_',
@@ -26,6 +28,7 @@ export async function startAuthorisedPipeline(options: {
     cmToken: options.cmToken,
     objects: options.objects,
     ...(options.org ? { org: options.org } : {}),
+    ...(options.pubsub ? { pubsub: true } : {}),
   });
   await authorise(harness.context);
   return {

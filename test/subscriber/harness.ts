@@ -43,8 +43,16 @@ export const FAST: SubscriberOptions = {
     rebuild: { baseMs: 50, ceilingMs: 400 },
     connectionLimit: { baseMs: 300, ceilingMs: 600 },
     dailyLimit: { baseMs: 600, ceilingMs: 900 },
+    // The org's Pub/Sub keepalive comes every 500 ms (PUBSUB_KEEPALIVE_MS).
+    pubsubSilenceMs: 2_500,
   },
 };
+
+/** Both transports, for `describe.each` over the streaming suites. */
+export const TRANSPORTS = ['cometd', 'pubsub'] as const;
+export type TestTransport = (typeof TRANSPORTS)[number];
+/** The sandbox org's Pub/Sub keepalive period in these tests. */
+export const PUBSUB_KEEPALIVE_MS = 500;
 
 const OBJECTS = `      EmailMessage:
         comment: { body: TextBody }
@@ -74,15 +82,28 @@ export interface SubscriberHarness {
   jobIds(): Promise<string[]>;
   /** Deterministic ids of every change in the queue, sorted (duplicates kept). */
   changeIds(): Promise<string[]>;
+  transport: TestTransport;
+  /**
+   * The channel's stored position as the org's replay id: CometD's as stored, Pub/Sub's read from its
+   * bytes (the sandbox's 8-byte big-endian encoding; the bridge itself never reads them).
+   */
   position(channel: string): Promise<number | undefined>;
+  /** Stream clients the org holds: CometD sessions, or Pub/Sub Subscribe calls on the busiest topic. */
+  activeClients(): number;
+  /** Where the latest subscribe to `channel` started: the replay id (as a number), -1/LATEST, -2/EARLIEST. */
+  lastStart(channel: string): number | string | undefined;
   reconcileRequest(object: string): Promise<ReconcileRequest | undefined>;
   close(): Promise<void>;
 }
 
-export async function startSubscriberHarness(org: Partial<SalesforceOrgOptions> = {}): Promise<SubscriberHarness> {
+export async function startSubscriberHarness(
+  org: Partial<SalesforceOrgOptions> = {},
+  transport: TestTransport = 'cometd',
+): Promise<SubscriberHarness> {
   const sf = await startSalesforceOrg({
     autoApprove: true,
     cometdTimeoutSeconds: 1,
+    pubsubKeepaliveMs: PUBSUB_KEEPALIVE_MS,
     connectedApps: [
       {
         clientId: CLIENT_ID,
@@ -95,7 +116,10 @@ export async function startSubscriberHarness(org: Partial<SalesforceOrgOptions> 
   });
   const redis = testRedis();
   const config = loadConfigText(
-    bridgeConfigYaml(sf.url, redis.prefix, { objects: OBJECTS }),
+    bridgeConfigYaml(sf.url, redis.prefix, {
+      objects: OBJECTS,
+      transport: transport === 'pubsub' ? { kind: 'pubsub', url: sf.pubsubUrl } : { kind: 'cometd' },
+    }),
     'subscriber-test.yaml',
     {},
   );
@@ -128,7 +152,7 @@ export async function startSubscriberHarness(org: Partial<SalesforceOrgOptions> 
     },
     async jobs() {
       const jobs = await changeQueue.queue.getJobs(ALL_STATES);
-      return jobs.flatMap((job) => job.data.changes).sort((a, b) => (a.replayId ?? 0) - (b.replayId ?? 0));
+      return jobs.flatMap((job) => job.data.changes).sort((a, b) => Number(a.replayId ?? 0) - Number(b.replayId ?? 0));
     },
     async changeIds() {
       const jobs = await changeQueue.queue.getJobs(ALL_STATES);
@@ -140,7 +164,27 @@ export async function startSubscriberHarness(org: Partial<SalesforceOrgOptions> 
       const jobs = await changeQueue.queue.getJobs(ALL_STATES);
       return jobs.map((job) => job.id ?? '').sort();
     },
-    position: (channel) => replay.position(INTEGRATION, channel),
+    transport,
+    activeClients() {
+      if (transport === 'cometd') return sf.counters().streaming.activeClients;
+      return Math.max(0, ...Object.values(sf.counters().pubsub.openStreams));
+    },
+    lastStart(channel) {
+      if (transport === 'cometd')
+        return sf
+          .counters()
+          .streaming.subscriptions.filter((s) => s.channel === channel)
+          .at(-1)?.replayFrom;
+      return sf
+        .counters()
+        .pubsub.starts.filter((s) => s.topic === channel)
+        .at(-1)?.from;
+    },
+    async position(channel) {
+      if (transport === 'cometd') return replay.position(INTEGRATION, channel);
+      const stored = (await replay.pubsubPositions(INTEGRATION)).get(channel);
+      return stored === undefined ? undefined : Number(stored);
+    },
     async reconcileRequest(object) {
       const raw = await redis.redis.hget(integrationKeys(redis.prefix, INTEGRATION).reconcileRequests(), object);
       return raw === null ? undefined : (JSON.parse(raw) as ReconcileRequest);

@@ -13,7 +13,7 @@
  * - Anything that does not fit the schema → a dead letter with the reason; never a crash.
  */
 import { z } from 'zod';
-import type { ChangeJob, ChangeKind } from '../../model/change.ts';
+import { ReplayIdSchema, type ChangeJob, type ChangeKind, type ReplayId } from '../../model/change.ts';
 import { SALESFORCE_ID } from '../../model/record-id.ts';
 
 /** `001*`: every record of the object (custom field type conversions, docs/salesforce.md#changeeventheader). */
@@ -46,15 +46,18 @@ export const ChangeEventHeaderSchema = z
   })
   .loose();
 
-/** The `data` of a CDC delivery as the faye listener receives it (docs/salesforce.md#change-event-message). */
+/**
+ * The `data` of a CDC delivery as the faye listener receives it (docs/salesforce.md#change-event-message),
+ * or a decoded Pub/Sub event in the same shape, its replay id as `0x…` (docs/pubsub.md#replay-positions).
+ */
 export const ChangeEventMessageSchema = z.object({
   schema: z.string().optional(),
   payload: z.object({ ChangeEventHeader: ChangeEventHeaderSchema }).loose(),
-  event: z.object({ replayId: z.number().int() }),
+  event: z.object({ replayId: ReplayIdSchema }),
 });
 export type ChangeEventMessage = z.infer<typeof ChangeEventMessageSchema>;
 
-const ReplayIdOnlySchema = z.object({ event: z.object({ replayId: z.number().int() }) });
+const ReplayIdOnlySchema = z.object({ event: z.object({ replayId: ReplayIdSchema }) });
 
 export interface EventContext {
   integration: string;
@@ -66,11 +69,11 @@ export interface EventContext {
 }
 
 export type EventOutcome =
-  | { type: 'changes'; replayId: number; commitTimestamp: number; jobs: ChangeJob[] }
-  | { type: 'reconcile'; replayId: number; commitTimestamp: number; reason: string }
+  | { type: 'changes'; replayId: ReplayId; commitTimestamp: number; jobs: ChangeJob[] }
+  | { type: 'reconcile'; replayId: ReplayId; commitTimestamp: number; reason: string }
   | {
       type: 'malformed';
-      replayId: number | undefined;
+      replayId: ReplayId | undefined;
       reason: string;
       recordId?: string | undefined;
       payload: unknown;

@@ -41,7 +41,8 @@ export const adminRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asyn
   app.get('/integrations/:project/:name', async (request, reply) => {
     const integration = integrationOf(request.params, reply);
     if (!integration) return reply;
-    const positions = await replay.positions(integration.key);
+    // The position of the transport in use (docs/pubsub.md#replay-positions).
+    const positions = await replay.transport(integration.salesforce.transport).positions(integration.key);
     const channels = integration.objects
       .filter((object) => object.mode === 'cdc')
       .map((object) => ({

@@ -144,10 +144,33 @@ export class ChangeEventLog {
     return this.append({ ChangeEventHeader: header, ...(changeType === 'DELETE' ? {} : fields) });
   }
 
-  /** Retained events on `channel` with a replay id greater than `afterReplayId`, oldest first. */
-  eventsAfter(afterReplayId: number, channel?: string): LoggedChangeEvent[] {
+  /** Retained events on `channel` with a replay id greater than `afterReplayId`, oldest first (at most `limit`). */
+  eventsAfter(afterReplayId: number, channel?: string, limit = Infinity): LoggedChangeEvent[] {
     this.expire();
-    return this.events.filter((e) => e.replayId > afterReplayId && (!channel || e.channels.includes(channel)));
+    // Replay ids grow: binary-search the first one after `afterReplayId`, so paging through a large log stays cheap.
+    let low = 0;
+    let high = this.events.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if ((this.events[mid]?.replayId ?? Infinity) > afterReplayId) high = mid;
+      else low = mid + 1;
+    }
+    const out: LoggedChangeEvent[] = [];
+    for (let i = low; i < this.events.length && out.length < limit; i++) {
+      const event = this.events[i];
+      if (event && (!channel || event.channels.includes(channel))) out.push(event);
+    }
+    return out;
+  }
+
+  /** Metadata of a CDC object (for its Avro schema). */
+  objectMeta(entityName: string): ObjectMeta | undefined {
+    return this.objectsByName.get(entityName);
+  }
+
+  /** Every CDC object. */
+  cdcObjects(): ObjectMeta[] {
+    return [...this.objectsByName.values()];
   }
 
   /** Every retained event, oldest first. */
@@ -233,7 +256,7 @@ export class ChangeEventLog {
 }
 
 /** A stable 22-char stand-in for the Avro schema fingerprint of an object's change event. */
-function schemaIdOf(meta: ObjectMeta): string {
+export function schemaIdOf(meta: ObjectMeta): string {
   const fingerprint = meta.fields.map((f) => `${f.name}:${f.type}`).join(',');
   return createHash('sha256').update(`${meta.name}|${fingerprint}`).digest('base64url').slice(0, 22);
 }

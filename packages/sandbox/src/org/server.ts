@@ -21,6 +21,7 @@ import {
 import type { BulkQueryControl } from './bulk.ts';
 import { createRestApi, type RestControl, type RestCounters } from './rest.ts';
 import { createOrgStore, type OrgStoreWithEvents } from './store.ts';
+import { startPubsubEndpoint, type PubsubControl, type PubsubCounters } from './pubsub.ts';
 
 /** URI length limit; URI plus headers share the same budget (docs/salesforce.md#key-numbers). */
 export const MAX_URI_BYTES = 16_384;
@@ -44,6 +45,8 @@ export interface SalesforceOrgOptions {
   retentionMs?: number;
   /** Long-poll hold of `/meta/connect`, seconds. @defaultValue 110 */
   cometdTimeoutSeconds?: number;
+  /** Longest silence of a Pub/Sub Subscribe call before a keepalive response, ms. @defaultValue 270 000 */
+  pubsubKeepaliveMs?: number;
   /** @defaultValue 100,000 */
   dailyApiLimit?: number;
   /** Cap on query pages below Salesforce's 2,000, to force paging in tests. @defaultValue 2000 */
@@ -63,6 +66,7 @@ export interface SalesforceOrgCounters {
   oauth: OAuthCounters;
   events: { retained: number; lastReplayId: number };
   streaming: StreamingCounters;
+  pubsub: PubsubCounters;
 }
 
 export interface SimulatedSalesforceOrg {
@@ -72,6 +76,10 @@ export interface SimulatedSalesforceOrg {
   events: ChangeEventLog;
   /** CometD fault injection and counters (`/cometd/<version>`). */
   streaming: StreamingControl;
+  /** The Pub/Sub API's `host:port` (plaintext gRPC on loopback: the bridge's `salesforce.pubsubUrl`). */
+  pubsubUrl: string;
+  /** Pub/Sub fault injection and counters. */
+  pubsub: PubsubControl;
   oauth: OAuthControl;
   rest: RestControl;
   /** Bulk API 2.0 query jobs: timing, failures, which result pages were read. */
@@ -131,6 +139,13 @@ export async function startSalesforceOrg(opts: SalesforceOrgOptions = {}): Promi
     orgId: integrationUser.orgId,
     ...(opts.cometdTimeoutSeconds !== undefined ? { timeoutSeconds: opts.cometdTimeoutSeconds } : {}),
   });
+  const pubsub = await startPubsubEndpoint({
+    log: events,
+    auth: oauth,
+    orgId: integrationUser.orgId,
+    ...(opts.host !== undefined ? { host: opts.host } : {}),
+    ...(opts.pubsubKeepaliveMs !== undefined ? { keepaliveMs: opts.pubsubKeepaliveMs } : {}),
+  });
   const rest = createRestApi({
     source: store,
     auth: oauth,
@@ -168,6 +183,7 @@ export async function startSalesforceOrg(opts: SalesforceOrgOptions = {}): Promi
     oauth: oauth.control.counters(),
     events: { retained: events.retained().length, lastReplayId: events.lastReplayId() },
     streaming: cometd.control.counters(),
+    pubsub: pubsub.control.counters(),
   });
 
   // Every response is dated by the org's own clock, as Salesforce's are: the bridge reads "now" on
@@ -202,13 +218,16 @@ export async function startSalesforceOrg(opts: SalesforceOrgOptions = {}): Promi
     store,
     events,
     streaming: cometd.control,
+    pubsubUrl: pubsub.url,
+    pubsub: pubsub.control,
     oauth: oauth.control,
     rest: rest.control,
     bulk: rest.bulk,
     counters,
     async close() {
       stopFollowing();
-      // Open long-polls end first, or the HTTP server would wait for them.
+      // Open long-polls and Subscribe calls end first, or the servers would wait for them.
+      await pubsub.close();
       await cometd.close();
       await app.close();
     },
