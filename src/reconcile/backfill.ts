@@ -166,7 +166,7 @@ export async function runBackfill(
 }
 
 /** How far through the time range the cursor is (records come in SystemModstamp order). */
-function fractionDone(checkpoint: BackfillCheckpoint, now: number): number | undefined {
+export function fractionDone(checkpoint: BackfillCheckpoint, now: number): number | undefined {
   const low = checkpoint.since ?? checkpoint.firstStamp;
   if (low === undefined || !checkpoint.cursor) return checkpoint.cursor ? undefined : 0;
   const span = now - low;
