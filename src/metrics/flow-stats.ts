@@ -80,7 +80,8 @@ export class FlowStats {
     for (const [field, by] of counts) pipeline.hincrby(minute, field, by).hincrby(hour, field, by);
     for (const [field, by] of latencies) pipeline.hincrby(minute, field, by);
     pipeline.expire(minute, MINUTE_TTL_S).expire(hour, HOUR_TTL_S);
-    if (pushed.size > 0) pipeline.hset(keys.lastPush(), Object.fromEntries([...pushed].map((o) => [o, String(now)])));
+    // GT: workers finish out of order; the last push only ever moves forward.
+    for (const object of pushed) pipeline.zadd(keys.lastPush(), 'GT', now, object);
     try {
       await pipeline.exec();
     } catch {
@@ -96,13 +97,12 @@ export class FlowStats {
     const pipeline = this.redis.pipeline();
     for (let i = MINUTES_SHOWN - 1; i >= 0; i--) pipeline.hgetall(keys.flowMinute(thisMinute - i));
     for (let i = HOURS_SHOWN - 1; i >= 0; i--) pipeline.hgetall(keys.flowHour(thisHour - i));
-    pipeline.hgetall(keys.lastPush());
-    const replies = ((await pipeline.exec()) ?? []).map(([error, value]) =>
-      error ? {} : (value as Record<string, string>),
-    );
-    const minutes = replies.slice(0, MINUTES_SHOWN);
-    const hours = replies.slice(MINUTES_SHOWN, MINUTES_SHOWN + HOURS_SHOWN);
-    const lastPush = replies[MINUTES_SHOWN + HOURS_SHOWN] ?? {};
+    pipeline.zrange(keys.lastPush(), 0, -1, 'WITHSCORES');
+    const replies = ((await pipeline.exec()) ?? []).map(([error, value]) => (error ? undefined : value));
+    const hashes = replies.map((value) => (value ?? {}) as Record<string, string>);
+    const minutes = hashes.slice(0, MINUTES_SHOWN);
+    const hours = hashes.slice(MINUTES_SHOWN, MINUTES_SHOWN + HOURS_SHOWN);
+    const lastPush = pairs(replies[MINUTES_SHOWN + HOURS_SHOWN]);
     const flows = new Map<string, ObjectFlow>();
     for (const object of objects) {
       const perMinute = minutes.map((hash) => FLOW_OUTCOMES.reduce((sum, o) => sum + count(hash, object, o), 0));
@@ -123,6 +123,14 @@ export class FlowStats {
     }
     return flows;
   }
+}
+
+/** `[member, score, member, score…]` (ZRANGE WITHSCORES) as an object. */
+function pairs(reply: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!Array.isArray(reply)) return out;
+  for (let i = 0; i + 1 < reply.length; i += 2) out[String(reply[i])] = String(reply[i + 1]);
+  return out;
 }
 
 function count(hash: Record<string, string>, object: string, what: string): number {

@@ -88,7 +88,7 @@ export function integrationKeys(prefix: string, integration: string) {
     flowMinute: (minute: number) => `${base}:flow:minute:${minute}`,
     /** Changes processed in one hour (hash `object|outcome` → count; TTL 26 h). */
     flowHour: (hour: number) => `${base}:flow:hour:${hour}`,
-    /** When each object's last push or delete was accepted by Communications Mining (hash object → epoch ms). */
+    /** When each object's last push or delete was accepted by Communications Mining (sorted set: object, score epoch ms). */
     lastPush: () => `${base}:last-push`,
     /** Salesforce API usage as last reported (hash): used, max, at. */
     apiUsage: () => `${base}:api-usage`,
