@@ -15,9 +15,10 @@ const INTEGRATION = 'acme/emails';
 const bearer = { authorization: `Bearer ${ADMIN_TOKEN}` };
 
 describe('status page as an ops console', () => {
-  let bridge: ConsoleBridge;
+  let bridge: ConsoleBridge | undefined;
   let admin: Browser;
 
+  const running = () => bridge as ConsoleBridge;
   beforeAll(async () => {
     bridge = await startConsoleBridge();
     admin = await adminBrowser(bridge.app);
@@ -27,8 +28,8 @@ describe('status page as an ops console', () => {
   });
 
   it('shows what the workers did per object: the chart, last-hour and 24 h counts, last push, commit → comment', async () => {
-    await bridge.syncCases(12, 'flow');
-    const flows = new FlowStats(bridge.harness.redis.redis, bridge.harness.config.redis.prefix);
+    await running().syncCases(12, 'flow');
+    const flows = new FlowStats(running().harness.redis.redis, running().harness.config.redis.prefix);
     const flow = await eventually(async () => {
       const read = (await flows.read(INTEGRATION, ['Case'])).get('Case');
       return read && read.lastHour.pushed >= 12 ? read : undefined;
@@ -59,8 +60,8 @@ describe('status page as an ops console', () => {
     expect(live.statusCode).toBe(200);
     expect(live.body).toMatch(/^<div class="live" id="live-0"><h2>acme\/emails <span class="badge authorized">/);
     expect(live.body).not.toContain('<form');
-    expect((await bridge.app.inject({ method: 'GET', url: '/status/live' })).statusCode).toBe(401);
-    const script = await bridge.app.inject({ method: 'GET', url: '/assets/status.js' });
+    expect((await running().app.inject({ method: 'GET', url: '/status/live' })).statusCode).toBe(401);
+    const script = await running().app.inject({ method: 'GET', url: '/assets/status.js' });
     expect(script.headers['content-type']).toBe('text/javascript; charset=utf-8');
     expect(script.body).toContain("fetch('/status/live'");
   });
@@ -76,7 +77,7 @@ describe('status page as an ops console', () => {
     expect(decodeURIComponent(String(backfill.headers.location))).toContain(
       'Backfill of acme/emails (EmailMessage, Case, all records) started',
     );
-    const { redis, config } = bridge.harness;
+    const { redis, config } = running().harness;
     await eventually(
       async () => (await readBackfillCheckpoint(redis.redis, config.redis.prefix, INTEGRATION, 'Case'))?.finishedAt,
       20_000,
@@ -101,7 +102,7 @@ describe('status page as an ops console', () => {
         headers: { origin: 'https://evil.example.com' },
       });
       expect(evil.statusCode, action).toBe(403);
-      const anonymous = await bridge.app.inject({
+      const anonymous = await running().app.inject({
         method: 'POST',
         url,
         payload: { integration: INTEGRATION, confirm: 'yes' },
@@ -109,13 +110,13 @@ describe('status page as an ops console', () => {
       });
       expect(anonymous.statusCode, action).toBe(401);
     }
-    const status = await bridge.app.inject({ method: 'GET', url: `/api/integrations/acme/emails`, headers: bearer });
+    const status = await running().app.inject({ method: 'GET', url: `/api/integrations/acme/emails`, headers: bearer });
     expect(status.json()).toMatchObject({ auth: { state: 'authorized' } });
   });
 
   it('dead-letters page: filter by object and text, page, link to lookup and preview, retry all that match', async () => {
-    const { deadLetters } = bridge.harness.context;
-    const cases = await bridge.syncCases(3, 'letter');
+    const { deadLetters } = running().harness.context;
+    const cases = await running().syncCases(3, 'letter');
     for (let i = 0; i < 55; i++)
       await deadLetters.add({
         integration: INTEGRATION,
@@ -169,7 +170,7 @@ describe('status page as an ops console', () => {
     expect(page.body).toContain(
       '<select name="target" aria-label="Object"><optgroup label="acme/emails"><option value="acme/emails|EmailMessage">EmailMessage</option><option value="acme/emails|Case">Case</option></optgroup></select>',
     );
-    const [id] = await bridge.syncCases(1, 'preview');
+    const [id] = await running().syncCases(1, 'preview');
     const preview = await admin.get(`/status/preview?target=${encodeURIComponent('acme/emails|Case')}&recordId=${id}`);
     expect(preview.statusCode).toBe(200);
     expect(preview.body).toContain(`<h1>Case ${id} would become</h1>`);
@@ -184,11 +185,11 @@ describe('status page as an ops console', () => {
     expect(ask.statusCode).toBe(200);
     expect(ask.body).toContain('<h1>Disconnect acme/emails?</h1>');
     expect(ask.body).toContain('<input type="hidden" name="confirm" value="yes">');
-    expect((await bridge.harness.context.tokens.store.status(INTEGRATION)).state).toBe('authorized');
+    expect((await running().harness.context.tokens.store.status(INTEGRATION)).state).toBe('authorized');
 
     const done = await admin.post('/status/actions/disconnect', { integration: INTEGRATION, confirm: 'yes' });
     expect(done.statusCode).toBe(303);
     expect(decodeURIComponent(String(done.headers.location))).toMatch(/^\/\?notice=acme\/emails disconnected/);
-    expect((await bridge.harness.context.tokens.store.status(INTEGRATION)).state).toBe('unauthorized');
+    expect((await running().harness.context.tokens.store.status(INTEGRATION)).state).toBe('unauthorized');
   }, 30_000);
 });

@@ -34,8 +34,7 @@ type FilterValues = z.infer<typeof Filter>;
 /** The page's URL for a filter and page number (also where a retry lands back). */
 export function deadLettersPath(filter: FilterValues & { page?: number; notice?: string }): string {
   const params = new URLSearchParams();
-  for (const [name, value] of Object.entries(filter))
-    if (value) params.set(name, String(value));
+  for (const [name, value] of Object.entries(filter)) if (value) params.set(name, String(value));
   return `/status/dead-letters?${params.toString()}`;
 }
 
