@@ -52,12 +52,12 @@ h3{font-size:16px;margin:0 0 6px} .muted{color:#5b6475;font-size:13px;font-weigh
 button.danger{background:#b42318} button.secondary,a.secondary{background:#eceef2;color:#1d2433}
 .objects{display:grid;grid-template-columns:repeat(auto-fit,minmax(280px,1fr));gap:12px;margin:12px 0}
 .object{border:1px solid #eceef2;border-radius:6px;padding:10px 12px;min-width:0}
-figure.chart{margin:0} svg.chart{display:block;width:100%;height:64px;background:#f6f7f9}
+progress{max-width:100%;vertical-align:middle} dd{min-width:0} figure.chart{margin:0} svg.chart{display:block;width:100%;height:64px;background:#f6f7f9}
 figcaption{display:flex;justify-content:space-between;gap:8px;font-size:12px;color:#5b6475}
 .actions{display:flex;flex-wrap:wrap;gap:8px 16px;align-items:center;margin:12px 0 4px} .actions form{margin:0}
 form.filters{display:flex;flex-wrap:wrap;gap:8px;align-items:end}
 nav.pages{display:flex;flex-wrap:wrap;gap:12px;margin:12px 0}
-@media (max-width:640px){main{padding:12px} .card{padding:12px} table,thead,tbody,tr,th,td{display:block} thead{display:none} tr{border-bottom:1px solid #dde1e8;padding:6px 0} td{border:0;padding:2px 0}}
+@media (max-width:640px){main{padding:12px} .card{padding:12px} table,thead,tbody,tr,th,td{display:block} thead{display:none} tr{border-bottom:1px solid #dde1e8;padding:6px 0} td{border:0;padding:2px 0} .object dl{grid-template-columns:1fr;gap:0} .object dd{margin:0 0 6px}}
 `;
 
 /** The CSP source of the one inline stylesheet: pages carry no other inline code (docs/security.md). */

@@ -126,17 +126,19 @@ describe('OAuth in a real browser', () => {
       await page.fill('input[name="token"]', ADMIN_TOKEN);
       await page.click('button[type="submit"]');
     }
-    expect(await page.textContent('[data-integration="acme/emails"]')).toContain('rejected for the test');
+    await page.goto(`${publicUrl}/status/dead-letters?integration=acme%2Femails`);
+    expect(await page.textContent('main')).toContain('rejected for the test');
     await page.click(`form[action="/status/dead-letters/retry"]:has(input[value="${letter.id}"]) button`);
     expect(await page.textContent('.notice.ok')).toBe(`Retrying EmailMessage ${record.Id}.`);
     expect(await context!.deadLetters.count('acme/emails')).toBe(0);
+    await page.goto(`${publicUrl}/`);
 
     await page.fill('form[action="/status/record"] input[name="recordId"]', String(record.Id));
     await page.click('form[action="/status/record"] button');
     expect(await page.textContent('h1')).toBe(`Where is ${record.Id}?`);
     await page.goBack();
 
-    await page.fill('form[action="/status/preview"] input[name="object"]', 'EmailMessage');
+    await page.selectOption('form[action="/status/preview"] select[name="target"]', 'acme/emails|EmailMessage');
     await page.fill('form[action="/status/preview"] input[name="recordId"]', String(record.Id));
     await page.click('form[action="/status/preview"] button');
     const preview = JSON.parse((await page.textContent('pre')) ?? '{}') as {
