@@ -62,3 +62,13 @@ export const LATENCY_HISTOGRAM = {
   help: 'Time from a change entering the queue to its comment being pushed (or deleted)',
   labels: ['integration'],
 } as const;
+
+/**
+ * Changes (not BullMQ jobs: a job carries up to 250) that wait for a worker, read from the queues at
+ * scrape time. The workers' autoscaler scales on it (deploy/kubernetes, docs/operations.md).
+ */
+export const CHANGES_WAITING_GAUGE = {
+  name: 'sfcm_changes_waiting',
+  help: 'Changes waiting for a worker (in jobs not yet taken; retries waiting out a backoff excluded)',
+  labels: ['integration'],
+} as const;

@@ -49,7 +49,8 @@ export type ChangeBatch = z.infer<typeof ChangeBatchSchema>;
 export function changeBatchId(changeIds: readonly string[]): string {
   const first = changeIds[0] ?? 'empty';
   const digest = createHash('sha256').update(changeIds.join('\n')).digest('base64url').slice(0, 22);
-  // Readable prefix for operators, digest for uniqueness; ':' is not allowed in BullMQ ids.
+  // Readable prefix for operators, the count (read back by the changes-waiting gauge: keep `|n<count>|<digest>`
+  // last), digest for uniqueness; ':' is not allowed in BullMQ ids.
   return `${first.slice(0, 80)}|n${changeIds.length}|${digest}`;
 }
 

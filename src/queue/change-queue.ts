@@ -5,6 +5,7 @@
 import { Queue } from 'bullmq';
 import type { RedisClient } from '../store/redis.ts';
 import { bridgeKeys } from '../store/keys.ts';
+import { changesWaiting } from '../store/scripts.ts';
 import { CHANGE_JOB_NAME, changeBatchId, changeJobId, type ChangeBatch, type ChangeJob } from '../model/change.ts';
 
 /** Changes per BullMQ job: one Redis write and one job lock for this many changes. */
@@ -27,7 +28,7 @@ export class ChangeQueue {
   readonly queue: Queue<ChangeBatch>;
 
   constructor(
-    connection: RedisClient,
+    private readonly connection: RedisClient,
     prefix: string,
     readonly integration: string,
   ) {
@@ -87,6 +88,22 @@ export class ChangeQueue {
   async backlog(): Promise<number> {
     const counts = await this.queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
     return Object.values(counts).reduce((sum, n) => sum + n, 0);
+  }
+
+  /**
+   * Changes that wait for a worker (jobs in `wait`, `paused` or `prioritized`), counted from the job
+   * ids: what the workers' autoscaler reads (sfcm_changes_waiting, docs/operations.md). Exact
+   * whatever BullMQ ignored (a second add of the same id is no second job), and maintained by nobody:
+   * read from the queue itself at scrape time. Delayed jobs (retries waiting out their backoff) are
+   * not counted: more workers would not run them sooner.
+   */
+  changesWaiting(): Promise<number> {
+    return changesWaiting(this.connection, {
+      wait: this.queue.toKey('wait'),
+      paused: this.queue.toKey('paused'),
+      prioritized: this.queue.toKey('prioritized'),
+      jobPrefix: this.queue.toKey(''),
+    });
   }
 
   close(): Promise<void> {

@@ -6,7 +6,7 @@
  */
 import type { IntegrationConfig } from '../config/index.ts';
 import { FlowStats, type ObjectFlow } from '../metrics/flow-stats.ts';
-import { oldestUnprocessedChangeAt, unprocessedChangeCount } from '../queue/change-backlog.ts';
+import { oldestUnprocessedChangeAt } from '../queue/oldest-change.ts';
 import { fractionDone, readBackfillCheckpoint } from '../reconcile/backfill.ts';
 import { integrationKeys } from '../store/keys.ts';
 import { integrationView, type IntegrationView, type ObjectView, type StatusSources } from './integration-status.ts';
@@ -38,7 +38,7 @@ export interface ConsoleObjectView extends ObjectView {
 export interface ConsoleView extends Omit<IntegrationView, 'objects'> {
   key: string;
   objects: ConsoleObjectView[];
-  /** Changes (not jobs) waiting for or in the hands of workers. */
+  /** Changes (not jobs) waiting for a worker: the same count as the sfcm_changes_waiting gauge. */
   changesWaiting: number;
   /** When the oldest unprocessed change was committed (or queued), epoch ms. */
   oldestUnprocessedAt?: number;
@@ -59,7 +59,7 @@ export async function consoleView(
   const [view, flows, changesWaiting, oldest, usage, states, backfills] = await Promise.all([
     integrationView(integration, sources),
     new FlowStats(redis, prefix).read(integration.key, names, now),
-    queue ? unprocessedChangeCount(queue) : Promise.resolve(0),
+    queue ? queue.changesWaiting() : Promise.resolve(0),
     queue ? oldestUnprocessedChangeAt(queue) : Promise.resolve(undefined),
     redis.hgetall(keys.apiUsage()),
     Promise.all(names.map((name) => redis.hgetall(keys.objectState(name)))),

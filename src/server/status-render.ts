@@ -47,7 +47,7 @@ export function livePart(view: ConsoleView, now: number): SafeHtml {
       <dt>User</dt><dd>${auth.user ?? '—'}</dd>
       <dt>Authorised</dt><dd>${timeAgo(auth.authorizedAt, now)}</dd>
       <dt>Last token refresh</dt><dd>${timeAgo(auth.lastRefreshAt, now)}</dd>
-      <dt>Backlog</dt><dd data-field="backlog">${view.changesWaiting} change(s) waiting</dd>
+      <dt>Backlog</dt><dd data-field="backlog">${view.changesWaiting} change(s) waiting for a worker</dd>
       <dt>Lag</dt><dd data-field="lag">${view.oldestUnprocessedAt === undefined ? 'none: nothing waits' : html`oldest unprocessed change ${timeAgo(view.oldestUnprocessedAt, now)}`}</dd>
       <dt>Dead letters</dt><dd><a href="/status/dead-letters?integration=${encodeURIComponent(view.key)}">${view.deadLetters}</a></dd>
       <dt>Salesforce API</dt><dd>${usage ? html`${Math.round((usage.used / usage.max) * 100)} % of the daily allocation (${usage.used} of ${usage.max}), read ${timeAgo(usage.at, now)}` : '—'}</dd>

@@ -101,3 +101,22 @@ export async function extendHeld(
   if (ids.length === 0) return 0;
   return (await command(redis, 'extend-held-1', 1)(locksKey, owner, ttlMs, ...ids)) as number;
 }
+
+/** BullMQ's keys of one queue that `changesWaiting` reads (all in the integration's slot: docs/redis.md). */
+export interface WaitingQueueKeys {
+  wait: string;
+  paused: string;
+  prioritized: string;
+  /** `<prefix>:bull:<queue>:`, the prefix of each job's hash. */
+  jobPrefix: string;
+}
+
+/** Changes (not jobs) in a change queue's jobs that no worker has taken yet: one round trip, no job decoded. */
+export async function changesWaiting(redis: RedisClient, keys: WaitingQueueKeys): Promise<number> {
+  return (await command(redis, 'changes-waiting-3', 3)(
+    keys.wait,
+    keys.paused,
+    keys.prioritized,
+    keys.jobPrefix,
+  )) as number;
+}

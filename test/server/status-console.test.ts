@@ -51,7 +51,7 @@ describe('status page as an ops console', () => {
     expect(card).toMatch(/<dt>Last push<\/dt><dd><time datetime="[^"]+Z" title="[^"]+ UTC">\d+ s ago<\/time>/);
     expect(card).toMatch(/<dt>Commit → comment<\/dt><dd>p50 ≤ [^,]+, p99 ≤ /);
     // Nothing waits once the source holds everything: backlog in changes, lag of the oldest change.
-    expect(page.body).toContain('<dd data-field="backlog">0 change(s) waiting</dd>');
+    expect(page.body).toContain('<dd data-field="backlog">0 change(s) waiting for a worker</dd>');
     expect(page.body).toContain('<dd data-field="lag">none: nothing waits</dd>');
   }, 60_000);
 

@@ -6,7 +6,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { Gauge, Registry } from 'prom-client';
-import { COUNTERS, LATENCY_HISTOGRAM } from '../../metrics/catalogue.ts';
+import { CHANGES_WAITING_GAUGE, COUNTERS, LATENCY_HISTOGRAM } from '../../metrics/catalogue.ts';
 import {
   processReportsKey,
   readProcessReports,
@@ -33,6 +33,9 @@ export const metricsRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
   const queueJobs = gauge('sfcm_queue_jobs', 'Change batches in the queue, by state (each holds up to 250 changes)', [
     'integration',
     'state',
+  ]);
+  const changesWaiting = gauge(CHANGES_WAITING_GAUGE.name, CHANGES_WAITING_GAUGE.help, [
+    ...CHANGES_WAITING_GAUGE.labels,
   ]);
   const oldestJob = gauge('sfcm_queue_oldest_waiting_seconds', 'Age of the oldest waiting change batch', [
     'integration',
@@ -89,6 +92,7 @@ export const metricsRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
       if (queue) {
         const counts = await queue.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
         for (const [state, count] of Object.entries(counts)) queueJobs.set({ integration: key, state }, count);
+        changesWaiting.set({ integration: key }, await queue.changesWaiting());
         const [oldest] = await queue.queue.getJobs(['waiting'], 0, 0, true);
         oldestJob.set({ integration: key }, oldest ? Math.max(0, (now - oldest.timestamp) / 1000) : 0);
       }
