@@ -5,15 +5,14 @@
  * preview select, re-authorise, disconnect with its confirmation), the in-place refresh of
  * assets/status.js under the real CSP, and not one CSP violation.
  */
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/chromium.ts';
 import { ADMIN_TOKEN } from '../helpers/bridge.ts';
 import { startConsoleBridge, type ConsoleBridge } from '../helpers/console.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
 const INTEGRATION = 'acme/emails';
 const WIDTHS = [1280, 390] as const;
@@ -26,23 +25,9 @@ describe('the ops console in a real browser', () => {
   const violations: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (.ci/run does)`);
     mkdirSync(ARTIFACTS, { recursive: true });
     bridge = await startConsoleBridge();
-    browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'sfcm-chromium-')), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     browser.on('console', (message) => {
       if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
     });

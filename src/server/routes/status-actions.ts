@@ -55,28 +55,34 @@ export const statusActionRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }>
     return { form: form.data, integration };
   }
 
-  /** The objects a form names ('' or absent: all), or undefined when it names one the integration lacks. */
-  function objectsOf(integration: IntegrationConfig, object: string | undefined): string[] | undefined {
+  /**
+   * The objects a run form names ('' or absent: all) of an authorised integration (reconcile and
+   * backfill read Salesforce), or undefined with the admin sent back to say what is wrong.
+   */
+  async function runTargets(
+    integration: IntegrationConfig,
+    object: string | undefined,
+    reply: FastifyReply,
+  ): Promise<string[] | undefined> {
     const names = integration.objects.map((o) => o.name);
-    if (!object) return names;
-    return names.includes(object) ? [object] : undefined;
-  }
-
-  /** Reconcile and backfill read Salesforce: only with a usable authorisation. */
-  async function authorised(integration: IntegrationConfig, reply: FastifyReply): Promise<boolean> {
+    if (object && !names.includes(object)) {
+      void backToStatus(reply, `${integration.key} has no object ${object}.`, 'error');
+      return undefined;
+    }
     const status = await tokens.store.status(integration.key);
-    if (status.state === 'authorized') return true;
-    void backToStatus(reply, `${integration.key} is not authorised: authorise it first.`, 'error');
-    return false;
+    if (status.state !== 'authorized') {
+      void backToStatus(reply, `${integration.key} is not authorised: authorise it first.`, 'error');
+      return undefined;
+    }
+    return object ? [object] : names;
   }
 
   app.post('/status/actions/reconcile', async (request, reply) => {
     const admission = await admitted(request, reply, ObjectForm);
     if (!admission) return reply;
     const { form, integration } = admission;
-    const objects = objectsOf(integration, form.object);
-    if (!objects) return backToStatus(reply, `${integration.key} has no object ${form.object ?? ''}.`, 'error');
-    if (!(await authorised(integration, reply))) return reply;
+    const objects = await runTargets(integration, form.object, reply);
+    if (!objects) return reply;
     await trigger.reconcileNow(integration.key, objects);
     return backToStatus(reply, `Reconciliation of ${integration.key} (${objects.join(', ')}) queued.`);
   });
@@ -85,9 +91,8 @@ export const statusActionRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }>
     const admission = await admitted(request, reply, BackfillForm);
     if (!admission) return reply;
     const { form, integration } = admission;
-    const objects = objectsOf(integration, form.object);
-    if (!objects) return backToStatus(reply, `${integration.key} has no object ${form.object ?? ''}.`, 'error');
-    if (!(await authorised(integration, reply))) return reply;
+    const objects = await runTargets(integration, form.object, reply);
+    if (!objects) return reply;
     // A date is midnight UTC of that day; none: every record.
     const since = form.since ? Date.parse(`${form.since}T00:00:00Z`) : null;
     await trigger.backfill(integration.key, objects, since, 'admin');
