@@ -57,7 +57,7 @@ figcaption{display:flex;justify-content:space-between;gap:8px;font-size:12px;col
 .actions{display:flex;flex-wrap:wrap;gap:8px 16px;align-items:center;margin:12px 0 4px} .actions form{margin:0}
 form.filters{display:flex;flex-wrap:wrap;gap:8px;align-items:end}
 nav.pages{display:flex;flex-wrap:wrap;gap:12px;margin:12px 0}
-@media (max-width:640px){main{padding:12px} .card{padding:12px} table,thead,tbody,tr,th,td{display:block} thead{display:none} tr{border-bottom:1px solid #dde1e8;padding:6px 0} td{border:0;padding:2px 0} .object dl{grid-template-columns:1fr;gap:0} .object dd{margin:0 0 6px}}
+@media (max-width:640px){main{padding:12px} .card{padding:12px} table,thead,tbody,tr,th,td{display:block} thead{display:none} tr{border-bottom:1px solid #dde1e8;padding:6px 0} td{border:0;padding:2px 0} dl{grid-template-columns:1fr;gap:0} dd{margin:0 0 6px}}
 `;
 
 /** The CSP source of the one inline stylesheet: pages carry no other inline code (docs/security.md). */
