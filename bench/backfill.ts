@@ -7,10 +7,17 @@
  *              Salesforce REST calls per 10k reconciled records (reads only; the worker's fetches
  *              are counted by `npm run bench`).
  *
- * Options: --records N (default 20000). Needs Redis at REDIS_URL; uses and deletes a random prefix.
+ *   --bulk     the backfill above `backfill.bulkAbove` (default 50,000): one Bulk API 2.0 query job
+ *              streamed page by page (default 1,000,000 records); prints the Salesforce REST calls the
+ *              backfill spent, the peak RSS of this process (sandbox org and CM included) and skips
+ *              the reconcile part.
+ *
+ * Options: --records N (default 20000; 1000000 with --bulk), --workers N (worker processes, default 1).
+ * Needs Redis at REDIS_URL; uses and deletes a random prefix.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import pino from 'pino';
@@ -19,31 +26,54 @@ import { RecordVersions } from '../src/store/record-versions.ts';
 import { ReconcileState, reconcileObject } from '../src/reconcile/index.ts';
 import { SalesforceRestClient } from '../src/salesforce/rest-client.ts';
 import { startCommunicationsMining } from '@sf-cm-bridge/sandbox/cm';
-import { authorizeBench, benchConfig, BIN, REDIS_URL, startBenchOrg, tearDown, until } from './common.ts';
+import { authorizeBench, benchConfig, BIN, mb, REDIS_URL, startBenchOrg, tearDown, until } from './common.ts';
 
-const { values } = parseArgs({ options: { records: { type: 'string', default: '20000' } } });
-const RECORDS = Number(values.records);
+const { values } = parseArgs({
+  options: {
+    records: { type: 'string' },
+    bulk: { type: 'boolean', default: false },
+    workers: { type: 'string', default: '1' },
+  },
+});
+const BULK = values.bulk;
+const RECORDS = Number(values.records ?? (BULK ? 1_000_000 : 20_000));
+const WORKERS = Math.max(1, Number(values.workers));
+/** REST unless --bulk; with --bulk, Bulk API 2.0 whatever the count. */
+const BULK_ABOVE = BULK ? Math.min(50_000, RECORDS - 1) : RECORDS;
 const PREFIX = `sfcm-bench:${randomUUID().slice(0, 8)}`;
 
 async function main(): Promise<void> {
   const redis = new Redis(REDIS_URL);
-  console.log(`sf-cm-bridge backfill bench — ${RECORDS} records, node ${process.version}`);
+  // Seeding a million records holds the event loop for a while: ioredis reconnects, say so once.
+  redis.once('error', (error) => console.warn(`bench redis: ${error.message} (reconnecting)`));
+  console.log(
+    `sf-cm-bridge backfill bench — ${RECORDS} records, ${BULK ? 'Bulk API 2.0' : 'REST paging'}, ${WORKERS} worker(s), node ${process.version}, load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   const cm = await startCommunicationsMining({
     tokens: ['bench-cm-token'],
     sources: [{ project: 'bench', name: 'emails' }],
     basePath: '/t/reinfer_',
   });
   const org = await startBenchOrg();
-  const ids = org.store.transaction((tx) =>
-    Array.from({ length: RECORDS }, (_, i) =>
-      String(tx.create('Case', { Subject: `Existing ${i}`, Description: `Existing case ${i}` }, { silent: true }).Id),
-    ),
-  );
+  const ids: string[] = [];
+  // In transactions of 50k: one transaction of a million rows holds its undo log in memory.
+  for (let start = 0; start < RECORDS; start += 50_000) {
+    org.store.transaction((tx) => {
+      for (let i = start; i < Math.min(RECORDS, start + 50_000); i++)
+        ids.push(
+          String(
+            tx.create('Case', { Subject: `Existing ${i}`, Description: `Existing case ${i}` }, { silent: true }).Id,
+          ),
+        );
+    });
+  }
   const { config, file } = benchConfig({
     prefix: PREFIX,
     orgUrl: org.url,
     cmUrl: cm.url,
-    extra: '    reconcile: { every: 1h, lookback: 1s }\n',
+    extra: `    reconcile: { every: 1h, lookback: 1s }\n    backfill: { bulkAbove: ${BULK_ABOVE} }\n`,
     objects: '      Case:\n        comment: { subject: Subject, body: Description }',
   });
   // Past the lookback (1 s) plus the second the SOQL datetime literal rounds away.
@@ -54,24 +84,43 @@ async function main(): Promise<void> {
 
   const restBefore = Object.values(org.counters().rest.calls).reduce((a, b) => a + b, 0);
   const started = performance.now();
-  await backfillObjects(context, integration, integration.objects, null);
+  const callsBefore = { ...org.counters().rest.calls };
+  const [total] = await backfillObjects(context, integration, integration.objects, null, {
+    bulkPoll: { initialMs: 250, maxMs: 2_000 },
+  });
   const enqueueSeconds = (performance.now() - started) / 1000;
   const restCalls = Object.values(org.counters().rest.calls).reduce((a, b) => a + b, 0) - restBefore;
+  const byKind = Object.entries(org.counters().rest.calls)
+    .map(([kind, n]) => [kind, n - (callsBefore[kind] ?? 0)] as const)
+    .filter(([, n]) => n > 0)
+    .map(([kind, n]) => `${kind} ${n}`)
+    .join(', ');
   console.log(
-    `backfill    ${RECORDS} records enqueued in ${enqueueSeconds.toFixed(2)} s: ${(RECORDS / enqueueSeconds).toFixed(0)} records/s (${restCalls} REST calls)`,
+    `backfill    ${total?.enqueued ?? 0} records enqueued (${total?.mode ?? '?'}) in ${enqueueSeconds.toFixed(2)} s: ${(RECORDS / enqueueSeconds).toFixed(0)} records/s (${restCalls} Salesforce REST calls: ${byKind}); peak RSS of this process ${mb(process.resourceUsage().maxRSS * 1024)} (sandbox org and CM included)`,
   );
 
-  const worker = spawn(process.execPath, [BIN, 'worker', '--config', file], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, LOG_LEVEL: 'warn' },
-  });
-  await until(() => cm.control.comments('bench', 'emails').length >= RECORDS, 600_000, 'the backfill to land');
-  const totalSeconds = (performance.now() - started) / 1000;
-  console.log(
-    `            all ${RECORDS} in Communications Mining after ${totalSeconds.toFixed(2)} s (worker start-up included): ${(RECORDS / totalSeconds).toFixed(0)} records/s end to end`,
+  const workers = Array.from({ length: WORKERS }, () =>
+    spawn(process.execPath, [BIN, 'worker', '--config', file], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, LOG_LEVEL: 'warn' },
+    }),
   );
-  worker.kill('SIGTERM');
-  await new Promise((resolve) => worker.on('close', resolve));
+  await until(() => cm.control.comments('bench', 'emails').length >= RECORDS, 1_800_000, 'the backfill to land');
+  const totalSeconds = (performance.now() - started) / 1000;
+  const pushSeconds = totalSeconds - enqueueSeconds;
+  console.log(
+    `            all ${RECORDS} in Communications Mining after ${totalSeconds.toFixed(2)} s (worker start-up included): ${(RECORDS / totalSeconds).toFixed(0)} records/s end to end; ${(RECORDS / pushSeconds).toFixed(0)} records/s pushed once queued`,
+  );
+  await Promise.all(
+    workers.map(async (worker) => {
+      worker.kill('SIGTERM');
+      await new Promise((resolve) => worker.on('close', resolve));
+    }),
+  );
+  if (BULK) {
+    await tearDown(redis, PREFIX, [context, cm, org]);
+    return;
+  }
 
   // Silent changes (no events): one reconciliation run finds them.
   const since = Date.now() - 1_000;

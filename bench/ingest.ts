@@ -18,10 +18,8 @@
  * BENCH_SUBSCRIBER_NODE_ARGS adds node flags to the subscriber (e.g. `--cpu-prof`). Needs Redis at
  * REDIS_URL (default 127.0.0.1:6379); uses a random key prefix and deletes it afterwards.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -32,14 +30,18 @@ import type { SimulatedSalesforceOrg } from '@sf-cm-bridge/sandbox/org';
 import {
   authorizeBench,
   benchConfig,
-  BIN,
+  commitCaseCreates,
   cpuSeconds,
-  deleteKeys,
+  nodeArgsFrom,
+  startBridgeProcess,
+  type BridgeProcess,
   mb,
   REDIS_URL,
+  runBench,
   startBenchOrg,
   until,
   vmHwm,
+  type Cleanups,
 } from './common.ts';
 
 const { values } = parseArgs({
@@ -66,61 +68,12 @@ const change = (i: number): ChangeJob => ({
   enqueuedAt: Date.now(),
 });
 
-interface Subscriber {
-  pid: number;
-  /** Throws when the process has exited, naming what the bench was waiting for. */
-  alive(what: string): void;
-  stop(signal: NodeJS.Signals): Promise<void>;
-}
+/** Commit EVENTS Case creates in transactions of CHUNK; returns seconds taken. */
+const commitBurst = (org: SimulatedSalesforceOrg, label: string) =>
+  commitCaseCreates(org, { count: EVENTS, chunk: CHUNK, label });
 
-/** `sf-cm-bridge subscriber` as a child process, its RSS and CPU its own. */
-function startSubscriber(configFile: string): Subscriber {
-  const nodeArgs = (process.env.BENCH_SUBSCRIBER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, BIN, 'subscriber', '--config', configFile], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' },
-  });
-  const pid = child.pid;
-  if (pid === undefined) throw new Error('bench: the subscriber process did not start');
-  let exited: number | null | undefined;
-  const closed = new Promise<void>((resolve) =>
-    child.on('close', (code) => {
-      exited = code;
-      resolve();
-    }),
-  );
-  return {
-    pid,
-    alive(what) {
-      if (exited !== undefined) throw new Error(`bench: the subscriber exited (${exited}) while waiting for ${what}`);
-    },
-    async stop(signal) {
-      if (exited === undefined) child.kill(signal);
-      await closed;
-    },
-  };
-}
-
-/**
- * Commit EVENTS Case creates in transactions of CHUNK, yielding to the event loop between them so
- * the CometD server answers long-polls while the burst is being committed. Returns seconds taken.
- */
-async function commitBurst(org: SimulatedSalesforceOrg, label: string): Promise<number> {
-  const started = performance.now();
-  for (let i = 0; i < EVENTS; i += CHUNK) {
-    org.store.transaction((tx) => {
-      for (let j = i; j < Math.min(EVENTS, i + CHUNK); j++) {
-        tx.create('Case', {
-          Subject: `Order ${label}-${j} arrived damaged`,
-          Description: `Hello,\n\nmy order ${j} arrived damaged.\n\nThanks`,
-          Priority: j % 3 === 0 ? 'High' : 'Medium',
-        });
-      }
-    });
-    await yieldToLoop();
-  }
-  return (performance.now() - started) / 1000;
-}
+const startSubscriber = (configFile: string) =>
+  startBridgeProcess('subscriber', configFile, nodeArgsFrom('BENCH_SUBSCRIBER_NODE_ARGS'));
 
 async function changesInQueue(queue: ChangeQueue): Promise<{ jobs: number; changes: number }> {
   const jobs = await queue.queue.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed', 'prioritized']);
@@ -181,7 +134,7 @@ async function main(): Promise<void> {
     60_000,
     'the subscribe',
   );
-  const caughtUp = async (subscriber: Subscriber, what: string) => {
+  const caughtUp = async (subscriber: BridgeProcess, what: string) => {
     subscriber.alive(what);
     return (await replay.position(INTEGRATION, CHANNEL)) === org.events.lastReplayId();
   };
@@ -267,20 +220,5 @@ async function main(): Promise<void> {
   await context.close();
 }
 
-/** Run on success and failure alike: stop what still runs, delete the prefix's keys. */
-const cleanups: Array<() => Promise<unknown>> = [];
-
-async function cleanUp(): Promise<void> {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => console.error(error));
-  const redis = new Redis(REDIS_URL);
-  await deleteKeys(redis, PREFIX);
-  redis.disconnect();
-}
-
-main()
-  .then(cleanUp)
-  .catch(async (error: unknown) => {
-    console.error(error);
-    await cleanUp();
-    process.exit(1);
-  });
+const cleanups: Cleanups = [];
+runBench(main, cleanups, PREFIX);

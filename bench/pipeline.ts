@@ -14,22 +14,23 @@
  * --seconds S steady duration (default 5). Needs Redis at REDIS_URL (default 127.0.0.1:6379);
  * uses a random key prefix and deletes it afterwards.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ChangeQueue } from '../src/queue/change-queue.ts';
 import type { ChangeJob } from '../src/model/change.ts';
 import { startCommunicationsMining } from '@sf-cm-bridge/sandbox/cm';
 import {
   authorizeBench,
+  bareBullmqYardstick,
   benchConfig,
-  BIN,
   cpuSeconds,
   mb,
+  nodeArgsFrom,
+  percentile,
   REDIS_URL,
   startBenchOrg,
+  startBridgeProcess,
   tearDown,
   until,
   vmHwm,
@@ -52,36 +53,6 @@ const INTEGRATION = 'bench/emails';
 
 let peakRss = 0;
 const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-
-async function yardstick(redis: Redis): Promise<number> {
-  const name = `yardstick-${randomUUID().slice(0, 8)}`;
-  const queue = new Queue(name, { connection: redis, prefix: `${PREFIX}:bull` });
-  const blocking = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  let done = 0;
-  const worker = new Worker(name, async () => undefined, {
-    connection: blocking,
-    prefix: `${PREFIX}:bull`,
-    concurrency: 100,
-    removeOnComplete: { count: 0 },
-  });
-  worker.on('completed', () => done++);
-  await worker.waitUntilReady();
-  const started = performance.now();
-  for (let i = 0; i < CHANGES; i += 1000) {
-    await queue.addBulk(
-      Array.from({ length: Math.min(1000, CHANGES - i) }, (_, j) => ({ name: 'event', data: { i: i + j } })),
-    );
-  }
-  await until(() => done >= CHANGES, 300_000, 'the yardstick worker');
-  const perSecond = CHANGES / ((performance.now() - started) / 1000);
-  await worker.close();
-  await queue.obliterate({ force: true });
-  await queue.close();
-  blocking.disconnect();
-  return perSecond;
-}
 
 async function main(): Promise<void> {
   const redis = new Redis(REDIS_URL);
@@ -89,7 +60,7 @@ async function main(): Promise<void> {
     `sf-cm-bridge bench — ${CHANGES} changes, ${WORKERS} worker process(es), node ${process.version}, ${(await import('node:os')).cpus().length} cores`,
   );
 
-  const bare = await yardstick(redis);
+  const bare = await bareBullmqYardstick(redis, PREFIX, CHANGES);
   console.log(`yardstick   bare BullMQ one job per event: ${bare.toFixed(0)} jobs/s`);
 
   const cm = await startCommunicationsMining({
@@ -142,14 +113,7 @@ async function main(): Promise<void> {
 
   // Warm-up: the worker process starts, describes Case and pushes one record.
   const workers = Array.from({ length: WORKERS }, () =>
-    spawn(
-      process.execPath,
-      [...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean), BIN, 'worker', '--config', configFile],
-      {
-        stdio: ['ignore', 'ignore', 'inherit'],
-        env: { ...process.env, LOG_LEVEL: 'warn' },
-      },
-    ),
+    startBridgeProcess('worker', configFile, nodeArgsFrom('BENCH_WORKER_NODE_ARGS')),
   );
   await queue.enqueue([change(ids[0] ?? '')], () => 'warm-up');
   await until(() => cm.control.comments('bench', 'emails').length >= 1, 60_000, 'the worker to start');
@@ -158,7 +122,7 @@ async function main(): Promise<void> {
   const sumCalls = (calls: Record<string, number>) => Object.values(calls).reduce((a, b) => a + b, 0);
   const restBefore = sumCalls(org.counters().rest.calls);
   const cmBefore = Object.values(cm.control.counters().requests.sync ?? {}).reduce((a, b) => a + b, 0);
-  const cpuBefore = { bench: process.cpuUsage(), workers: workers.map((w) => (w.pid ? cpuSeconds(w.pid) : 0)) };
+  const cpuBefore = { bench: process.cpuUsage(), workers: workers.map((w) => cpuSeconds(w.pid)) };
   const burstStart = performance.now();
   for (let i = 0; i < ids.length; i += 1000) await queue.enqueue(ids.slice(i, i + 1000).map(change), () => 'burst');
   await until(() => cm.control.comments('bench', 'emails').length >= CHANGES, 600_000, 'the burst to land in CM');
@@ -167,7 +131,7 @@ async function main(): Promise<void> {
   const cmRequests = Object.values(cm.control.counters().requests.sync ?? {}).reduce((a, b) => a + b, 0) - cmBefore;
   const throughput = CHANGES / burstSeconds;
   const benchCpu = (process.cpuUsage(cpuBefore.bench).user + process.cpuUsage(cpuBefore.bench).system) / 1e6;
-  const workerCpu = workers.map((w, i) => (w.pid ? cpuSeconds(w.pid) - (cpuBefore.workers[i] ?? 0) : 0));
+  const workerCpu = workers.map((w, i) => cpuSeconds(w.pid) - (cpuBefore.workers[i] ?? 0));
   console.log(
     `burst       ${CHANGES} changes in ${burstSeconds.toFixed(2)} s: ${throughput.toFixed(0)} changes/s = ${(throughput / bare).toFixed(2)}× yardstick`,
   );
@@ -206,9 +170,8 @@ async function main(): Promise<void> {
     `steady      ${RATE} changes/s for ${STEADY_SECONDS} s: commit → comment p50 ${percentile(latencies, 50)} ms, p99 ${percentile(latencies, 99)} ms`,
   );
 
-  const workerRss = workers.map((worker) => (worker.pid === undefined ? 0 : vmHwm(worker.pid)));
-  for (const worker of workers) worker.kill('SIGTERM');
-  await Promise.all(workers.map((worker) => new Promise((resolve) => worker.on('close', resolve))));
+  const workerRss = workers.map((worker) => vmHwm(worker.pid));
+  await Promise.all(workers.map((worker) => worker.stop('SIGTERM')));
   clearInterval(rssTimer);
   console.log(
     `peak RSS    bench process (sandbox + driver) ${mb(peakRss)}, worker process(es) ${workerRss.map(mb).join(', ')}`,

@@ -13,7 +13,8 @@ import {
 import { UsageError } from '../errors.ts';
 import { createLogger, SecretScrubber } from '../logging.ts';
 import { ApiBudget, type ApiBudgetOptions } from '../reconcile/api-budget.ts';
-import { runBackfill, type BackfillProgress } from '../reconcile/backfill.ts';
+import { runBackfill, type BackfillMode, type BackfillProgress } from '../reconcile/backfill.ts';
+import type { PollOptions } from '../salesforce/bulk/bulk-query-client.ts';
 import { ReconcileState } from '../reconcile/reconcile-state.ts';
 import { assertRedisReachable, createRedis } from '../store/redis.ts';
 import { createContext, type BridgeContext } from '../roles/context.ts';
@@ -95,7 +96,7 @@ export async function runBackfillCommand(
     });
     reporter.finish();
     process.stdout.write(
-      `${integration.key}: ${totals.map((t) => `${t.object} ${t.enqueued} record(s)${t.resumed ? ' (resumed)' : ''}`).join(', ')} queued; workers push them.\n`,
+      `${integration.key}: ${totals.map((t) => `${t.object} ${t.enqueued} record(s)${t.mode === 'bulk' ? ' (Bulk API 2.0)' : ''}${t.resumed ? ' (resumed)' : ''}`).join(', ')} queued; workers push them.\n`,
     );
     return EXIT.ok;
   } finally {
@@ -108,6 +109,7 @@ export interface BackfillTotals {
   object: string;
   enqueued: number;
   resumed: boolean;
+  mode: BackfillMode;
 }
 
 /**
@@ -125,6 +127,8 @@ export async function backfillObjects(
     budget?: ApiBudgetOptions;
     rowsPerQuery?: number;
     signal?: AbortSignal;
+    bulkPoll?: PollOptions;
+    bulkPageRecords?: number;
   } = {},
 ): Promise<BackfillTotals[]> {
   const prefix = context.config.redis.prefix;
@@ -146,11 +150,13 @@ export async function backfillObjects(
         prefix,
         budget,
         ...(hooks.rowsPerQuery ? { rowsPerQuery: hooks.rowsPerQuery } : {}),
+        ...(hooks.bulkPoll ? { bulkPoll: hooks.bulkPoll } : {}),
+        ...(hooks.bulkPageRecords ? { bulkPageRecords: hooks.bulkPageRecords } : {}),
         ...(hooks.signal ? { signal: hooks.signal } : {}),
         ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
       });
       if (result.outcome === 'done') {
-        totals.push({ object: object.name, enqueued: result.enqueued, resumed: result.resumed });
+        totals.push({ object: object.name, enqueued: result.enqueued, resumed: result.resumed, mode: result.mode });
         break;
       }
       hooks.onDeferred?.(object.name, result.reason);

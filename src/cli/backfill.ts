@@ -2,7 +2,8 @@
  * `sf-cm-bridge backfill <project>/<integration> [--object X] [--since ISO]`: put existing records
  * into the change queue (the workers fetch and push them). Resumable: run it again after a crash and
  * it continues from each object's checkpoint. A progress bar with rate and ETA on a terminal, log
- * lines otherwise. What it does is in backfill-run.ts, loaded only when it runs.
+ * lines otherwise. Above `backfill.bulkAbove` records an object is read with a Bulk API 2.0 query
+ * job instead of REST paging. What it does is in backfill-run.ts, loaded only when it runs.
  */
 import { CONFIG_HELP, CONFIG_OPTION, type Command } from './command.ts';
 
@@ -11,11 +12,14 @@ export const backfillCommand: Command = {
   summary: 'push existing records (initial load), resumable',
   usage: 'sf-cm-bridge backfill <project>/<integration> [--object X] [--since ISO] [--config FILE]',
   help: [
-    'Queues the records of every object of the integration (or one) for the workers to fetch and push,',
-    'in SystemModstamp order. Unchanged comments are not pushed again. Interrupted (Ctrl-C, crash)? Run the',
-    "same command again: it continues from each object's checkpoint. Run a worker (or `all`) to push.",
+    'Queues the records of every object of the integration (or one) for the workers to fetch and push.',
+    'Unchanged comments are not pushed again. Interrupted (Ctrl-C, crash)? Run the same command again: it',
+    "continues from each object's checkpoint. Run a worker (or `all`) to push.",
+    'Counts the records first (SOQL COUNT()): above backfill.bulkAbove (default 50,000) an object is read',
+    'with one Bulk API 2.0 query job, page by page; otherwise with REST query paging in SystemModstamp order.',
+    "A failed or aborted bulk job stops the command (exit 1) with Salesforce's message; running it again",
+    'creates a new job and keeps what was already queued.',
     "Waits while the Salesforce API usage is above the governor's threshold (80 % of the daily allocation).",
-    'Uses REST query paging (Bulk API 2.0 is not implemented).',
     '',
     'Options:',
     '  --object, -o NAME    only this object (default: every object of the integration)',

@@ -210,6 +210,7 @@ const KNOWN_KEYS = [
   'mode',
   'where',
   'backfill',
+  'bulkAbove',
   'comment',
   'id',
   'timestamp',

@@ -216,6 +216,15 @@ export const IntegrationSchema = z
       })
       .strict()
       .prefault({}),
+    backfill: z
+      .object({
+        bulkAbove: integer(0, 1_000_000_000).default(50_000).meta({
+          description:
+            'Objects with more records than this (counted with SOQL COUNT() first) are backfilled with a Bulk API 2.0 query job; at or below it, with REST query paging',
+        }),
+      })
+      .strict()
+      .prefault({}),
     objects: z
       .record(
         z.string().refine(isObjectName, {

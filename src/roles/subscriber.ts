@@ -1,6 +1,6 @@
 /**
- * The `subscriber` role: CDC streams for every authorised integration, one active subscriber per
- * integration across all replicas (leader lease), the others standing by. Composition only.
+ * The `subscriber` role: CDC streams for the authorised integrations, shared between the live
+ * replicas, one replica streaming each (docs/subscriber.md). Composition only.
  */
 import { Subscriber, type SubscriberOptions } from '../subscriber/subscriber.ts';
 import type { Shutdown } from '../shutdown.ts';
@@ -8,7 +8,7 @@ import type { BridgeContext } from './context.ts';
 
 export interface SubscriberRole {
   subscriber: Subscriber;
-  /** Graceful: stop consuming, flush the buffer, disconnect, release the leases. */
+  /** Graceful: leave the replica set, then stop consuming, flush the buffer, disconnect, release the leases. */
   close(): Promise<void>;
 }
 

@@ -57,3 +57,22 @@ export class NotAuthorizedError extends BridgeError {
     );
   }
 }
+
+/**
+ * A Bulk API 2.0 query job ended `Failed` or `Aborted` (docs/salesforce.md#bulk-job-states-and-results).
+ * Nothing of it was read: the backfill forgets the job, so that the next run creates a new one.
+ */
+export class BulkJobFailedError extends BridgeError {
+  readonly code = 'BRIDGE_ERR_SALESFORCE_BULK_JOB';
+
+  constructor(
+    readonly jobId: string,
+    readonly state: 'Failed' | 'Aborted',
+    readonly errorMessage: string | undefined,
+  ) {
+    super(
+      `Bulk API 2.0 query job ${jobId} ${state === 'Failed' ? 'failed' : 'was aborted'}${errorMessage ? `: ${errorMessage}` : ''}`,
+      'run the backfill again: it creates a new job and skips nothing; if it keeps failing, narrow the object with `where` or lower backfill.bulkAbove to use REST',
+    );
+  }
+}

@@ -72,10 +72,24 @@ export interface RestClientOptions {
   onCall: (kind: RestCallKind) => void;
 }
 
-export type RestCallKind = 'query' | 'queryMore' | 'describe';
+export type RestCallKind =
+  'query' | 'queryMore' | 'describe' | 'bulkCreate' | 'bulkPoll' | 'bulkResults' | 'bulkAbort' | 'bulkDelete';
+
+/** One REST request beyond a GET of JSON (Bulk API 2.0: POST/PATCH/DELETE, CSV results). */
+export interface RestRequest {
+  kind: RestCallKind;
+  method?: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  /** Sent as JSON. */
+  json?: unknown;
+  /** @defaultValue 'application/json' */
+  accept?: string;
+  signal?: AbortSignal | undefined;
+}
 
 export interface QueryResult {
   records: QueryRecord[];
+  /** Rows the query matched (for `SELECT COUNT()`, the count; `records` is then empty). */
+  totalSize: number;
   /** Server time of the first page (`Date` header, ms): what "absent from the result" is relative to. */
   serverTime: number | undefined;
 }
@@ -85,6 +99,10 @@ export class SalesforceRestClient {
 
   constructor(private readonly options: RestClientOptions) {
     this.#fetch = options.fetch ?? fetch;
+  }
+
+  get apiVersion(): string {
+    return this.options.apiVersion;
   }
 
   /** All rows of a SOQL query (every page). `all`: queryAll, which also returns soft-deleted rows. */
@@ -101,7 +119,7 @@ export class SalesforceRestClient {
       page = QueryPageSchema.parse((await this.#request(page.nextRecordsUrl, 'queryMore')).body);
       records.push(...page.records);
     }
-    return { records, serverTime: first.serverTime };
+    return { records, totalSize: QueryPageSchema.parse(first.body).totalSize, serverTime: first.serverTime };
   }
 
   async describe(objectName: string): Promise<unknown> {
@@ -114,23 +132,33 @@ export class SalesforceRestClient {
   }
 
   async #request(path: string, kind: RestCallKind): Promise<{ body: unknown; serverTime: number | undefined }> {
+    const response = await this.send(path, { kind });
+    const body: unknown = await response.json().catch(() => undefined);
+    const date = response.headers.get('date');
+    return { body, serverTime: date ? Date.parse(date) : undefined };
+  }
+
+  /**
+   * One authenticated request; the successful response is returned unread (a caller may stream its
+   * body). A 401 refreshes the token once and retries; 5xx is SalesforceUnavailableError, any other
+   * failure SalesforceApiError with Salesforce's errorCode.
+   */
+  async send(path: string, request: RestRequest): Promise<Response> {
     let session = await this.options.tokens.session(this.options.integration);
     for (let attempt = 0; ; attempt++) {
-      const response = await this.#send(session, path);
-      this.options.onCall(kind);
+      const response = await this.#send(session, path, request);
+      this.options.onCall(request.kind);
       this.#readLimitInfo(response.headers);
       if (response.status === 401 && attempt === 0) {
+        await response.body?.cancel().catch(() => undefined);
         // Expired session (docs/salesforce.md#rest-errors): refresh once across processes, retry once.
         session = await this.options.tokens.refresh(this.options.integration, session.accessToken);
         continue;
       }
+      if (response.ok) return response;
       const body: unknown = await response.json().catch(() => undefined);
-      if (response.ok) {
-        const date = response.headers.get('date');
-        return { body, serverTime: date ? Date.parse(date) : undefined };
-      }
       if (response.status >= 500)
-        throw new SalesforceUnavailableError(`Salesforce answered HTTP ${response.status} for ${kind}`);
+        throw new SalesforceUnavailableError(`Salesforce answered HTTP ${response.status} for ${request.kind}`);
       const errors = ErrorBodySchema.safeParse(body);
       const first = errors.success ? errors.data[0] : undefined;
       throw new SalesforceApiError(
@@ -141,14 +169,22 @@ export class SalesforceRestClient {
     }
   }
 
-  async #send(session: SalesforceSession, path: string): Promise<Response> {
+  async #send(session: SalesforceSession, path: string, request: RestRequest): Promise<Response> {
     const url = new URL(path, session.instanceUrl);
+    const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
     try {
       return await this.#fetch(url, {
-        headers: { Authorization: `Bearer ${session.accessToken}`, Accept: 'application/json' },
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        method: request.method ?? 'GET',
+        headers: {
+          Authorization: `Bearer ${session.accessToken}`,
+          Accept: request.accept ?? 'application/json',
+          ...(request.json === undefined ? {} : { 'Content-Type': 'application/json' }),
+        },
+        ...(request.json === undefined ? {} : { body: JSON.stringify(request.json) }),
+        signal: request.signal ? AbortSignal.any([request.signal, timeout]) : timeout,
       });
     } catch (error) {
+      request.signal?.throwIfAborted();
       throw new SalesforceUnavailableError(`Salesforce is not reachable at ${url.origin}: ${(error as Error).message}`);
     }
   }

@@ -2,12 +2,11 @@
  * What the status page shows about the flow, beyond the admin API's integration view
  * (integration-status.ts): throughput and outcome counts per object, the last accepted push,
  * commit → comment latency, the backlog in changes and the age of the oldest unprocessed change,
- * replay retention headroom, API usage and backfill progress (docs/status-page.md).
+ * replay retention headroom and API usage (docs/status-page.md).
  */
 import type { IntegrationConfig } from '../config/index.ts';
 import { FlowStats, type ObjectFlow } from '../metrics/flow-stats.ts';
 import { oldestUnprocessedChangeAt } from '../queue/oldest-change.ts';
-import { fractionDone, readBackfillCheckpoint } from '../reconcile/backfill.ts';
 import { integrationKeys } from '../store/keys.ts';
 import { integrationView, type IntegrationView, type ObjectView, type StatusSources } from './integration-status.ts';
 
@@ -19,20 +18,10 @@ export function retentionHeadroomSeconds(lastCommitMs: number, now: number): num
   return RETENTION_SECONDS - Math.max(0, (now - lastCommitMs) / 1000);
 }
 
-export interface BackfillView {
-  running: boolean;
-  enqueued: number;
-  /** Share of the records' time range covered, 0–1, when known. */
-  fraction?: number;
-  startedAt: number;
-  finishedAt?: number;
-}
-
 export interface ConsoleObjectView extends ObjectView {
   flow: ObjectFlow;
   /** Seconds left before the stored replay position leaves the 72 h retention (cdc objects). */
   retentionHeadroomSeconds?: number;
-  backfill?: BackfillView;
 }
 
 export interface ConsoleView extends Omit<IntegrationView, 'objects'> {
@@ -56,14 +45,13 @@ export async function consoleView(
   const keys = integrationKeys(prefix, integration.key);
   const queue = sources.queues.get(integration.key);
   const names = integration.objects.map((o) => o.name);
-  const [view, flows, changesWaiting, oldest, usage, states, backfills] = await Promise.all([
+  const [view, flows, changesWaiting, oldest, usage, states] = await Promise.all([
     integrationView(integration, sources),
     new FlowStats(redis, prefix).read(integration.key, names, now),
     queue ? queue.changesWaiting() : Promise.resolve(0),
     queue ? oldestUnprocessedChangeAt(queue) : Promise.resolve(undefined),
     redis.hgetall(keys.apiUsage()),
     Promise.all(names.map((name) => redis.hgetall(keys.objectState(name)))),
-    Promise.all(names.map((name) => readBackfillCheckpoint(redis, prefix, integration.key, name))),
   ]);
   const used = Number(usage.used);
   const max = Number(usage.max);
@@ -78,24 +66,11 @@ export async function consoleView(
       : {}),
     objects: view.objects.map((object, index) => {
       const lastCommit = Date.parse(states[index]?.lastCommitAt ?? '');
-      const checkpoint = backfills[index];
-      const fraction = checkpoint ? fractionDone(checkpoint, now) : undefined;
       return {
         ...object,
         flow: flows.get(object.name) ?? emptyFlow(),
         ...(object.mode === 'cdc' && Number.isFinite(lastCommit)
           ? { retentionHeadroomSeconds: retentionHeadroomSeconds(lastCommit, now) }
-          : {}),
-        ...(checkpoint
-          ? {
-              backfill: {
-                running: checkpoint.finishedAt === undefined,
-                enqueued: checkpoint.enqueued,
-                ...(checkpoint.finishedAt === undefined && fraction !== undefined ? { fraction } : {}),
-                startedAt: checkpoint.startedAt,
-                ...(checkpoint.finishedAt !== undefined ? { finishedAt: checkpoint.finishedAt } : {}),
-              },
-            }
           : {}),
       };
     }),

@@ -3,6 +3,7 @@
  * page and the JSON can never disagree. Only non-secret fields are read: the token record itself is
  * never decrypted here.
  */
+import { readBackfillCheckpoint, type BackfillCheckpoint } from '../reconcile/backfill.ts';
 import type { BridgeConfig, IntegrationConfig } from '../config/index.ts';
 import type { RedisClient } from '../store/redis.ts';
 import type { ChangeQueue } from '../queue/change-queue.ts';
@@ -37,6 +38,17 @@ export interface ObjectView {
   /** Changes waiting in the queue for this object. */
   backlog: number;
   error?: string;
+  /** The last backfill of the object, when one ran: how, how far, and its error (a failed bulk job…). */
+  backfill?: BackfillView;
+}
+
+export interface BackfillView {
+  mode: 'rest' | 'bulk' | 'counting';
+  enqueued: number;
+  total?: number;
+  startedAt: string;
+  finishedAt?: string;
+  error?: string;
 }
 
 export interface IntegrationView {
@@ -65,11 +77,16 @@ export async function integrationView(
   sources: StatusSources,
 ): Promise<IntegrationView> {
   const keys = integrationKeys(sources.config.redis.prefix, integration.key);
-  const [auth, backlog, deadLetters, objectStates, targetPause] = await Promise.all([
+  const [auth, backlog, deadLetters, objectStates, backfills, targetPause] = await Promise.all([
     sources.tokens.store.status(integration.key),
     sources.queues.get(integration.key)?.backlog() ?? Promise.resolve(0),
     sources.deadLetters.count(integration.key),
     Promise.all(integration.objects.map((object) => sources.redis.hgetall(keys.objectState(object.name)))),
+    Promise.all(
+      integration.objects.map((object) =>
+        readBackfillCheckpoint(sources.redis, sources.config.redis.prefix, integration.key, object.name),
+      ),
+    ),
     new TargetPauseStore(sources.redis, sources.config.redis.prefix).read(integration.key),
   ]);
   return {
@@ -89,11 +106,24 @@ export async function integrationView(
         // Per-object backlog needs a scan of the queue; the integration total is below.
         backlog: 0,
         ...(state.error ? { error: state.error } : {}),
+        ...(backfills[index] ? { backfill: backfillView(backfills[index]) } : {}),
       };
     }),
     backlog,
     deadLetters,
     target: targetPause ?? { state: 'ok' },
+  };
+}
+
+function backfillView(checkpoint: BackfillCheckpoint): BackfillView {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    mode: checkpoint.mode ?? 'counting',
+    enqueued: checkpoint.enqueued,
+    ...(checkpoint.total !== undefined ? { total: checkpoint.total } : {}),
+    startedAt: iso(checkpoint.startedAt),
+    ...(checkpoint.finishedAt !== undefined ? { finishedAt: iso(checkpoint.finishedAt) } : {}),
+    ...(checkpoint.lastError !== undefined ? { error: checkpoint.lastError } : {}),
   };
 }
 

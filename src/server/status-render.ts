@@ -7,7 +7,7 @@ import type { IntegrationConfig } from '../config/index.ts';
 import type { ConsoleObjectView, ConsoleView } from './console-view.ts';
 import { flowChart } from './flow-chart.ts';
 import { html, type SafeHtml } from './html.ts';
-import { authenticatePath } from './integration-status.ts';
+import { authenticatePath, type BackfillView } from './integration-status.ts';
 import { durationText, timeAgo } from './time-text.ts';
 import type { OutcomeCounts } from '../metrics/flow-stats.ts';
 
@@ -70,10 +70,21 @@ function objectPart(object: ConsoleObjectView, now: number): SafeHtml {
       <dt>Last event</dt><dd>${timeAgo(object.lastEventAt, now)}</dd>
       <dt>Replay headroom</dt><dd>${object.retentionHeadroomSeconds === undefined ? '—' : object.retentionHeadroomSeconds <= 0 ? html`<strong>expired</strong>: reconciliation catches up` : durationText(object.retentionHeadroomSeconds)}</dd>
       <dt>Last reconcile</dt><dd>${timeAgo(object.lastReconcileAt, now)}</dd>
-      ${backfill ? html`<dt>Backfill</dt><dd data-field="backfill">${backfill.running ? html`running since ${timeAgo(backfill.startedAt, now)}: ${backfill.enqueued} record(s) queued${backfill.fraction !== undefined ? html` <progress max="100" value="${Math.round(backfill.fraction * 100)}">${Math.round(backfill.fraction * 100)} %</progress> ${Math.round(backfill.fraction * 100)} %` : ''}` : html`finished ${timeAgo(backfill.finishedAt, now)}: ${backfill.enqueued} record(s) queued`}</dd>` : ''}
+      ${backfill ? html`<dt>Backfill</dt><dd data-field="backfill">${backfillText(backfill, now)}</dd>` : ''}
       ${object.error ? html`<dt>Error</dt><dd>${object.error}</dd>` : ''}
     </dl>
   </article>`;
+}
+
+/** Running (with its share done when the count is known), finished, or stopped with its error. */
+function backfillText(backfill: BackfillView, now: number): SafeHtml {
+  const { enqueued, total } = backfill;
+  if (backfill.finishedAt) return html`finished ${timeAgo(backfill.finishedAt, now)}: ${enqueued} record(s) queued`;
+  if (backfill.error) return html`stopped after ${enqueued} record(s): ${backfill.error}`;
+  const percent = total ? Math.min(100, Math.round((enqueued / total) * 100)) : undefined;
+  return html`running since ${timeAgo(backfill.startedAt, now)} (${backfill.mode}): ${enqueued}${total !== undefined ? ` of ${total}` : ''} record(s) queued${
+    percent !== undefined ? html` <progress max="100" value="${percent}">${percent} %</progress> ${percent} %` : ''
+  }`;
 }
 
 function counts(c: OutcomeCounts): SafeHtml {

@@ -31,6 +31,10 @@ export function bridgeKeys(prefix: string) {
     tokenEvents: () => `${base}:events:tokens`,
     /** Counters of every process, summed (hash: series → value); see src/metrics. */
     metrics: () => `${base}:metrics`,
+    /** Live subscriber replicas (sorted set: replica id → last heartbeat, ms); see docs/subscriber.md. */
+    subscriberReplicas: () => `${base}:subscriber-replicas`,
+    /** When each live subscriber replica joined (sorted set: replica id → ms): the order of their shares. */
+    subscriberReplicasJoined: () => `${base}:subscriber-replicas:joined`,
     /** Each running process's own metrics report (hash: `host:pid` → report); see src/metrics/process-reports.ts. */
     processReports: () => `${base}:processes`,
     /**

@@ -102,6 +102,20 @@ export async function extendHeld(
   return (await command(redis, 'extend-held-1', 1)(locksKey, owner, ttlMs, ...ids)) as number;
 }
 
+/**
+ * Record `replica` as live in a membership (`liveKey`: last heartbeats, `joinedKey`: join times;
+ * not seen for `ttlMs`: gone) and return the live replicas, oldest first.
+ */
+export async function replicaHeartbeat(
+  redis: RedisClient,
+  liveKey: string,
+  joinedKey: string,
+  replica: string,
+  ttlMs: number,
+): Promise<string[]> {
+  return (await command(redis, 'replica-heartbeat-2', 2)(liveKey, joinedKey, replica, ttlMs)) as string[];
+}
+
 /** BullMQ's keys of one queue that `changesWaiting` reads (all in the integration's slot: docs/redis.md). */
 export interface WaitingQueueKeys {
   wait: string;

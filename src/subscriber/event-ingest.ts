@@ -4,9 +4,12 @@
  * (`enqueueThenCheckpoint`). A crash between the two replays those events on restart; their job
  * ids are deterministic, so the replay makes no second job.
  *
- * The buffer is bounded: past `highWaterMark` buffered events the owner is told to stop consuming
- * (it disconnects and later resubscribes from the durable position), so a burst or a slow Redis
- * can never grow memory without bound. Flushes run one at a time, in arrival order, so
+ * The buffer is bounded twice. Past `readAbove` buffered events, `readable()` tells the stream to
+ * hold its next read (the CometD connect that would bring more events) until a flush has brought
+ * the buffer back under it: in a burst the backlog stays with the server, and the process holds
+ * about one flush plus one delivery. Past `highWaterMark` (a slow Redis, reads that cannot be
+ * held) the owner is told to stop consuming (it disconnects and later resubscribes from the durable
+ * position), so memory never grows without bound. Flushes run one at a time, in arrival order, so
  * checkpoints of one channel are written in order.
  */
 import { setTimeout as delay } from 'node:timers/promises';
@@ -47,6 +50,8 @@ export interface EventIngestOptions {
   maxBatch?: number;
   /** Buffered events at which consumption must pause. @defaultValue 20000 */
   highWaterMark?: number;
+  /** Buffered events above which the next read waits (`readable()`). @defaultValue maxBatch */
+  readAbove?: number;
   /** Backoff between failed flushes (Redis down). @defaultValue 200 ms … 10 s */
   retry?: BackoffPolicy;
   /** Told when the buffer reaches `highWaterMark` (`full`) and when it has drained after that (`drained`). */
@@ -71,12 +76,17 @@ export interface IngestStats {
   reconcileRequests: number;
   flushes: number;
   failedFlushes: number;
+  /** Reads (CometD connects) told to wait because the buffer was over `readAbove`. */
+  heldReads: number;
 }
 
 export class EventIngest {
   readonly #options: EventIngestOptions;
   readonly #maxBatch: number;
   readonly #highWaterMark: number;
+  readonly #readAbove: number;
+  /** Settled when the buffer is back under `readAbove` (or the ingest closes); set while it is over. */
+  #caughtUp: { promise: Promise<void>; resolve: () => void } | undefined;
   readonly #retry: Backoff;
   readonly #now: () => number;
   #buffer: Delivery[] = [];
@@ -94,12 +104,14 @@ export class EventIngest {
     reconcileRequests: 0,
     flushes: 0,
     failedFlushes: 0,
+    heldReads: 0,
   };
 
   constructor(options: EventIngestOptions) {
     this.#options = options;
     this.#maxBatch = options.maxBatch ?? 2_000;
     this.#highWaterMark = options.highWaterMark ?? 20_000;
+    this.#readAbove = options.readAbove ?? this.#maxBatch;
     this.#retry = new Backoff(options.retry ?? { baseMs: 200, ceilingMs: 10_000 });
     this.#now = options.now ?? Date.now;
   }
@@ -145,6 +157,32 @@ export class EventIngest {
     return this.#buffer.length;
   }
 
+  /**
+   * Undefined while the buffer is at or under `readAbove`: read on. Otherwise a promise that settles
+   * once flushes have brought it back under (or the ingest closes): hold the next read until then.
+   */
+  readable(): Promise<void> | undefined {
+    if (!this.behind) return undefined;
+    this.stats.heldReads += 1;
+    if (!this.#caughtUp) {
+      let resolve = (): void => undefined;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.#caughtUp = { promise, resolve };
+    }
+    return this.#caughtUp.promise;
+  }
+
+  /** Whether reads should wait: more than `readAbove` events buffered. */
+  get behind(): boolean {
+    return this.#buffer.length > this.#readAbove && !this.#closed;
+  }
+
+  #releaseReads(): void {
+    if (!this.#caughtUp || this.behind) return;
+    this.#caughtUp.resolve();
+    this.#caughtUp = undefined;
+  }
+
   /** Resolves once every buffered event is enqueued and checkpointed (retrying while Redis fails). */
   async drained(): Promise<void> {
     while (this.#buffer.length > 0 && !this.#closed) {
@@ -158,6 +196,7 @@ export class EventIngest {
     this.#closed = true;
     this.#abort.abort();
     this.#buffer = [];
+    this.#releaseReads();
   }
 
   #pump(): void {
@@ -186,6 +225,7 @@ export class EventIngest {
       }
       this.#retry.reset();
       this.#buffer.splice(0, batch.length);
+      this.#releaseReads();
       if (this.#full && this.#buffer.length === 0) {
         this.#full = false;
         this.#options.onPressure?.('drained');

@@ -13,6 +13,7 @@
  * | connection limit                                | disconnect, back off with jitter                              |
  * | no `/meta/connect` reply for timeout + margin   | silent stall: build a new client                              |
  * | server `/meta/disconnect`                        | build a new client                                            |
+ * | buffer a flush behind (queue writes lag)         | hold the next `/meta/connect` until a flush catches up (≤ 20 s) |
  * | buffer full (queue writes lag)                  | disconnect; resubscribe once the buffer has drained           |
  * | no usable token (`NotAuthorizedError`)           | pause quietly until the token service says `authorized`       |
  *
@@ -98,6 +99,7 @@ export type RebuildReason =
   | 'backpressure'
   | 'resubscribe'
   | 'transient'
+  | 'transport_down'
   | 'retry';
 export type ChannelState = 'pending' | 'active' | 'failed';
 
@@ -373,6 +375,8 @@ export class IntegrationStream {
       requestTimeoutSeconds: this.#timings.requestTimeoutSeconds,
       retrySeconds: this.#timings.retrySeconds,
       replayPositions: () => this.#replayPositions(),
+      // Back-pressure: while the ingest is a flush behind, the next connect (the next events) waits.
+      holdConnect: () => this.#ingest.readable(),
       listener: {
         event: (channel, data) => this.#ingest.accept(channel, data),
         connected: (timeoutMs) => this.#connected(client, timeoutMs),
@@ -380,6 +384,9 @@ export class IntegrationStream {
         subscribed: (channel) => this.#subscribed(channel),
         failed: (error) => this.#failed(client, error),
         serverDisconnected: () => this.#rebuild('server_disconnect', this.#backoffs.rebuild.next()),
+        // A reply lost in transit may have held events the server will not send again: a new client
+        // subscribes from what was received, so the replay fills the hole (docs/salesforce.md#transport-failures-lose-a-reply).
+        transportDown: () => this.#rebuild('transport_down', this.#backoffs.rebuild.next()),
       },
     });
     this.#client = client;
@@ -565,7 +572,8 @@ export class IntegrationStream {
 
   /** Silent stall (docs/salesforce.md#pitfall-8-streams-stop-without-an-error): no connect reply for longer than the long-poll could take. */
   #checkStall(): void {
-    if (!this.#client || this.#rebuilding) return;
+    // A connect held back by the ingest (back-pressure) is no stall: the hold is bounded (cometd-client.ts).
+    if (!this.#client || this.#rebuilding || this.#ingest.behind) return;
     const silentFor = this.#now() - this.#lastConnectAt;
     if (silentFor <= this.#longPollTimeoutMs + this.#timings.stallMarginMs) return;
     this.#logger.warn({ silentForMs: silentFor }, 'no /meta/connect reply in time: the stream is stalled');

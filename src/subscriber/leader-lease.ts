@@ -1,16 +1,15 @@
 /**
  * A leader lease in Redis: one holder per key across all replicas. `SET key owner NX PX ttl`
- * takes it; the holder renews it every `renewEveryMs` with a compare-and-expire (only while the
- * key still holds its own owner token, so a holder that lost it can never extend someone else's);
- * a standby tries every `standbyPollMs`, so after a holder dies another takes over within
- * `ttlMs + standbyPollMs`.
+ * takes it ({@link LeaderLease.tryAcquire}, called by the replica's share balancer when it wants
+ * the integration); the holder renews it every `renewEveryMs` with a compare-and-expire (only while
+ * the key still holds its own owner token, so a holder that lost it can never extend someone
+ * else's). A holder that dies stops renewing, so the lease is free again within `ttlMs`.
  *
  * The owner token is the fencing token: a holder that cannot renew in time (Redis unreachable for
  * a whole ttl, a long GC pause) must assume it lost the lease and stop at once. What a stale holder
  * could still write is harmless: job ids are deterministic and checkpoints never move backwards.
+ * The owner token is the replica id (docs/subscriber.md), so the lease says which replica streams.
  */
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { RedisClient } from '../store/redis.ts';
 import type { Logger } from 'pino';
 import { releaseLock } from '../store/scripts.ts';
@@ -30,7 +29,7 @@ export interface LeaseTimings {
   ttlMs: number;
   /** Holder renews this often, ms (well inside the ttl). @defaultValue 3000 */
   renewEveryMs: number;
-  /** Standby tries to take the lease this often, ms. @defaultValue 2000 */
+  /** A replica below its share tries to take free leases this often, ms (docs/subscriber.md). @defaultValue 2000 */
   standbyPollMs: number;
 }
 
@@ -44,41 +43,56 @@ export interface LeaseListener {
 }
 
 export class LeaderLease {
-  readonly owner: string;
   readonly #timings: LeaseTimings;
   #holding = false;
   #lastRenewedAt = 0;
   #timer: NodeJS.Timeout | undefined;
-  #stopped = false;
-  #tick: Promise<void> = Promise.resolve();
+  /** Bumped by every acquire, release and loss: a renewal that awaited across one is void. */
+  #term = 0;
+  #renewal: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly redis: RedisClient,
     private readonly key: string,
+    /** The replica id: the value of the key while we hold it. */
+    readonly owner: string,
     private readonly listener: LeaseListener,
     private readonly logger: Logger,
     timings: Partial<LeaseTimings> = {},
   ) {
     this.#timings = { ...DEFAULT_LEASE_TIMINGS, ...timings };
-    this.owner = `${hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`;
   }
 
   get holding(): boolean {
     return this.#holding;
   }
 
-  /** Start competing for the lease (the first attempt runs now). */
-  start(): Promise<void> {
-    this.#schedule(0);
-    return this.#tick;
+  /** Take the lease if nobody holds it; true when we hold it now. */
+  async tryAcquire(): Promise<boolean> {
+    if (this.#holding) return true;
+    const term = this.#term;
+    const taken = await this.redis.set(this.key, this.owner, 'PX', this.#timings.ttlMs, 'NX');
+    if (taken !== 'OK') return false;
+    if (term !== this.#term) {
+      // Released or abandoned while the SET was in flight: give back what we just took.
+      await releaseLock(this.redis, this.key, this.owner).catch(() => undefined);
+      return false;
+    }
+    this.#holding = true;
+    this.#term += 1;
+    this.#lastRenewedAt = Date.now();
+    this.#scheduleRenewal();
+    this.logger.info({ lease: this.key }, 'lease acquired: this process streams the integration');
+    this.listener.acquired();
+    return true;
   }
 
-  /** Stop renewing and give the lease up so a standby takes over at once. */
+  /** Stop renewing and give the lease up so another replica takes over at once. */
   async release(): Promise<void> {
+    const wasHolding = this.#holding;
     this.#stop();
-    await this.#tick.catch(() => undefined);
-    if (!this.#holding) return;
-    this.#holding = false;
+    await this.#renewal.catch(() => undefined);
+    if (!wasHolding) return;
     await releaseLock(this.redis, this.key, this.owner).catch((err: unknown) =>
       this.logger.warn({ err }, 'could not release the lease; it expires on its own'),
     );
@@ -87,53 +101,41 @@ export class LeaderLease {
   /** Stop without releasing (the lease expires after its ttl): what a crash leaves. */
   abandon(): void {
     this.#stop();
-    this.#holding = false;
   }
 
   #stop(): void {
-    this.#stopped = true;
+    this.#holding = false;
+    this.#term += 1;
     clearTimeout(this.#timer);
   }
 
-  #schedule(ms: number): void {
-    if (this.#stopped) return;
+  #scheduleRenewal(): void {
+    const term = this.#term;
     this.#timer = setTimeout(() => {
-      this.#tick = this.#step().finally(() =>
-        this.#schedule(this.#holding ? this.#timings.renewEveryMs : this.#timings.standbyPollMs),
-      );
-    }, ms);
+      this.#renewal = this.#renew(term).finally(() => {
+        if (term === this.#term) this.#scheduleRenewal();
+      });
+    }, this.#timings.renewEveryMs);
     this.#timer.unref();
   }
 
-  async #step(): Promise<void> {
-    if (this.#stopped) return;
+  async #renew(term: number): Promise<void> {
     try {
-      if (this.#holding) {
-        const renewed = (await this.redis.eval(RENEW_LEASE, 1, this.key, this.owner, this.#timings.ttlMs)) === 1;
-        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by close() while this call awaited
-        if (this.#stopped) return;
-        if (renewed) this.#lastRenewedAt = Date.now();
-        else this.#lose('lease taken over or expired');
-      } else {
-        const taken = await this.redis.set(this.key, this.owner, 'PX', this.#timings.ttlMs, 'NX');
-        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by close() while this call awaited
-        if (this.#stopped || taken !== 'OK') return;
-        this.#holding = true;
-        this.#lastRenewedAt = Date.now();
-        this.logger.info({ lease: this.key }, 'lease acquired: this process streams the integration');
-        this.listener.acquired();
-      }
+      const renewed = (await this.redis.eval(RENEW_LEASE, 1, this.key, this.owner, this.#timings.ttlMs)) === 1;
+      if (term !== this.#term) return;
+      if (renewed) this.#lastRenewedAt = Date.now();
+      else this.#lose('lease taken over or expired');
     } catch (err) {
       this.logger.warn({ err, lease: this.key }, 'lease renewal failed');
       // Give up before the ttl can run out under us: by then someone else may hold it.
       const deadline = this.#timings.ttlMs - this.#timings.renewEveryMs;
-      if (this.#holding && Date.now() - this.#lastRenewedAt >= deadline)
+      if (term === this.#term && Date.now() - this.#lastRenewedAt >= deadline)
         this.#lose('lease not renewable within its ttl');
     }
   }
 
   #lose(why: string): void {
-    this.#holding = false;
+    this.#stop();
     this.logger.warn({ lease: this.key, why }, 'lease lost: stopping the stream');
     this.listener.lost();
   }

@@ -1,21 +1,25 @@
 /**
- * The subscriber: for every integration with a `mode: cdc` object, compete for its leader lease;
- * the holder runs the integration's {@link IntegrationStream}, the others stand by. Token events
- * from any process steer the streams: `authorized` resumes a paused one, `refreshed` moves it to
- * the new token, `needs_reauth` and `disconnected` pause it.
+ * The subscriber: the integrations with a `mode: cdc` object are shared between the live subscriber
+ * replicas ({@link ShareBalancer}, docs/subscriber.md); for each one it takes, it holds the leader
+ * lease and runs the integration's {@link IntegrationStream}. Token events from any process steer
+ * the streams: `authorized` resumes a paused one, `refreshed` moves it to the new token,
+ * `needs_reauth` and `disconnected` pause it.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { RedisClient } from '../store/redis.ts';
 import type { Logger } from 'pino';
 import type { MetricsRecorder } from '../metrics/recorder.ts';
 import type { BridgeConfig, IntegrationConfig } from '../config/index.ts';
 import type { ChangeQueue } from '../queue/change-queue.ts';
 import type { DeadLetterStore } from '../store/dead-letters.ts';
-import { integrationKeys } from '../store/keys.ts';
+import { bridgeKeys, integrationKeys } from '../store/keys.ts';
 import { ReplayStore } from '../store/replay-store.ts';
 import type { TokenEvent, TokenService } from '../auth/token-service.ts';
 import { IntegrationStream, type StreamTimings } from './integration-stream.ts';
-import { LeaderLease, type LeaseTimings } from './leader-lease.ts';
+import { DEFAULT_LEASE_TIMINGS, LeaderLease, type LeaseTimings } from './leader-lease.ts';
 import { StreamStatus } from './stream-status.ts';
+import { ShareBalancer, shareTimings, type SharedIntegration, type ShareTimings } from './share-balancer.ts';
 
 export interface SubscriberDeps {
   config: BridgeConfig;
@@ -31,6 +35,8 @@ export interface SubscriberDeps {
 export interface SubscriberOptions {
   /** Lease timings (tests shorten them). */
   lease?: Partial<LeaseTimings>;
+  /** Sharing timings. @defaultValue derived from `lease.standbyPollMs` (see {@link shareTimings}) */
+  share?: Partial<ShareTimings>;
   /** Stream timings and backoffs (tests shorten them). */
   stream?: Partial<StreamTimings>;
   /** Jitter source. @defaultValue Math.random */
@@ -38,7 +44,7 @@ export interface SubscriberOptions {
 }
 
 /** One integration in this process: its lease, and its stream while we hold the lease. */
-class IntegrationSlot {
+class IntegrationSlot implements SharedIntegration {
   readonly lease: LeaderLease;
   readonly queue: ChangeQueue;
   stream: IntegrationStream | undefined;
@@ -47,6 +53,7 @@ class IntegrationSlot {
     readonly integration: IntegrationConfig,
     private readonly deps: SubscriberDeps,
     private readonly options: SubscriberOptions,
+    replica: string,
   ) {
     const { redis, config, logger } = deps;
     const queue = deps.queues.get(integration.key);
@@ -55,10 +62,31 @@ class IntegrationSlot {
     this.lease = new LeaderLease(
       redis,
       integrationKeys(config.redis.prefix, integration.key).subscriberLease(),
+      replica,
       { acquired: () => this.#lead(), lost: () => void this.#standDown() },
       logger.child({ integration: integration.key }),
       options.lease,
     );
+  }
+
+  get key(): string {
+    return this.integration.key;
+  }
+
+  get holding(): boolean {
+    return this.lease.holding;
+  }
+
+  take(): Promise<boolean> {
+    return this.lease.tryAcquire();
+  }
+
+  /** Graceful: stop consuming, flush (enqueue + checkpoint), disconnect, then release the lease. */
+  async handOver(): Promise<void> {
+    const stream = this.stream;
+    this.stream = undefined;
+    await stream?.stop({ flush: true });
+    await this.lease.release();
   }
 
   #lead(): void {
@@ -103,12 +131,8 @@ class IntegrationSlot {
     }
   }
 
-  /** Graceful: stop consuming, flush (enqueue + checkpoint), disconnect, release the lease. */
   async close(): Promise<void> {
-    const stream = this.stream;
-    this.stream = undefined;
-    await stream?.stop({ flush: true });
-    await this.lease.release();
+    await this.handOver();
     await this.queue.close();
   }
 
@@ -120,25 +144,43 @@ class IntegrationSlot {
 }
 
 export class Subscriber {
+  /** This replica's id (`host:pid:random`): its entry in the replica set and the value of the leases it holds. */
+  readonly replica = `${hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`;
   readonly #deps: SubscriberDeps;
   readonly #slots = new Map<string, IntegrationSlot>();
+  readonly #balancer: ShareBalancer;
   #unsubscribe: (() => Promise<void>) | undefined;
 
   constructor(deps: SubscriberDeps, options: SubscriberOptions = {}) {
     this.#deps = deps;
     for (const integration of deps.config.integrations) {
       if (!integration.objects.some((o) => o.mode === 'cdc')) continue;
-      this.#slots.set(integration.key, new IntegrationSlot(integration, deps, options));
+      this.#slots.set(integration.key, new IntegrationSlot(integration, deps, options, this.replica));
     }
+    const pollMs = options.lease?.standbyPollMs ?? DEFAULT_LEASE_TIMINGS.standbyPollMs;
+    const bridge = bridgeKeys(deps.config.redis.prefix);
+    this.#balancer = new ShareBalancer(
+      deps.redis,
+      { live: bridge.subscriberReplicas(), joined: bridge.subscriberReplicasJoined() },
+      this.replica,
+      [...this.#slots.values()],
+      deps.logger,
+      shareTimings(pollMs, options.share),
+    );
   }
 
-  /** Listen to token events, then compete for every integration's lease. */
+  /** Listen to token events, then join the replicas sharing the integrations. */
   async start(): Promise<void> {
     this.#unsubscribe = await this.#deps.tokens.subscribe((event) =>
       this.#slots.get(event.integration)?.onTokenEvent(event),
     );
-    await Promise.all([...this.#slots.values()].map((slot) => slot.lease.start()));
-    this.#deps.logger.info({ integrations: [...this.#slots.keys()] }, 'subscriber started');
+    await this.#balancer.start();
+    this.#deps.logger.info({ replica: this.replica, integrations: [...this.#slots.keys()] }, 'subscriber started');
+  }
+
+  /** The integrations this replica streams now. */
+  streaming(): string[] {
+    return [...this.#slots.values()].filter((slot) => slot.holding).map((slot) => slot.key);
   }
 
   /** The running stream of `integration` in this process (undefined while standing by). */
@@ -150,14 +192,17 @@ export class Subscriber {
     return this.#slots.get(integration)?.lease.holding ?? false;
   }
 
+  /** Leave the replica set first (the others' shares grow), then hand every integration over. */
   async close(): Promise<void> {
     await this.#unsubscribe?.();
     this.#unsubscribe = undefined;
+    await this.#balancer.close();
     await Promise.all([...this.#slots.values()].map((slot) => slot.close()));
   }
 
   /** Stop everything at once, releasing nothing: what `kill -9` leaves behind (takeover tests). */
   async abandon(): Promise<void> {
+    this.#balancer.abandon();
     for (const slot of this.#slots.values()) slot.abandon();
     await this.#unsubscribe?.();
     this.#unsubscribe = undefined;

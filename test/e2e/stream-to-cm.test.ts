@@ -157,6 +157,10 @@ describe('end to end: org change → CDC → queue → worker → Communications
       expect(text).toMatch(/sfcm_push_latency_seconds_count\{integration="acme\/emails"\} [1-9]/);
       expect(text).toMatch(/sfcm_push_latency_seconds_bucket\{integration="acme\/emails",le="\+Inf"\} [1-9]/);
       expect(text).toMatch(/sfcm_subscriber_leader\{integration="acme\/emails"\} 1/);
+      expect(text).toMatch(
+        /sfcm_subscriber_streamed_by\{integration="acme\/emails",replica="[^"]+:\d+:[0-9a-f]{12}"\} 1/,
+      );
+      expect(text).toMatch(/sfcm_subscriber_replicas 1/);
       expect(text).toMatch(/sfcm_integration_auth_state\{integration="acme\/emails",state="authorized"\} 1/);
       expect(text).toMatch(/sfcm_replay_id\{integration="acme\/emails",channel="\/data\/CaseChangeEvent"\} [1-9]/);
       expect(text).toMatch(

@@ -18,7 +18,7 @@ import { ReplayStore } from '../../src/store/replay-store.ts';
 import { createContext } from '../../src/roles/context.ts';
 import { eventJobDiscriminator } from '../../src/salesforce/cometd/change-event.ts';
 import { startSalesforceOrg, type SimulatedSalesforceOrg } from '@sf-cm-bridge/sandbox/org';
-import { buildApp } from '../../src/server/app.ts';
+import { buildApp, type BridgeApp } from '../../src/server/app.ts';
 import { bridgeConfigYaml, CLIENT_ID, CLIENT_SECRET, PUBLIC_URL } from '../helpers/bridge.ts';
 import { BIN, ROOT } from '../helpers/cli.ts';
 import { completeFlow, INTEGRATION } from '../helpers/oauth.ts';
@@ -26,7 +26,7 @@ import { eventually, testRedis, type TestRedis } from '../helpers/redis.ts';
 
 export { INTEGRATION };
 export const CASE_CHANNEL = '/data/CaseChangeEvent';
-const CASE_ONLY = `      Case:
+export const CASE_ONLY = `      Case:
         comment: { body: Description, subject: Subject }`;
 const ALL_STATES: JobType[] = ['waiting', 'delayed', 'active', 'completed', 'failed', 'prioritized'];
 
@@ -56,11 +56,11 @@ export interface FaultEnvironment {
   close(): Promise<void>;
 }
 
-/** Org (1 s long-polls) + Redis + the `acme/emails` integration (Case over CDC) authorised via the real OAuth flow. */
-export async function startFaultEnvironment(): Promise<FaultEnvironment> {
-  const org = await startSalesforceOrg({
+/** The sandbox org of fault tests: auto-approving, 1 s long-polls (unless `cometdTimeoutSeconds`), the bridge's connected app. */
+export function startFaultOrg(cometdTimeoutSeconds = 1): Promise<SimulatedSalesforceOrg> {
+  return startSalesforceOrg({
     autoApprove: true,
-    cometdTimeoutSeconds: 1,
+    cometdTimeoutSeconds,
     connectedApps: [
       {
         clientId: CLIENT_ID,
@@ -70,21 +70,60 @@ export async function startFaultEnvironment(): Promise<FaultEnvironment> {
       },
     ],
   });
-  const redis = testRedis();
-  const yaml = bridgeConfigYaml(org.url, redis.prefix, { objects: CASE_ONLY });
-  const configFile = join(mkdtempSync(join(tmpdir(), 'sfcm-faults-')), 'bridge.yaml');
-  writeFileSync(configFile, yaml);
+}
 
-  // The admin's one-time authorisation, through the real app against the sandbox.
+/** Run `use` against the real app on the config `yaml` (its own Redis connection), then close both. */
+export async function withApp<T>(
+  yaml: string,
+  configFile: string,
+  redis: TestRedis,
+  use: (app: BridgeApp) => Promise<T>,
+): Promise<T> {
   const context = createContext({
     config: loadConfigText(yaml, configFile, {}),
     logger: pino({ level: 'silent' }),
     redis: redis.connect(),
   });
   const app = await buildApp(context);
-  const callback = await completeFlow(app);
-  await app.close();
-  await context.close();
+  try {
+    return await use(app);
+  } finally {
+    await app.close();
+    await context.close();
+  }
+}
+
+/** Every change in `queue` (all batch jobs, flattened), duplicates kept. */
+export async function queuedChanges(queue: ChangeQueue): Promise<ChangeJob[]> {
+  const jobs = await queue.queue.getJobs(ALL_STATES);
+  return jobs.flatMap((job) => job.data.changes);
+}
+
+/** Start `sf-cm-bridge subscriber --config configFile` as a child process (info logs kept in `output()`). */
+export function spawnSubscriber(configFile: string): SubscriberProcess {
+  const child = spawn(process.execPath, [BIN, 'subscriber', '--config', configFile], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (child.pid === undefined) throw new Error('the subscriber process did not start');
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { pid: child.pid, output: () => output, exited, kill: (signal = 'SIGTERM') => void child.kill(signal) };
+}
+
+/** Org (1 s long-polls) + Redis + the `acme/emails` integration (Case over CDC) authorised via the real OAuth flow. */
+export async function startFaultEnvironment(): Promise<FaultEnvironment> {
+  const org = await startFaultOrg();
+  const redis = testRedis();
+  const yaml = bridgeConfigYaml(org.url, redis.prefix, { objects: CASE_ONLY });
+  const configFile = join(mkdtempSync(join(tmpdir(), 'sfcm-faults-')), 'bridge.yaml');
+  writeFileSync(configFile, yaml);
+
+  // The admin's one-time authorisation, through the real app against the sandbox.
+  const callback = await withApp(yaml, configFile, redis, completeFlow);
   if (callback.statusCode !== 200) throw new Error(`authorisation failed: ${callback.statusCode} ${callback.body}`);
 
   const replay = new ReplayStore(redis.redis, redis.prefix);
@@ -97,22 +136,7 @@ export async function startFaultEnvironment(): Promise<FaultEnvironment> {
     queue,
     configFile,
     startSubscriber() {
-      const child = spawn(process.execPath, [BIN, 'subscriber', '--config', configFile], {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      if (child.pid === undefined) throw new Error('the subscriber process did not start');
-      let output = '';
-      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-      const running: SubscriberProcess = {
-        pid: child.pid,
-        output: () => output,
-        exited,
-        kill: (signal = 'SIGTERM') => void child.kill(signal),
-      };
+      const running = spawnSubscriber(configFile);
       processes.push(running);
       return running;
     },
@@ -121,10 +145,7 @@ export async function startFaultEnvironment(): Promise<FaultEnvironment> {
       const pid = owner?.split(':')[1];
       return pid === undefined ? undefined : Number(pid);
     },
-    async changes() {
-      const jobs = await queue.queue.getJobs(ALL_STATES);
-      return jobs.flatMap((job) => job.data.changes);
-    },
+    changes: () => queuedChanges(queue),
     position: () => replay.position(INTEGRATION, CASE_CHANNEL),
     async close() {
       for (const running of processes) running.kill('SIGKILL');

@@ -55,7 +55,7 @@ describe('backfill', () => {
     const [total] = await backfillObjects(h.bridge.context, integration, integration.objects, null, {
       rowsPerQuery: 200,
     });
-    expect(total).toEqual({ object: 'Case', enqueued: 1000, resumed: true });
+    expect(total).toEqual({ object: 'Case', enqueued: 1000, resumed: true, mode: 'rest' });
     // 600 rows left: three full slices and one empty one; from scratch it would be six.
     expect((h.bridge.org.counters().rest.calls.query ?? 0) - queriesBefore).toBe(4);
 

@@ -201,6 +201,25 @@ describe('subscriber self-healing', () => {
     expect(jobs.map((j) => j.recordId)).toEqual([during.Id, after.Id]);
   });
 
+  it('a reply with events lost in transit: a new client replays from what was received, nothing lost', async () => {
+    h = await startSubscriberHarness();
+    const role = await h.startRole();
+    await subscribed(role, BOTH);
+    const before = h.org.store.create('Case', { Subject: 'before the lost reply' });
+    await jobsInQueue(h, 1);
+
+    // The server hands these events out, then the reply never reaches the bridge; the next connect
+    // would carry only newer events, so going on from faye's retry would skip them for good.
+    h.org.streaming.loseRepliesWithEvents(1);
+    const lost = h.org.store.create('Case', { Subject: 'in the lost reply' });
+    await eventually(() => h.org.counters().streaming.repliesLost === 1);
+    const after = h.org.store.create('Case', { Subject: 'after the lost reply' });
+
+    const jobs = await jobsInQueue(h, 3, 15_000);
+    expect(jobs.map((j) => j.recordId)).toEqual([before.Id, lost.Id, after.Id]);
+    expect(statsOf(role).rebuilds.transport_down ?? 0).toBeGreaterThanOrEqual(1);
+  });
+
   it('server-initiated /meta/disconnect: a new client resubscribes from the checkpoint', async () => {
     h = await startSubscriberHarness();
     const role = await h.startRole();

@@ -11,6 +11,11 @@
  *   subscribes (to verify resubscription), failures typed by their wire strings, and a server-initiated
  *   `/meta/disconnect`, which faye itself ignores (docs/salesforce.md#bayeux-message-exchange).
  *
+ * Flow control: while `holdConnect` says the consumer is behind, the next `/meta/connect` waits
+ * (at most `maxConnectHoldMs`, well inside the server's 40 s reconnect deadline,
+ * docs/salesforce.md#timeouts-and-reconnects). Events are delivered only in connect replies, so the
+ * undelivered ones stay with the server, not in this process.
+ *
  * A client is used until something goes wrong, then retired and replaced: after `reconnect: none` faye
  * never talks again on that instance (docs/salesforce.md#faye-client-behaviour), and a retired client
  * must not deliver events that the new one will replay.
@@ -35,6 +40,13 @@ export interface CometdClientListener {
   failed(error: CometdError): void;
   /** The server sent `/meta/disconnect` (API ≥ 64, Hyperforce): handshake again on a new client. */
   serverDisconnected(): void;
+  /**
+   * A request failed at the transport level (faye's `transport:down`): a network error, a non-JSON
+   * reply, or a long poll aborted after 1.2 × the advised timeout. An aborted `/meta/connect` may have
+   * carried events that the server counts as delivered, so the client must not go on from where faye
+   * retries (docs/salesforce.md#transport-failures-lose-a-reply).
+   */
+  transportDown(): void;
 }
 
 export interface CometdClientOptions {
@@ -48,7 +60,14 @@ export interface CometdClientOptions {
   requestTimeoutSeconds?: number;
   /** Seconds between faye's own handshake/transport retries. @defaultValue 5 */
   retrySeconds?: number;
+  /** While the consumer is behind: a promise that settles once it has caught up; the next connect waits for it. */
+  holdConnect?: () => Promise<void> | undefined;
+  /** Longest wait of one connect for `holdConnect`, ms (below the server's 40 s deadline). @defaultValue 20000 */
+  maxConnectHoldMs?: number;
 }
+
+/** Default longest hold of one `/meta/connect`: half the server's 40 s reconnect deadline. */
+export const MAX_CONNECT_HOLD_MS = 20_000;
 
 export class CometdClient {
   readonly url: string;
@@ -56,6 +75,8 @@ export class CometdClient {
   readonly #client: faye.Client;
   readonly #listener: CometdClientListener;
   readonly #replayPositions: () => ReadonlyMap<string, number>;
+  readonly #holdConnect: (() => Promise<void> | undefined) | undefined;
+  readonly #maxConnectHoldMs: number;
   /** Channels in faye's registry: subscribing again would add a second listener, not a subscribe. */
   readonly #registered = new Set<string>();
   #retired = false;
@@ -65,6 +86,8 @@ export class CometdClient {
     this.accessToken = options.accessToken;
     this.#listener = options.listener;
     this.#replayPositions = options.replayPositions;
+    this.#holdConnect = options.holdConnect;
+    this.#maxConnectHoldMs = options.maxConnectHoldMs ?? MAX_CONNECT_HOLD_MS;
     // `scheduler` is a faye client option our faye.d.ts does not declare.
     const clientOptions: faye.ClientOptions & { scheduler: unknown } = {
       timeout: options.requestTimeoutSeconds ?? 120,
@@ -76,6 +99,9 @@ export class CometdClient {
     this.#client.disable('autodisconnect');
     this.#client.setHeader('Authorization', `Bearer ${options.accessToken}`);
     disableBatching(this.#client);
+    this.#client.bind('transport:down', () => {
+      if (!this.#retired) this.#listener.transportDown();
+    });
     this.#client.addExtension({
       outgoing: (message, callback) => this.#outgoing(message, callback),
       incoming: (message, callback) => this.#incoming(message, callback),
@@ -125,7 +151,20 @@ export class CometdClient {
       for (const [channel, replayId] of this.#replayPositions()) replay[channel] = replayId;
       message.ext = { ...message.ext, replay };
     }
+    const hold = message.channel === '/meta/connect' ? this.#holdConnect?.() : undefined;
+    if (hold) {
+      void this.#afterHold(hold).then(() => callback(this.#retired ? null : message));
+      return;
+    }
     callback(message);
+  }
+
+  /** Until `hold` settles or `maxConnectHoldMs` passes, whichever is first. */
+  async #afterHold(hold: Promise<void>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#maxConnectHoldMs)));
+    await Promise.race([hold.catch(() => undefined), limit]);
+    clearTimeout(timer);
   }
 
   #incoming(message: faye.Message, callback: faye.MessageCallback): void {

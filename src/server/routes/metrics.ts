@@ -55,6 +55,12 @@ export const metricsRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
     ['integration', 'object'],
   );
   const leader = gauge('sfcm_subscriber_leader', "1 when a subscriber holds the integration's lease", ['integration']);
+  const streamedBy = gauge(
+    'sfcm_subscriber_streamed_by',
+    'The subscriber replica streaming the integration (docs/subscriber.md)',
+    ['integration', 'replica'],
+  );
+  const replicas = gauge('sfcm_subscriber_replicas', 'Live subscriber replicas sharing the integrations', []);
   const apiUsage = gauge(
     'sfcm_salesforce_api_usage_ratio',
     'Share of the daily Salesforce API allocation used (last Sforce-Limit-Info)',
@@ -100,7 +106,9 @@ export const metricsRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
       for (const state of ['authorized', 'needs_reauth', 'unauthorized'])
         authorized.set({ integration: key, state }, status.state === state ? 1 : 0);
       for (const [channel, id] of await replay.positions(key)) replayId.set({ integration: key, channel }, id);
-      leader.set({ integration: key }, (await redis.exists(keys.subscriberLease())) ? 1 : 0);
+      const replica = await redis.get(keys.subscriberLease());
+      leader.set({ integration: key }, replica === null ? 0 : 1);
+      if (replica !== null) streamedBy.set({ integration: key, replica }, 1);
       const usage = await redis.hgetall(keys.apiUsage());
       if (usage.used && usage.max && Number(usage.max) > 0)
         apiUsage.set({ integration: key }, Number(usage.used) / Number(usage.max));
@@ -117,6 +125,7 @@ export const metricsRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
           lastReconcile.set({ integration: key, object: object.name }, reconciled / 1000);
       }
     }
+    replicas.set(await redis.zcard(bridgeKeys(config.redis.prefix).subscriberReplicas()));
     const summed = await redis.hgetall(bridgeKeys(config.redis.prefix).metrics());
     const processes = renderProcessReports(await readProcessReports(redis, processReportsKey(config.redis.prefix)));
     return reply.type(registry.contentType).send(`${await registry.metrics()}\n${renderSummed(summed)}${processes}`);

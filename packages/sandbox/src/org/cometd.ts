@@ -71,6 +71,13 @@ export interface StreamingControl {
   injectUnknownClient(): void;
   /** Cut every open HTTP request (long-polls included) without a response: a network failure. */
   dropConnections(): void;
+  /**
+   * The next `count` replies that carry change events are lost in transit: the server hands the
+   * events out (they count as delivered, and the next connect gets only newer ones) and the socket is
+   * cut before the reply reaches the client — what a proxy, a load balancer or a client-side timeout
+   * does to a long poll (docs/salesforce.md#transport-failures-lose-a-reply).
+   */
+  loseRepliesWithEvents(count: number): void;
   /** Delay every CometD request by `ms` before it is processed (0 turns it off). */
   latency(ms: number): void;
   /**
@@ -110,6 +117,8 @@ export interface StreamingCounters {
   activeClients: number;
   /** Clients whose `/meta/connect` long-poll is held open right now. */
   openLongPolls: number;
+  /** Replies with events cut on purpose by `loseRepliesWithEvents`. */
+  repliesLost: number;
 }
 
 export interface CometdEndpoint {
@@ -163,8 +172,9 @@ export function createCometdEndpoint(opts: CometdEndpointOptions): CometdEndpoin
     dailyLimit: false,
     connectionLimit: false,
     deniedChannels: new Set<string>(),
+    repliesToLose: 0,
   };
-  const counts = { handshakes: 0, connects: 0 };
+  const counts = { handshakes: 0, connects: 0, repliesLost: 0 };
   /** Refusals per HTTP request, keyed by message id and channel, applied on the way out. */
   const refusals = new WeakMap<IncomingMessage, Map<string, Refusal>>();
   /** The BAYEUX_BROWSER value each request carries or is being given. */
@@ -351,6 +361,7 @@ export function createCometdEndpoint(opts: CometdEndpointOptions): CometdEndpoin
       res.setHeader('Set-Cookie', `${BROWSER_COOKIE}=${browser}; Path=/cometd; HttpOnly`);
     }
     browserOf.set(req, browser);
+    loseReplyWithEventsWhenAsked(res);
 
     if (faults.latencyMs > 0) {
       const timer = setTimeout(() => {
@@ -363,6 +374,21 @@ export function createCometdEndpoint(opts: CometdEndpointOptions): CometdEndpoin
     adapter.handle(req, res);
   };
 
+  /** faye's adapter answers with one `end(body)`: while replies are to be lost, one with events is dropped and the socket cut. */
+  const loseReplyWithEventsWhenAsked = (res: ServerResponse): void => {
+    const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+    res.end = ((...args: unknown[]) => {
+      const body = args[0];
+      if (faults.repliesToLose > 0 && typeof body === 'string' && body.includes('"channel":"/data/')) {
+        faults.repliesToLose -= 1;
+        counts.repliesLost += 1;
+        res.socket?.destroy();
+        return res;
+      }
+      return end(...args);
+    }) as ServerResponse['end'];
+  };
+
   const flushAll = () => {
     for (const clientId of sessions.clientIds()) sessions.endLongPoll(clientId);
   };
@@ -373,6 +399,9 @@ export function createCometdEndpoint(opts: CometdEndpointOptions): CometdEndpoin
     },
     dropConnections() {
       for (const res of inFlight) res.socket?.destroy();
+    },
+    loseRepliesWithEvents(count) {
+      faults.repliesToLose = Math.max(0, count);
     },
     latency(ms) {
       faults.latencyMs = Math.max(0, ms);
@@ -410,6 +439,7 @@ export function createCometdEndpoint(opts: CometdEndpointOptions): CometdEndpoin
         subscriptions: sessions.subscriptions(),
         activeClients: sessions.clientIds().length,
         openLongPolls: sessions.openLongPolls(),
+        repliesLost: counts.repliesLost,
       };
     },
   };

@@ -13,6 +13,7 @@ import type { ChangeEventLog, LoggedChangeEvent } from './change-events.ts';
 import type { StreamingControl } from './cometd.ts';
 import type { OAuthControl } from './oauth.ts';
 import { AppPoliciesSchema } from './app-policies.ts';
+import type { BulkQueryControl } from './bulk.ts';
 import type { RestControl } from './rest.ts';
 import { OrgStoreError, type OrgStoreWithEvents } from './store.ts';
 
@@ -21,6 +22,7 @@ export interface ControlRoutesOptions {
   events: ChangeEventLog;
   oauth: OAuthControl;
   rest: RestControl;
+  bulk: BulkQueryControl;
   streaming: StreamingControl;
   counters: () => unknown;
 }
@@ -79,6 +81,21 @@ const schemas = {
     .strict(),
   appChange: z.object({ policies: AppPoliciesSchema.optional(), rotateRefreshTokens: z.boolean().optional() }).strict(),
   clientIdParams: z.object({ clientId: z.string().min(1) }),
+  bulkFaults: z
+    .object({
+      failNextJobs: z
+        .object({ count: z.number().int().positive(), errorMessage: z.string().min(1).optional() })
+        .strict()
+        .optional(),
+      queueDelayMs: z.number().int().min(0).optional(),
+      processingMs: z.number().int().min(0).optional(),
+      paceResults: z
+        .object({ rows: z.number().int().min(0), delayMs: z.number().int().min(0) })
+        .strict()
+        .optional(),
+      capPageRecords: z.number().int().min(0).optional(),
+    })
+    .strict(),
   restFaults: z
     .object({
       latencyMs: z.number().int().min(0).optional(),
@@ -102,6 +119,8 @@ const schemas = {
       unknownClient: z.literal(true).optional(),
       /** Cut every open CometD request without a response. */
       dropConnections: z.literal(true).optional(),
+      /** Lose the next N replies that carry events: delivered by the server, cut before the client reads them. */
+      loseRepliesWithEvents: z.number().int().min(0).optional(),
       /** Server-initiated `/meta/disconnect` (docs/salesforce.md#bayeux-message-exchange). */
       serverDisconnect: z.literal(true).optional(),
       latencyMs: z.number().int().min(0).optional(),
@@ -311,6 +330,27 @@ export const controlRoutes: FastifyPluginAsync<ControlRoutesOptions> = async (ap
     return { ok: true };
   });
 
+  // Bulk API 2.0 query jobs: failures, timing, pacing and page size; `GET` lists jobs and result reads.
+  app.post('/faults/bulk', async (request) => {
+    const body = parse(schemas.bulkFaults, request.body);
+    const { bulk } = opts;
+    if (body.failNextJobs) bulk.failNextJobs(body.failNextJobs.count, body.failNextJobs.errorMessage);
+    bulk.setTiming({
+      ...(body.queueDelayMs !== undefined ? { queueDelayMs: body.queueDelayMs } : {}),
+      ...(body.processingMs !== undefined ? { processingMs: body.processingMs } : {}),
+    });
+    if (body.paceResults) bulk.paceResults(body.paceResults.rows, body.paceResults.delayMs);
+    if (body.capPageRecords !== undefined) bulk.capPageRecords(body.capPageRecords);
+    return { ok: true };
+  });
+
+  app.delete('/faults/bulk', async () => {
+    opts.bulk.clearFaults();
+    return { ok: true };
+  });
+
+  app.get('/bulk', async () => ({ jobs: opts.bulk.jobs(), resultReads: opts.bulk.resultReads() }));
+
   app.delete('/faults/rest', async () => {
     rest.clearFaults();
     return { ok: true };
@@ -334,6 +374,7 @@ export const controlRoutes: FastifyPluginAsync<ControlRoutesOptions> = async (ap
     if (body.unknownClient) streaming.injectUnknownClient();
     if (body.serverDisconnect) streaming.serverDisconnect();
     if (body.dropConnections) streaming.dropConnections();
+    if (body.loseRepliesWithEvents !== undefined) streaming.loseRepliesWithEvents(body.loseRepliesWithEvents);
     return { ok: true };
   });
 

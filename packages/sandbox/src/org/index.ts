@@ -21,6 +21,7 @@ export {
   type OAuthCounters,
 } from './oauth.ts';
 export type { RestControl, RestCounters, RestFault } from './rest.ts';
+export type { BulkQueryControl, BulkResultRead, BulkJobState } from './bulk.ts';
 export {
   startActivity,
   seededRandom,
@@ -33,3 +34,10 @@ export type { StreamingControl, StreamingCounters } from './cometd.ts';
 export { NEW_EXTERNAL_CLIENT_APP_POLICIES, type AppPolicies } from './app-policies.ts';
 export { defaultObjects } from './metadata.ts';
 export type { ChangeEventPayload } from './contracts.ts';
+export {
+  startSalesforceOrgFleet,
+  fleetOrgIdentity,
+  type FleetOrgIdentity,
+  type SalesforceOrgFleetOptions,
+  type SimulatedSalesforceOrgFleet,
+} from './fleet.ts';

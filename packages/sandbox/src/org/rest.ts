@@ -20,6 +20,10 @@ import { createIdGenerator, isValidId, keyPrefixOf } from './ids.ts';
 import { findField } from './metadata.ts';
 import { executeSoql, SoqlError, type QueryRecord } from './soql/index.ts';
 import { renderValue } from './soql/values.ts';
+import { RestError } from './rest-error.ts';
+import { createBulkQueryApi, type BulkQueryControl } from './bulk.ts';
+
+export { RestError };
 
 /** Oldest and newest API versions the org answers (Summer '26 is 67.0, reference header). */
 export const MIN_API_VERSION = 20;
@@ -52,6 +56,8 @@ export interface RestOptions {
   extraLimits?: () => Record<string, { Max: number; Remaining: number }>;
   /** Clock (epoch ms). @defaultValue Date.now */
   now?: () => number;
+  /** The integration user: `createdById` of Bulk API 2.0 jobs. @defaultValue '005000000000000AAA' */
+  userId?: string;
 }
 
 export type RestFault = 500 | 503;
@@ -87,21 +93,8 @@ export interface RestApi {
   /** Fastify plugin; register with `prefix: '/services/data'`. */
   routes: FastifyPluginAsync;
   control: RestControl;
-}
-
-/** A Salesforce REST error (docs/salesforce.md#rest-errors). */
-export class RestError extends Error {
-  constructor(
-    readonly status: number,
-    readonly errorCode: string,
-    message: string,
-    readonly fields?: string[],
-  ) {
-    super(message);
-  }
-  body(): Array<{ message: string; errorCode: string; fields?: string[] }> {
-    return [{ ...(this.fields ? { fields: this.fields } : {}), message: this.message, errorCode: this.errorCode }];
-  }
+  /** Bulk API 2.0 query jobs (`/jobs/query`): timing, failures, the results request log. */
+  bulk: BulkQueryControl;
 }
 
 const notFound = () => new RestError(404, 'NOT_FOUND', 'The requested resource does not exist');
@@ -314,6 +307,7 @@ export function createRestApi(opts: RestOptions): RestApi {
   const errors: Record<string, number> = {};
   const cursors = new Map<string, QueryCursor>();
   const nextLocatorId = createIdGenerator({ pod: '0Q' });
+  const bulk = createBulkQueryApi({ source, now, userId: opts.userId ?? '005000000000000AAA' });
 
   const objectOr = (name: string, error: () => RestError): ObjectMeta => {
     const object = source.describe(name);
@@ -487,6 +481,7 @@ export function createRestApi(opts: RestOptions): RestApi {
         versioned.get('/limits', { config: { restRoute: 'limits' } }, async () => ({
           DailyApiRequests: { Max: dailyApiLimit, Remaining: Math.max(0, dailyApiLimit - apiUsed) },
           DailyBulkApiBatches: { Max: 15000, Remaining: 15000 },
+          DailyBulkV2QueryJobs: { Max: 10000, Remaining: 10000 - bulk.control.jobsCreated() },
           DailyAsyncApexExecutions: { Max: 250000, Remaining: 250000 },
           ...opts.extraLimits?.(),
         }));
@@ -589,6 +584,8 @@ export function createRestApi(opts: RestOptions): RestApi {
           },
         );
 
+        bulk.register(versioned);
+
         versioned.get('/query', { config: { restRoute: 'query' } }, async (request) => {
           const { version } = request.params as { version: string };
           return runQuery(request, version, false);
@@ -644,5 +641,5 @@ export function createRestApi(opts: RestOptions): RestApi {
     },
   };
 
-  return { routes, control };
+  return { routes, control, bulk: bulk.control };
 }

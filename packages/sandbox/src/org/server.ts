@@ -18,6 +18,7 @@ import {
   type OAuthCounters,
   type OrgUser,
 } from './oauth.ts';
+import type { BulkQueryControl } from './bulk.ts';
 import { createRestApi, type RestControl, type RestCounters } from './rest.ts';
 import { createOrgStore, type OrgStoreWithEvents } from './store.ts';
 
@@ -49,6 +50,8 @@ export interface SalesforceOrgOptions {
   maxBatchSize?: number;
   /** Object metadata. @defaultValue the sandbox's default objects */
   objects?: ObjectMeta[];
+  /** The 2-char pod in record Ids (several orgs side by side each take their own). @defaultValue `'5f'` */
+  idPod?: string;
   /** Serve the Control API under /_sandbox/sf. @defaultValue true */
   controlApi?: boolean;
   /** Clock (epoch ms) shared by store, tokens, REST and events. @defaultValue Date.now */
@@ -71,6 +74,8 @@ export interface SimulatedSalesforceOrg {
   streaming: StreamingControl;
   oauth: OAuthControl;
   rest: RestControl;
+  /** Bulk API 2.0 query jobs: timing, failures, which result pages were read. */
+  bulk: BulkQueryControl;
   counters(): SalesforceOrgCounters;
   close(): Promise<void>;
 }
@@ -102,6 +107,7 @@ export async function startSalesforceOrg(opts: SalesforceOrgOptions = {}): Promi
     orgId: integrationUser.orgId,
     defaultUserId: integrationUser.id,
     ...(opts.objects ? { objects: opts.objects } : {}),
+    ...(opts.idPod !== undefined ? { idPod: opts.idPod } : {}),
   });
   const events = new ChangeEventLog({
     objects: store.objects(),
@@ -130,6 +136,7 @@ export async function startSalesforceOrg(opts: SalesforceOrgOptions = {}): Promi
     auth: oauth,
     baseUrl: () => baseUrl,
     now,
+    userId: integrationUser.id,
     extraLimits: () => streamingLimits(cometd.control.counters()),
     ...(opts.dailyApiLimit !== undefined ? { dailyApiLimit: opts.dailyApiLimit } : {}),
     ...(opts.maxBatchSize !== undefined ? { maxBatchSize: opts.maxBatchSize } : {}),
@@ -179,6 +186,7 @@ export async function startSalesforceOrg(opts: SalesforceOrgOptions = {}): Promi
       events,
       oauth: oauth.control,
       rest: rest.control,
+      bulk: rest.bulk,
       streaming: cometd.control,
       counters,
     });
@@ -196,6 +204,7 @@ export async function startSalesforceOrg(opts: SalesforceOrgOptions = {}): Promi
     streaming: cometd.control,
     oauth: oauth.control,
     rest: rest.control,
+    bulk: rest.bulk,
     counters,
     async close() {
       stopFollowing();

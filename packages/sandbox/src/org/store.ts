@@ -84,6 +84,8 @@ export interface OrgStoreOptions {
   defaultUserId?: string;
   /** Object metadata. @defaultValue {@link defaultObjects} */
   objects?: ObjectMeta[];
+  /** The 2-char pod of every record Id, so the records of several orgs never share an Id. @defaultValue `'5f'` */
+  idPod?: string;
 }
 
 type DmlType = 'CREATE' | 'UPDATE' | 'DELETE' | 'UNDELETE';
@@ -124,13 +126,14 @@ class SandboxOrgStore implements OrgStoreWithEvents {
   /** object name → (18-char Id → record). Soft-deleted rows stay here with IsDeleted = true. */
   private readonly tables = new Map<string, Map<string, SRecord>>();
   private readonly listeners = new Set<CommitListener>();
-  private readonly newId = createIdGenerator();
+  private readonly newId: (keyPrefix: string) => string;
   private caseNumber = FIRST_CASE_NUMBER;
   private commitNumber = FIRST_COMMIT_NUMBER;
   private tx: Transaction | undefined;
 
   constructor(opts: OrgStoreOptions) {
     this.now = opts.now ?? Date.now;
+    this.newId = createIdGenerator(opts.idPod === undefined ? {} : { pod: opts.idPod });
     this.metas = opts.objects ?? defaultObjects();
     for (const meta of this.metas) {
       this.byName.set(meta.name.toLowerCase(), meta);
