@@ -43,3 +43,34 @@ export async function retryDeadLetter(
   await deadLetters.remove(integration, id);
   return { kind: 'retried', letter: { ...letter, recordId } };
 }
+
+/**
+ * Retry many dead letters at once (the status page's "retry all"): one enqueue for all the records
+ * they name, then they leave the list. Letters that name no record stay (only a reconciliation can
+ * find those). Returns how many were retried and how many stayed.
+ */
+export async function retryDeadLetters(
+  deadLetters: DeadLetterStore,
+  queue: ChangeQueue,
+  integration: string,
+  letters: readonly DeadLetter[],
+): Promise<{ retried: number; kept: number }> {
+  const retryable = letters.filter((letter) => isSalesforceId(letter.recordId));
+  const now = Date.now();
+  const changes = retryable.map((letter) => ({
+    integration,
+    object: letter.object,
+    recordId: letter.recordId as string,
+    kind: 'REFRESH' as const,
+    origin: 'retry' as const,
+    enqueuedAt: now,
+  }));
+  // Each change's job id derives from its letter's id: a retry-all sent twice is one retry.
+  const letterOf = new Map(changes.map((change, index) => [change, retryable[index]?.id ?? '']));
+  await queue.enqueue(changes, (change) => letterOf.get(change as (typeof changes)[number]) ?? '');
+  await deadLetters.removeMany(
+    integration,
+    retryable.map((letter) => letter.id),
+  );
+  return { retried: retryable.length, kept: letters.length - retryable.length };
+}

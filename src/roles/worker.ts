@@ -7,6 +7,7 @@ import type { Shutdown } from '../shutdown.ts';
 import { CommentPusher } from '../sink/comment-pusher.ts';
 import { createCmClient } from '../sink/client.ts';
 import { TargetPauseStore } from '../store/target-pause.ts';
+import { FlowStats } from '../metrics/flow-stats.ts';
 import type { RetryPolicy } from '../sink/retry.ts';
 import type { SinkMetrics } from '../sink/metrics.ts';
 import { processChangeBatch, type ChangeBatchDeps } from '../worker/change-batch.ts';
@@ -40,6 +41,7 @@ export async function startWorkerRole(
   const workers: ChangeWorker[] = [];
   const blocking = createRedis(config.redis, 'worker');
   const targetPauses = new TargetPauseStore(redis, prefix);
+  const flow = new FlowStats(redis, prefix);
 
   for (const integration of config.integrations) {
     const log = logger.child({ integration: integration.key });
@@ -77,6 +79,7 @@ export async function startWorkerRole(
       logger: log,
       lockTtlMs: config.worker.jobLock,
       metrics: context.metrics,
+      flow,
       trail: parts.trail,
     };
     const queue = context.queues.get(integration.key);

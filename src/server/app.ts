@@ -14,10 +14,13 @@ import type { AppDeps } from './deps.ts';
 import { STYLE_SOURCE } from './html.ts';
 import { createWebAuth } from './web-auth.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { assetRoutes } from './routes/assets.ts';
+import { deadLetterPageRoutes } from './routes/dead-letters-page.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { reconcileRoutes } from './routes/reconcile.ts';
+import { statusActionRoutes } from './routes/status-actions.ts';
 import { statusRoutes } from './routes/status.ts';
 
 export async function buildApp(deps: AppDeps) {
@@ -70,14 +73,17 @@ export async function buildApp(deps: AppDeps) {
   await app.register(metricsRoutes, deps);
   await app.register(oauthRoutes, { ...deps, auth });
   await app.register(statusRoutes, { ...deps, auth });
+  await app.register(statusActionRoutes, { ...deps, auth });
+  await app.register(deadLetterPageRoutes, { ...deps, auth });
+  await app.register(assetRoutes);
   await app.register(adminRoutes, { ...deps, auth, prefix: '/api' });
   await app.register(reconcileRoutes, { ...deps, prefix: '/api' });
   return app;
 }
 
 /**
- * Headers of every response (docs/security.md, "Web surface"): a CSP without inline script (the one
- * inline stylesheet is allowed by its hash), no framing, no sniffing, no referrer, HSTS on https.
+ * Headers of every response (docs/security.md, "Web surface"): a CSP without inline script (scripts
+ * only from the bridge itself; the one inline stylesheet is allowed by its hash), no framing, no sniffing, no referrer, HSTS on https.
  * Forms may post to the bridge and redirect on to Salesforce's login hosts (the authorisation flow).
  */
 function securityHeaders(config: AppDeps['config']) {
@@ -90,6 +96,9 @@ function securityHeaders(config: AppDeps['config']) {
       directives: {
         defaultSrc: ["'none'"],
         styleSrc: [STYLE_SOURCE],
+        // Only the bridge's own files (/assets/status.js) and its own fetches (/status/live): no inline script.
+        scriptSrc: ["'self'"],
+        connectSrc: ["'self'"],
         imgSrc: ["'self'"],
         formAction: ["'self'", ...loginOrigins],
         frameAncestors: ["'none'"],

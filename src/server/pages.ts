@@ -2,12 +2,18 @@
 import type { FastifyReply } from 'fastify';
 import { html, page, type SafeHtml } from './html.ts';
 
-export function sendPage(reply: FastifyReply, status: number, title: string, body: SafeHtml): FastifyReply {
+export function sendPage(
+  reply: FastifyReply,
+  status: number,
+  title: string,
+  body: SafeHtml,
+  options: { script?: string } = {},
+): FastifyReply {
   return reply
     .code(status)
     .type('text/html; charset=utf-8')
     .header('Cache-Control', 'no-store')
-    .send(page(title, body));
+    .send(page(title, body, options));
 }
 
 /** A page with an error notice as its heading. */

@@ -31,6 +31,8 @@ export type DeadLetter = z.infer<typeof DeadLetterSchema>;
 
 /** Dead letters kept per integration; the oldest go first beyond it. */
 const MAX_DEAD_LETTERS = 10_000;
+/** Letters read per round trip when a search filters them. */
+const SEARCH_CHUNK = 1_000;
 
 export class DeadLetterStore {
   constructor(
@@ -63,14 +65,63 @@ export class DeadLetterStore {
 
   /** Newest first. */
   async list(integration: string, limit = 100): Promise<DeadLetter[]> {
+    return this.#range(integrationKeys(this.prefix, integration), 0, limit - 1);
+  }
+
+  /**
+   * One page of the dead letters that match `filter`, newest first, and how many match in all. The
+   * object must match exactly; `text` is looked for, case-insensitively, in the reason and record id.
+   * With a filter every letter is read (at most MAX_DEAD_LETTERS, in chunks).
+   */
+  async search(
+    integration: string,
+    filter: { object?: string | undefined; text?: string | undefined },
+    offset: number,
+    limit: number,
+  ): Promise<{ items: DeadLetter[]; total: number }> {
     const keys = integrationKeys(this.prefix, integration);
-    const ids = await this.redis.zrevrange(keys.deadLetterIndex(), 0, limit - 1);
+    const text = filter.text?.trim().toLowerCase();
+    if (!filter.object && !text) {
+      const [items, total] = await Promise.all([
+        this.#range(keys, offset, offset + limit - 1),
+        this.count(integration),
+      ]);
+      return { items, total };
+    }
+    const matches = (letter: DeadLetter) =>
+      (!filter.object || letter.object === filter.object) &&
+      (!text || letter.reason.toLowerCase().includes(text) || (letter.recordId ?? '').toLowerCase().includes(text));
+    const items: DeadLetter[] = [];
+    let total = 0;
+    for (let start = 0; ; start += SEARCH_CHUNK) {
+      const chunk = await this.#range(keys, start, start + SEARCH_CHUNK - 1);
+      for (const letter of chunk.filter(matches)) {
+        if (total >= offset && items.length < limit) items.push(letter);
+        total++;
+      }
+      if (chunk.length < SEARCH_CHUNK) return { items, total };
+    }
+  }
+
+  async #range(keys: ReturnType<typeof integrationKeys>, start: number, stop: number): Promise<DeadLetter[]> {
+    const ids = await this.redis.zrevrange(keys.deadLetterIndex(), start, stop);
     if (ids.length === 0) return [];
     const raw = await this.redis.hmget(keys.deadLetters(), ...ids);
     return raw.flatMap((item) => {
       const parsed = item === null ? undefined : DeadLetterSchema.safeParse(JSON.parse(item));
       return parsed?.success ? [parsed.data] : [];
     });
+  }
+
+  /** Remove many at once (retry-all), in one transaction. */
+  async removeMany(integration: string, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const keys = integrationKeys(this.prefix, integration);
+    await this.redis
+      .multi()
+      .hdel(keys.deadLetters(), ...ids)
+      .zrem(keys.deadLetterIndex(), ...ids)
+      .exec();
   }
 
   async count(integration: string): Promise<number> {

@@ -90,6 +90,12 @@ export function integrationKeys(prefix: string, integration: string) {
     watermark: (object: string) => `${base}:watermark:${object}`,
     /** Backfill progress of an object (hash): cursor, done, total, startedAt. */
     backfill: (object: string) => `${base}:backfill:${object}`,
+    /** Changes processed in one minute (hash `object|outcome` and `object|latency|<bucket>` → count; TTL 2 h): see src/metrics/flow-stats.ts. */
+    flowMinute: (minute: number) => `${base}:flow:minute:${minute}`,
+    /** Changes processed in one hour (hash `object|outcome` → count; TTL 26 h). */
+    flowHour: (hour: number) => `${base}:flow:hour:${hour}`,
+    /** When each object's last push or delete was accepted by Communications Mining (sorted set: object, score epoch ms). */
+    lastPush: () => `${base}:last-push`,
     /** Salesforce API usage as last reported (hash): used, max, at. */
     apiUsage: () => `${base}:api-usage`,
     /** Pushes paused because Communications Mining refused the bridge (hash): reason, since, status. */

@@ -35,6 +35,7 @@ import { decide, nextRegisterEntry, type Observation } from './verdict.ts';
 import type { Comment } from '../model/comment.ts';
 import type { CommentPusher } from '../sink/comment-pusher.ts';
 import type { MetricsRecorder } from '../metrics/recorder.ts';
+import type { FlowEntry, FlowStats } from '../metrics/flow-stats.ts';
 import type { RecordTrail } from '../store/record-trail.ts';
 
 /** Ids per SOQL `IN (…)`: ~25 URL-encoded bytes each keeps the URI far below 16 KB (docs/salesforce.md#systemmodstamp-watermarks). */
@@ -53,6 +54,8 @@ export interface ChangeBatchDeps {
   /** Record push-lock lifetime (renewed while pushing): how long a crashed worker's records stay locked. */
   lockTtlMs: number;
   metrics?: MetricsRecorder;
+  /** Per-minute outcome counts for the status page (one pipeline per batch). */
+  flow?: FlowStats;
   /** Where each record's last outcome is noted (per-record lookup). */
   trail?: RecordTrail;
   /** The host clock: only for "pushed at" and latencies, never to order versions. */
@@ -71,16 +74,21 @@ export interface BatchResult {
   /** Counts for logs and metrics. */
   stats: { fetched: number; pushed: number; deleted: number; unchanged: number; stale: number; deadLettered: number };
   /** What happened to each record, for the per-record lookup ("where is record X?"). */
-  trail: Array<{ object: string; plan: RecordPlan; outcome: RecordOutcome }>;
+  trail: Array<{ object: string; plan: RecordPlan; outcome: RecordOutcome; rejected?: true }>;
 }
 
 export type RecordOutcome = 'pushed' | 'deleted' | 'unchanged' | 'stale' | 'dead_lettered';
 type Stat = 'pushed' | 'deleted' | 'unchanged' | 'stale' | 'deadLettered';
 
 /** Count a record's outcome in the stats and the trail. */
-function countOutcome(result: BatchResult, object: ObjectConfig, plan: RecordPlan, stat: Stat): void {
+function countOutcome(result: BatchResult, object: ObjectConfig, plan: RecordPlan, stat: Stat, rejected?: true): void {
   result.stats[stat]++;
-  result.trail.push({ object: object.name, plan, outcome: stat === 'deadLettered' ? 'dead_lettered' : stat });
+  result.trail.push({
+    object: object.name,
+    plan,
+    outcome: stat === 'deadLettered' ? 'dead_lettered' : stat,
+    ...(rejected ? { rejected } : {}),
+  });
 }
 
 interface RecordPlan {
@@ -124,6 +132,7 @@ export async function processChangeBatch(jobs: readonly ChangeJob[], deps: Chang
       change: plan.jobs[plan.jobs.length - 1],
     })),
   );
+  await deps.flow?.record(deps.integration.key, result.trail.map(flowEntry), (deps.now ?? Date.now)());
   if (deps.metrics) {
     const integration = deps.integration.key;
     const { pushed, deleted, unchanged, stale, deadLettered } = result.stats;
@@ -138,6 +147,12 @@ export async function processChangeBatch(jobs: readonly ChangeJob[], deps: Chang
     );
   }
   return result;
+}
+
+/** A record's outcome as the status page counts it: a comment CM rejected is told apart from other dead letters. */
+function flowEntry({ object, plan, outcome, rejected }: BatchResult['trail'][number]): FlowEntry {
+  const commitTimestamps = plan.jobs.flatMap((job) => (job.commitTimestamp === undefined ? [] : [job.commitTimestamp]));
+  return { object, outcome: rejected ? 'rejected' : outcome, commitTimestamps };
 }
 
 /** Group by object, then by record: only the newest state of a record matters. */
@@ -319,7 +334,7 @@ async function pushVerdicts(
       `Communications Mining rejected the comment: ${rejected.reason}`,
       rejected.comment,
     );
-    if (upsert) countOutcome(result, object, upsert.plan, 'deadLettered');
+    if (upsert) countOutcome(result, object, upsert.plan, 'deadLettered', true);
     else result.stats.deadLettered++;
   }
   for (const upsert of upserts) {

@@ -5,21 +5,20 @@
  * pages render and the forms redirect on to Salesforce, and the SameSite=Lax binding cookie comes
  * back with Salesforce's redirect to the callback.
  */
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigText } from '../../src/config/index.ts';
 import { createContext } from '../../src/roles/context.ts';
 import { startSalesforceOrg, type SimulatedSalesforceOrg } from '@sf-cm-bridge/sandbox/org';
 import { buildApp, type BridgeApp } from '../../src/server/app.ts';
 import pino from 'pino';
+import { launchChromium } from '../helpers/chromium.ts';
 import { ADMIN_TOKEN, bridgeConfigYaml, CLIENT_ID, CLIENT_SECRET } from '../helpers/bridge.ts';
 import { testRedis, type TestRedis } from '../helpers/redis.ts';
 import { freePort } from '../helpers/ports.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
 
 describe('OAuth in a real browser', () => {
@@ -32,7 +31,6 @@ describe('OAuth in a real browser', () => {
   let publicUrl: string;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (.ci/run does)`);
     const port = await freePort();
     publicUrl = `http://127.0.0.1:${port}`;
     org = await startSalesforceOrg({
@@ -53,21 +51,7 @@ describe('OAuth in a real browser', () => {
     context = createContext({ config, logger: pino({ level: 'silent' }), redis: redis.redis });
     app = await buildApp(context);
     await app.listen({ host: '127.0.0.1', port });
-    // A fresh profile each run (playwright passes it as --user-data-dir).
-    browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'sfcm-chromium-')), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {
@@ -126,17 +110,19 @@ describe('OAuth in a real browser', () => {
       await page.fill('input[name="token"]', ADMIN_TOKEN);
       await page.click('button[type="submit"]');
     }
-    expect(await page.textContent('[data-integration="acme/emails"]')).toContain('rejected for the test');
+    await page.goto(`${publicUrl}/status/dead-letters?integration=acme%2Femails`);
+    expect(await page.textContent('main')).toContain('rejected for the test');
     await page.click(`form[action="/status/dead-letters/retry"]:has(input[value="${letter.id}"]) button`);
     expect(await page.textContent('.notice.ok')).toBe(`Retrying EmailMessage ${record.Id}.`);
     expect(await context!.deadLetters.count('acme/emails')).toBe(0);
+    await page.goto(`${publicUrl}/`);
 
     await page.fill('form[action="/status/record"] input[name="recordId"]', String(record.Id));
     await page.click('form[action="/status/record"] button');
     expect(await page.textContent('h1')).toBe(`Where is ${record.Id}?`);
     await page.goBack();
 
-    await page.fill('form[action="/status/preview"] input[name="object"]', 'EmailMessage');
+    await page.selectOption('form[action="/status/preview"] select[name="target"]', 'acme/emails|EmailMessage');
     await page.fill('form[action="/status/preview"] input[name="recordId"]', String(record.Id));
     await page.click('form[action="/status/preview"] button');
     const preview = JSON.parse((await page.textContent('pre')) ?? '{}') as {

@@ -35,8 +35,11 @@ export interface BridgeProcess {
   close(): Promise<void>;
 }
 
-/** `redis`: the `redis:` lines other than `prefix`, each indented by 2 spaces. */
-export async function startBridgeProcess(redis: string): Promise<BridgeProcess> {
+/**
+ * `redis`: the `redis:` lines other than `prefix`, each indented by 2 spaces; `prefix`: the key
+ * prefix (a test on the shared Redis passes its own).
+ */
+export async function startBridgeProcess(redis: string, prefix = 'sfcm'): Promise<BridgeProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'sfcm-bridge-'));
   const cm = await startCommunicationsMining({
     basePath: '/t/reinfer_',
@@ -64,7 +67,7 @@ export async function startBridgeProcess(redis: string): Promise<BridgeProcess> 
   };
   try {
     const apiPort = await freePort();
-    const base = bridgeConfigYaml(org.url, 'sfcm', {
+    const base = bridgeConfigYaml(org.url, prefix, {
       cmUrl: cm.url,
       cmToken: CM_TOKEN,
       objects: OBJECTS,

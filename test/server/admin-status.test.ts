@@ -94,7 +94,8 @@ describe('admin API and status page', () => {
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('acme/emails <span class="badge unauthorized">not authorised</span>');
     expect(page.body).toContain('href="/integrations/acme/emails/oauth2/authenticate"');
-    expect(page.body).toContain('<td>EmailMessage</td><td>cdc</td>');
+    expect(page.body).toContain('<article class="object" data-object="EmailMessage">');
+    expect(page.body).toContain('<script src="/assets/status.js" defer></script>');
     expect(page.body).not.toContain(ADMIN_TOKEN);
   });
 
@@ -107,8 +108,9 @@ describe('admin API and status page', () => {
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('<span class="badge needs_reauth">needs re-authorisation</span>');
     expect(page.body).toContain('This integration is paused');
+    // The re-authorise button: an origin-checked POST that goes on to the authenticate URL.
     expect(page.body).toContain(
-      '<a class="button" href="/integrations/acme/emails/oauth2/authenticate">Re-authorise in Salesforce</a>',
+      '<form method="post" action="/status/actions/reauthorize"><input type="hidden" name="integration" value="acme/emails"><button type="submit">Re-authorise in Salesforce</button></form>',
     );
     expect(page.body).toContain('integration@sandbox.example.com');
   });

@@ -234,7 +234,7 @@ describe('a refresh refused at run time', () => {
     const status = await bridge.inject({ method: 'GET', url: '/', headers: bearer });
     expect(status.body).toContain('<strong>Why:</strong>');
     expect(status.body).toContain('Refresh token is valid until revoked');
-    expect(status.body).toContain(`href="${AUTHENTICATE}">Re-authorise in Salesforce</a>`);
+    expect(status.body).toContain('<button type="submit">Re-authorise in Salesforce</button>');
 
     await changeApp(h, { policies: { refreshTokenPolicy: { kind: 'valid_until_revoked' } } });
     expect((await completeFlow(bridge)).statusCode).toBe(200);

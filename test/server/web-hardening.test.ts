@@ -94,7 +94,8 @@ describe('web hardening', () => {
         const csp = String(response.headers['content-security-policy']);
         expect(csp).toContain("default-src 'none'");
         expect(csp).toContain("frame-ancestors 'none'");
-        expect(csp).not.toContain('script-src');
+        // Scripts only from the bridge itself (/assets/status.js), never inline.
+        expect(csp).toContain("script-src 'self'");
         expect(csp).not.toContain('unsafe-inline');
         expect(csp).toMatch(/style-src 'sha256-[A-Za-z0-9+/=]+'/);
         expect(response.headers['x-content-type-options']).toBe('nosniff');

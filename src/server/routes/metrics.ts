@@ -18,10 +18,8 @@ import { bridgeKeys, integrationKeys } from '../../store/keys.ts';
 import { ReplayStore } from '../../store/replay-store.ts';
 import { TargetPauseStore } from '../../store/target-pause.ts';
 import { bearerToken, safeEqual } from '../admin-auth.ts';
+import { retentionHeadroomSeconds } from '../console-view.ts';
 import type { AppDeps } from '../deps.ts';
-
-/** CDC retention (docs/salesforce.md#replay-ids-and-retention): how long a stored replay id stays usable. */
-const RETENTION_SECONDS = 72 * 3600;
 
 export const metricsRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
   const { config, redis, queues, deadLetters, tokens } = deps;
@@ -120,7 +118,7 @@ export const metricsRoutes: FastifyPluginAsync<AppDeps> = async (app, deps) => {
         if (object.mode === 'cdc' && Number.isFinite(lastCommit)) {
           const age = Math.max(0, (now - lastCommit) / 1000);
           replayAge.set({ integration: key, object: object.name }, age);
-          headroom.set({ integration: key, object: object.name }, RETENTION_SECONDS - age);
+          headroom.set({ integration: key, object: object.name }, retentionHeadroomSeconds(lastCommit, now));
         }
         const reconciled = state.lastReconcileAt ? Date.parse(state.lastReconcileAt) : NaN;
         if (Number.isFinite(reconciled))

@@ -9,36 +9,38 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { IntegrationConfig } from '../../config/index.ts';
 import { safeEqual } from '../admin-auth.ts';
+import { consoleViews } from '../console-view.ts';
 import type { AppDeps } from '../deps.ts';
 import { html, type SafeHtml } from '../html.ts';
 import { LoginThrottle } from '../login-throttle.ts';
 import { loginPage, sendPage } from '../pages.ts';
 import { limited, LOGIN_RATE_LIMIT } from '../rate-limits.ts';
+import { integrationCard, livePart, liveId } from '../status-render.ts';
 import { SESSION_COOKIE, type WebAuth } from '../web-auth.ts';
-import { authenticatePath, integrationViews, type BackfillView, type IntegrationView } from '../integration-status.ts';
 import { locateRecord, previewRecord } from '../record-lookup.ts';
 import { SALESFORCE_ID } from '../../model/record-id.ts';
-import { retryDeadLetter } from '../../queue/dead-letter-retry.ts';
 
 const LoginForm = z.object({ token: z.string().max(1000), next: z.string().max(500).optional() });
 /** Where a sign-in may continue: the status page or an authenticate URL, never another site. */
 const NEXT_PATH = /^\/integrations\/[A-Za-z0-9_.%-]+\/[A-Za-z0-9_%-]+\/oauth2\/authenticate$/;
-const RetryForm = z.object({ integration: z.string(), id: z.uuid() });
 const RecordQuery = z.object({
   integration: z.string(),
   recordId: z.string().trim().regex(SALESFORCE_ID, 'not a Salesforce Id'),
 });
-const PreviewQuery = RecordQuery.extend({ object: z.string().min(1) });
-const NoticeQuery = z.object({ notice: z.string().max(300).optional() });
-
-const STATE_LABEL = {
-  authorized: 'authorised',
-  needs_reauth: 'needs re-authorisation',
-  unauthorized: 'not authorised',
-} as const;
+/** The preview form sends one `target` (`<integration>|<object>`, a select of the configured pairs); links send both. */
+const PreviewQuery = z.preprocess(
+  (query) => {
+    if (typeof query !== 'object' || query === null || !('target' in query) || typeof query.target !== 'string')
+      return query;
+    const [integration, object] = query.target.split('|');
+    return { ...query, integration, object };
+  },
+  RecordQuery.extend({ object: z.string().min(1) }),
+);
+const NoticeQuery = z.object({ notice: z.string().max(300).optional(), error: z.string().max(300).optional() });
 
 export const statusRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = async (app, deps) => {
-  const { config, deadLetters, queues, auth } = deps;
+  const { config, auth } = deps;
   const { adminToken } = config.server;
   const isAdmin = (request: FastifyRequest) => auth.isAdmin(request);
   const throttle = new LoginThrottle(deps.redis, config.redis.prefix);
@@ -49,34 +51,34 @@ export const statusRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asy
 
   app.get('/', async (request, reply) => {
     if (!(await isAdmin(request))) return loginPage(reply, 401);
-    const { notice } = NoticeQuery.parse(request.query);
-    const views = await integrationViews(deps);
-    const letters = await Promise.all(views.map((view) => deadLetters.list(`${view.project}/${view.name}`, 10)));
-    return send(
+    const query = NoticeQuery.safeParse(request.query);
+    const { notice, error } = query.success ? query.data : {};
+    const now = Date.now();
+    const views = await consoleViews(deps, now);
+    return sendPage(
       reply,
+      200,
       'Status',
-      html`<h1>sf-cm-bridge status</h1>${notice ? html`<div class="notice ok">${notice}</div>` : ''}
-        ${views.map((view, index) => integrationCard(view, letters[index] ?? []))}
+      html`<h1>sf-cm-bridge status</h1>${notice ? html`<div class="notice ok">${notice}</div>` : ''}${error ? html`<div class="notice error">${error}</div>` : ''}
+        ${views.map((view, index) => integrationCard(view, index, config.integrations[index] as IntegrationConfig, now))}
         ${toolsCard(config.integrations)}
         <form method="post" action="/logout"><button type="submit">Sign out</button></form>`,
+      { script: '/assets/status.js' },
     );
   });
 
-  app.post('/status/dead-letters/retry', async (request, reply) => {
-    if (!auth.checkOrigin(request, reply)) return reply;
-    if (!(await isAdmin(request))) return loginPage(reply, 401);
-    const form = RetryForm.parse(request.body);
-    const integration = integrationNamed(form.integration);
-    const outcome = integration
-      ? await retryDeadLetter(deadLetters, queues.get(integration.key), integration.key, form.id)
-      : undefined;
-    if (outcome?.kind !== 'retried')
-      return reply.redirect(
-        `/?notice=${encodeURIComponent(outcome?.message ?? 'That dead letter is gone or cannot be retried.')}`,
-        303,
+  /** The live parts of the status page, for its refresh script (assets/status.js). */
+  app.get('/status/live', async (request, reply) => {
+    if (!(await isAdmin(request))) return reply.code(401).send({ error: 'unauthorized', message: 'sign in again' });
+    const now = Date.now();
+    const views = await consoleViews(deps, now);
+    return reply
+      .type('text/html; charset=utf-8')
+      .header('Cache-Control', 'no-store')
+      .send(
+        html`${views.map((view, index) => html`<div class="live" id="${liveId(index)}">${livePart(view, now)}</div>`)}`
+          .value,
       );
-    const { letter } = outcome;
-    return reply.redirect(`/?notice=${encodeURIComponent(`Retrying ${letter.object} ${letter.recordId}.`)}`, 303);
   });
 
   app.get('/status/record', async (request, reply) => {
@@ -168,73 +170,19 @@ export const statusRoutes: FastifyPluginAsync<AppDeps & { auth: WebAuth }> = asy
   });
 };
 
-function integrationCard(
-  view: IntegrationView,
-  letters: Array<{ id: string; object: string; recordId?: string | undefined; reason: string; at: string }>,
-): SafeHtml {
-  const { auth } = view;
-  const key = `${view.project}/${view.name}`;
-  const reauthorize =
-    auth.state === 'authorized'
-      ? html`<a href="${authenticatePath(view)}">Re-authorise</a>`
-      : html`<a class="button" href="${authenticatePath(view)}">${auth.state === 'needs_reauth' ? 'Re-authorise' : 'Authorise'} in Salesforce</a>`;
-  return html`<section class="card" data-integration="${key}">
-    <h2>${key} <span class="badge ${auth.state}">${STATE_LABEL[auth.state]}</span></h2>
-    ${
-      auth.state === 'needs_reauth'
-        ? html`<div class="notice error">Salesforce rejected the stored refresh token${auth.reason ? html` (${auth.reason})` : ''}. This integration is paused; it resumes from where it stopped once an admin authorises it again.${
-            auth.error
-              ? html`<p><strong>Why:</strong> ${auth.error.cause}</p><p><strong>What to do:</strong> ${auth.error.fix} <a href="${auth.error.help}">Step by step</a>.</p>`
-              : ''
-          }</div>`
-        : ''
-    }
-    ${view.target.state === 'paused' ? html`<div class="notice error">Pushes to Communications Mining are paused since ${view.target.since}: ${view.target.reason}. Changes wait in the queue; the bridge checks the source every minute and resumes by itself.</div>` : ''}
-    <dl>
-      <dt>Org</dt><dd>${auth.org ?? '—'}</dd>
-      <dt>User</dt><dd>${auth.user ?? '—'}</dd>
-      <dt>Authorised</dt><dd>${auth.authorizedAt ?? '—'}</dd>
-      <dt>Last token refresh</dt><dd>${auth.lastRefreshAt ?? '—'}</dd>
-      <dt>Backlog</dt><dd>${view.backlog} batch(es) of changes waiting</dd>
-      <dt>Dead letters</dt><dd>${view.deadLetters}</dd>
-    </dl>
-    <p>${reauthorize}</p>
-    <table><thead><tr><th>Object</th><th>Mode</th><th>Last event</th><th>Lag</th><th>Last reconcile</th><th>Backfill</th><th>Error</th></tr></thead>
-    <tbody>${view.objects.map(
-      (o) =>
-        html`<tr><td>${o.name}</td><td>${o.mode}</td><td>${o.lastEventAt ?? '—'}</td><td>${o.lagSeconds !== undefined ? `${o.lagSeconds} s` : '—'}</td><td>${o.lastReconcileAt ?? '—'}</td><td>${backfillCell(o.backfill)}</td><td>${o.error ?? ''}</td></tr>`,
-    )}</tbody></table>
-    ${
-      letters.length === 0
-        ? ''
-        : html`<h3>Dead letters</h3><table><thead><tr><th>When</th><th>Record</th><th>Reason</th><th></th></tr></thead><tbody>${letters.map(
-            (letter) =>
-              html`<tr><td>${letter.at}</td><td>${letter.object} ${letter.recordId ?? ''}</td><td>${letter.reason}</td><td>${
-                letter.recordId
-                  ? html`<form method="post" action="/status/dead-letters/retry"><input type="hidden" name="integration" value="${key}"><input type="hidden" name="id" value="${letter.id}"><button type="submit">Retry</button></form>`
-                  : ''
-              }</td></tr>`,
-          )}</tbody></table>`
-    }
-  </section>`;
-}
-
-/** `bulk 4,000/10,000`, `done`, or the error of a failed run. */
-function backfillCell(backfill: BackfillView | undefined): string {
-  if (!backfill) return '—';
-  const progress = `${backfill.mode} ${backfill.enqueued.toLocaleString('en')}${backfill.total !== undefined ? `/${backfill.total.toLocaleString('en')}` : ''}`;
-  if (backfill.finishedAt) return `${progress}, done ${backfill.finishedAt}`;
-  return backfill.error ? `${progress}, stopped: ${backfill.error}` : `${progress}, running or interrupted`;
-}
-
 function toolsCard(integrations: readonly IntegrationConfig[]): SafeHtml {
   const options = integrations.map((i) => html`<option value="${i.key}">${i.key}</option>`);
+  // One select of every configured integration/object pair: no free text, no mismatched pair.
+  const objects = integrations.map(
+    (i) =>
+      html`<optgroup label="${i.key}">${i.objects.map((o) => html`<option value="${i.key}|${o.name}">${o.name}</option>`)}</optgroup>`,
+  );
   return html`<section class="card"><h2>Look up a record</h2>
-    <form method="get" action="/status/record"><select name="integration">${options}</select>
+    <form method="get" action="/status/record" class="filters"><select name="integration">${options}</select>
       <input name="recordId" placeholder="Salesforce record Id"> <button type="submit">Where is it?</button></form>
     <h2>Preview a mapping</h2>
-    <form method="get" action="/status/preview"><select name="integration">${options}</select>
-      <input name="object" placeholder="Object, e.g. EmailMessage" style="width:200px"> <input name="recordId" placeholder="Salesforce record Id">
+    <form method="get" action="/status/preview" class="filters"><select name="target" aria-label="Object">${objects}</select>
+      <input name="recordId" placeholder="Salesforce record Id">
       <button type="submit">Preview the comment</button></form>
   </section>`;
 }
