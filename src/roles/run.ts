@@ -8,6 +8,7 @@ import { assertRedisReachable, createRedis } from '../store/redis.ts';
 import { Shutdown } from '../shutdown.ts';
 import { processReportsKey, ProcessReporter } from '../metrics/process-reports.ts';
 import { createContext, type BridgeContext } from './context.ts';
+import { HeapGovernor, softLimitFromEnv } from './heap-governor.ts';
 import { ROLE_NAMES, type RoleName } from './names.ts';
 
 export { ROLE_NAMES, type RoleName } from './names.ts';
@@ -61,6 +62,13 @@ export async function startRoles(
     const reporter = new ProcessReporter(redis, processReportsKey(config.redis.prefix), roleLabel(roles));
     await reporter.start();
     processShutdown.onShutdown('process report', () => reporter.close());
+    // Garbage of a burst collected near the live size, not at V8's machine-sized default (heap-governor.ts).
+    const softLimit = softLimitFromEnv(process.env.SFCM_MEMORY_SOFT_LIMIT_MB);
+    if (softLimit !== undefined) {
+      const governor = new HeapGovernor({ softLimitBytes: softLimit });
+      governor.start();
+      processShutdown.onShutdown('heap governor', async () => governor.stop());
+    }
     return { config, context, logger, shutdown: processShutdown };
   })();
   processShutdown.startingUp(startup);

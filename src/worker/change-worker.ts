@@ -158,6 +158,11 @@ export class ChangeWorker {
         if ((await this.#waitingForAuthorisation()) || (await this.#targetPaused())) continue;
         const batch = await this.#take();
         if (batch.length === 0) continue;
+        if (await this.#pausedSinceTaking()) {
+          // A pause began while this loop waited for jobs: back they go, attempts untouched.
+          await this.#park(batch, 0);
+          continue;
+        }
         await this.#handle(batch);
       } catch (error) {
         // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by close() while this call awaited
@@ -173,6 +178,18 @@ export class ChangeWorker {
     if (!this.#options.authorised || (await this.#options.authorised())) return false;
     await this.#sleep(this.#options.pauseMs);
     return true;
+  }
+
+  /** Whether the integration is paused now (target refusing, or no authorisation): the next turn of the loop waits. */
+  async #pausedSinceTaking(): Promise<boolean> {
+    const { target, authorised, integration } = this.#options;
+    try {
+      if (target && (await target.store.read(integration))) return true;
+      return authorised !== undefined && !(await authorised());
+    } catch {
+      // Unknown (Redis away): go on with the batch; its own failure policy handles what follows.
+      return false;
+    }
   }
 
   /**
