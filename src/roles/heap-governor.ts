@@ -16,9 +16,9 @@ import { runInNewContext } from 'node:vm';
 export interface HeapGovernorOptions {
   /** RSS above which a full collection is asked for, bytes. */
   softLimitBytes: number;
-  /** How often RSS is read, ms. @defaultValue 1000 */
+  /** How often RSS is read, ms. @defaultValue 250 */
   checkEveryMs?: number;
-  /** Least time between two collections, ms: bounds their CPU cost when the live set itself is large. @defaultValue 5000 */
+  /** Least time between two collections, ms: bounds their CPU cost when the live set itself is large. @defaultValue 1000 */
   minGapMs?: number;
   /** Reads the process's RSS (tests give their own). @defaultValue process.memoryUsage.rss */
   rss?: () => number;
@@ -27,7 +27,7 @@ export interface HeapGovernorOptions {
 }
 
 /** The soft limit when `SFCM_MEMORY_SOFT_LIMIT_MB` does not set one: well under the 300 MB a role may use. */
-export const DEFAULT_SOFT_LIMIT_MB = 200;
+export const DEFAULT_SOFT_LIMIT_MB = 230;
 
 /** V8's full collection, made callable without `--expose-gc` on the command line. */
 export function exposedGc(): () => void {
@@ -55,8 +55,8 @@ export class HeapGovernor {
 
   constructor(options: HeapGovernorOptions) {
     this.#options = {
-      checkEveryMs: 1_000,
-      minGapMs: 5_000,
+      checkEveryMs: 250,
+      minGapMs: 1_000,
       rss: () => process.memoryUsage.rss(),
       collect: options.collect ?? exposedGc(),
       ...options,
