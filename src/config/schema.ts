@@ -342,6 +342,9 @@ export const ConfigSchema = z
         batchSize: integer(1, 10_000)
           .default(1000)
           .meta({ description: 'Changes per batch: one bulk fetch per 200 of them', shownDefault: 1000 }),
+        linger: duration(
+          'How long a worker that found changes waits for more before it fetches, while it holds fewer than 500 (small bursts then cost one fetch and one push)',
+        ).prefault('50ms'),
         jobLock: duration(
           'How long a crashed worker holds its jobs and records before another worker takes them over',
         ).prefault('60s'),

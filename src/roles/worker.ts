@@ -18,6 +18,8 @@ import type { BridgeContext } from './context.ts';
 export interface WorkerRoleOptions {
   /** Changes per batch. @defaultValue config.worker.batchSize */
   batchSize?: number;
+  /** How long a take waits for more changes, ms. @defaultValue config.worker.linger */
+  lingerMs?: number;
   /** Communications Mining retry policy (tests make it fast). */
   sinkRetry?: Partial<RetryPolicy>;
   /** Reconciler tuning (tests shorten its timings); `false`: this process runs no reconciliation. */
@@ -102,6 +104,7 @@ export async function startWorkerRole(
       },
       batchSize: options.batchSize ?? config.worker.batchSize,
       concurrency: config.worker.concurrency,
+      lingerMs: options.lingerMs ?? config.worker.linger,
       lockDurationMs: config.worker.jobLock,
     });
     worker.start();

@@ -26,6 +26,10 @@ import { WakeSignal } from './wake.ts';
 
 /** On close, how long loops may finish their blocking wait before its connection is dropped (ms). */
 const FORCE_CLOSE_AFTER_MS = 1_000;
+/** A lingering take stops waiting once it holds this many changes: one push's worth (500 comments). */
+const LINGER_ENOUGH = 500;
+/** While lingering, how often the queue is looked at again (ms). */
+const LINGER_POLL_MS = 10;
 
 /** Pauses of the integration's pushes while Communications Mining refuses the bridge. */
 export interface TargetGuardOptions {
@@ -66,6 +70,13 @@ export interface ChangeWorkerOptions {
   pauseMs?: number;
   /** On close, how long the batch in hand may take before it is cut short and handed back. @defaultValue 2000 */
   closeGraceMs?: number;
+  /**
+   * How long a take that found jobs waits for more while it holds fewer than a push's worth (ms),
+   * like Kafka's `linger.ms`: a small burst arriving as several jobs then costs one fetch and one
+   * push, not one each per job. The other loops wait their turn meanwhile, so none takes half of
+   * it. An idle queue is not affected: lingering starts only after a job came. @defaultValue 0
+   */
+  lingerMs?: number;
 }
 
 interface Taken {
@@ -98,6 +109,7 @@ export class ChangeWorker {
       lockDurationMs: 60_000,
       pauseMs: 30_000,
       closeGraceMs: 2_000,
+      lingerMs: 0,
       ...options,
     };
     this.#worker = new Worker<unknown>(keys.changeQueueName(options.integration), null, {
@@ -242,12 +254,18 @@ export class ChangeWorker {
       if (!first) return [];
       const batch = [first];
       let changes = sizeOf(first);
+      const lingerUntil = performance.now() + this.#options.lingerMs;
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by close() while this call awaited
       while (changes < this.#options.batchSize && !this.#closing) {
         const next = await this.#next(false).catch(() => undefined);
-        if (!next) break;
-        batch.push(next);
-        changes += sizeOf(next);
+        if (next) {
+          batch.push(next);
+          changes += sizeOf(next);
+          continue;
+        }
+        const left = lingerUntil - performance.now();
+        if (changes >= LINGER_ENOUGH || left <= 0) break;
+        await delay(Math.min(LINGER_POLL_MS, left));
       }
       return batch;
     } finally {

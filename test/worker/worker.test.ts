@@ -245,6 +245,24 @@ describe('worker: fetch, transform, push', () => {
     expect(cm.control.counters().requests.sync?.['200']).toBe(2);
   });
 
+  it('a small burst arriving as several jobs waits (linger) and costs one fetch and one push', async () => {
+    await startWorkers(1, { lingerMs: 400 });
+    const cases = Array.from({ length: 40 }, (_, i) =>
+      harness.org.store.create('Case', { Subject: `burst ${i}`, Description: `burst ${i}` }, { silent: true }),
+    );
+    const queriesBefore = harness.org.counters().rest.calls.query ?? 0;
+    const syncsBefore = cm.control.counters().requests.sync?.['200'] ?? 0;
+    // Four jobs of ten, as the subscriber writes a burst that spans several flushes.
+    for (let chunk = 0; chunk < 4; chunk++) {
+      await enqueue(cases.slice(chunk * 10, chunk * 10 + 10).map((c) => job('Case', String(c.Id), 'CREATE')));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await eventually(() => cm.control.comments('acme', 'emails').length === 40);
+    await eventually(pending);
+    expect((harness.org.counters().rest.calls.query ?? 0) - queriesBefore).toBe(1);
+    expect((cm.control.counters().requests.sync?.['200'] ?? 0) - syncsBefore).toBe(1);
+  });
+
   it('does not push unchanged content again (CM bills text changes)', async () => {
     const caseRecord = harness.org.store.create('Case', { Subject: 'S', Description: 'same' }, { silent: true });
     await startWorkers();
