@@ -30,6 +30,12 @@ const FORCE_CLOSE_AFTER_MS = 1_000;
 const LINGER_ENOUGH = 500;
 /** While lingering, how often the queue is looked at again (ms). */
 const LINGER_POLL_MS = 10;
+/**
+ * A blocking wait for jobs returns within BullMQ's longest block (10 s) plus its own 1 s watchdog.
+ * One that has not returned after this long is wedged (seen on a Redis Cluster failover under load:
+ * jobs waiting, none taken): the BullMQ Worker is replaced (docs/redis.md, "Failover").
+ */
+const WEDGED_TAKE_MS = 20_000;
 
 /** Pauses of the integration's pushes while Communications Mining refuses the bridge. */
 export interface TargetGuardOptions {
@@ -90,7 +96,11 @@ interface Readable extends Taken {
 }
 
 export class ChangeWorker {
-  readonly #worker: Worker<unknown>;
+  #worker: Worker<unknown>;
+  /** What the BullMQ Worker is made from (again, after a wedged take). */
+  readonly #given: ChangeWorkerOptions;
+  /** Workers replaced after a wedged take: closed with this one (jobs they took finish on them). */
+  readonly #replaced: Worker<unknown>[] = [];
   readonly #options: Required<Omit<ChangeWorkerOptions, 'connection' | 'prefix' | 'target' | 'authorised'>> &
     Pick<ChangeWorkerOptions, 'target' | 'authorised'>;
   readonly #wake = new WakeSignal();
@@ -102,7 +112,6 @@ export class ChangeWorker {
   #closing = false;
 
   constructor(options: ChangeWorkerOptions) {
-    const keys = bridgeKeys(options.prefix);
     this.#options = {
       batchSize: 1000,
       concurrency: 4,
@@ -112,7 +121,13 @@ export class ChangeWorker {
       lingerMs: 0,
       ...options,
     };
-    this.#worker = new Worker<unknown>(keys.changeQueueName(options.integration), null, {
+    this.#given = options;
+    this.#worker = this.#newWorker(options);
+  }
+
+  #newWorker(options: ChangeWorkerOptions): Worker<unknown> {
+    const keys = bridgeKeys(options.prefix);
+    const worker = new Worker<unknown>(keys.changeQueueName(options.integration), null, {
       connection: options.connection,
       prefix: keys.queuePrefix(),
       lockDuration: this.#options.lockDurationMs,
@@ -123,7 +138,8 @@ export class ChangeWorker {
       // so a new job can wait behind another loop's wait: keep it short (it also bounds close()).
       drainDelay: 0.25,
     });
-    this.#worker.on('error', (error) => options.logger.warn({ err: error }, 'change worker connection error'));
+    worker.on('error', (error) => options.logger.warn({ err: error }, 'change worker connection error'));
+    return worker;
   }
 
   start(): void {
@@ -158,6 +174,7 @@ export class ChangeWorker {
       const workerClosed = this.#worker.close(!settled);
       await running;
       await workerClosed;
+      await Promise.all(this.#replaced.map((worker) => worker.close(true).catch(() => undefined)));
     } finally {
       clearTimeout(grace);
     }
@@ -250,7 +267,7 @@ export class ChangeWorker {
     await previous;
     try {
       if (this.#closing) return [];
-      const first = await this.#next(true);
+      const first = await this.#nextOrReplace();
       if (!first) return [];
       const batch = [first];
       let changes = sizeOf(first);
@@ -271,6 +288,32 @@ export class ChangeWorker {
     } finally {
       release();
     }
+  }
+
+  /** The blocking take, with a watchdog: a wait that never returns gets a fresh BullMQ Worker. */
+  async #nextOrReplace(): Promise<Taken | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const wedged = new Promise<'wedged'>((resolve) => (timer = setTimeout(() => resolve('wedged'), WEDGED_TAKE_MS)));
+    const take = this.#next(true);
+    try {
+      const result = await Promise.race([take, wedged]);
+      if (result !== 'wedged') return result;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.#closing) return undefined;
+    this.#options.logger.warn(
+      { waitedMs: WEDGED_TAKE_MS },
+      'the wait for jobs did not return: taking jobs through a new connection',
+    );
+    const wedgedWorker = this.#worker;
+    this.#replaced.push(wedgedWorker);
+    this.#worker = this.#newWorker(this.#given);
+    void this.#worker.startStalledCheckTimer();
+    // Should the old wait still return a job, it is handled like any other; if never, its lock
+    // lapses and the stalled-job check gives it back to the queue.
+    void take.then((late) => (late ? this.#handle([late]) : undefined)).catch(() => undefined);
+    return undefined;
   }
 
   async #next(block: boolean): Promise<Taken | undefined> {
