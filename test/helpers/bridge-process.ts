@@ -37,9 +37,13 @@ export interface BridgeProcess {
 
 /**
  * `redis`: the `redis:` lines other than `prefix`, each indented by 2 spaces; `prefix`: the key
- * prefix (a test on the shared Redis passes its own).
+ * prefix (a test on the shared Redis passes its own); `transport`: how the bridge streams the org's changes.
  */
-export async function startBridgeProcess(redis: string, prefix = 'sfcm'): Promise<BridgeProcess> {
+export async function startBridgeProcess(
+  redis: string,
+  prefix = 'sfcm',
+  transport: 'cometd' | 'pubsub' = 'cometd',
+): Promise<BridgeProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'sfcm-bridge-'));
   const cm = await startCommunicationsMining({
     basePath: '/t/reinfer_',
@@ -72,6 +76,7 @@ export async function startBridgeProcess(redis: string, prefix = 'sfcm'): Promis
       cmToken: CM_TOKEN,
       objects: OBJECTS,
       redis,
+      transport: transport === 'pubsub' ? { kind: 'pubsub', url: org.pubsubUrl } : { kind: 'cometd' },
     }).replace(`publicUrl: ${PUBLIC_URL}`, `publicUrl: ${PUBLIC_URL}\n  host: 127.0.0.1\n  port: ${apiPort}`);
     const configFile = join(dir, 'bridge.yaml');
     // A batch that fails while Redis is away cannot release its record locks; they lapse after
@@ -93,7 +98,10 @@ export async function startBridgeProcess(redis: string, prefix = 'sfcm'): Promis
     const started = startCli(['all', '--config', configFile], { LOG_LEVEL: 'warn' });
     bridge = started;
     await eventually(
-      () => org.streaming.counters().subscriptions.some((s) => s.channel === '/data/CaseChangeEvent'),
+      () =>
+        transport === 'cometd'
+          ? org.streaming.counters().subscriptions.some((s) => s.channel === '/data/CaseChangeEvent')
+          : (org.pubsub.counters().openStreams['/data/CaseChangeEvent'] ?? 0) > 0,
       20_000,
       100,
     ).catch((error: unknown) => {
