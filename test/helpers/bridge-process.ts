@@ -23,6 +23,17 @@ const OBJECTS = `      Case:
           subject: Subject
           body: Description`;
 
+/** Whether the bridge holds a subscription to `channel` open on the org over `transport`. */
+export function streamOpen(
+  org: SimulatedSalesforceOrg,
+  transport: 'cometd' | 'pubsub',
+  channel = '/data/CaseChangeEvent',
+): boolean {
+  return transport === 'cometd'
+    ? org.streaming.counters().subscriptions.some((s) => s.channel === channel)
+    : (org.pubsub.counters().openStreams[channel] ?? 0) > 0;
+}
+
 export interface BridgeProcess {
   org: SimulatedSalesforceOrg;
   cm: SimulatedCommunicationsMining;
@@ -97,14 +108,7 @@ export async function startBridgeProcess(
 
     const started = startCli(['all', '--config', configFile], { LOG_LEVEL: 'warn' });
     bridge = started;
-    await eventually(
-      () =>
-        transport === 'cometd'
-          ? org.streaming.counters().subscriptions.some((s) => s.channel === '/data/CaseChangeEvent')
-          : (org.pubsub.counters().openStreams['/data/CaseChangeEvent'] ?? 0) > 0,
-      20_000,
-      100,
-    ).catch((error: unknown) => {
+    await eventually(() => streamOpen(org, transport), 20_000, 100).catch((error: unknown) => {
       throw new Error(`${String(error)}\n${started.output()}`);
     });
     return {
