@@ -57,7 +57,7 @@ async function redisAnswers(port: number): Promise<boolean> {
   }
 }
 
-describe('Redis restart with AOF', () => {
+describe.each(['cometd', 'pubsub'] as const)('Redis restart with AOF (%s)', (transport) => {
   let redisProcess: ChildProcess | undefined;
   let running: BridgeProcess | undefined;
 
@@ -72,7 +72,7 @@ describe('Redis restart with AOF', () => {
     redisProcess = startRedis(redisPort, dir);
     await eventually(() => redisAnswers(redisPort), 10_000, 50);
 
-    running = await startBridgeProcess(`  url: redis://127.0.0.1:${redisPort}`);
+    running = await startBridgeProcess(`  url: redis://127.0.0.1:${redisPort}`, 'sfcm', transport);
     const { org, commentText: text_ } = running;
 
     const store = org.store;

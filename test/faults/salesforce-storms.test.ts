@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SimulatedCommunicationsMining } from '@sf-cm-bridge/sandbox/cm';
 import { bridgeConfigYaml, type BridgeHarness } from '../helpers/bridge.ts';
+import { streamOpen } from '../helpers/bridge-process.ts';
 import { startCli, type RunningCli } from '../helpers/cli.ts';
 import { freePort } from '../helpers/ports.ts';
 import { eventually } from '../helpers/redis.ts';
@@ -21,7 +22,7 @@ const OBJECTS = `      Case:
           subject: Subject
           body: Description`;
 
-describe('Salesforce token-expiry and unknown-client storms', () => {
+describe.each(['cometd', 'pubsub'] as const)('Salesforce token-expiry and unknown-client storms (%s)', (transport) => {
   let harness: BridgeHarness;
   let cm: SimulatedCommunicationsMining;
   let bridge: RunningCli | undefined;
@@ -32,8 +33,21 @@ describe('Salesforce token-expiry and unknown-client storms', () => {
       cmToken: CM_TOKEN,
       basePath: '/t/reinfer_',
       org: { cometdTimeoutSeconds: 2 },
+      pubsub: transport === 'pubsub',
     }));
   });
+
+  /** Attempts to open the stream: CometD handshakes, or Pub/Sub Subscribe calls. */
+  const streamAttempts = () =>
+    transport === 'cometd' ? harness.org.streaming.counters().handshakes : harness.org.pubsub.counters().subscribeCalls;
+  /**
+   * The transport's way of losing the session or the connection. Pub/Sub has no client ids to forget:
+   * its calls end with UNAVAILABLE (the documented maintenance and connection-loss status) instead.
+   */
+  const forgetClient = () =>
+    transport === 'cometd' ? harness.org.streaming.injectUnknownClient() : harness.org.pubsub.endStreams();
+  const dropConnections = () =>
+    transport === 'cometd' ? harness.org.streaming.dropConnections() : harness.org.pubsub.endStreams();
 
   afterEach(async () => {
     bridge?.kill('SIGKILL');
@@ -48,6 +62,7 @@ describe('Salesforce token-expiry and unknown-client storms', () => {
       cmUrl: cm.url,
       cmToken: CM_TOKEN,
       objects: OBJECTS,
+      transport: transport === 'pubsub' ? { kind: 'pubsub', url: harness.org.pubsubUrl } : { kind: 'cometd' },
     }).replace(
       'publicUrl: http://127.0.0.1:8080',
       `publicUrl: http://127.0.0.1:8080\n  host: 127.0.0.1\n  port: ${apiPort}`,
@@ -56,20 +71,16 @@ describe('Salesforce token-expiry and unknown-client storms', () => {
     writeFileSync(configFile, text);
     bridge = startCli(['all', '--config', configFile], { LOG_LEVEL: 'warn' });
     const org = harness.org;
-    await eventually(
-      () => org.streaming.counters().subscriptions.some((s) => s.channel === '/data/CaseChangeEvent'),
-      20_000,
-      100,
-    );
-    const handshakesAtStart = org.streaming.counters().handshakes;
+    await eventually(() => streamOpen(org, transport), 20_000, 100);
+    const attemptsAtStart = streamAttempts();
 
     const ids: string[] = [];
     for (let round = 0; round < 6; round++) {
       for (let i = 0; i < 10; i++)
         ids.push(String(org.store.create('Case', { Subject: `r${round} #${i}`, Description: `round ${round}` }).Id));
       if (round % 3 === 0) org.oauth.expireAccessTokens();
-      if (round % 3 === 1) org.streaming.injectUnknownClient();
-      if (round % 3 === 2) org.streaming.dropConnections();
+      if (round % 3 === 1) forgetClient();
+      if (round % 3 === 2) dropConnections();
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
 
@@ -78,8 +89,8 @@ describe('Salesforce token-expiry and unknown-client storms', () => {
     expect(cm.control.comments('acme', 'emails')).toHaveLength(ids.length);
     for (const id of ids)
       expect(cm.control.history({ commentId: id }).filter((e) => e.kind === 'upsert')).toHaveLength(1);
-    // Each fault costs a handful of handshakes, not a storm.
-    expect(org.streaming.counters().handshakes - handshakesAtStart).toBeLessThan(30);
+    // Each fault costs a handful of handshakes (or Subscribe calls), not a storm.
+    expect(streamAttempts() - attemptsAtStart).toBeLessThan(30);
     // One refresh per expiry (shared across roles and processes), not one per caller.
     expect(org.counters().oauth.grants.refresh_token ?? 0).toBeLessThanOrEqual(4);
   }, 120_000);
@@ -90,6 +101,7 @@ describe('Salesforce token-expiry and unknown-client storms', () => {
       cmUrl: cm.url,
       cmToken: CM_TOKEN,
       objects: OBJECTS,
+      transport: transport === 'pubsub' ? { kind: 'pubsub', url: harness.org.pubsubUrl } : { kind: 'cometd' },
     }).replace(
       'publicUrl: http://127.0.0.1:8080',
       `publicUrl: http://127.0.0.1:8080\n  host: 127.0.0.1\n  port: ${apiPort}`,
@@ -103,8 +115,17 @@ describe('Salesforce token-expiry and unknown-client storms', () => {
 
     const random = seededRandom();
     for (let round = 1; round <= 3; round++) {
+      const attempts = streamAttempts();
       bridge = startCli(['all', '--config', configFile], { LOG_LEVEL: 'warn' });
-      await eventually(() => org.streaming.counters().activeClients > 0, 20_000, 50);
+      // This process's own stream (a Pub/Sub call of the killed one may not have been noticed ending yet).
+      await eventually(
+        () =>
+          transport === 'cometd'
+            ? org.streaming.counters().activeClients > 0
+            : streamAttempts() > attempts && streamOpen(org, transport),
+        20_000,
+        50,
+      );
       for (const id of ids) org.store.update(id, { Description: `v${round}` });
       // Somewhere in the middle of this round's stream.
       await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 400)));

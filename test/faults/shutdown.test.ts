@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ChangeJob } from '../../src/model/change.ts';
 import { TargetPauseStore } from '../../src/store/target-pause.ts';
 import { bridgeConfigYaml, PUBLIC_URL } from '../helpers/bridge.ts';
+import { streamOpen } from '../helpers/bridge-process.ts';
 import { startCli, type RunningCli } from '../helpers/cli.ts';
 import { INTEGRATION } from '../helpers/oauth.ts';
 import { startAuthorisedPipeline, type AuthorisedPipeline } from '../helpers/pipeline.ts';
@@ -65,7 +66,7 @@ const scenarios: Array<[string, Scenario]> = [
   ],
 ];
 
-describe('SIGTERM ends every role within 5 s', () => {
+describe.each(['cometd', 'pubsub'] as const)('SIGTERM ends every role within 5 s (%s)', (transport) => {
   let running: Running | undefined;
 
   afterEach(async () => {
@@ -78,18 +79,33 @@ describe('SIGTERM ends every role within 5 s', () => {
   it.each(scenarios)(
     '%s, with a backlog',
     async (_name, scenario) => {
-      const pipeline = await startAuthorisedPipeline({ objects: OBJECTS, cmToken: CM_TOKEN });
+      const pipeline = await startAuthorisedPipeline({
+        objects: OBJECTS,
+        cmToken: CM_TOKEN,
+        pubsub: transport === 'pubsub',
+      });
       const { harness } = pipeline;
       const port = await freePort();
       const yaml = bridgeConfigYaml(harness.org.url, harness.redis.prefix, {
         cmUrl: pipeline.cm.url,
         cmToken: CM_TOKEN,
         objects: OBJECTS,
+        transport: transport === 'pubsub' ? { kind: 'pubsub', url: harness.org.pubsubUrl } : { kind: 'cometd' },
       }).replace(`publicUrl: ${PUBLIC_URL}`, `publicUrl: ${PUBLIC_URL}\n  host: 127.0.0.1\n  port: ${port}`);
       const configFile = join(mkdtempSync(join(tmpdir(), 'sfcm-shutdown-')), 'bridge.yaml');
       writeFileSync(configFile, yaml);
 
-      // A backlog the worker cannot finish in the state under test.
+      const bridge = startCli(['all', '--config', configFile], { LOG_LEVEL: 'debug' });
+      running = { pipeline, bridge };
+      await eventually(
+        async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok,
+        20_000,
+        100,
+      );
+      // The subscriber holds its stream open (a long-poll, or a gRPC Subscribe call) when SIGTERM comes.
+      await eventually(() => streamOpen(harness.org, transport), 20_000, 100);
+      // A backlog the worker cannot finish in the state under test (created silently once the
+      // subscriber streams, so no event or start-up catch-up takes it first).
       const ids = Array.from({ length: 300 }, (_, i) =>
         String(harness.org.store.create('Case', { Subject: `b${i}`, Description: 'backlog' }, { silent: true }).Id),
       );
@@ -102,13 +118,6 @@ describe('SIGTERM ends every role within 5 s', () => {
         enqueuedAt: Date.now(),
       }));
 
-      const bridge = startCli(['all', '--config', configFile], { LOG_LEVEL: 'debug' });
-      running = { pipeline, bridge };
-      await eventually(
-        async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok,
-        20_000,
-        100,
-      );
       scenario.enter(running);
       await harness.context.queues.get(INTEGRATION)?.enqueue(changes, (change) => change.recordId);
       await scenario.reached(running);

@@ -22,16 +22,27 @@ const OBJECTS = `      Case:
           body: Description`;
 const RECORDS = 400;
 
-describe('worker processes under faults', () => {
+// Workers never stream, but each process loads the whole config, so both transports' configs are exercised.
+describe.each(['cometd', 'pubsub'] as const)('worker processes under faults (%s)', (transport) => {
   let harness: BridgeHarness;
   let cm: SimulatedCommunicationsMining;
   let workers: RunningCli[];
   let configFile: string;
 
   beforeEach(async () => {
-    ({ harness, cm } = await startAuthorisedPipeline({ objects: OBJECTS, cmToken: CM_TOKEN, basePath: '/t/reinfer_' }));
+    ({ harness, cm } = await startAuthorisedPipeline({
+      objects: OBJECTS,
+      cmToken: CM_TOKEN,
+      basePath: '/t/reinfer_',
+      pubsub: transport === 'pubsub',
+    }));
     // Short job locks so a killed worker's work is taken over within seconds.
-    const text = `${bridgeConfigYaml(harness.org.url, harness.redis.prefix, { cmUrl: cm.url, cmToken: CM_TOKEN, objects: OBJECTS })}worker:\n  jobLock: 2s\n  batchSize: 40\n  concurrency: 2\n`;
+    const text = `${bridgeConfigYaml(harness.org.url, harness.redis.prefix, {
+      cmUrl: cm.url,
+      cmToken: CM_TOKEN,
+      objects: OBJECTS,
+      transport: transport === 'pubsub' ? { kind: 'pubsub', url: harness.org.pubsubUrl } : { kind: 'cometd' },
+    })}worker:\n  jobLock: 2s\n  batchSize: 40\n  concurrency: 2\n`;
     configFile = join(mkdtempSync(join(tmpdir(), 'sfcm-faults-')), 'bridge.yaml');
     writeFileSync(configFile, text);
     workers = [];

@@ -23,6 +23,17 @@ const OBJECTS = `      Case:
           subject: Subject
           body: Description`;
 
+/** Whether the bridge holds a subscription to `channel` open on the org over `transport`. */
+export function streamOpen(
+  org: SimulatedSalesforceOrg,
+  transport: 'cometd' | 'pubsub',
+  channel = '/data/CaseChangeEvent',
+): boolean {
+  return transport === 'cometd'
+    ? org.streaming.counters().subscriptions.some((s) => s.channel === channel)
+    : (org.pubsub.counters().openStreams[channel] ?? 0) > 0;
+}
+
 export interface BridgeProcess {
   org: SimulatedSalesforceOrg;
   cm: SimulatedCommunicationsMining;
@@ -37,9 +48,13 @@ export interface BridgeProcess {
 
 /**
  * `redis`: the `redis:` lines other than `prefix`, each indented by 2 spaces; `prefix`: the key
- * prefix (a test on the shared Redis passes its own).
+ * prefix (a test on the shared Redis passes its own); `transport`: how the bridge streams the org's changes.
  */
-export async function startBridgeProcess(redis: string, prefix = 'sfcm'): Promise<BridgeProcess> {
+export async function startBridgeProcess(
+  redis: string,
+  prefix = 'sfcm',
+  transport: 'cometd' | 'pubsub' = 'cometd',
+): Promise<BridgeProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'sfcm-bridge-'));
   const cm = await startCommunicationsMining({
     basePath: '/t/reinfer_',
@@ -72,6 +87,7 @@ export async function startBridgeProcess(redis: string, prefix = 'sfcm'): Promis
       cmToken: CM_TOKEN,
       objects: OBJECTS,
       redis,
+      transport: transport === 'pubsub' ? { kind: 'pubsub', url: org.pubsubUrl } : { kind: 'cometd' },
     }).replace(`publicUrl: ${PUBLIC_URL}`, `publicUrl: ${PUBLIC_URL}\n  host: 127.0.0.1\n  port: ${apiPort}`);
     const configFile = join(dir, 'bridge.yaml');
     // A batch that fails while Redis is away cannot release its record locks; they lapse after
@@ -92,11 +108,7 @@ export async function startBridgeProcess(redis: string, prefix = 'sfcm'): Promis
 
     const started = startCli(['all', '--config', configFile], { LOG_LEVEL: 'warn' });
     bridge = started;
-    await eventually(
-      () => org.streaming.counters().subscriptions.some((s) => s.channel === '/data/CaseChangeEvent'),
-      20_000,
-      100,
-    ).catch((error: unknown) => {
+    await eventually(() => streamOpen(org, transport), 20_000, 100).catch((error: unknown) => {
       throw new Error(`${String(error)}\n${started.output()}`);
     });
     return {

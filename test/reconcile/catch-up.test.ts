@@ -15,7 +15,7 @@ import { startSubscriberRole, type SubscriberRole } from '../../src/roles/subscr
 import { bridgeConfigYaml } from '../helpers/bridge.ts';
 import { runCli, startCli } from '../helpers/cli.ts';
 import { eventually } from '../helpers/redis.ts';
-import { FAST, subscribed } from '../subscriber/harness.ts';
+import { FAST, subscribed, TRANSPORTS } from '../subscriber/harness.ts';
 import { INTEGRATION, startReconcileHarness, type ReconcileHarness } from './harness.ts';
 
 const CASES = `      Case:
@@ -29,46 +29,51 @@ describe('catch-up by reconciliation', () => {
     await h.close();
   });
 
-  it('an expired replay id after an outage: resubscribe at -1 and reconcile the gap; everything converges', async () => {
-    h = await startReconcileHarness({
-      objects: CASES,
-      reconcile: '{ every: 1h, lookback: 5s }',
-      org: { cometdTimeoutSeconds: 1 },
-    });
-    await h.startWorker();
-    await h.startReconciler();
-    const org = h.bridge.org;
-    let subscriber: SubscriberRole = await startSubscriberRole(h.bridge.context, h.shutdown, FAST);
-    await subscribed(subscriber, ['/data/CaseChangeEvent']);
-    const first = org.store.create('Case', { Subject: 'before', Description: 'before the outage' });
-    await eventually(() => h.body(first.Id) === 'before the outage', 10_000);
+  it.each(TRANSPORTS)(
+    'an expired replay id after an outage (%s): resubscribe at the tip and reconcile the gap; everything converges',
+    async (transport) => {
+      h = await startReconcileHarness({
+        objects: CASES,
+        reconcile: '{ every: 1h, lookback: 5s }',
+        org: { cometdTimeoutSeconds: 1 },
+        pubsub: transport === 'pubsub',
+      });
+      await h.startWorker();
+      await h.startReconciler();
+      const org = h.bridge.org;
+      let subscriber: SubscriberRole = await startSubscriberRole(h.bridge.context, h.shutdown, FAST);
+      await subscribed(subscriber, ['/data/CaseChangeEvent']);
+      const first = org.store.create('Case', { Subject: 'before', Description: 'before the outage' });
+      await eventually(() => h.body(first.Id) === 'before the outage', 10_000);
 
-    await subscriber.close();
-    // During the outage: changes with events that then fall out of retention.
-    const missed = Array.from({ length: 20 }, (_, i) =>
-      String(org.store.create('Case', { Subject: `m${i}`, Description: `missed ${i}` }).Id),
-    );
-    org.store.update(String(first.Id), { Description: 'changed during the outage' });
-    org.streaming.purgeRetention();
+      await subscriber.close();
+      // During the outage: changes with events that then fall out of retention.
+      const missed = Array.from({ length: 20 }, (_, i) =>
+        String(org.store.create('Case', { Subject: `m${i}`, Description: `missed ${i}` }).Id),
+      );
+      org.store.update(String(first.Id), { Description: 'changed during the outage' });
+      org.events.purge();
 
-    subscriber = await startSubscriberRole(h.bridge.context, h.shutdown, FAST);
-    await subscribed(subscriber, ['/data/CaseChangeEvent']);
-    const after = org.store.create('Case', { Subject: 'after', Description: 'after the outage' });
+      subscriber = await startSubscriberRole(h.bridge.context, h.shutdown, FAST);
+      await subscribed(subscriber, ['/data/CaseChangeEvent']);
+      const after = org.store.create('Case', { Subject: 'after', Description: 'after the outage' });
 
-    await eventually(
-      () =>
-        missed.every((id, i) => h.body(id) === `missed ${i}`) &&
-        h.body(first.Id) === 'changed during the outage' &&
-        h.body(after.Id) === 'after the outage',
-      20_000,
-      100,
-    );
-    const state = await h.bridge.redis.redis.hgetall(
-      integrationKeys(h.bridge.redis.prefix, INTEGRATION).objectState('Case'),
-    );
-    expect(state.lastReconcileAt).toBeDefined();
-    await subscriber.close();
-  }, 45_000);
+      await eventually(
+        () =>
+          missed.every((id, i) => h.body(id) === `missed ${i}`) &&
+          h.body(first.Id) === 'changed during the outage' &&
+          h.body(after.Id) === 'after the outage',
+        20_000,
+        100,
+      );
+      const state = await h.bridge.redis.redis.hgetall(
+        integrationKeys(h.bridge.redis.prefix, INTEGRATION).objectState('Case'),
+      );
+      expect(state.lastReconcileAt).toBeDefined();
+      await subscriber.close();
+    },
+    45_000,
+  );
 
   it('re-authorising reconciles the poll-mode objects at once (no subscriber asks for them)', async () => {
     h = await startReconcileHarness({

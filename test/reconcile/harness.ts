@@ -42,12 +42,15 @@ export async function startReconcileHarness(options: {
   objects: string;
   reconcile?: string;
   org?: Partial<SalesforceOrgOptions>;
+  /** Stream over the org's Pub/Sub API instead of CometD. */
+  pubsub?: boolean;
 }): Promise<ReconcileHarness> {
   const objects = `${options.objects}\n    reconcile: ${options.reconcile ?? '{ every: 1s, lookback: 60s }'}`;
   const { harness: bridge, cm } = await startAuthorisedPipeline({
     objects,
     cmToken: CM_TOKEN,
     ...(options.org ? { org: options.org } : {}),
+    ...(options.pubsub ? { pubsub: true } : {}),
   });
   const shutdown = new Shutdown(pino({ level: 'silent' }));
   let reconcilers = 0;

@@ -18,6 +18,7 @@ import {
   jobsInQueue,
   startSubscriberHarness,
   subscribed,
+  TRANSPORTS,
   type SubscriberHarness,
 } from './harness.ts';
 
@@ -37,15 +38,49 @@ function statsOf(role: SubscriberRole) {
   return stream.stats();
 }
 
-describe('subscriber self-healing', () => {
+describe.each(TRANSPORTS)('subscriber self-healing over %s', (transport) => {
   let h: SubscriberHarness;
 
   afterEach(async () => {
     await h.close();
   });
 
+  const cometd = transport === 'cometd';
+  /** Where a subscribe from no position starts. */
+  const tip = cometd ? -1 : 'LATEST';
+  /** Attempts to open a stream: CometD handshakes, or Pub/Sub Subscribe calls. */
+  const streamAttempts = () =>
+    cometd ? h.org.counters().streaming.handshakes : h.org.counters().pubsub.subscribeCalls;
+  /** Connections held open: CometD long-polls, or Pub/Sub Subscribe calls. */
+  const openConnections = () =>
+    cometd
+      ? h.org.counters().streaming.openLongPolls
+      : Object.values(h.org.counters().pubsub.openStreams).reduce((sum, n) => sum + n, 0);
+  /** Who has subscribed so far (CometD client ids; Pub/Sub calls by number), to tell later subscribes apart. */
+  const subscribers = (): Set<string> =>
+    new Set(
+      cometd
+        ? h.org.counters().streaming.subscriptions.map((s) => s.clientId)
+        : h.org.counters().pubsub.starts.map((_, i) => String(i)),
+    );
+  /** Channels subscribed by anyone not in `known`. */
+  const subscribedSince = (known: ReadonlySet<string>) =>
+    cometd
+      ? h.org
+          .counters()
+          .streaming.subscriptions.filter((s) => !known.has(s.clientId))
+          .map((s) => s.channel)
+      : h.org
+          .counters()
+          .pubsub.starts.filter((_, i) => !known.has(String(i)))
+          .map((s) => s.topic);
+  const denyChannel = (channel: string, on: boolean) =>
+    cometd ? h.org.streaming.denyChannel(channel, on) : h.org.pubsub.denyTopic(channel, on);
+  /** How each transport words a channel the integration user may not read. */
+  const deniedError = cometd ? /View All Data/ : /PERMISSION_DENIED/;
+
   it('401 after the access token expires: refresh once, new client, no event lost', async () => {
-    h = await startSubscriberHarness();
+    h = await startSubscriberHarness({}, transport);
     const role = await h.startRole();
     await subscribed(role, BOTH);
     const before = h.org.store.create('Case', { Subject: 'before expiry' });
@@ -64,7 +99,7 @@ describe('subscriber self-healing', () => {
   });
 
   it('revoked refresh token: the integration pauses as needs_reauth, with no handshake storm, and resumes once authorised', async () => {
-    h = await startSubscriberHarness();
+    h = await startSubscriberHarness({}, transport);
     const role = await h.startRole();
     await subscribed(role, BOTH);
 
@@ -72,10 +107,10 @@ describe('subscriber self-healing', () => {
     await eventually(() => statsOf(role).state === 'paused', 8_000);
     expect(statsOf(role).pausedBecause).toBe('needs_reauth');
     expect((await h.context.tokens.store.status(INTEGRATION)).state).toBe('needs_reauth');
-    const handshakes = h.org.counters().streaming.handshakes;
+    const attempts = streamAttempts();
     await observeFor(3_000);
-    expect(h.org.counters().streaming.handshakes).toBe(handshakes);
-    expect(h.org.counters().streaming.openLongPolls).toBe(0);
+    expect(streamAttempts()).toBe(attempts);
+    expect(openConnections()).toBe(0);
 
     // An admin authorises again: the token event resumes the stream without a restart.
     const app = await buildApp(h.context);
@@ -87,22 +122,16 @@ describe('subscriber self-healing', () => {
   });
 
   it('a token refreshed by another process moves the stream to it; disconnect pauses it', async () => {
-    h = await startSubscriberHarness();
+    h = await startSubscriberHarness({}, transport);
     const role = await h.startRole();
     await subscribed(role, BOTH);
     const old = (await h.context.tokens.session(INTEGRATION)).accessToken;
 
-    const oldClients = new Set(h.org.counters().streaming.subscriptions.map((s) => s.clientId));
+    const oldSubscribers = subscribers();
     await h.context.tokens.refresh(INTEGRATION, old);
     await eventually(() => (statsOf(role).rebuilds.token_refreshed ?? 0) === 1);
-    // The org holds the new client's subscriptions (the stream's own stats may still show the old client's).
-    await eventually(
-      () =>
-        BOTH.every((channel) =>
-          h.org.counters().streaming.subscriptions.some((s) => s.channel === channel && !oldClients.has(s.clientId)),
-        ),
-      8_000,
-    );
+    // The org saw the new client subscribe (the stream's own stats may still show the old client's).
+    await eventually(() => BOTH.every((channel) => subscribedSince(oldSubscribers).includes(channel)), 8_000);
     await subscribed(role, BOTH);
     const c = h.org.store.create('Case', { Subject: 'on the new token' });
     expect((await jobsInQueue(h, 1))[0]?.recordId).toBe(c.Id);
@@ -110,6 +139,63 @@ describe('subscriber self-healing', () => {
     await h.context.tokens.disconnect(INTEGRATION);
     await eventually(() => statsOf(role).state === 'paused');
     expect(statsOf(role).pausedBecause).toBe('disconnected');
+  });
+
+  it('invalid replay id after retention passed while stopped: reset, resubscribe at the tip, reconcile from the last commit', async () => {
+    h = await startSubscriberHarness({}, transport);
+    const first = await h.startRole();
+    await subscribed(first, BOTH);
+    h.org.store.create('Case', { Subject: 'seen' });
+    await jobsInQueue(h, 1);
+    await eventually(() => h.position(CASE_CHANNEL));
+    const lastCommit = await eventually(() => h.status.lastCommitAt('Case'));
+    await first.close();
+
+    h.org.store.create('Case', { Subject: 'missed, then purged' });
+    h.org.events.purge();
+    await h.redis.redis.del(integrationKeys(h.redis.prefix, INTEGRATION).reconcileRequests());
+
+    const second = await h.startRole();
+    await eventually(() => statsOf(second).replayResets === 1, 8_000);
+    await subscribed(second, BOTH);
+    const request = await eventually(() => h.reconcileRequest('Case'));
+    expect(request.reason).toMatch(/no longer retained/);
+    expect(Date.parse(request.since ?? '')).toBeLessThanOrEqual(lastCommit);
+    expect((await h.reconcileRequest('EmailMessage'))?.reason ?? '').not.toMatch(/no longer retained/);
+    expect(h.lastStart(CASE_CHANNEL)).toBe(tip);
+
+    const fresh = h.org.store.create('Case', { Subject: 'after reset' });
+    const jobs = await jobsInQueue(h, 2);
+    expect(jobs[1]?.recordId).toBe(fresh.Id);
+    expect(await eventually(async () => (await h.position(CASE_CHANNEL)) === h.org.events.lastReplayId())).toBe(true);
+  });
+
+  it('a denied channel shows as the object error while the other objects stream; it recovers when allowed', async () => {
+    h = await startSubscriberHarness({}, transport);
+    denyChannel(CASE_CHANNEL, true);
+    const role = await h.startRole({ ...FAST, stream: { ...FAST.stream, channelRetryMs: 300 } });
+    await subscribed(role, [EMAIL_CHANNEL]);
+    const state = await eventually(async () => (await h.status.objectState('Case')).error);
+    expect(state).toMatch(deniedError);
+
+    const email = h.org.store.create('EmailMessage', { Subject: 'still streams', TextBody: 'x', Incoming: true });
+    expect((await jobsInQueue(h, 1))[0]?.recordId).toBe(email.Id);
+
+    denyChannel(CASE_CHANNEL, false);
+    await subscribed(role, BOTH);
+    await eventually(async () => (await h.status.objectState('Case')).error === undefined);
+    const c = h.org.store.create('Case', { Subject: 'allowed again' });
+    expect((await jobsInQueue(h, 2))[1]?.recordId).toBe(c.Id);
+  });
+});
+
+// Faye's client and Bayeux faults (unknown client, stalled long-polls, /meta/disconnect, limits on handshake):
+// CometD only. Their Pub/Sub counterparts (keepalive silence, gRPC error codes) are in pubsub-stream.test.ts.
+describe('subscriber self-healing: CometD', () => {
+  let h: SubscriberHarness;
+
+  afterEach(async () => {
+    await h.close();
   });
 
   it('403::Unknown client: faye handshakes again, every channel is resubscribed from our position, nothing lost or doubled', async () => {
@@ -137,53 +223,6 @@ describe('subscriber self-healing', () => {
     // The resubscribe carried the position (the whole map), not -1.
     const resubscribed = h.org.counters().streaming.subscriptions.find((s) => s.channel === CASE_CHANNEL);
     expect(resubscribed?.replayFrom).toBeGreaterThanOrEqual(checkpoint);
-  });
-
-  it('invalid replay id after retention passed while stopped: reset, resubscribe at -1, reconcile from the last commit', async () => {
-    h = await startSubscriberHarness();
-    const first = await h.startRole();
-    await subscribed(first, BOTH);
-    h.org.store.create('Case', { Subject: 'seen' });
-    await jobsInQueue(h, 1);
-    await eventually(() => h.position(CASE_CHANNEL));
-    const lastCommit = await eventually(() => h.status.lastCommitAt('Case'));
-    await first.close();
-
-    h.org.store.create('Case', { Subject: 'missed, then purged' });
-    h.org.streaming.purgeRetention();
-    await h.redis.redis.del(integrationKeys(h.redis.prefix, INTEGRATION).reconcileRequests());
-
-    const second = await h.startRole();
-    await eventually(() => statsOf(second).replayResets === 1, 8_000);
-    await subscribed(second, BOTH);
-    const request = await eventually(() => h.reconcileRequest('Case'));
-    expect(request.reason).toMatch(/no longer retained/);
-    expect(Date.parse(request.since ?? '')).toBeLessThanOrEqual(lastCommit);
-    expect((await h.reconcileRequest('EmailMessage'))?.reason ?? '').not.toMatch(/no longer retained/);
-    expect(h.org.counters().streaming.subscriptions.find((s) => s.channel === CASE_CHANNEL)?.replayFrom).toBe(-1);
-
-    const fresh = h.org.store.create('Case', { Subject: 'after reset' });
-    const jobs = await jobsInQueue(h, 2);
-    expect(jobs[1]?.recordId).toBe(fresh.Id);
-    expect(await eventually(async () => (await h.position(CASE_CHANNEL)) === h.org.events.lastReplayId())).toBe(true);
-  });
-
-  it('a denied channel shows as the object error while the other objects stream; it recovers when allowed', async () => {
-    h = await startSubscriberHarness();
-    h.org.streaming.denyChannel(CASE_CHANNEL, true);
-    const role = await h.startRole({ ...FAST, stream: { ...FAST.stream, channelRetryMs: 300 } });
-    await subscribed(role, [EMAIL_CHANNEL]);
-    const state = await eventually(async () => (await h.status.objectState('Case')).error);
-    expect(state).toMatch(/View All Data/);
-
-    const email = h.org.store.create('EmailMessage', { Subject: 'still streams', TextBody: 'x', Incoming: true });
-    expect((await jobsInQueue(h, 1))[0]?.recordId).toBe(email.Id);
-
-    h.org.streaming.denyChannel(CASE_CHANNEL, false);
-    await subscribed(role, BOTH);
-    await eventually(async () => (await h.status.objectState('Case')).error === undefined);
-    const c = h.org.store.create('Case', { Subject: 'allowed again' });
-    expect((await jobsInQueue(h, 2))[1]?.recordId).toBe(c.Id);
   });
 
   it('silent stall (no connect reply beyond long-poll + margin): a new client, no loss', async () => {
