@@ -135,7 +135,7 @@ export async function backfillObjects(
   const budget = new ApiBudget(context.redis, prefix, integration.key, hooks.budget);
   const parts = context.integrations.get(integration.key);
   if (!parts) throw new Error(`no parts for integration ${integration.key}`);
-  const { rest, queue } = parts;
+  const { rest, queue, describes } = parts;
   const totals: BackfillTotals[] = [];
   for (const object of objects) {
     for (;;) {
@@ -143,6 +143,7 @@ export async function backfillObjects(
         integration,
         rest,
         queue,
+        describes,
         versions: parts.versions,
         state: new ReconcileState(context.redis, prefix, integration.key),
         logger: context.logger,

@@ -1,6 +1,6 @@
 /**
  * `sf-cm-bridge backfill <project>/<integration> [--object X] [--since ISO]`: put existing records
- * into the change queue (the workers fetch and push them). Resumable: run it again after a crash and
+ * into the change queue (the workers push them). Resumable: run it again after a crash and
  * it continues from each object's checkpoint. A progress bar with rate and ETA on a terminal, log
  * lines otherwise. Above `backfill.bulkAbove` records an object is read with a Bulk API 2.0 query
  * job instead of REST paging. What it does is in backfill-run.ts, loaded only when it runs.

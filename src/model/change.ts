@@ -43,6 +43,11 @@ export const ChangeJobSchema = z.object({
   replayId: ReplayIdSchema.optional(),
   /** When it entered the queue (ms): enqueue→push latency. */
   enqueuedAt: z.number(),
+  /**
+   * The record as a Bulk API 2.0 backfill read it, in the shape a REST query returns: the worker
+   * converts it without a fetch when the register shows nothing newer (docs/record-register.md#records-carried-by-a-backfill).
+   */
+  record: z.record(z.string(), z.unknown()).optional(),
 });
 export type ChangeJob = z.infer<typeof ChangeJobSchema>;
 

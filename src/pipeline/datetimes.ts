@@ -12,6 +12,11 @@ const DATETIME =
   /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))$/;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
+/** 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z. */
+const FIRST_RFC3339_MS = -62_167_219_200_000;
+const LAST_RFC3339_MS = 253_402_300_799_999;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 function utcMillis(
   year: number,
   month: number,
@@ -22,11 +27,13 @@ function utcMillis(
   ms = 0,
 ): number | undefined {
   if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
-  const date = new Date(0);
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  if (day > (month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] as number))) return undefined; // 2024-02-30
+  if (year >= 100) return Date.UTC(year, month - 1, day, hour, minute, second, ms);
   // setUTCFullYear, not Date.UTC: Date.UTC maps years 0–99 to 1900–1999.
+  const date = new Date(0);
   date.setUTCFullYear(year, month - 1, day);
   date.setUTCHours(hour, minute, second, ms);
-  if (date.getUTCDate() !== day) return undefined; // 2024-02-30 rolled over
   return date.getTime();
 }
 
@@ -53,9 +60,8 @@ export function parseSalesforceDateTime(text: string): number | undefined {
 export function toRfc3339(text: string): string | undefined {
   const millis = parseSalesforceDateTime(text);
   if (millis === undefined) return undefined;
-  const iso = new Date(millis).toISOString();
   // Years outside 0000–9999 come out as ±YYYYYY, which is not RFC 3339.
-  return /^\d{4}-/.test(iso) ? iso : undefined;
+  return millis >= FIRST_RFC3339_MS && millis <= LAST_RFC3339_MS ? new Date(millis).toISOString() : undefined;
 }
 
 /** A date-only value as ISO 8601 `YYYY-MM-DD`, validated; undefined when not a calendar date. */

@@ -1,7 +1,9 @@
 /**
  * Backfill: put the records that existed before the integration was authorised (or those changed
  * since `since`) into the change queue as REFRESH changes, origin `backfill`; the workers fetch and
- * push them.
+ * push them. A bulk backfill carries the records themselves where it can, and the workers then push
+ * without a fetch (docs/salesforce.md#bulk-rows-as-records). Either way the backfill stays a bounded
+ * number of changes ahead of the workers.
  *
  * Two ways, chosen once per run by a SOQL `COUNT()` (docs/salesforce.md#bulk-api-20-query-jobs):
  * - up to `backfill.bulkAbove` records: REST keyset slices in `SystemModstamp, Id` order; the
@@ -15,6 +17,7 @@
  * and a run that finds an unfinished checkpoint for the same `since` continues from it in the same
  * mode, so a crash (`kill -9`) re-enqueues at most one chunk, under the same job ids.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { RedisClient } from '../store/redis.ts';
 import type { ObjectConfig } from '../config/index.ts';
 import type { ChangeJob } from '../model/change.ts';
@@ -22,7 +25,9 @@ import { integrationKeys } from '../store/keys.ts';
 import { SalesforceApiError } from '../salesforce/rest-client.ts';
 import { BulkQueryClient, type PollOptions } from '../salesforce/bulk/bulk-query-client.ts';
 import type { ApiBudget } from './api-budget.ts';
-import { runBulkBackfill, type BulkPosition, type BulkRow } from './bulk-backfill.ts';
+import { runBulkBackfill, type BulkPosition, type BulkRecordReader, type BulkRow } from './bulk-backfill.ts';
+import { bulkRecordPlan, bulkRowReader } from '../salesforce/bulk/bulk-record.ts';
+import { DescribeCache } from '../salesforce/describe-cache.ts';
 import { scanByModstamp } from './record-scan.ts';
 import type { ReconcileDeps } from './reconcile-object.ts';
 import { allOf, soqlDateTime, type KeysetCursor } from './soql.ts';
@@ -69,7 +74,17 @@ export interface BackfillDeps extends ReconcileDeps {
   bulkPoll?: PollOptions;
   /** Rows per bulk result page. @defaultValue DEFAULT_BULK_PAGE_RECORDS */
   bulkPageRecords?: number;
+  /** Describes for the records a bulk backfill carries (a new cache when absent). */
+  describes?: DescribeCache;
 }
+
+/** Changes the backfill keeps queued ahead of the workers at most (docs/salesforce.md#bulk-rows-as-records). */
+export const BACKFILL_AHEAD_CHANGES = 50_000;
+/** …and the Redis memory those may take with the records they carry (characters, roughly bytes). */
+const BACKFILL_AHEAD_CHARS = 64 * 1024 * 1024;
+/** A record longer than this travels as an id only (the worker fetches it): a job stays small. */
+const MAX_CARRIED_RECORD_CHARS = 8_000;
+const AHEAD_POLL_MS = 100;
 
 export type BackfillOutcome =
   | { outcome: 'done'; enqueued: number; resumed: boolean; mode: BackfillMode }
@@ -149,8 +164,10 @@ export async function runBackfill(
     reason,
     retryInMs,
   });
+  const ahead = new AheadOfWorkers(deps);
   /** REFRESH changes for `rows`, queued under ids derived from each record's SystemModstamp. */
   const enqueueRows = async (rows: readonly BulkRow[]) => {
+    await ahead.waitForRoom();
     const enqueuedAt = now();
     const stamps = new Map(rows.map((row) => [row.id, row.stamp]));
     const changes: ChangeJob[] = rows.map((row) => ({
@@ -160,8 +177,10 @@ export async function runBackfill(
       kind: 'REFRESH',
       origin: 'backfill',
       enqueuedAt,
+      ...(row.record ? { record: row.record } : {}),
     }));
     await deps.queue.enqueue(changes, (change) => stamps.get(change.recordId) ?? enqueuedAt);
+    ahead.queued(rows);
   };
 
   try {
@@ -180,10 +199,13 @@ export async function runBackfill(
     report();
 
     if (checkpoint.mode === 'bulk') {
+      const operation = since === null ? 'query' : 'queryAll';
+      const carried = await carriedRecords(object, operation, deps);
       const outcome = await runBulkBackfill({
         client: new BulkQueryClient(deps.rest),
-        soql: `SELECT Id, SystemModstamp FROM ${object.name}${where ? ` WHERE ${where}` : ''}`,
-        operation: since === null ? 'query' : 'queryAll',
+        soql: `SELECT ${carried.columns.join(', ')} FROM ${object.name}${where ? ` WHERE ${where}` : ''}`,
+        records: carried.reader,
+        operation,
         position: checkpoint.bulk ?? { pageRows: 0 },
         pageRecords: deps.bulkPageRecords,
         poll: deps.bulkPoll,
@@ -243,6 +265,87 @@ export async function runBackfill(
   await deps.redis.hset(key, { finishedAt: now() });
   await deps.budget?.clearPause();
   return { outcome: 'done', enqueued: checkpoint.enqueued, resumed, mode: checkpoint.mode ?? 'rest' };
+}
+
+/**
+ * What a bulk backfill selects: the mapped fields too when every one of them can be carried as a
+ * record (docs/salesforce.md#bulk-rows-as-records), else `Id, SystemModstamp` and the workers fetch.
+ * `queryAll` rows of deleted records are queued as ids only: the worker's fetch finds them absent.
+ */
+async function carriedRecords(
+  object: ObjectConfig,
+  operation: 'query' | 'queryAll',
+  deps: BackfillDeps,
+): Promise<{ columns: string[]; reader?: BulkRecordReader }> {
+  const idsOnly = { columns: ['Id', 'SystemModstamp'] };
+  const describes = await (deps.describes ?? new DescribeCache(deps.rest)).ensure(object.name, object.fields);
+  const plan = bulkRecordPlan(
+    object.name,
+    [...object.fields, ...(operation === 'queryAll' ? ['IsDeleted'] : [])],
+    describes,
+  );
+  if (!plan.ok) {
+    deps.logger.info(
+      { object: object.name, reason: plan.reason },
+      'bulk backfill queues ids only; the workers fetch the records',
+    );
+    return idsOnly;
+  }
+  return {
+    columns: plan.columns,
+    reader: (header) => {
+      // A job created by an earlier run (or another version) may select less: then ids only.
+      const selected = new Set(header.map((name) => name.toLowerCase()));
+      if (!plan.columns.every((column) => selected.has(column.toLowerCase()))) return undefined;
+      const read = bulkRowReader(object.name, header, describes);
+      if (!read) return undefined;
+      return (row) => {
+        let chars = 0;
+        for (const value of row) chars += value.length;
+        if (chars > MAX_CARRIED_RECORD_CHARS) return undefined;
+        const record = read(row);
+        return record.IsDeleted === true ? undefined : record;
+      };
+    },
+  };
+}
+
+/**
+ * Keeps the backfill at most a bounded amount ahead of the workers, so that a load of millions of
+ * records never lands in Redis at once: before each enqueue it waits while the changes waiting exceed
+ * `BACKFILL_AHEAD_CHANGES`, or fewer when the carried records are large (their average size, against
+ * `BACKFILL_AHEAD_CHARS`).
+ */
+class AheadOfWorkers {
+  #rows = 0;
+  #chars = 0;
+  #noted = 0;
+
+  constructor(private readonly deps: BackfillDeps) {}
+
+  queued(rows: readonly BulkRow[]): void {
+    // A sample is enough for the average, and spares serialising every record twice.
+    for (let index = 0; index < rows.length; index += 50) {
+      const record = rows[index]?.record;
+      this.#rows++;
+      this.#chars += 200 + (record ? JSON.stringify(record).length : 0);
+    }
+  }
+
+  async waitForRoom(): Promise<void> {
+    const average = this.#rows === 0 ? 200 : this.#chars / this.#rows;
+    const limit = Math.max(1_000, Math.min(BACKFILL_AHEAD_CHANGES, Math.floor(BACKFILL_AHEAD_CHARS / average)));
+    for (;;) {
+      const waiting = await this.deps.queue.changesWaiting();
+      if (waiting < limit) return;
+      const now = (this.deps.now ?? Date.now)();
+      if (now - this.#noted > 30_000) {
+        this.#noted = now;
+        this.deps.logger.info({ waiting, limit }, 'backfill waits for the workers to catch up');
+      }
+      await delay(AHEAD_POLL_MS, undefined, this.deps.signal ? { signal: this.deps.signal } : {});
+    }
+  }
 }
 
 /** `SELECT COUNT() FROM X [WHERE …]`: how many records the backfill will read. */

@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import { parseSalesforceDateTime } from '../pipeline/index.ts';
 import { BulkQueryClient, type PollOptions } from '../salesforce/bulk/bulk-query-client.ts';
 import { BulkJobFailedError } from '../salesforce/errors.ts';
-import { SalesforceApiError } from '../salesforce/rest-client.ts';
+import { SalesforceApiError, type QueryRecord } from '../salesforce/rest-client.ts';
 import type { Admission } from './api-budget.ts';
 
 /** Rows per result page asked for: a crash re-reads at most this many. */
@@ -40,12 +40,21 @@ export interface BulkRow {
   id: string;
   /** SystemModstamp (ms). */
   stamp: number;
+  /** The row as a record, when the run carries records (docs/salesforce.md#bulk-rows-as-records). */
+  record?: QueryRecord | undefined;
 }
+
+/** Turns the rows of a page with this header into records (undefined for a row that is not carried), or undefined: ids only. */
+export type BulkRecordReader = (
+  header: readonly string[],
+) => ((row: readonly string[]) => QueryRecord | undefined) | undefined;
 
 export interface BulkBackfillRun {
   client: BulkQueryClient;
-  /** `SELECT Id, SystemModstamp FROM … [WHERE …]`: no ORDER BY, no LIMIT. */
+  /** `SELECT Id, SystemModstamp[, mapped fields] FROM … [WHERE …]`: no ORDER BY, no LIMIT. */
   soql: string;
+  /** Records carried with the ids; without it, ids only. */
+  records?: BulkRecordReader | undefined;
   operation: 'query' | 'queryAll';
   position: BulkPosition;
   /** @defaultValue DEFAULT_BULK_PAGE_RECORDS */
@@ -117,6 +126,7 @@ async function readPages(
     const stampColumn = page.header.findIndex((name) => name.toLowerCase() === 'systemmodstamp');
     if (idColumn < 0 || stampColumn < 0)
       throw new Error(`bulk results of job ${jobId} lack Id or SystemModstamp: ${page.header.join(',')}`);
+    const toRecord = run.records?.(page.header);
     let skip = position.pageRows;
     let pending: BulkRow[] = [];
     for await (const batch of page.rows) {
@@ -127,7 +137,7 @@ async function readPages(
         }
         const id = row[idColumn];
         if (!id) continue;
-        pending.push({ id, stamp: parseSalesforceDateTime(row[stampColumn] ?? '') ?? 0 });
+        pending.push({ id, stamp: parseSalesforceDateTime(row[stampColumn] ?? '') ?? 0, record: toRecord?.(row) });
         if (pending.length >= ENQUEUE_CHUNK) {
           await run.enqueue(pending);
           position = { ...position, pageRows: position.pageRows + pending.length };

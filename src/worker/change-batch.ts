@@ -24,6 +24,7 @@ import type { ChangeJob } from '../model/change.ts';
 import type { DeadLetterStore } from '../store/dead-letters.ts';
 import type { RecordVersion, RecordVersions } from '../store/record-versions.ts';
 import type { DescribeCache } from '../salesforce/describe-cache.ts';
+import type { DescribeLookup } from '../salesforce/describe.ts';
 import {
   SalesforceApiError,
   soqlString,
@@ -31,7 +32,7 @@ import {
   type SalesforceRestClient,
 } from '../salesforce/rest-client.ts';
 import { childRefreshes } from './relationships.ts';
-import { decide, nextRegisterEntry, type Observation } from './verdict.ts';
+import { decide, nextRegisterEntry, snapshotVerdict, type Observation, type Verdict } from './verdict.ts';
 import type { Comment } from '../model/comment.ts';
 import type { CommentPusher } from '../sink/comment-pusher.ts';
 import type { MetricsRecorder } from '../metrics/recorder.ts';
@@ -178,8 +179,8 @@ function coalesce(jobs: readonly ChangeJob[], deps: ChangeBatchDeps): Map<Object
   return out;
 }
 
-/** What one fetch found for a record, ready for the verdict. */
-type Found = { plan: RecordPlan; seen: Observation; comment?: Comment };
+/** What one fetch (or a carried record) showed of a record, ready for the verdict; a carried record comes with its verdict. */
+type Found = { plan: RecordPlan; seen: Observation; comment?: Comment; verdict?: Verdict };
 
 async function processObject(
   object: ObjectConfig,
@@ -195,13 +196,14 @@ async function processObject(
     [...byId.keys()],
     deps.lockTtlMs,
     async (locked, stored) => {
-      const found = await fetchAndConvert(
-        object,
-        locked.map((id) => byId.get(id) as RecordPlan),
-        deps,
-        result,
-      );
-      return { result: undefined, write: await pushVerdicts(object, found, stored, deps, result) };
+      const plans = locked.map((id) => byId.get(id) as RecordPlan);
+      // Records a backfill carried need no fetch, unless the register says the snapshot cannot decide.
+      const carried = await convertCarried(object, plans, stored, deps, result);
+      const fetched = await fetchAndConvert(object, carried.fetch, deps, result);
+      return {
+        result: undefined,
+        write: await pushVerdicts(object, [...carried.found, ...fetched], stored, deps, result),
+      };
     },
   );
   for (const id of busy) result.busy.push(...(byId.get(id)?.jobs ?? []));
@@ -211,6 +213,81 @@ async function processObject(
   }
   if (lost.length > 0)
     deps.logger.warn({ object: object.name, records: lost.length }, 'push locks expired mid-push: records re-checked');
+}
+
+/**
+ * Convert the records a backfill carried (every change of the record carries one; the newest by
+ * SystemModstamp is used) and judge them against the register; the rest, and the snapshots the
+ * register cannot order, are left to the fetch.
+ */
+async function convertCarried(
+  object: ObjectConfig,
+  plans: RecordPlan[],
+  stored: ReadonlyMap<string, RecordVersion>,
+  deps: ChangeBatchDeps,
+  result: BatchResult,
+): Promise<{ found: Found[]; fetch: RecordPlan[] }> {
+  const found: Found[] = [];
+  const fetch: RecordPlan[] = [];
+  const describes = plans.some((plan) => plan.jobs[0]?.record)
+    ? await deps.describes.ensure(object.name, object.fields)
+    : undefined;
+  for (const plan of plans) {
+    const carried = describes && carriedRecord(plan);
+    if (!carried) {
+      fetch.push(plan);
+      continue;
+    }
+    const converted = await convertRecord(object, plan, carried.record, describes, deps, result, carried.stamp);
+    if (!converted) continue;
+    const verdict = snapshotVerdict(stored.get(plan.recordId), converted.seen);
+    if (verdict === 'fetch') fetch.push(plan);
+    else found.push({ ...converted, verdict });
+  }
+  return { found, fetch };
+}
+
+/** The newest record carried by every change of the plan (and its stamp), or undefined when one change carries none. */
+function carriedRecord(plan: RecordPlan): { record: QueryRecord; stamp: number } | undefined {
+  let newest: { record: QueryRecord; stamp: number } | undefined;
+  for (const job of plan.jobs) {
+    if (!job.record) return undefined;
+    const stamp = modstampOf(job.record);
+    if (!newest || stamp > newest.stamp) newest = { record: job.record, stamp };
+  }
+  return newest;
+}
+
+function modstampOf(record: QueryRecord): number {
+  return (typeof record.SystemModstamp === 'string' ? parseSalesforceDateTime(record.SystemModstamp) : undefined) ?? 0;
+}
+
+/** A present record as a comment with its observation; dead-lettered (undefined) when it cannot be converted. */
+async function convertRecord(
+  object: ObjectConfig,
+  plan: RecordPlan,
+  record: QueryRecord,
+  describes: DescribeLookup,
+  deps: ChangeBatchDeps,
+  result: BatchResult,
+  modstamp = modstampOf(record),
+): Promise<Found | undefined> {
+  const rendered = toComment(record, object, describes);
+  if (!rendered.ok) {
+    await deadLetter(deps, object, plan.recordId, 'transform', rendered.reason, record);
+    countOutcome(result, object, plan, 'deadLettered');
+    return undefined;
+  }
+  if (rendered.warnings.length > 0)
+    deps.logger.info(
+      { object: object.name, recordId: plan.recordId, warnings: rendered.warnings },
+      'comment adjusted to fit',
+    );
+  return {
+    plan,
+    comment: rendered.comment,
+    seen: { state: 'present', modstamp, hash: contentHash(rendered.comment) },
+  };
 }
 
 /** Fetch the locked records in bulk and convert the present ones; dead-letter what cannot be converted. */
@@ -249,24 +326,8 @@ async function fetchAndConvert(
         found.push({ plan, seen: { state: 'absent' } });
         continue;
       }
-      const rendered = toComment(record, object, describes);
-      if (!rendered.ok) {
-        await deadLetter(deps, object, plan.recordId, 'transform', rendered.reason, record);
-        countOutcome(result, object, plan, 'deadLettered');
-        continue;
-      }
-      if (rendered.warnings.length > 0)
-        deps.logger.info(
-          { object: object.name, recordId: plan.recordId, warnings: rendered.warnings },
-          'comment adjusted to fit',
-        );
-      const modstamp =
-        (typeof record.SystemModstamp === 'string' ? parseSalesforceDateTime(record.SystemModstamp) : undefined) ?? 0;
-      found.push({
-        plan,
-        comment: rendered.comment,
-        seen: { state: 'present', modstamp, hash: contentHash(rendered.comment) },
-      });
+      const converted = await convertRecord(object, plan, record, describes, deps, result);
+      if (converted) found.push(converted);
     }
   }
   return found;
@@ -308,7 +369,8 @@ async function pushVerdicts(
   const removals: Array<{ found: Found; commentId: string }> = [];
   for (const item of found) {
     const previous = stored.get(item.plan.recordId);
-    const verdict = decide(previous, item.seen, { force: item.plan.jobs.some((job) => job.force === true) });
+    const verdict =
+      item.verdict ?? decide(previous, item.seen, { force: item.plan.jobs.some((job) => job.force === true) });
     if (verdict === 'push' && item.comment) upserts.push({ ...item, comment: item.comment });
     else if (verdict === 'delete') removals.push({ found: item, commentId: commentIdOf(item.plan, previous) });
     else {

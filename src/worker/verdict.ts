@@ -41,6 +41,25 @@ export function decide(stored: RecordVersion | undefined, seen: Observation, opt
 }
 
 /**
+ * The verdict on a record carried by a backfill (a Bulk API 2.0 snapshot, not a fetch under the
+ * lock), or `fetch` when the snapshot cannot decide (docs/record-register.md#records-carried-by-a-backfill).
+ * A snapshot may be older than what the register holds, so it is trusted only where Salesforce's own
+ * clock orders it:
+ * - nothing pushed yet: push (a change after the snapshot is in the queue behind it and converges);
+ * - the register holds a newer present stamp: stale; the same content: unchanged;
+ * - the register holds an older present stamp with other content: push;
+ * - the same stamp with other content (two states within one second), or a deleted record: fetch.
+ */
+export function snapshotVerdict(stored: RecordVersion | undefined, seen: Observation): Verdict | 'fetch' {
+  if (seen.state !== 'present') return 'fetch';
+  if (stored === undefined) return 'push';
+  if (stored.state !== 'present') return 'fetch';
+  if (stored.modstamp > seen.modstamp) return 'stale';
+  if (stored.hash === seen.hash) return 'unchanged';
+  return stored.modstamp < seen.modstamp ? 'push' : 'fetch';
+}
+
+/**
  * The register entry after `verdict` was carried out (`undefined`: leave it as it is). A delete
  * keeps the last present stamp: a later undelete carries a stamp at least as new, so it is never
  * judged stale against it.

@@ -83,12 +83,13 @@ describe('bulk backfill', () => {
     expect(total).toEqual({ object: 'Case', enqueued: 1000, resumed: false, mode: 'bulk' });
     expect(h.bridge.org.counters().rest.errors.INVALID_SESSION_ID).toBe(2);
     const calls = h.bridge.org.counters().rest.calls;
-    // COUNT(), create, polls, 4 pages of 300, delete, plus the create and a page refused with 401 and
-    // sent again: the number of records does not drive the calls.
-    expect(calls).toMatchObject({ query: 1, bulkCreate: 2, bulkResults: 5, bulkDelete: 1 });
+    // COUNT(), the describe that types the carried records, create, polls, 4 pages of 300, delete,
+    // plus the describe and a page refused with 401 and sent again: the number of records does not
+    // drive the calls.
+    expect(calls).toMatchObject({ query: 1, describe: 2, bulkCreate: 1, bulkResults: 5, bulkDelete: 1 });
     expect(calls.queryMore).toBeUndefined();
     expect(calls.bulkJob ?? 0).toBeLessThanOrEqual(6);
-    expect(restCalls() - before).toBe(1 + 2 + (calls.bulkJob ?? 0) + 5 + 1);
+    expect(restCalls() - before).toBe(1 + 2 + 1 + (calls.bulkJob ?? 0) + 5 + 1);
     expect(h.bridge.org.bulk.jobs()).toEqual([]);
     // Pages of 300, 300, 300 and 100 rows, each in 250-change jobs.
     expect(await queuedJobs()).toBe(7);
@@ -99,6 +100,8 @@ describe('bulk backfill', () => {
     await h.startWorker();
     await eventually(() => h.cm.control.comments('acme', 'emails').length === 1000, 30_000);
     expect(h.body(ids[7])).toBe('old, "quoted"\n7');
+    // The rows carried the records: the worker pushed them without a single fetch.
+    expect(h.bridge.org.counters().rest.calls.query).toBe(1);
   }, 60_000);
 
   it('the API budget governor sees the bulk calls: above its threshold the run waits between pages, then goes on from there', async () => {

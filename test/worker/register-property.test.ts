@@ -11,6 +11,8 @@
  * - delivery: each change event may be dropped, duplicated, and is taken in any order;
  * - two workers (their own Redis connections, as two processes) whose fetches and pushes interleave;
  * - reconciliation, mid-way and at the end, when events were dropped;
+ * - bulk backfills that carry the records as they were when read (snapshots), taken at any point and
+ *   delivered in any order with the rest;
  * - the bridge host's clock off by up to ±10 minutes.
  *
  * PROPERTY_RUNS=<n> runs more histories (default 300); TEST_SEED=<n> explores other ones (the seed is fixed
@@ -210,7 +212,9 @@ class CmModel {
 type Step =
   | { kind: 'op'; record: number; op: Op; gapMs: number; drop: boolean; duplicate: boolean }
   | { kind: 'work'; workers: 'first' | 'second' | 'both'; picks: number[] }
-  | { kind: 'reconcile' };
+  | { kind: 'reconcile' }
+  /** A bulk backfill reads every record in scope now and queues each with the record carried. */
+  | { kind: 'snapshot' };
 
 interface History {
   records: number;
@@ -254,6 +258,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.constant({ kind: 'reconcile' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'snapshot' as const }) },
 );
 const historyArb: fc.Arbitrary<History> = fc.record({
   records: fc.integer({ min: 1, max: 4 }),
@@ -380,6 +385,9 @@ async function runHistory(
       } else {
         await process(workers[step.workers === 'first' ? 0 : 1], take(step.picks));
       }
+    } else if (step.kind === 'snapshot') {
+      for (const record of org.records)
+        if (org.inSource(record)) pending.push({ ...job(record, 'REFRESH', 'backfill'), record: org.row(record) });
     } else {
       reconcile();
     }

@@ -1,7 +1,13 @@
 /** The record register's pure decisions (docs/record-register.md), one row per case. */
 import { describe, expect, it } from 'vitest';
 import type { RecordVersion } from '../../src/store/record-versions.ts';
-import { decide, nextRegisterEntry, type Observation, type Verdict } from '../../src/worker/verdict.ts';
+import {
+  decide,
+  nextRegisterEntry,
+  snapshotVerdict,
+  type Observation,
+  type Verdict,
+} from '../../src/worker/verdict.ts';
 
 const S10 = Date.UTC(2026, 10, 28, 12, 0, 10);
 const S11 = S10 + 1_000;
@@ -84,5 +90,20 @@ describe('nextRegisterEntry', () => {
   });
   it('a stale observation writes nothing', () => {
     expect(nextRegisterEntry(present(S11), seen(S10), 'stale', written)).toBeUndefined();
+  });
+});
+
+describe('snapshotVerdict (a record a backfill carried)', () => {
+  const rows: Array<[string, RecordVersion | undefined, Observation, Verdict | 'fetch']> = [
+    ['nothing pushed yet: push', undefined, seen(S10), 'push'],
+    ['the register holds an older stamp, other content: push', present(S10, 'h1'), seen(S11, 'h2'), 'push'],
+    ['the register holds an older stamp, same content: unchanged', present(S10, 'h1'), seen(S11, 'h1'), 'unchanged'],
+    ['the register holds a newer stamp: stale', present(S11, 'h2'), seen(S10, 'h1'), 'stale'],
+    ['same stamp, same content: unchanged', present(S10, 'h1'), seen(S10, 'h1'), 'unchanged'],
+    ['same stamp, other content (two states in one second): fetch', present(S10, 'h2'), seen(S10, 'h1'), 'fetch'],
+    ['deleted since, or out of scope: fetch', deleted(S10), seen(S11), 'fetch'],
+  ];
+  it.each(rows)('%s', (_name, stored, observation, expected) => {
+    expect(snapshotVerdict(stored, observation)).toBe(expected);
   });
 });
