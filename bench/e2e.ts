@@ -1,6 +1,6 @@
 /**
  * `npm run bench:e2e`: the whole bridge end to end — the sandbox org commits Case creates, which
- * stream over CometD through real bridge processes (subscriber → queue → workers) into the sandbox
+ * stream over CometD (or the Pub/Sub API) through real bridge processes (subscriber → queue → workers) into the sandbox
  * Communications Mining — next to the bare BullMQ yardstick measured in the same run on the same Redis.
  *
  * Two deployments, each against a fresh org and CM and its own key prefix:
@@ -17,7 +17,7 @@
  *
  * Options: --changes N (default 100000), --chunk C (default 1000), --rate R (default 1000),
  * --seconds S (default 10), --deployments all,split (default both), --phases small,steady,burst,catch-up
-(default all four). BENCH_NODE_ARGS adds node flags to
+ * (default all four), --transport cometd|pubsub|both (default cometd). BENCH_NODE_ARGS adds node flags to
  * every bridge process (e.g. `--cpu-prof`). Needs Redis at REDIS_URL (default 127.0.0.1:6379); uses
  * random key prefixes and deletes them afterwards.
  */
@@ -55,6 +55,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     deployments: { type: 'string', default: 'all,split' },
     phases: { type: 'string', default: 'small,steady,burst,catch-up' },
+    transport: { type: 'string', default: 'cometd' },
   },
 });
 const CHANGES = Number(values.changes);
@@ -68,6 +69,9 @@ const DEPLOYMENTS: Record<string, readonly string[]> = { all: ['all'], split: ['
 const PHASES = new Set(values.phases.split(','));
 const CHANNEL = '/data/CaseChangeEvent';
 const RUN = `sfcm-bench:${randomUUID().slice(0, 8)}`;
+type Transport = 'cometd' | 'pubsub';
+const TRANSPORTS: Transport[] =
+  values.transport === 'both' ? ['cometd', 'pubsub'] : values.transport === 'pubsub' ? ['pubsub'] : ['cometd'];
 
 /** One deployment's sandboxes and processes. */
 interface Deployment {
@@ -214,8 +218,12 @@ async function catchUp(d: Deployment): Promise<PhaseFigures & { commitSeconds: n
   return { ...figures, commitSeconds };
 }
 
-async function startDeployment(name: string, redis: Redis): Promise<{ d: Deployment; close: () => Promise<void> }> {
-  const prefix = `${RUN}-${name}`;
+async function startDeployment(
+  name: string,
+  transport: Transport,
+  redis: Redis,
+): Promise<{ d: Deployment; close: () => Promise<void> }> {
+  const prefix = `${RUN}-${name}-${transport}`;
   const cm = await startCommunicationsMining({
     tokens: ['bench-cm-token'],
     sources: [{ project: 'bench', name: 'emails' }],
@@ -226,6 +234,7 @@ async function startDeployment(name: string, redis: Redis): Promise<{ d: Deploym
     prefix,
     orgUrl: org.url,
     cmUrl: cm.url,
+    ...(transport === 'pubsub' ? { salesforce: `, transport: pubsub, pubsubUrl: "${org.pubsubUrl}"` } : {}),
     // No scheduled reconciliation during the run: the figures are the stream's.
     extra: '    reconcile: { every: 1h, lookback: 1s }\n',
     objects: `      Case:
@@ -249,13 +258,22 @@ async function startDeployment(name: string, redis: Redis): Promise<{ d: Deploym
     },
     committedAt: new Map(),
   };
+  /** Subscriptions to the Case channel so far (CometD client ids, or Pub/Sub subscribe calls). */
+  const subscriptions = (): string[] =>
+    transport === 'pubsub'
+      ? org.pubsub
+          .counters()
+          .starts.map((s, i) => ({ ...s, i }))
+          .filter((s) => s.topic === CHANNEL)
+          .map((s) => String(s.i))
+      : org.streaming
+          .counters()
+          .subscriptions.filter((s) => s.channel === CHANNEL)
+          .map((s) => s.clientId);
   const subscribed = () => {
-    const known = new Set(org.streaming.counters().subscriptions.map((s) => s.clientId));
+    const known = new Set(subscriptions());
     return until(
-      () => (
-        d.processes.forEach((p) => p.alive('the subscribe')),
-        org.streaming.counters().subscriptions.some((s) => s.channel === CHANNEL && !known.has(s.clientId))
-      ),
+      () => (d.processes.forEach((p) => p.alive('the subscribe')), subscriptions().some((id) => !known.has(id))),
       60_000,
       'the subscribe',
     );
@@ -300,33 +318,34 @@ async function main(): Promise<void> {
   const bare = await bareBullmqYardstick(redis, RUN, CHANGES);
   console.log(`yardstick       bare BullMQ one job per event: ${bare.toFixed(0)} jobs/s`);
   try {
-    for (const name of values.deployments.split(',')) {
-      const { d, close } = await startDeployment(name, redis);
-      try {
-        console.log(`${name} (${d.processes.map((p) => p.role).join(' + ')})`);
-        if (PHASES.has('small')) print('small bursts', await smallBursts(d));
-        if (PHASES.has('steady')) print(`steady ${RATE}/s`, await steady(d));
-        if (PHASES.has('burst')) {
-          const b = await burst(d);
-          const perSecond = b.changes / b.seconds;
-          print(
-            'burst',
-            b,
-            ` = ${(perSecond / bare).toFixed(2)}× yardstick (the org committed them in ${b.commitSeconds.toFixed(1)} s)`,
-          );
+    for (const transport of TRANSPORTS)
+      for (const name of values.deployments.split(',')) {
+        const { d, close } = await startDeployment(name, transport, redis);
+        try {
+          console.log(`${name} (${d.processes.map((p) => p.role).join(' + ')}) over ${transport}`);
+          if (PHASES.has('small')) print('small bursts', await smallBursts(d));
+          if (PHASES.has('steady')) print(`steady ${RATE}/s`, await steady(d));
+          if (PHASES.has('burst')) {
+            const b = await burst(d);
+            const perSecond = b.changes / b.seconds;
+            print(
+              'burst',
+              b,
+              ` = ${(perSecond / bare).toFixed(2)}× yardstick (the org committed them in ${b.commitSeconds.toFixed(1)} s)`,
+            );
+          }
+          if (PHASES.has('catch-up')) {
+            const c = await catchUp(d);
+            print(
+              'catch-up',
+              c,
+              ` = ${(c.changes / c.seconds / bare).toFixed(2)}× yardstick, from the restart (latency includes the ${c.commitSeconds.toFixed(1)} s of commits while stopped)`,
+            );
+          }
+        } finally {
+          await close();
         }
-        if (PHASES.has('catch-up')) {
-          const c = await catchUp(d);
-          print(
-            'catch-up',
-            c,
-            ` = ${(c.changes / c.seconds / bare).toFixed(2)}× yardstick, from the restart (latency includes the ${c.commitSeconds.toFixed(1)} s of commits while stopped)`,
-          );
-        }
-      } finally {
-        await close();
       }
-    }
   } finally {
     await deleteKeys(redis, RUN);
     redis.disconnect();
