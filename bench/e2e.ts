@@ -27,6 +27,8 @@ import { cpus, loadavg } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { ChangeQueue } from '../src/queue/change-queue.ts';
+import { ReconcileState } from '../src/reconcile/index.ts';
 import { startCommunicationsMining, type SimulatedCommunicationsMining } from '@sf-cm-bridge/sandbox/cm';
 import type { SimulatedSalesforceOrg } from '@sf-cm-bridge/sandbox/org';
 import {
@@ -91,6 +93,8 @@ interface PhaseFigures {
   p50: number;
   p99: number;
   restPer1000: number;
+  /** The phase's REST calls by kind (fetch queries, describes, …). */
+  restKinds: string;
   cmPer1000: number;
   /** Per process role: peak RSS (bytes) and CPU (% of a core over the phase). */
   processes: Array<{ role: string; peakRss: number; cpu: number }>;
@@ -112,6 +116,7 @@ async function phase(
 ): Promise<PhaseFigures> {
   const before = {
     rest: restCalls(d),
+    restByKind: { ...d.org.counters().rest.calls },
     cm: cmRequests(d),
     stored: stored(d),
     // By pid: the catch-up phase starts new processes, whose CPU counts from their start.
@@ -141,6 +146,11 @@ async function phase(
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     restPer1000: ((restCalls(d) - before.rest) / changes) * 1000,
+    restKinds: Object.entries(d.org.counters().rest.calls)
+      .map(([kind, n]) => [kind, n - (before.restByKind[kind] ?? 0)] as const)
+      .filter(([, n]) => n > 0)
+      .map(([kind, n]) => `${kind} ${n}`)
+      .join(', '),
     cmPer1000: ((cmRequests(d) - before.cm) / changes) * 1000,
     processes: d.processes.map((p) => ({
       role: p.role,
@@ -290,6 +300,22 @@ async function startDeployment(
     // Warm-up: one change all the way through (describe, first fetch, first push).
     await commitCaseCreates(org, { count: 1, chunk: 1, label: 'warm-up' });
     await until(() => stored(d) >= 1, 60_000, 'the warm-up comment');
+    // The first subscribe (no stored position) asks for a reconciliation from before it: a one-off
+    // of a new deployment, not the stream's cost, so the phases start once it has run and drained.
+    const state = new ReconcileState(redis, prefix, 'bench/emails');
+    const queue = new ChangeQueue(redis, prefix, 'bench/emails');
+    try {
+      await until(
+        async () =>
+          (await state.lastRunAt('Case', 'lastReconcileAt')) !== undefined &&
+          (await state.pendingRequest('Case')) === undefined &&
+          (await queue.backlog()) === 0,
+        120_000,
+        'the first reconciliation',
+      );
+    } finally {
+      await queue.close();
+    }
   } catch (error) {
     await close();
     throw error;
@@ -302,7 +328,7 @@ function print(label: string, f: PhaseFigures, extra = ''): void {
     `  ${label.padEnd(13)} ${f.changes} changes in ${f.seconds.toFixed(2)} s: ${(f.changes / f.seconds).toFixed(0)} changes/s${extra}`,
   );
   console.log(
-    `                commit → comment p50 ${f.p50} ms, p99 ${f.p99} ms; per 1000 changes: ${f.restPer1000.toFixed(1)} Salesforce REST calls, ${f.cmPer1000.toFixed(1)} CM requests`,
+    `                commit → comment p50 ${f.p50} ms, p99 ${f.p99} ms; per 1000 changes: ${f.restPer1000.toFixed(1)} Salesforce REST calls (${f.restKinds}), ${f.cmPer1000.toFixed(1)} CM requests`,
   );
   console.log(
     `                ${f.processes.map((p) => `${p.role}: peak RSS ${mb(p.peakRss)}, cpu ${p.cpu.toFixed(0)}%`).join('; ')}; bench process (sandboxes) cpu ${f.benchCpu.toFixed(0)}%`,
