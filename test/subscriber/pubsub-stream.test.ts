@@ -159,22 +159,6 @@ describe('subscriber stream over Pub/Sub', () => {
     expect(await h.replay.position(INTEGRATION, CASE_CHANNEL)).toBe(1234);
   });
 
-  it('gap events become GAP jobs and an overflow requests a reconciliation, as over CometD', async () => {
-    const role = await h.startRole();
-    await subscribed(role, [EMAIL_CHANNEL, CASE_CHANNEL]);
-    const a = h.org.store.create('Case', { Subject: 'a' }, { silent: true });
-    h.org.streaming.emitGap('Case', 'GAP_UPDATE', [String(a.Id)]);
-    const [gap] = await jobsInQueue(h, 1);
-    expect(gap).toMatchObject({ recordId: a.Id, kind: 'GAP', origin: 'gap' });
-    h.org.streaming.emitOverflow('Case');
-    const request = await eventually(async () => {
-      const r = await h.reconcileRequest('Case');
-      return r?.reason.includes('overflow') ? r : undefined;
-    });
-    expect(request.reason).toMatch(/overflow/);
-    expect(await eventually(async () => (await h.position(CASE_CHANNEL)) === h.org.events.lastReplayId())).toBe(true);
-  });
-
   it('a denied topic shows its error; the other object keeps streaming', async () => {
     h.org.pubsub.denyTopic(CASE_CHANNEL, true);
     const role = await h.startRole();

@@ -13,6 +13,9 @@
  *   the call with `INVALID_ARGUMENT` and the `…fetch.replayid.corrupted` error code.
  * - Errors end calls with a gRPC status whose message ends with `rpcId: <uuid>` and whose trailers
  *   carry Salesforce's code under `error-code` (docs/salesforce.md#pubsub-errors).
+ * - Fault injection ({@link PubsubControl}): calls ended with a status, a subscription limit, denied
+ *   topics, and events that reach the subscriber unreadable (payload bytes that do not decode with
+ *   their schema, or a schema id `GetSchema` does not know).
  */
 import { randomUUID } from 'node:crypto';
 import grpc from '@grpc/grpc-js';
@@ -149,8 +152,20 @@ export interface PubsubControl {
   subscriptionLimitExceeded(on: boolean): void;
   /** Send a keepalive on every open call now. */
   keepaliveNow(): void;
+  /**
+   * The next `count` events appended to the log reach Pub/Sub subscribers unreadable, every time they
+   * are delivered: `payload` bytes that do not decode with their schema, or a `schema` id that
+   * `GetSchema` answers with `NOT_FOUND`. CometD delivers them intact.
+   */
+  corruptNextEvents(kind: PubsubCorruption, count?: number): void;
   counters(): PubsubCounters;
 }
+
+/** How {@link PubsubControl.corruptNextEvents} spoils an event. */
+export type PubsubCorruption = 'payload' | 'schema';
+
+/** Bytes no record schema decodes: a string length whose varint never ends. */
+const UNDECODABLE_PAYLOAD = Buffer.alloc(12, 0xff);
 
 export interface PubsubCounters {
   subscribeCalls: number;
@@ -215,6 +230,9 @@ export async function startPubsubEndpoint(opts: PubsubEndpointOptions): Promise<
   const subscriptions = new Set<Subscription>();
   const denied = new Set<string>();
   const faults = { subscriptionLimit: false };
+  /** Corruptions waiting for the next appended events, and the events they were given to. */
+  const corruptNext: PubsubCorruption[] = [];
+  const corrupted = new Map<number, PubsubCorruption>();
   const counts = {
     subscribeCalls: 0,
     eventsDelivered: 0,
@@ -257,8 +275,14 @@ export async function startPubsubEndpoint(opts: PubsubEndpointOptions): Promise<
       events: events.map((e) => {
         const schema = schemaOfEntity.get(e.entityName);
         if (!schema) throw new Error(`no schema for ${e.entityName}`);
+        const corruption = corrupted.get(e.replayId);
         return {
-          event: { id: randomUUID(), schema_id: schema.id, payload: encodeEvent(schema, e.message), headers: [] },
+          event: {
+            id: randomUUID(),
+            schema_id: corruption === 'schema' ? `unknown-${schema.id}` : schema.id,
+            payload: corruption === 'payload' ? UNDECODABLE_PAYLOAD : encodeEvent(schema, e.message),
+            headers: [],
+          },
           replay_id: encodeReplayId(e.replayId),
         };
       }),
@@ -463,7 +487,9 @@ export async function startPubsubEndpoint(opts: PubsubEndpointOptions): Promise<
     );
   });
 
-  const stopFollowing = log.onAppend(() => {
+  const stopFollowing = log.onAppend((event) => {
+    const corruption = corruptNext.shift();
+    if (corruption) corrupted.set(event.replayId, corruption);
     for (const sub of subscriptions) pump(sub);
   });
   const keepaliveTimer = setInterval(
@@ -488,6 +514,9 @@ export async function startPubsubEndpoint(opts: PubsubEndpointOptions): Promise<
     },
     keepaliveNow() {
       for (const sub of [...subscriptions]) keepalive(sub);
+    },
+    corruptNextEvents(kind, count = 1) {
+      for (let i = 0; i < count; i++) corruptNext.push(kind);
     },
     counters() {
       const openStreams: Record<string, number> = {};
