@@ -12,12 +12,13 @@
  * | other `RESOURCE_EXHAUSTED` (allocations)         | back off long, request reconciliation                         |
  * | no response for 270 s + margin                  | silent stall: build a new client                              |
  * | call ended by the server, `UNAVAILABLE`, others | build a new client with backoff                               |
+ * | queue writes a flush behind                     | hold the next top-up until the ingest catches up              |
  * | buffer full (queue writes lag)                  | stop asking for events; ask again once it has drained         |
  * | no usable token (`NotAuthorizedError`)           | pause quietly until the token service says `authorized`       |
  *
  * Flow control (docs/pubsub.md#flow-control): each call asks for 100 events at once and tops up as
- * soon as half are delivered, so requests stay ahead of consumption; a full buffer stops the top-ups,
- * which bounds memory without disconnecting. Keepalives move the stored position
+ * soon as half are delivered, so requests stay ahead of consumption; a queue more than a flush behind
+ * holds the top-ups, which bounds memory without disconnecting. Keepalives move the stored position
  * (docs/pubsub.md#keepalives).
  */
 import { setTimeout as delay } from 'node:timers/promises';
@@ -56,6 +57,8 @@ interface TopicCall {
   outstanding: number;
   /** Responses are handled one after the other (decoding may fetch a schema). */
   handled: Promise<void>;
+  /** A top-up waits for the ingest to catch up. */
+  held: boolean;
 }
 
 export class PubsubStream {
@@ -302,6 +305,7 @@ export class PubsubStream {
     const call: TopicCall = {
       outstanding: MAX_NUM_REQUESTED,
       handled: Promise.resolve(),
+      held: false,
       subscription: client.subscribe(topic, from, MAX_NUM_REQUESTED, {
         accepted: () => this.#accepted(client, topic),
         response: (response) => this.#response(client, topic, call, response),
@@ -361,10 +365,24 @@ export class PubsubStream {
     });
   }
 
-  /** Keep requests ahead of consumption, unless the buffer is full. */
+  /**
+   * Keep requests ahead of consumption, unless the queue lags: while more than a flush is buffered the
+   * top-up waits for the ingest to catch up (what holding the next connect is over CometD), so the
+   * backlog stays with the server; a full buffer asks for nothing until it has drained.
+   */
   #topUp(topic: string): void {
     const call = this.#calls.get(topic);
-    if (!call || call.outstanding >= TOP_UP_BELOW || this.#ingest.buffered >= this.#timings.highWaterMark) return;
+    if (!call || call.held || call.outstanding >= TOP_UP_BELOW) return;
+    const lagging = this.#ingest.readable();
+    if (lagging) {
+      call.held = true;
+      void lagging.then(() => {
+        call.held = false;
+        if (this.#calls.get(topic) === call) this.#topUp(topic);
+      });
+      return;
+    }
+    if (this.#ingest.buffered >= this.#timings.highWaterMark) return;
     const more = MAX_NUM_REQUESTED - call.outstanding;
     call.outstanding += more;
     call.subscription.request(more);

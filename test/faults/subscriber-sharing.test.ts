@@ -41,9 +41,14 @@ const TAKEOVER_MS = 15_000;
 const CHUNKS = 10;
 const PER_CHUNK = 20;
 
+type Transport = 'cometd' | 'pubsub';
+
 /** The config of 30 integrations `acme/shard-NN`, each streaming Case from the same org. */
-function shardedConfigYaml(orgUrl: string, prefix: string): string {
-  const [head, block] = bridgeConfigYaml(orgUrl, prefix, { objects: CASE_ONLY }).split('\nintegrations:\n');
+function shardedConfigYaml(org: SimulatedSalesforceOrg, prefix: string, transport: Transport): string {
+  const [head, block] = bridgeConfigYaml(org.url, prefix, {
+    objects: CASE_ONLY,
+    transport: transport === 'pubsub' ? { kind: 'pubsub', url: org.pubsubUrl } : { kind: 'cometd' },
+  }).split('\nintegrations:\n');
   if (block === undefined) throw new Error('unexpected config layout');
   const blocks = NAMES.map((name) =>
     block.replace('name: emails', `name: ${name}`).replace('source: emails', `source: ${name}`),
@@ -51,7 +56,7 @@ function shardedConfigYaml(orgUrl: string, prefix: string): string {
   return `${head}\nintegrations:\n${blocks.join('')}`;
 }
 
-describe('subscriber replicas share the integrations', () => {
+describe.each(['cometd', 'pubsub'] as const)('subscriber replicas share the integrations (%s)', (transport) => {
   let org: SimulatedSalesforceOrg;
   let redis: TestRedis;
   let dir: string;
@@ -67,7 +72,7 @@ describe('subscriber replicas share the integrations', () => {
     redis = testRedis();
     dir = mkdtempSync(join(tmpdir(), 'sfcm-sharding-'));
     configFile = join(dir, 'bridge.yaml');
-    const yaml = shardedConfigYaml(org.url, redis.prefix);
+    const yaml = shardedConfigYaml(org, redis.prefix, transport);
     writeFileSync(configFile, yaml);
 
     // The admin authorises each integration once, through the real app.
@@ -131,11 +136,18 @@ describe('subscriber replicas share the integrations', () => {
     });
   }
 
+  /** An integration's stored Case position as the org's replay id (Pub/Sub's `0x…` read as the sandbox's 8 bytes). */
+  async function position(key: string): Promise<number | undefined> {
+    if (transport === 'cometd') return replay.position(key, CASE_CHANNEL);
+    const stored = (await replay.pubsubPositions(key)).get(CASE_CHANNEL);
+    return stored === undefined ? undefined : Number(stored);
+  }
+
   /** Every integration's Case position has reached the org's last event. */
   function allCaughtUp(timeoutMs: number): Promise<true> {
     const behind = async () => {
       const last = org.events.lastReplayId();
-      const positions = await Promise.all(INTEGRATIONS.map((key) => replay.position(key, CASE_CHANNEL)));
+      const positions = await Promise.all(INTEGRATIONS.map((key) => position(key)));
       return INTEGRATIONS.map((key, i) => `${key}@${positions[i]}`).filter((_, i) => positions[i] !== last);
     };
     return eventually(async () => (await behind()).length === 0 || undefined, timeoutMs, 200).catch(
@@ -151,12 +163,11 @@ describe('subscriber replicas share the integrations', () => {
 
   /** The position a new holder must resume from: the stored one, or the crashed enqueue's if all its jobs made it. */
   async function resumePosition(key: string): Promise<number | undefined> {
-    const stored = await replay.position(key, CASE_CHANNEL);
+    const stored = await position(key);
     const pending = await replay.pending(key);
     const queue = queues.get(key);
     const crashed = pending?.positions[CASE_CHANNEL];
-    // CometD positions are numbers (this test streams over CometD).
-    if (pending && queue && typeof crashed === 'number' && (await queue.allExist(pending.jobIds))) return crashed;
+    if (pending && queue && crashed !== undefined && (await queue.allExist(pending.jobIds))) return Number(crashed);
     return stored;
   }
 
@@ -169,11 +180,9 @@ describe('subscriber replicas share the integrations', () => {
       for (const p of replicas) expect(held(stable, p.pid).length).toBeLessThanOrEqual(fairShare(N, 3) + 1);
 
       // Every stream works: once all 30 have subscribed, one Case reaches every integration's queue.
-      await eventually(() => newSubscriptions({ org, transport: 'cometd' }, new Set()).length >= N, 30_000, 200).catch(
+      await eventually(() => newSubscriptions({ org, transport }, new Set()).length >= N, 30_000, 200).catch(
         (error: unknown) => {
-          throw new Error(
-            `${String(error)}: ${newSubscriptions({ org, transport: 'cometd' }, new Set()).length} subscriptions`,
-          );
+          throw new Error(`${String(error)}: ${newSubscriptions({ org, transport }, new Set()).length} subscriptions`);
         },
       );
       org.store.create('Case', { Subject: 'warm-up', Description: 'gives every integration a position' });
@@ -193,7 +202,7 @@ describe('subscriber replicas share the integrations', () => {
         async () => {
           const second = committedThrough[1];
           if (second === undefined) return false;
-          const positions = await Promise.all(INTEGRATIONS.map((key) => replay.position(key, CASE_CHANNEL)));
+          const positions = await Promise.all(INTEGRATIONS.map((key) => position(key)));
           return positions.some((position) => (position ?? 0) >= second);
         },
         20_000,
@@ -201,7 +210,7 @@ describe('subscriber replicas share the integrations', () => {
       );
       const orphans = held(await owners(), victim.pid);
       expect(orphans.length).toBeGreaterThan(0);
-      const known = clientIds({ org, transport: 'cometd' });
+      const known = clientIds({ org, transport });
       victim.kill('SIGKILL');
       const killedAt = Date.now();
       await victim.exited;
@@ -212,18 +221,14 @@ describe('subscriber replicas share the integrations', () => {
 
       // The survivors take the orphans and subscribe within 15 s (the lease ttl runs out first), ≤ ⌈N/2⌉+1 each.
       const afterDeath = await shared(survivors, TAKEOVER_MS + 5_000);
-      await eventually(
-        () => newSubscriptions({ org, transport: 'cometd' }, known).length >= orphans.length,
-        TAKEOVER_MS,
-        100,
-      );
+      await eventually(() => newSubscriptions({ org, transport }, known).length >= orphans.length, TAKEOVER_MS, 100);
       expect(Date.now() - killedAt).toBeLessThan(TAKEOVER_MS);
       for (const p of survivors) expect(held(afterDeath, p.pid).length).toBeLessThanOrEqual(fairShare(N, 2) + 1);
       // Only the orphans moved.
       for (const [key, pid] of stable) if (pid !== victim.pid) expect(afterDeath.get(key)).toBe(pid);
 
       // Each orphan resumed from its stored position (new subscriptions may include survivors' own reconnects).
-      const resumedFrom = newSubscriptions({ org, transport: 'cometd' }, known).map((s) => s.replayFrom);
+      const resumedFrom = newSubscriptions({ org, transport }, known).map((s) => s.replayFrom);
       for (const position of expectedFrom) {
         const at = resumedFrom.indexOf(position ?? -1);
         expect(

@@ -6,7 +6,7 @@ import type { JobType, Queue } from 'bullmq';
 import pino from 'pino';
 import { loadConfigText, type BridgeConfig } from '../../src/config/index.ts';
 import { createLogger, SecretScrubber } from '../../src/logging.ts';
-import { changeJobId, type ChangeBatch, type ChangeJob } from '../../src/model/change.ts';
+import { changeJobId, type ChangeBatch, type ChangeJob, type ReplayId } from '../../src/model/change.ts';
 import { eventJobDiscriminator } from '../../src/salesforce/cometd/change-event.ts';
 import { ChangeQueue } from '../../src/queue/change-queue.ts';
 import { DeadLetterStore } from '../../src/store/dead-letters.ts';
@@ -88,6 +88,10 @@ export interface SubscriberHarness {
    * bytes (the sandbox's 8-byte big-endian encoding; the bridge itself never reads them).
    */
   position(channel: string): Promise<number | undefined>;
+  /** The org's replay id as this transport carries it: the number over CometD, `0x…` (its 8 bytes) over Pub/Sub. */
+  replayIdOf(orgReplayId: number): ReplayId;
+  /** Store `orgReplayId` as the channel's position of this transport (as a checkpoint would). */
+  plantPosition(channel: string, orgReplayId: number): Promise<void>;
   /** Stream clients the org holds: CometD sessions, or Pub/Sub Subscribe calls on the busiest topic. */
   activeClients(): number;
   /** Where the latest subscribe to `channel` started: the replay id (as a number), -1/LATEST, -2/EARLIEST. */
@@ -136,6 +140,8 @@ export async function startSubscriberHarness(
   const changeQueue = new ChangeQueue(redis.redis, redis.prefix, INTEGRATION);
   const roles: SubscriberRole[] = [];
   const replay = new ReplayStore(redis.redis, redis.prefix);
+  const replayIdOf = (orgReplayId: number): ReplayId =>
+    transport === 'cometd' ? orgReplayId : `0x${orgReplayId.toString(16).padStart(16, '0')}`;
   return {
     org: sf,
     config,
@@ -184,6 +190,12 @@ export async function startSubscriberHarness(
       if (transport === 'cometd') return replay.position(INTEGRATION, channel);
       const stored = (await replay.pubsubPositions(INTEGRATION)).get(channel);
       return stored === undefined ? undefined : Number(stored);
+    },
+    replayIdOf,
+    async plantPosition(channel, orgReplayId) {
+      const positions = replay.transport(transport);
+      await positions.reset(INTEGRATION, channel);
+      await positions.checkpoint(INTEGRATION, channel, replayIdOf(orgReplayId));
     },
     async reconcileRequest(object) {
       const raw = await redis.redis.hget(integrationKeys(redis.prefix, INTEGRATION).reconcileRequests(), object);

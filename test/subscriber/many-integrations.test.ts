@@ -1,13 +1,17 @@
 /**
  * One subscriber streaming many integrations bound to several orgs: 20 integrations over 4 sandbox
  * orgs (each org its own host, org id, user and Connected App), 5 integrations per org, each with a
- * source of its own. Every change of an org reaches the sources of that org's integrations, and no
+ * source of its own, over each transport. Every change of an org reaches the sources of that org's integrations, and no
  * other source.
  */
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCommunicationsMining, type SimulatedCommunicationsMining } from '@sf-cm-bridge/sandbox/cm';
-import { startSalesforceOrgFleet, type SimulatedSalesforceOrgFleet } from '@sf-cm-bridge/sandbox/org';
+import {
+  startSalesforceOrgFleet,
+  type SimulatedSalesforceOrg,
+  type SimulatedSalesforceOrgFleet,
+} from '@sf-cm-bridge/sandbox/org';
 import { loadConfigText } from '../../src/config/index.ts';
 import { createContext, type BridgeContext } from '../../src/roles/context.ts';
 import { startSubscriberRole, type SubscriberRole } from '../../src/roles/subscriber.ts';
@@ -18,7 +22,7 @@ import { ADMIN_TOKEN, PUBLIC_URL } from '../helpers/bridge.ts';
 import { VALID_KEY } from '../helpers/config-text.ts';
 import { adminBrowser, CALLBACK_PATH, salesforceApproves } from '../helpers/oauth.ts';
 import { eventually, testRedis, type TestRedis } from '../helpers/redis.ts';
-import { CASE_CHANNEL, FAST } from './harness.ts';
+import { CASE_CHANNEL, FAST, PUBSUB_KEEPALIVE_MS, TRANSPORTS, type TestTransport } from './harness.ts';
 
 const ORGS = 4;
 const INTEGRATIONS = 20;
@@ -27,13 +31,20 @@ const name = (i: number) => `t${String(i).padStart(2, '0')}`;
 /** Integration i is bound to org i % ORGS. */
 const orgOf = (i: number) => i % ORGS;
 
-function configYaml(fleet: SimulatedSalesforceOrgFleet, cmUrl: string, redis: TestRedis): string {
+function configYaml(
+  fleet: SimulatedSalesforceOrgFleet,
+  cmUrl: string,
+  redis: TestRedis,
+  transport: TestTransport,
+): string {
   const integrations = Array.from({ length: INTEGRATIONS }, (_, i) => {
     const { identity, org } = fleet.orgs[orgOf(i)] ?? { identity: undefined, org: undefined };
     if (!identity) throw new Error(`no org for integration ${i}`);
     return `  - project: acme
     name: ${name(i)}
-    salesforce: { loginUrl: "${org.url}", clientId: ${identity.connectedApp.clientId}, clientSecret: ${identity.connectedApp.clientSecret} }
+    salesforce: { loginUrl: "${org.url}", clientId: ${identity.connectedApp.clientId}, clientSecret: ${identity.connectedApp.clientSecret}${
+      transport === 'pubsub' ? `, transport: pubsub, pubsubUrl: "${org.pubsubUrl}"` : ''
+    } }
     target: { url: "${cmUrl}", token: ${CM_TOKEN}, project: acme, source: ${name(i)} }
     objects:
       Case:
@@ -67,7 +78,7 @@ async function authoriseAll(context: BridgeContext): Promise<void> {
   }
 }
 
-describe('one subscriber, 20 integrations over 4 orgs', () => {
+describe.each(TRANSPORTS)('one subscriber, 20 integrations over 4 orgs, over %s', (transport) => {
   let fleet: SimulatedSalesforceOrgFleet;
   let cm: SimulatedCommunicationsMining;
   let redis: TestRedis;
@@ -81,6 +92,7 @@ describe('one subscriber, 20 integrations over 4 orgs', () => {
       redirectUris: [`${PUBLIC_URL}${CALLBACK_PATH}`],
       autoApprove: true,
       cometdTimeoutSeconds: 1,
+      pubsubKeepaliveMs: PUBSUB_KEEPALIVE_MS,
     });
     cm = await startCommunicationsMining({
       basePath: '/t/reinfer_',
@@ -88,7 +100,7 @@ describe('one subscriber, 20 integrations over 4 orgs', () => {
       sources: Array.from({ length: INTEGRATIONS }, (_, i) => ({ project: 'acme', name: name(i) })),
     });
     redis = testRedis();
-    const config = loadConfigText(configYaml(fleet, cm.url, redis), 'many.yaml', {});
+    const config = loadConfigText(configYaml(fleet, cm.url, redis, transport), 'many.yaml', {});
     context = createContext({ config, logger: pino({ level: 'silent' }), redis: redis.redis });
     await authoriseAll(context);
     shutdown = new Shutdown(pino({ level: 'silent' }));
@@ -114,17 +126,13 @@ describe('one subscriber, 20 integrations over 4 orgs', () => {
   });
 
   it("streams every integration: each org's changes reach exactly its integrations' sources", async () => {
-    // Every org holds one Case subscription per integration bound to it, all from this one process.
-    await eventually(
-      () =>
-        fleet.orgs.every(
-          ({ org }) =>
-            org.streaming.counters().subscriptions.filter((s) => s.channel === CASE_CHANNEL).length ===
-            INTEGRATIONS / ORGS,
-        ),
-      30_000,
-      100,
-    );
+    // Every org holds one Case subscription (CometD) or Subscribe call (Pub/Sub) per integration bound
+    // to it, all from this one process.
+    const caseSubscriptions = (org: SimulatedSalesforceOrg) =>
+      transport === 'cometd'
+        ? org.streaming.counters().subscriptions.filter((s) => s.channel === CASE_CHANNEL).length
+        : (org.pubsub.counters().openStreams[CASE_CHANNEL] ?? 0);
+    await eventually(() => fleet.orgs.every(({ org }) => caseSubscriptions(org) === INTEGRATIONS / ORGS), 30_000, 100);
     for (let i = 0; i < INTEGRATIONS; i++)
       expect(subscriber.subscriber.stream(`acme/${name(i)}`)?.state).toBe('streaming');
 

@@ -159,20 +159,24 @@ describe('subscriber stream over Pub/Sub', () => {
     expect(await h.replay.position(INTEGRATION, CASE_CHANNEL)).toBe(1234);
   });
 
-  it('gap events become GAP jobs and an overflow requests a reconciliation, as over CometD', async () => {
+  it('UNAVAILABLE mid-stream (maintenance, a cut connection): a new client resubscribes from the stored positions, nothing lost or doubled', async () => {
     const role = await h.startRole();
     await subscribed(role, [EMAIL_CHANNEL, CASE_CHANNEL]);
-    const a = h.org.store.create('Case', { Subject: 'a' }, { silent: true });
-    h.org.streaming.emitGap('Case', 'GAP_UPDATE', [String(a.Id)]);
-    const [gap] = await jobsInQueue(h, 1);
-    expect(gap).toMatchObject({ recordId: a.Id, kind: 'GAP', origin: 'gap' });
-    h.org.streaming.emitOverflow('Case');
-    const request = await eventually(async () => {
-      const r = await h.reconcileRequest('Case');
-      return r?.reason.includes('overflow') ? r : undefined;
-    });
-    expect(request.reason).toMatch(/overflow/);
-    expect(await eventually(async () => (await h.position(CASE_CHANNEL)) === h.org.events.lastReplayId())).toBe(true);
+    const before = h.org.store.create('Case', { Subject: 'before' });
+    await jobsInQueue(h, 1);
+    const checkpoint = await eventually(() => h.position(CASE_CHANNEL));
+
+    h.org.pubsub.endStreams();
+    const during = h.org.store.create('Case', { Subject: 'while unavailable' });
+    await eventually(() => (role.subscriber.stream(INTEGRATION)?.stats().rebuilds.transient ?? 0) >= 1);
+    await subscribed(role, [EMAIL_CHANNEL, CASE_CHANNEL]);
+    const after = h.org.store.create('Case', { Subject: 'after' });
+    const jobs = await jobsInQueue(h, 3);
+    expect(jobs.map((j) => j.recordId)).toEqual([before.Id, during.Id, after.Id]);
+    expect(new Set(await h.changeIds()).size).toBe(3);
+    expect(await h.changeIds()).toHaveLength(3);
+    expect(h.lastStart(CASE_CHANNEL)).toBeGreaterThanOrEqual(checkpoint);
+    expect(h.org.counters().pubsub.errors.some((e) => e.code === 14)).toBe(true);
   });
 
   it('a denied topic shows its error; the other object keeps streaming', async () => {

@@ -4,6 +4,7 @@
  * docs/salesforce.md#recommended-subscriber-loop, #known-pitfalls). Every case ends with a change made
  * in the org arriving as a job: healed, not just reported.
  */
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SubscriberRole } from '../../src/roles/subscriber.ts';
 import { buildApp } from '../../src/server/app.ts';
@@ -78,6 +79,31 @@ describe.each(TRANSPORTS)('subscriber self-healing over %s', (transport) => {
     cometd ? h.org.streaming.denyChannel(channel, on) : h.org.pubsub.denyTopic(channel, on);
   /** How each transport words a channel the integration user may not read. */
   const deniedError = cometd ? /View All Data/ : /PERMISSION_DENIED/;
+  /** Nothing reaches the client, the connection left open: CometD replies held, Pub/Sub responses and keepalives withheld. */
+  const stall = (on: boolean) => (cometd ? h.org.streaming.latency(on ? 4_000 : 0) : h.org.pubsub.stall(on));
+  /** The server closes the stream: CometD's `/meta/disconnect`, Pub/Sub's calls ended normally. */
+  const serverEndsStream = () => (cometd ? h.org.streaming.serverDisconnect() : h.org.pubsub.endStreams(grpcStatus.OK));
+  /** The 24-hour delivery allocation: CometD's `403::…daily limit`, Pub/Sub's `RESOURCE_EXHAUSTED`. */
+  const dailyLimit = (on: boolean) =>
+    cometd ? h.org.streaming.dailyLimitExceeded(on) : h.org.pubsub.deliveryLimitExceeded(on);
+  const limitReason = cometd ? /daily delivery limit/ : /allocation exceeded/;
+  /** Too many clients: CometD refuses the handshake, Pub/Sub the Subscribe call (subscription limit). */
+  const connectionLimit = (on: boolean) =>
+    cometd ? h.org.streaming.connectionLimitExceeded(on) : h.org.pubsub.subscriptionLimitExceeded(on);
+  /** Stream attempts one client makes: one handshake, or one Subscribe call per topic. */
+  const attemptCalls = cometd ? 1 : BOTH.length;
+
+  /** A streaming role whose Case channel has a stored position, with no reconciliation requested yet. */
+  async function streamingWithCasePosition(): Promise<{ role: SubscriberRole; checkpoint: number }> {
+    h = await startSubscriberHarness({}, transport);
+    const role = await h.startRole();
+    await subscribed(role, BOTH);
+    h.org.store.create('Case', { Subject: 'gives Case a position' });
+    await jobsInQueue(h, 1);
+    const checkpoint = await eventually(() => h.position(CASE_CHANNEL));
+    await h.redis.redis.del(integrationKeys(h.redis.prefix, INTEGRATION).reconcileRequests());
+    return { role, checkpoint };
+  }
 
   it('401 after the access token expires: refresh once, new client, no event lost', async () => {
     h = await startSubscriberHarness({}, transport);
@@ -187,10 +213,82 @@ describe.each(TRANSPORTS)('subscriber self-healing over %s', (transport) => {
     const c = h.org.store.create('Case', { Subject: 'allowed again' });
     expect((await jobsInQueue(h, 2))[1]?.recordId).toBe(c.Id);
   });
+
+  it('silent stall (nothing from the server beyond the long-poll or keepalive window): a new client, no loss', async () => {
+    h = await startSubscriberHarness({}, transport);
+    const role = await h.startRole();
+    await subscribed(role, BOTH);
+    const before = h.org.store.create('Case', { Subject: 'before the stall' });
+    await jobsInQueue(h, 1);
+    await eventually(() => h.position(CASE_CHANNEL));
+
+    stall(true);
+    const during = h.org.store.create('Case', { Subject: 'during the stall' });
+    await eventually(() => (statsOf(role).rebuilds.stall ?? 0) >= 1, 10_000);
+    stall(false);
+    await subscribed(role, BOTH);
+    const after = h.org.store.create('Case', { Subject: 'after' });
+    const jobs = await jobsInQueue(h, 3, 10_000);
+    expect(jobs.map((j) => j.recordId)).toEqual([before.Id, during.Id, after.Id]);
+    expect(await h.changeIds()).toHaveLength(3);
+  });
+
+  it('the server ends the stream (/meta/disconnect, a Subscribe call ended): a new client resubscribes from the checkpoint', async () => {
+    const { role, checkpoint } = await streamingWithCasePosition();
+    const live = Date.now();
+
+    serverEndsStream();
+    const during = h.org.store.create('Case', { Subject: 'across the disconnect' });
+    await eventually(() => (statsOf(role).rebuilds.server_disconnect ?? 0) >= 1);
+    await subscribed(role, BOTH);
+    expect((await jobsInQueue(h, 2))[1]?.recordId).toBe(during.Id);
+    expect(await h.changeIds()).toHaveLength(2);
+    expect(h.lastStart(CASE_CHANNEL)).toBeGreaterThanOrEqual(checkpoint);
+    if (cometd) {
+      // EmailMessage had no position, so it was resubscribed at -1: reconciled from before the outage.
+      const request = await eventually(() => h.reconcileRequest('EmailMessage'));
+      expect(Date.parse(request.since ?? '')).toBeLessThan(live);
+    }
+    expect(await h.reconcileRequest('Case')).toBeUndefined();
+  });
+
+  it('daily delivery limit: disconnect, request reconciliation, back off, then stream again', async () => {
+    const { role } = await streamingWithCasePosition();
+
+    dailyLimit(true);
+    await eventually(() => (statsOf(role).rebuilds.daily_limit ?? 0) >= 1);
+    const request = await eventually(() => h.reconcileRequest('Case'));
+    expect(request.reason).toMatch(limitReason);
+    expect((await h.status.objectState('EmailMessage')).error).toMatch(limitReason);
+    const created = h.org.store.create('Case', { Subject: 'while over the limit' });
+
+    dailyLimit(false);
+    await subscribed(role, BOTH);
+    expect((await jobsInQueue(h, 2))[1]?.recordId).toBe(created.Id);
+    await eventually(async () => (await h.status.objectState('EmailMessage')).error === undefined);
+  });
+
+  it('connection limit (handshake, concurrent subscriptions): backs off with jitter instead of storming, then connects', async () => {
+    h = await startSubscriberHarness({}, transport);
+    connectionLimit(true);
+    const role = await h.startRole();
+    await eventually(() => (statsOf(role).rebuilds.connection_limit ?? 0) >= 2, 8_000);
+    const start = streamAttempts();
+    await observeFor(1_500);
+    // Backoff 300–600 ms windows with full jitter: a handful of attempts (a Pub/Sub attempt opens
+    // one call per topic), not faye's tight loop.
+    expect(streamAttempts() - start).toBeLessThan(15 * attemptCalls);
+
+    connectionLimit(false);
+    await subscribed(role, BOTH);
+    const c = h.org.store.create('Case', { Subject: 'connected at last' });
+    expect((await jobsInQueue(h, 1))[0]?.recordId).toBe(c.Id);
+  });
 });
 
-// Faye's client and Bayeux faults (unknown client, stalled long-polls, /meta/disconnect, limits on handshake):
-// CometD only. Their Pub/Sub counterparts (keepalive silence, gRPC error codes) are in pubsub-stream.test.ts.
+// Bayeux faults with no Pub/Sub counterpart: `403::Unknown client` (a Pub/Sub call has no server-side
+// session to forget) and a long-poll reply lost in transit (gRPC delivers within a call or ends it with a
+// status: pubsub-stream.test.ts covers UNAVAILABLE mid-stream).
 describe('subscriber self-healing: CometD', () => {
   let h: SubscriberHarness;
 
@@ -225,21 +323,6 @@ describe('subscriber self-healing: CometD', () => {
     expect(resubscribed?.replayFrom).toBeGreaterThanOrEqual(checkpoint);
   });
 
-  it('silent stall (no connect reply beyond long-poll + margin): a new client, no loss', async () => {
-    h = await startSubscriberHarness();
-    const role = await h.startRole();
-    await subscribed(role, BOTH);
-
-    h.org.streaming.latency(4_000);
-    const during = h.org.store.create('Case', { Subject: 'during the stall' });
-    await eventually(() => (statsOf(role).rebuilds.stall ?? 0) >= 1, 10_000);
-    h.org.streaming.latency(0);
-    await subscribed(role, BOTH);
-    const after = h.org.store.create('Case', { Subject: 'after' });
-    const jobs = await jobsInQueue(h, 2, 10_000);
-    expect(jobs.map((j) => j.recordId)).toEqual([during.Id, after.Id]);
-  });
-
   it('a reply with events lost in transit: a new client replays from what was received, nothing lost', async () => {
     h = await startSubscriberHarness();
     const role = await h.startRole();
@@ -257,64 +340,5 @@ describe('subscriber self-healing: CometD', () => {
     const jobs = await jobsInQueue(h, 3, 15_000);
     expect(jobs.map((j) => j.recordId)).toEqual([before.Id, lost.Id, after.Id]);
     expect(statsOf(role).rebuilds.transport_down ?? 0).toBeGreaterThanOrEqual(1);
-  });
-
-  it('server-initiated /meta/disconnect: a new client resubscribes from the checkpoint', async () => {
-    h = await startSubscriberHarness();
-    const role = await h.startRole();
-    await subscribed(role, BOTH);
-    h.org.store.create('Case', { Subject: 'gives Case a position' });
-    await jobsInQueue(h, 1);
-    await eventually(() => h.position(CASE_CHANNEL));
-    await h.redis.redis.del(integrationKeys(h.redis.prefix, INTEGRATION).reconcileRequests());
-    const live = Date.now();
-
-    h.org.streaming.serverDisconnect();
-    const during = h.org.store.create('Case', { Subject: 'across the disconnect' });
-    await eventually(() => (statsOf(role).rebuilds.server_disconnect ?? 0) >= 1);
-    await subscribed(role, BOTH);
-    expect((await jobsInQueue(h, 2))[1]?.recordId).toBe(during.Id);
-    // EmailMessage had no position, so it was resubscribed at -1: reconciled from before the outage.
-    const request = await eventually(() => h.reconcileRequest('EmailMessage'));
-    expect(Date.parse(request.since ?? '')).toBeLessThan(live);
-    expect(await h.reconcileRequest('Case')).toBeUndefined();
-  });
-
-  it('daily delivery limit: disconnect, request reconciliation, back off, then stream again', async () => {
-    h = await startSubscriberHarness();
-    const role = await h.startRole();
-    await subscribed(role, BOTH);
-    h.org.store.create('Case', { Subject: 'gives Case a position' });
-    await jobsInQueue(h, 1);
-    await eventually(() => h.position(CASE_CHANNEL));
-    await h.redis.redis.del(integrationKeys(h.redis.prefix, INTEGRATION).reconcileRequests());
-
-    h.org.streaming.dailyLimitExceeded(true);
-    await eventually(() => (statsOf(role).rebuilds.daily_limit ?? 0) >= 1);
-    const request = await eventually(() => h.reconcileRequest('Case'));
-    expect(request.reason).toMatch(/daily delivery limit/);
-    expect((await h.status.objectState('EmailMessage')).error).toMatch(/daily delivery limit/);
-    const created = h.org.store.create('Case', { Subject: 'while over the limit' });
-
-    h.org.streaming.dailyLimitExceeded(false);
-    await subscribed(role, BOTH);
-    expect((await jobsInQueue(h, 2))[1]?.recordId).toBe(created.Id);
-    await eventually(async () => (await h.status.objectState('EmailMessage')).error === undefined);
-  });
-
-  it('connection limit on handshake: backs off with jitter instead of storming, then connects', async () => {
-    h = await startSubscriberHarness();
-    h.org.streaming.connectionLimitExceeded(true);
-    const role = await h.startRole();
-    await eventually(() => (statsOf(role).rebuilds.connection_limit ?? 0) >= 2, 8_000);
-    const start = h.org.counters().streaming.handshakes;
-    await observeFor(1_500);
-    // Backoff 300–600 ms windows with full jitter: a handful of attempts, not faye's tight loop.
-    expect(h.org.counters().streaming.handshakes - start).toBeLessThan(15);
-
-    h.org.streaming.connectionLimitExceeded(false);
-    await subscribed(role, BOTH);
-    const c = h.org.store.create('Case', { Subject: 'connected at last' });
-    expect((await jobsInQueue(h, 1))[0]?.recordId).toBe(c.Id);
   });
 });

@@ -111,13 +111,13 @@ describe.each(TRANSPORTS)('subscriber stream over %s', (transport) => {
   });
 });
 
-// These read or plant CometD's numeric replay ids in the store; their Pub/Sub counterparts (opaque ids,
-// gap/overflow) are in pubsub-stream.test.ts.
-describe('subscriber stream: CometD replay ids', () => {
+// Replay positions read and planted in the store: CometD's numeric ids, Pub/Sub's opaque ones (the
+// sandbox's 8 bytes as `0x…`, docs/pubsub.md#replay-positions) — the same promises over both.
+describe.each(TRANSPORTS)('subscriber stream over %s: replay positions', (transport) => {
   let h: SubscriberHarness;
 
   beforeEach(async () => {
-    h = await startSubscriberHarness();
+    h = await startSubscriberHarness({}, transport);
   });
 
   afterEach(async () => {
@@ -138,10 +138,10 @@ describe('subscriber stream: CometD replay ids', () => {
       kind: 'CREATE',
       origin: 'cdc',
       channel: EMAIL_CHANNEL,
-      replayId,
+      replayId: h.replayIdOf(replayId),
     });
     expect(job?.commitTimestamp).toBeTypeOf('number');
-    expect(await h.changeIds()).toEqual([`cdc|${EMAIL_CHANNEL}|${replayId}|${String(email.Id)}`]);
+    expect(await h.changeIds()).toEqual([`cdc|${EMAIL_CHANNEL}|${h.replayIdOf(replayId)}|${String(email.Id)}`]);
     expect(await eventually(() => h.position(EMAIL_CHANNEL))).toBe(replayId);
 
     const state = await h.status.objectState('EmailMessage');
@@ -152,7 +152,7 @@ describe('subscriber stream: CometD replay ids', () => {
   it('events delivered again (subscribe from an older position) make no second job', async () => {
     const first = await h.startRole();
     await subscribed(first, [EMAIL_CHANNEL, CASE_CHANNEL]);
-    // One transaction: delivered in one long-poll reply, so both deliveries form the same batch.
+    // One transaction: delivered in one long-poll reply (one Pub/Sub response), so both deliveries form the same batch.
     h.org.store.transaction((tx) => {
       tx.create('Case', { Subject: 'a' });
       tx.create('Case', { Subject: 'b' });
@@ -163,12 +163,12 @@ describe('subscriber stream: CometD replay ids', () => {
     await first.close();
 
     // As if the process died between enqueue and checkpoint: the position is behind the queue.
-    await h.replay.reset(INTEGRATION, CASE_CHANNEL);
     const oldest = h.org.events.retained()[0]?.replayId ?? 0;
-    await h.replay.checkpoint(INTEGRATION, CASE_CHANNEL, oldest - 1);
+    await h.plantPosition(CASE_CHANNEL, oldest - 1);
 
     const second = await h.startRole();
     await subscribed(second, [EMAIL_CHANNEL, CASE_CHANNEL]);
+    expect(h.lastStart(CASE_CHANNEL)).toBe(oldest - 1);
     await eventually(async () => (await h.position(CASE_CHANNEL)) === h.org.events.lastReplayId());
     expect(second.subscriber.stream(INTEGRATION)?.stats().ingest.accepted).toBe(2);
     expect(await h.jobIds()).toEqual(idsBefore);
@@ -186,13 +186,17 @@ describe('subscriber stream: CometD replay ids', () => {
 
     // What a process killed after writing the jobs but before the checkpoint leaves behind.
     const last = h.org.events.lastReplayId();
-    await h.replay.setPending(INTEGRATION, { jobIds: idsBefore, positions: { [CASE_CHANNEL]: last } });
-    await h.replay.reset(INTEGRATION, CASE_CHANNEL);
-    await h.replay.checkpoint(INTEGRATION, CASE_CHANNEL, (h.org.events.retained()[0]?.replayId ?? 1) - 1);
+    await h.replay.setPending(INTEGRATION, {
+      jobIds: idsBefore,
+      positions: { [CASE_CHANNEL]: h.replayIdOf(last) },
+      transport,
+    });
+    await h.plantPosition(CASE_CHANNEL, (h.org.events.retained()[0]?.replayId ?? 1) - 1);
 
     const second = await h.startRole();
     await subscribed(second, [EMAIL_CHANNEL, CASE_CHANNEL]);
     expect(await h.position(CASE_CHANNEL)).toBe(last);
+    expect(h.lastStart(CASE_CHANNEL)).toBe(last);
     expect(await h.replay.pending(INTEGRATION)).toBeUndefined();
     h.org.store.create('Case', { Subject: 'c' });
     await jobsInQueue(h, 3);
@@ -201,10 +205,15 @@ describe('subscriber stream: CometD replay ids', () => {
   });
 
   it('a pending enqueue whose jobs never made it is replayed from the stored position', async () => {
-    await h.replay.setPending(INTEGRATION, { jobIds: ['never-written'], positions: { [CASE_CHANNEL]: 999_999 } });
+    await h.replay.setPending(INTEGRATION, {
+      jobIds: ['never-written'],
+      positions: { [CASE_CHANNEL]: h.replayIdOf(999_999) },
+      transport,
+    });
     const role = await h.startRole();
     await subscribed(role, [EMAIL_CHANNEL, CASE_CHANNEL]);
     expect(await h.position(CASE_CHANNEL)).not.toBe(999_999);
+    expect(h.lastStart(CASE_CHANNEL)).not.toBe(999_999);
     expect(await h.replay.pending(INTEGRATION)).toBeUndefined();
   });
 
@@ -216,15 +225,23 @@ describe('subscriber stream: CometD replay ids', () => {
     await jobsInQueue(h, 2);
     h.org.streaming.emitGap('Case', 'GAP_UPDATE', [String(a.Id), String(b.Id)]);
     const jobs = await jobsInQueue(h, 4);
+    const gapId = h.replayIdOf(h.org.events.lastReplayId());
     const gaps = jobs.filter((j) => j.kind === 'GAP');
     expect(gaps.map((j) => j.recordId).sort()).toEqual([a.Id, b.Id].sort());
-    expect(gaps.every((j) => j.origin === 'gap' && j.replayId === h.org.events.lastReplayId())).toBe(true);
-    expect((await h.changeIds()).filter((id) => id.startsWith('gap|'))).toEqual(
-      [
-        `gap|Case|${String(a.Id)}|${h.org.events.lastReplayId()}`,
-        `gap|Case|${String(b.Id)}|${h.org.events.lastReplayId()}`,
-      ].sort(),
-    );
+    expect(gaps.every((j) => j.origin === 'gap' && j.replayId === gapId)).toBe(true);
+    const gapJobIds = [`gap|Case|${String(a.Id)}|${gapId}`, `gap|Case|${String(b.Id)}|${gapId}`].sort();
+    expect((await h.changeIds()).filter((id) => id.startsWith('gap|'))).toEqual(gapJobIds);
+
+    // Delivered again from before the gap event: the same job ids, no second job.
+    const batchIds = await h.jobIds();
+    await role.close();
+    await h.plantPosition(CASE_CHANNEL, h.org.events.lastReplayId() - 1);
+    const again = await h.startRole();
+    await subscribed(again, [EMAIL_CHANNEL, CASE_CHANNEL]);
+    await eventually(() => (again.subscriber.stream(INTEGRATION)?.stats().ingest.accepted ?? 0) >= 1);
+    expect(await eventually(async () => (await h.position(CASE_CHANNEL)) === h.org.events.lastReplayId())).toBe(true);
+    expect(await h.jobIds()).toEqual(batchIds);
+    expect((await h.changeIds()).filter((id) => id.startsWith('gap|'))).toEqual(gapJobIds);
   });
 
   it('an overflow event requests a reconciliation of the whole entity and moves the checkpoint', async () => {
@@ -239,38 +256,47 @@ describe('subscriber stream: CometD replay ids', () => {
     expect(await h.jobs()).toEqual([]);
   });
 
-  // CometD only: the Pub/Sub schema makes the header mandatory, so the sandbox cannot Avro-encode these payloads.
   it('a malformed event is dead-lettered with its reason, never a crash, and later events flow', async () => {
     const role = await h.startRole();
     await subscribed(role, [EMAIL_CHANNEL, CASE_CHANNEL]);
-    const bad = {
-      ChangeEventHeader: {
-        entityName: 'Case',
-        recordIds: ['not an id!'],
-        changeType: 'CREATE',
-        commitTimestamp: Date.now(),
-        changedFields: [],
-      },
-    } as unknown as ChangeEventPayload;
-    h.org.events.append(bad);
-    const noHeader = {
-      ChangeEventHeader: { entityName: 'Case', changeType: 'SNAPSHOT' },
-    } as unknown as ChangeEventPayload;
-    h.org.events.append(noHeader);
+    // A well-formed event naming an impossible record id: the same on both transports.
+    h.org.events.appendMerged('Case', 'CREATE', ['not an id!'], { Subject: 'x' });
+    // An event that does not fit the change event schema. CometD delivers the JSON as it is; the
+    // Pub/Sub schema makes the header mandatory, so there the sandbox spoils events in transit:
+    // bytes that do not decode with their schema, and a schema id GetSchema does not know.
+    if (transport === 'cometd') {
+      const noHeader = {
+        ChangeEventHeader: { entityName: 'Case', changeType: 'SNAPSHOT' },
+      } as unknown as ChangeEventPayload;
+      h.org.events.append(noHeader);
+    } else {
+      h.org.pubsub.corruptNextEvents('payload');
+      h.org.store.create('Case', { Subject: 'bytes spoiled' });
+      h.org.pubsub.corruptNextEvents('schema');
+      h.org.store.create('Case', { Subject: 'schema unknown' });
+    }
     const good = h.org.store.create('Case', { Subject: 'still flowing' });
 
     const [job] = await jobsInQueue(h, 1);
     expect(job?.recordId).toBe(good.Id);
+    const expected =
+      transport === 'cometd'
+        ? [/malformed change event: /]
+        : [/could not be decoded: GetSchema answered NOT_FOUND/, /could not be decoded: (?!GetSchema)/];
     const letters = await eventually(async () => {
       const list = await h.deadLetters.list(INTEGRATION);
-      return list.length === 2 ? list : undefined;
+      return list.length === 1 + expected.length ? list : undefined;
     });
-    expect(letters.map((l) => l.reason).sort()).toEqual([
-      expect.stringMatching(/invalid record id "not an id!"/),
-      expect.stringMatching(/malformed change event/),
-    ]);
+    const reasons = letters.map((l) => l.reason);
+    expect(reasons).toContainEqual(expect.stringMatching(/invalid record id "not an id!"/));
+    for (const reason of expected) expect(reasons).toContainEqual(expect.stringMatching(reason));
     expect(letters.every((l) => l.stage === 'event' && l.object === 'Case')).toBe(true);
     expect(await eventually(async () => (await h.position(CASE_CHANNEL)) === h.org.events.lastReplayId())).toBe(true);
-    expect(role.subscriber.stream(INTEGRATION)?.state).toBe('streaming');
+    const stats = role.subscriber.stream(INTEGRATION)?.stats();
+    expect(stats?.state).toBe('streaming');
+    // Dead-lettered, not retried: no new client, the Case topic never failed.
+    expect(stats?.clientsBuilt).toBe(1);
+    expect(stats?.channels[CASE_CHANNEL]).toBe('active');
+    expect(await h.jobs()).toHaveLength(1);
   });
 });

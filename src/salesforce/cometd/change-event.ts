@@ -59,6 +59,9 @@ export type ChangeEventMessage = z.infer<typeof ChangeEventMessageSchema>;
 
 const ReplayIdOnlySchema = z.object({ event: z.object({ replayId: ReplayIdSchema }) });
 
+/** A Pub/Sub event that could not be decoded carries why instead of a payload (docs/pubsub.md#payloads). */
+const UndecodableSchema = z.object({ undecodable: z.string().min(1) });
+
 export interface EventContext {
   integration: string;
   /** The configured object whose channel delivered the event. */
@@ -96,10 +99,11 @@ export function interpretChangeEvent(data: unknown, context: EventContext): Even
   if (!parsed.success) {
     // Keep the replay id when it is readable: the position may still move past a bad event.
     const replayId = ReplayIdOnlySchema.safeParse(data).data?.event.replayId;
+    const undecodable = UndecodableSchema.safeParse(data).data?.undecodable;
     return {
       type: 'malformed',
       replayId,
-      reason: `malformed change event: ${z.prettifyError(parsed.error).replaceAll('\n', '; ')}`,
+      reason: undecodable ?? `malformed change event: ${z.prettifyError(parsed.error).replaceAll('\n', '; ')}`,
       payload: data,
     };
   }

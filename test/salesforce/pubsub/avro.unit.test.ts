@@ -1,8 +1,10 @@
 /** Pub/Sub payload decoding: bitmaps to field names, the schema cache, undecodable events (docs/salesforce.md#pubsub-payloads). */
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
 import { bitsOf, fieldNamesOf, SchemaCache } from '../../../src/salesforce/pubsub/avro.ts';
 import { changeEventData } from '../../../src/salesforce/pubsub/change-event.ts';
+import { PubsubCallError } from '../../../src/salesforce/pubsub/errors.ts';
 import { replayIdBytes, replayIdText } from '../../../src/salesforce/pubsub/replay-id.ts';
 import { interpretChangeEvent } from '../../../src/salesforce/cometd/change-event.ts';
 
@@ -38,6 +40,16 @@ const SCHEMA = {
   ],
 };
 const type = avro.Type.forSchema(SCHEMA as avro.Schema);
+
+/** What the ingest makes of a decoded event on the Account topic. */
+function interpretAccount(data: unknown) {
+  return interpretChangeEvent(data, {
+    integration: 'a/b',
+    object: 'Account',
+    channel: '/data/AccountChangeEvent',
+    now: 1,
+  });
+}
 
 describe('Pub/Sub bitmaps', () => {
   it('reads bits from the least significant bit of the whole hex number', () => {
@@ -109,12 +121,7 @@ describe('Pub/Sub change events', () => {
     });
     await changeEventData(consumed, schemas);
     expect(fetches).toBe(1);
-    const outcome = interpretChangeEvent(data, {
-      integration: 'a/b',
-      object: 'Account',
-      channel: '/data/AccountChangeEvent',
-      now: 1,
-    });
+    const outcome = interpretAccount(data);
     expect(outcome).toMatchObject({ type: 'changes', replayId: '0x0000000000001f40' });
   });
 
@@ -124,13 +131,23 @@ describe('Pub/Sub change events', () => {
       { event: { id: 'e2', schemaId: 'S1', payload: Buffer.from([0xff]) }, replayId },
       schemas,
     );
-    const outcome = interpretChangeEvent(data, {
-      integration: 'a/b',
-      object: 'Account',
-      channel: '/data/AccountChangeEvent',
-      now: 1,
-    });
+    const outcome = interpretAccount(data);
     expect(outcome).toMatchObject({ type: 'malformed', replayId: '0x0000000000001f40' });
+    // The dead letter says what went wrong with the bytes, not that a payload is missing.
+    expect(outcome.type === 'malformed' && outcome.reason).toMatch(/event e2 \(schema S1\) could not be decoded: /);
+  });
+
+  it('a schema id the server does not know (NOT_FOUND) makes the event a dead letter, not a failed call', async () => {
+    const schemas = new SchemaCache(() =>
+      Promise.reject(new PubsubCallError({ grpcCode: GrpcStatus.NOT_FOUND, details: 'Schema S9 not found.' })),
+    );
+    const data = await changeEventData(
+      { event: { id: 'e4', schemaId: 'S9', payload: type.toBuffer(record) }, replayId },
+      schemas,
+    );
+    const outcome = interpretAccount(data);
+    expect(outcome).toMatchObject({ type: 'malformed', replayId: '0x0000000000001f40' });
+    expect(outcome.type === 'malformed' && outcome.reason).toMatch(/schema S9.*NOT_FOUND/);
   });
 
   it('a schema that cannot be fetched throws (the call is retried), and is fetched again next time', async () => {

@@ -31,7 +31,7 @@ export {
   type ActivityResult,
 } from './activity.ts';
 export type { StreamingControl, StreamingCounters } from './cometd.ts';
-export { PubsubErrorCodes, type PubsubControl, type PubsubCounters } from './pubsub.ts';
+export { PubsubErrorCodes, type PubsubControl, type PubsubCorruption, type PubsubCounters } from './pubsub.ts';
 export { NEW_EXTERNAL_CLIENT_APP_POLICIES, type AppPolicies } from './app-policies.ts';
 export { defaultObjects } from './metadata.ts';
 export type { ChangeEventPayload } from './contracts.ts';

@@ -13,6 +13,9 @@
  *   the call with `INVALID_ARGUMENT` and the `…fetch.replayid.corrupted` error code.
  * - Errors end calls with a gRPC status whose message ends with `rpcId: <uuid>` and whose trailers
  *   carry Salesforce's code under `error-code` (docs/salesforce.md#pubsub-errors).
+ * - Fault injection ({@link PubsubControl}): calls ended with a status, a subscription limit, denied
+ *   topics, and events that reach the subscriber unreadable (payload bytes that do not decode with
+ *   their schema, or a schema id `GetSchema` does not know).
  */
 import { randomUUID } from 'node:crypto';
 import grpc from '@grpc/grpc-js';
@@ -30,6 +33,11 @@ export const PubsubErrorCodes = {
   topicPermission: 'sfdc.platform.eventbus.grpc.subscription.permission.denied',
   topicChanged: 'sfdc.platform.eventbus.grpc.subscription.fetch.topic.mismatch',
   limitExceeded: 'sfdc.platform.eventbus.grpc.subscription.limit.exceeded',
+  /**
+   * The event delivery allocation is used up (docs/salesforce.md#pubsub-errors names no code for it:
+   * clients act on `RESOURCE_EXHAUSTED` without the subscription-limit code).
+   */
+  deliveryLimit: 'sfdc.platform.eventbus.grpc.subscription.fetch.allocation.exceeded',
   unavailable: 'sfdc.platform.eventbus.grpc.service.unavailable',
 } as const;
 
@@ -143,14 +151,40 @@ export interface PubsubEndpointOptions {
 export interface PubsubControl {
   /** While on, subscribing to `topic` fails with `PERMISSION_DENIED`, and GetTopic says `can_subscribe: false`. */
   denyTopic(topic: string, on: boolean): void;
-  /** End every open Subscribe call with this status (`UNAVAILABLE` during maintenance, `RESOURCE_EXHAUSTED`…). */
+  /**
+   * End every open Subscribe call with this status (`UNAVAILABLE` during maintenance,
+   * `RESOURCE_EXHAUSTED`…); `OK` ends them normally, the server closing its side of the stream.
+   */
   endStreams(code?: grpc.status, errorCode?: string): void;
   /** While on, new Subscribe calls fail with `RESOURCE_EXHAUSTED` (too many concurrent subscriptions). */
   subscriptionLimitExceeded(on: boolean): void;
+  /**
+   * While on, the event delivery allocation is used up: open calls end with `RESOURCE_EXHAUSTED`
+   * ({@link PubsubErrorCodes}.deliveryLimit) and new ones fail with it, until it is switched off (the
+   * allocation's 24-hour window has passed).
+   */
+  deliveryLimitExceeded(on: boolean): void;
+  /**
+   * While on, open and new calls receive nothing — no events, no keepalives — as on a connection that
+   * went dark without being closed; events wait on the server. Off sends what waits.
+   */
+  stall(on: boolean): void;
   /** Send a keepalive on every open call now. */
   keepaliveNow(): void;
+  /**
+   * The next `count` events appended to the log reach Pub/Sub subscribers unreadable, every time they
+   * are delivered: `payload` bytes that do not decode with their schema, or a `schema` id that
+   * `GetSchema` answers with `NOT_FOUND`. CometD delivers them intact.
+   */
+  corruptNextEvents(kind: PubsubCorruption, count?: number): void;
   counters(): PubsubCounters;
 }
+
+/** How {@link PubsubControl.corruptNextEvents} spoils an event. */
+export type PubsubCorruption = 'payload' | 'schema';
+
+/** Bytes no record schema decodes: a string length whose varint never ends. */
+const UNDECODABLE_PAYLOAD = Buffer.alloc(12, 0xff);
 
 export interface PubsubCounters {
   subscribeCalls: number;
@@ -214,7 +248,10 @@ export async function startPubsubEndpoint(opts: PubsubEndpointOptions): Promise<
   }
   const subscriptions = new Set<Subscription>();
   const denied = new Set<string>();
-  const faults = { subscriptionLimit: false };
+  const faults = { subscriptionLimit: false, deliveryLimit: false, stalled: false };
+  /** Corruptions waiting for the next appended events, and the events they were given to. */
+  const corruptNext: PubsubCorruption[] = [];
+  const corrupted = new Map<number, PubsubCorruption>();
   const counts = {
     subscribeCalls: 0,
     eventsDelivered: 0,
@@ -233,6 +270,13 @@ export async function startPubsubEndpoint(opts: PubsubEndpointOptions): Promise<
     errors.push({ code, errorCode });
     return { code, details: `${message} rpcId: ${randomUUID()}`, metadata };
   };
+
+  const deliveryLimitError = () =>
+    statusError(
+      grpc.status.RESOURCE_EXHAUSTED,
+      'The event delivery allocation is exceeded.',
+      PubsubErrorCodes.deliveryLimit,
+    );
 
   /** The metadata's token, checked the way REST checks a Bearer header. */
   const authError = (metadata: grpc.Metadata): Partial<grpc.StatusObject> | undefined => {
@@ -257,8 +301,14 @@ export async function startPubsubEndpoint(opts: PubsubEndpointOptions): Promise<
       events: events.map((e) => {
         const schema = schemaOfEntity.get(e.entityName);
         if (!schema) throw new Error(`no schema for ${e.entityName}`);
+        const corruption = corrupted.get(e.replayId);
         return {
-          event: { id: randomUUID(), schema_id: schema.id, payload: encodeEvent(schema, e.message), headers: [] },
+          event: {
+            id: randomUUID(),
+            schema_id: corruption === 'schema' ? `unknown-${schema.id}` : schema.id,
+            payload: corruption === 'payload' ? UNDECODABLE_PAYLOAD : encodeEvent(schema, e.message),
+            headers: [],
+          },
           replay_id: encodeReplayId(e.replayId),
         };
       }),
@@ -272,6 +322,7 @@ export async function startPubsubEndpoint(opts: PubsubEndpointOptions): Promise<
 
   /** Send what is retained after the cursor, as far as the outstanding requests allow. */
   const pump = (sub: Subscription): void => {
+    if (faults.stalled) return;
     while (!sub.closed && sub.outstanding > 0) {
       const events = log.eventsAfter(sub.cursor, sub.topic, Math.min(sub.outstanding, MAX_NUM_REQUESTED));
       const last = events.at(-1);
@@ -284,7 +335,7 @@ export async function startPubsubEndpoint(opts: PubsubEndpointOptions): Promise<
   };
 
   const keepalive = (sub: Subscription): void => {
-    if (sub.closed) return;
+    if (sub.closed || faults.stalled) return;
     const check = auth.check(tokenHeader(sub.call.metadata));
     if (!check.ok) {
       end(sub, statusError(grpc.status.UNAUTHENTICATED, 'Invalid or expired session.', PubsubErrorCodes.auth));
@@ -352,6 +403,10 @@ export async function startPubsubEndpoint(opts: PubsubEndpointOptions): Promise<
             PubsubErrorCodes.limitExceeded,
           ),
         );
+        return;
+      }
+      if (faults.deliveryLimit) {
+        failEarly(deliveryLimitError());
         return;
       }
       let cursor: number;
@@ -463,7 +518,9 @@ export async function startPubsubEndpoint(opts: PubsubEndpointOptions): Promise<
     );
   });
 
-  const stopFollowing = log.onAppend(() => {
+  const stopFollowing = log.onAppend((event) => {
+    const corruption = corruptNext.shift();
+    if (corruption) corrupted.set(event.replayId, corruption);
     for (const sub of subscriptions) pump(sub);
   });
   const keepaliveTimer = setInterval(
@@ -481,13 +538,32 @@ export async function startPubsubEndpoint(opts: PubsubEndpointOptions): Promise<
       else denied.delete(topic);
     },
     endStreams(code = grpc.status.UNAVAILABLE, errorCode: string = PubsubErrorCodes.unavailable) {
-      for (const sub of [...subscriptions]) end(sub, statusError(code, 'The service is unavailable.', errorCode));
+      for (const sub of [...subscriptions]) {
+        if (code !== grpc.status.OK) {
+          end(sub, statusError(code, 'The service is unavailable.', errorCode));
+          continue;
+        }
+        sub.closed = true;
+        subscriptions.delete(sub);
+        sub.call.end();
+      }
     },
     subscriptionLimitExceeded(on) {
       faults.subscriptionLimit = on;
     },
+    deliveryLimitExceeded(on) {
+      faults.deliveryLimit = on;
+      if (on) for (const sub of [...subscriptions]) end(sub, deliveryLimitError());
+    },
+    stall(on) {
+      faults.stalled = on;
+      if (!on) for (const sub of [...subscriptions]) pump(sub);
+    },
     keepaliveNow() {
       for (const sub of [...subscriptions]) keepalive(sub);
+    },
+    corruptNextEvents(kind, count = 1) {
+      for (let i = 0; i < count; i++) corruptNext.push(kind);
     },
     counters() {
       const openStreams: Record<string, number> = {};
