@@ -34,6 +34,7 @@ import {
   authorizeBench,
   benchConfig,
   BIN,
+  cpuSeconds,
   mb,
   nodeArgsFrom,
   REDIS_URL,
@@ -111,6 +112,7 @@ async function main(): Promise<void> {
       .map(([kind, n]) => `${kind} ${n}`)
       .join(', ');
   const restBefore = totalCalls();
+  const benchCpuBefore = process.cpuUsage();
   const started = performance.now();
   const callsBefore = { ...org.counters().rest.calls };
   const [total] = await backfillObjects(context, integration, integration.objects, null, {
@@ -120,10 +122,15 @@ async function main(): Promise<void> {
   console.log(
     `backfill    ${total?.enqueued ?? 0} records queued (${total?.mode ?? '?'}) in ${enqueueSeconds.toFixed(2)} s, at most ${BACKFILL_AHEAD_CHANGES} ahead of the workers: ${(RECORDS / enqueueSeconds).toFixed(0)} records/s; peak RSS of this process ${mb(process.resourceUsage().maxRSS * 1024)} (sandbox org and CM included)`,
   );
-  await until(() => cm.control.comments('bench', 'emails').length >= RECORDS, 1_800_000, 'the backfill to land');
+  await until(() => cm.control.counters().comments.new >= RECORDS, 1_800_000, 'the backfill to land');
   const totalSeconds = (performance.now() - started) / 1000;
+  const benchCpu = process.cpuUsage(benchCpuBefore);
+  const workerCpu = workers.reduce((sum, worker) => sum + (worker.pid ? cpuSeconds(worker.pid) : 0), 0);
   console.log(
     `            all ${RECORDS} in Communications Mining ${totalSeconds.toFixed(2)} s after the start: ${(RECORDS / totalSeconds).toFixed(0)} records/s end to end (target ≥ 20000 with --bulk); ${totalCalls() - restBefore} Salesforce REST calls in all, workers included (target ≤ 50 with --bulk): ${callsByKind(callsBefore)}`,
+  );
+  console.log(
+    `            cpu: workers ${workerCpu.toFixed(1)} s (${((workerCpu / RECORDS) * 1e6).toFixed(0)} µs per record, start-up included), this process (org, CM, backfill) ${((benchCpu.user + benchCpu.system) / 1e6).toFixed(1)} s`,
   );
   await Promise.all(
     workers.map(async (worker) => {

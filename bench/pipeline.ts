@@ -116,7 +116,7 @@ async function main(): Promise<void> {
     startBridgeProcess('worker', configFile, nodeArgsFrom('BENCH_WORKER_NODE_ARGS')),
   );
   await queue.enqueue([change(ids[0] ?? '')], () => 'warm-up');
-  await until(() => cm.control.comments('bench', 'emails').length >= 1, 60_000, 'the worker to start');
+  await until(() => cm.control.counters().comments.new >= 1, 60_000, 'the worker to start');
 
   // Burst: every change queued at once (as after an outage), drained by the worker process(es).
   const sumCalls = (calls: Record<string, number>) => Object.values(calls).reduce((a, b) => a + b, 0);
@@ -125,7 +125,7 @@ async function main(): Promise<void> {
   const cpuBefore = { bench: process.cpuUsage(), workers: workers.map((w) => cpuSeconds(w.pid)) };
   const burstStart = performance.now();
   for (let i = 0; i < ids.length; i += 1000) await queue.enqueue(ids.slice(i, i + 1000).map(change), () => 'burst');
-  await until(() => cm.control.comments('bench', 'emails').length >= CHANGES, 600_000, 'the burst to land in CM');
+  await until(() => cm.control.counters().comments.new >= CHANGES, 600_000, 'the burst to land in CM');
   const burstSeconds = (performance.now() - burstStart) / 1000;
   const restCalls = sumCalls(org.counters().rest.calls) - restBefore;
   const cmRequests = Object.values(cm.control.counters().requests.sync ?? {}).reduce((a, b) => a + b, 0) - cmBefore;

@@ -47,7 +47,12 @@ export const ChangeJobSchema = z.object({
    * The record as a Bulk API 2.0 backfill read it, in the shape a REST query returns: the worker
    * converts it without a fetch when the register shows nothing newer (docs/record-register.md#records-carried-by-a-backfill).
    */
-  record: z.record(z.string(), z.unknown()).optional(),
+  record: z
+    .custom<Record<string, unknown>>(
+      (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+      'a carried record is not an object',
+    )
+    .optional(),
 });
 export type ChangeJob = z.infer<typeof ChangeJobSchema>;
 

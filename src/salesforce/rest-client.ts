@@ -47,13 +47,20 @@ function hintFor(errorCode: string): string | undefined {
 
 const ErrorBodySchema = z.array(z.looseObject({ message: z.string(), errorCode: z.string() })).min(1);
 
+export type QueryRecord = Record<string, unknown>;
+
+/** Each record is checked to be an object, not copied key by key: the mapping reads it defensively (read-fields.ts). */
+const QueryRecordSchema = z.custom<QueryRecord>(
+  (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+  'a record is not an object',
+);
+
 export const QueryPageSchema = z.object({
   totalSize: z.number(),
   done: z.boolean(),
   nextRecordsUrl: z.string().optional(),
-  records: z.array(z.record(z.string(), z.unknown())),
+  records: z.array(QueryRecordSchema),
 });
-export type QueryRecord = Record<string, unknown>;
 
 /** Parsed `Sforce-Limit-Info: api-usage=used/max`. */
 export interface ApiUsage {
@@ -114,12 +121,13 @@ export class SalesforceRestClient {
     );
     const records: QueryRecord[] = [];
     let page = QueryPageSchema.parse(first.body);
+    const { totalSize } = page;
     records.push(...page.records);
     while (!page.done && page.nextRecordsUrl) {
       page = QueryPageSchema.parse((await this.#request(page.nextRecordsUrl, 'queryMore')).body);
       records.push(...page.records);
     }
-    return { records, totalSize: QueryPageSchema.parse(first.body).totalSize, serverTime: first.serverTime };
+    return { records, totalSize, serverTime: first.serverTime };
   }
 
   async describe(objectName: string): Promise<unknown> {

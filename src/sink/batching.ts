@@ -33,9 +33,24 @@ export const DEFAULT_SYNC_BATCH_LIMITS: Readonly<SyncBatchLimits> = Object.freez
 /** `{"comments":[` + `]}`: what a `/sync` body weighs around its comments. */
 const SYNC_ENVELOPE_BYTES = Buffer.byteLength(JSON.stringify({ comments: [] }));
 
+/** Each comment's JSON, made once: batch planning weighs it and the `/sync` body is built from it. */
+const jsonOf = new WeakMap<Comment, string>();
+
+/** A comment as `JSON.stringify` writes it (comments are never changed once built). */
+export function serializedComment(comment: Comment): string {
+  let json = jsonOf.get(comment);
+  if (json === undefined) jsonOf.set(comment, (json = JSON.stringify(comment)));
+  return json;
+}
+
 /** The UTF-8 size of one comment as `JSON.stringify` sends it. */
 export function serializedBytes(comment: Comment): number {
-  return Buffer.byteLength(JSON.stringify(comment));
+  return Buffer.byteLength(serializedComment(comment));
+}
+
+/** `JSON.stringify({ comments })`, from the comments' JSON already made. */
+export function syncBody(comments: readonly Comment[]): string {
+  return `{"comments":[${comments.map(serializedComment).join(',')}]}`;
 }
 
 /** The exact UTF-8 size of the `/sync` body for these comments. */

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import type { Logger } from '../logging.ts';
 import type { Comment } from '../model/comment.ts';
 import { cmEndpoint, normaliseBaseUrl } from './endpoint.ts';
+import { syncBody } from './batching.ts';
 import {
   CmConnectionError,
   CmNotFoundError,
@@ -198,7 +199,7 @@ export function createCmClient(options: CmClientOptions): CmClient {
     async sync(project, source, comments, callOptions) {
       const context: CmCallContext = { operation: 'sync', project, source };
       const url = cmEndpoint(base, [...sourcePath(project, source), 'sync']);
-      const body = await exchange(context, 'POST', url, JSON.stringify({ comments }), callOptions);
+      const body = await exchange(context, 'POST', url, syncBody(comments), callOptions);
       const {
         new: created,
         updated,

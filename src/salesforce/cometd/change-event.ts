@@ -52,7 +52,8 @@ export const ChangeEventHeaderSchema = z
  */
 export const ChangeEventMessageSchema = z.object({
   schema: z.string().optional(),
-  payload: z.object({ ChangeEventHeader: ChangeEventHeaderSchema }).loose(),
+  // Only the header is read here; the record's fields stay in `data` (not copied per event).
+  payload: z.object({ ChangeEventHeader: ChangeEventHeaderSchema }),
   event: z.object({ replayId: ReplayIdSchema }),
 });
 export type ChangeEventMessage = z.infer<typeof ChangeEventMessageSchema>;
