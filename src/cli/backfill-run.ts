@@ -129,6 +129,7 @@ export async function backfillObjects(
     signal?: AbortSignal;
     bulkPoll?: PollOptions;
     bulkPageRecords?: number;
+    aheadChanges?: number;
   } = {},
 ): Promise<BackfillTotals[]> {
   const prefix = context.config.redis.prefix;
@@ -153,6 +154,7 @@ export async function backfillObjects(
         ...(hooks.rowsPerQuery ? { rowsPerQuery: hooks.rowsPerQuery } : {}),
         ...(hooks.bulkPoll ? { bulkPoll: hooks.bulkPoll } : {}),
         ...(hooks.bulkPageRecords ? { bulkPageRecords: hooks.bulkPageRecords } : {}),
+        ...(hooks.aheadChanges ? { aheadChanges: hooks.aheadChanges } : {}),
         ...(hooks.signal ? { signal: hooks.signal } : {}),
         ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
       });

@@ -76,6 +76,8 @@ export interface BackfillDeps extends ReconcileDeps {
   bulkPageRecords?: number;
   /** Describes for the records a bulk backfill carries (a new cache when absent). */
   describes?: DescribeCache;
+  /** Changes kept waiting ahead of the workers at most. @defaultValue BACKFILL_AHEAD_CHANGES */
+  aheadChanges?: number;
 }
 
 /** Changes the backfill keeps queued ahead of the workers at most (docs/salesforce.md#bulk-rows-as-records). */
@@ -334,7 +336,8 @@ class AheadOfWorkers {
 
   async waitForRoom(): Promise<void> {
     const average = this.#rows === 0 ? 200 : this.#chars / this.#rows;
-    const limit = Math.max(1_000, Math.min(BACKFILL_AHEAD_CHANGES, Math.floor(BACKFILL_AHEAD_CHARS / average)));
+    const bySize = Math.max(1_000, Math.floor(BACKFILL_AHEAD_CHARS / average));
+    const limit = Math.min(this.deps.aheadChanges ?? BACKFILL_AHEAD_CHANGES, bySize);
     for (;;) {
       const waiting = await this.deps.queue.changesWaiting();
       if (waiting < limit) return;

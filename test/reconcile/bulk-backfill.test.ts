@@ -139,6 +139,68 @@ describe('bulk backfill', () => {
     expect(await queuedJobs()).toBe(7);
   }, 60_000);
 
+  it('stays a bounded number of changes ahead of the workers: waits while none runs, finishes once one does', async () => {
+    const ids = await start(3_000, 100);
+    const integration = h.bridge.config.integrations[0];
+    const queue = h.bridge.context.queues.get(INTEGRATION);
+    if (!integration || !queue) throw new Error('no integration');
+    let settled = false;
+    const run = backfillObjects(h.bridge.context, integration, integration.objects, null, {
+      bulkPoll: { initialMs: 50, maxMs: 200 },
+      aheadChanges: 500,
+    }).finally(() => (settled = true));
+    const key = integrationKeys(h.bridge.redis.prefix, INTEGRATION).backfill('Case');
+    const enqueued = async () => Number((await h.bridge.redis.redis.hget(key, 'enqueued')) ?? 0);
+    // 1,000 rows are queued at a time: the first chunk passes (nothing waits yet), the second waits.
+    await eventually(async () => (await enqueued()) >= 1_000, 30_000);
+    const deadline = Date.now() + 1_500;
+    while (Date.now() < deadline) {
+      expect(settled).toBe(false);
+      expect(await enqueued()).toBe(1_000);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(await queue.changesWaiting()).toBe(1_000);
+
+    await h.startWorker();
+    const [total] = await run;
+    expect(total).toMatchObject({ object: 'Case', enqueued: 3_000, mode: 'bulk' });
+    await eventually(() => h.cm.control.comments('acme', 'emails').length === 3_000, 30_000);
+    expect(h.body(ids[2_999])).toBe('old, "quoted"\n2999');
+  }, 60_000);
+
+  it('a --since backfill (queryAll): deleted rows travel as ids and their comments go; changed rows are pushed without a fetch', async () => {
+    const ids = await start(400, 100);
+    const integration = h.bridge.config.integrations[0];
+    if (!integration) throw new Error('no integration');
+    const { org } = h.bridge;
+    await h.startWorker();
+    await backfillObjects(h.bridge.context, integration, integration.objects, null, {
+      bulkPoll: { initialMs: 50, maxMs: 200 },
+    });
+    await eventually(() => h.cm.control.comments('acme', 'emails').length === 400, 30_000);
+    const since = Date.now() - 60_000;
+    // No events: only the backfill can find these.
+    org.store.transaction((tx) => {
+      for (const id of ids.slice(0, 5)) tx.delete(id, { silent: true });
+      for (const id of ids.slice(5, 10)) tx.update(id, { Description: `changed ${id}` }, { silent: true });
+    });
+    const queriesBefore = org.counters().rest.calls.query ?? 0;
+    const [total] = await backfillObjects(h.bridge.context, integration, integration.objects, since, {
+      bulkPoll: { initialMs: 50, maxMs: 200 },
+    });
+    expect(total).toMatchObject({ enqueued: 400, mode: 'bulk' });
+    expect(org.counters().rest.calls.queryAll).toBeGreaterThanOrEqual(1);
+    await eventually(
+      () =>
+        h.cm.control.comments('acme', 'emails').length === 395 &&
+        ids.slice(5, 10).every((id) => h.body(id) === `changed ${id}`),
+      30_000,
+    );
+    for (const id of ids.slice(0, 5)) expect(h.body(id)).toBeUndefined();
+    // The only record query is the fetch of the 5 deleted ids (the COUNT() goes through queryAll).
+    await eventually(() => (org.counters().rest.calls.query ?? 0) === queriesBefore + 1, 10_000);
+  }, 60_000);
+
   it('at or below bulkAbove: REST paging, no bulk job', async () => {
     await start(300, 300);
     const integration = h.bridge.config.integrations[0];
