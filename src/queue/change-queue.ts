@@ -66,14 +66,23 @@ export class ChangeQueue {
     return jobs;
   }
 
-  /** Write planned jobs in one round trip; an id that already exists is ignored by BullMQ. */
+  /**
+   * Write planned jobs in one round trip; an id that already exists is ignored by BullMQ. A job whose
+   * changes carry records (a bulk backfill's) is removed once completed instead of kept an hour: its
+   * data is the records themselves (up to ~2 MB a job), and what the kept id would guard against, the
+   * same rows queued twice, the backfill's checkpoint already bounds to one chunk.
+   */
   async add(jobs: readonly PlannedJob[], delayMs?: number): Promise<void> {
     if (jobs.length === 0) return;
     await this.queue.addBulk(
       jobs.map((job) => ({
         name: CHANGE_JOB_NAME,
         data: job.data,
-        opts: { jobId: job.id, ...(delayMs ? { delay: delayMs } : {}) },
+        opts: {
+          jobId: job.id,
+          ...(delayMs ? { delay: delayMs } : {}),
+          ...(job.data.changes.some((change) => change.record) ? { removeOnComplete: true } : {}),
+        },
       })),
     );
   }

@@ -102,6 +102,13 @@ describe('bulk backfill', () => {
     expect(h.body(ids[7])).toBe('old, "quoted"\n7');
     // The rows carried the records: the worker pushed them without a single fetch.
     expect(h.bridge.org.counters().rest.calls.query).toBe(1);
+    // Jobs carrying records are not kept once completed (their data is the records).
+    const queue = h.bridge.context.queues.get(INTEGRATION)?.queue;
+    await eventually(async () => {
+      const counts = await queue?.getJobCounts('waiting', 'active');
+      return counts?.waiting === 0 && counts.active === 0;
+    }, 10_000);
+    expect(await queue?.getJobCounts('completed')).toMatchObject({ completed: 0 });
   }, 60_000);
 
   it('the API budget governor sees the bulk calls: above its threshold the run waits between pages, then goes on from there', async () => {
