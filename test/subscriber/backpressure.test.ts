@@ -46,15 +46,19 @@ const PUBSUB_REQUEST = 100;
 describe.each(TRANSPORTS)('subscriber backpressure over %s', (transport: TestTransport) => {
   let h: SubscriberHarness;
   let stream: IntegrationStream | undefined;
+  let gated: GatedSink | undefined;
   const cometd = transport === 'cometd';
 
   afterEach(async () => {
+    // A test that failed before opening its queue must not leave the stream's drain waiting on it.
+    gated?.open();
     await stream?.stop();
     await h.close();
   });
 
   /** A stream of the harness's integration writing to `sink`, with these buffer bounds. */
   async function startStream(sink: GatedSink, bounds: { maxBatch: number; highWaterMark: number }) {
+    gated = sink;
     h = await startSubscriberHarness({}, transport);
     const integration = h.config.integrations[0];
     if (!integration) throw new Error('no integration');
@@ -88,8 +92,9 @@ describe.each(TRANSPORTS)('subscriber backpressure over %s', (transport: TestTra
     const first = h.org.store.transaction((tx) =>
       Array.from({ length: firstCount }, (_, i) => tx.create('Case', { Subject: `first ${i}` }).Id),
     );
-    // The events are in the buffer; the read after them (connect, top-up) waits for the queue.
-    await eventually(() => s.stats().ingest.heldReads >= 1);
+    // The events are in the buffer; the read after them (connect, top-up) waits for the queue. Over
+    // Pub/Sub the hold may begin while the last of them are still being decoded: wait for them all.
+    await eventually(() => s.stats().ingest.heldReads >= 1 && s.stats().buffered === firstCount);
     expect(s.stats().buffered).toBe(firstCount);
     const asked = requested();
     if (cometd) expect(h.org.counters().streaming.openLongPolls).toBe(0);
