@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { SALESFORCE_ID } from './record-id.ts';
+import { RecordFieldsSchema } from './record-fields.ts';
 
 /**
  * Every kind is handled the same way: fetch the record as it is now and make the source match it
@@ -47,12 +48,7 @@ export const ChangeJobSchema = z.object({
    * The record as a Bulk API 2.0 backfill read it, in the shape a REST query returns: the worker
    * converts it without a fetch when the register shows nothing newer (docs/record-register.md#records-carried-by-a-backfill).
    */
-  record: z
-    .custom<Record<string, unknown>>(
-      (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
-      'a carried record is not an object',
-    )
-    .optional(),
+  record: RecordFieldsSchema.optional(),
 });
 export type ChangeJob = z.infer<typeof ChangeJobSchema>;
 

@@ -21,6 +21,7 @@ import type { ChangeQueue } from '../queue/change-queue.ts';
 import { integrationKeys, bridgeKeys } from '../store/keys.ts';
 import type { RecordVersions } from '../store/record-versions.ts';
 import { NotAuthorizedError } from '../salesforce/errors.ts';
+import type { DescribeCache } from '../salesforce/describe-cache.ts';
 import { SalesforceApiError, type SalesforceRestClient } from '../salesforce/rest-client.ts';
 import { ApiBudget, type ApiBudgetOptions } from './api-budget.ts';
 import { runBackfill, type BackfillProgress } from './backfill.ts';
@@ -48,7 +49,10 @@ export interface ReconcilerHost {
     store: { status(integration: string): Promise<AuthStatus> };
     subscribe(listener: (event: TokenEvent) => void): Promise<() => Promise<void>>;
   };
-  integrations: ReadonlyMap<string, { rest: SalesforceRestClient; queue: ChangeQueue; versions: RecordVersions }>;
+  integrations: ReadonlyMap<
+    string,
+    { rest: SalesforceRestClient; queue: ChangeQueue; versions: RecordVersions; describes: DescribeCache }
+  >;
 }
 
 export interface ReconcilerOptions {
@@ -74,6 +78,8 @@ export class IntegrationReconciler {
   readonly queue: Queue<ReconcileJob, RunOutcome>;
   readonly #worker: Worker<ReconcileJob, RunOutcome>;
   readonly #rest: SalesforceRestClient;
+  /** The process's describes: a bulk backfill types its carried records with them. */
+  readonly #describes: DescribeCache;
   readonly #versions: RecordVersions;
   readonly #changes: ChangeQueue;
   readonly #log: Logger;
@@ -97,6 +103,7 @@ export class IntegrationReconciler {
     if (!parts) throw new Error(`no parts for integration ${integration.key}`);
     this.#versions = parts.versions;
     this.#rest = parts.rest;
+    this.#describes = parts.describes;
     this.#changes = parts.queue;
     this.queue = reconcileQueue(redis, this.#prefix, integration.key);
     const keys = bridgeKeys(this.#prefix);
@@ -309,6 +316,7 @@ export class IntegrationReconciler {
       redis: this.context.redis,
       prefix: this.#prefix,
       budget: this.budget,
+      describes: this.#describes,
       onProgress,
     });
     if (result.outcome === 'deferred') {

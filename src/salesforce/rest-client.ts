@@ -8,6 +8,7 @@
  * and errors must keep Salesforce's `errorCode` for the retry decision.
  */
 import { z } from 'zod';
+import { RecordFieldsSchema, type RecordFields } from '../model/record-fields.ts';
 import { BridgeError } from '../errors.ts';
 import { SalesforceUnavailableError } from './errors.ts';
 import type { SalesforceSession, SessionSource } from './session.ts';
@@ -47,19 +48,13 @@ function hintFor(errorCode: string): string | undefined {
 
 const ErrorBodySchema = z.array(z.looseObject({ message: z.string(), errorCode: z.string() })).min(1);
 
-export type QueryRecord = Record<string, unknown>;
-
-/** Each record is checked to be an object, not copied key by key: the mapping reads it defensively (read-fields.ts). */
-const QueryRecordSchema = z.custom<QueryRecord>(
-  (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
-  'a record is not an object',
-);
+export type QueryRecord = RecordFields;
 
 export const QueryPageSchema = z.object({
   totalSize: z.number(),
   done: z.boolean(),
   nextRecordsUrl: z.string().optional(),
-  records: z.array(QueryRecordSchema),
+  records: z.array(RecordFieldsSchema),
 });
 
 /** Parsed `Sforce-Limit-Info: api-usage=used/max`. */
