@@ -2,8 +2,10 @@
  * In-memory state of the simulated Communications Mining tenant: sources, their comments, the
  * push history of every comment, and what the syncs did (new / updated / unchanged / billable).
  *
- * Stored comments and history entries are frozen: tests get them by reference and cannot change
- * what the store holds.
+ * Each comment is kept as its JSON text, not as a tree of objects: a source of a million comments is
+ * then a million strings, which the garbage collector marks at almost no cost (a tree costs a dozen
+ * objects per comment, marked again at every major collection of a large load). Reads parse a copy and
+ * freeze it, so tests cannot change what the store holds.
  */
 import { randomBytes } from 'node:crypto';
 import type { Comment } from './comment-schema.ts';
@@ -116,9 +118,44 @@ export class SourceExistsError extends Error {
   }
 }
 
+/** What the store keeps of a comment: `StoredComment` with the comment as JSON text. */
+interface KeptComment extends Omit<StoredComment, 'comment'> {
+  json: string;
+}
+
+/** What the store keeps of an upsert: `UpsertHistoryEntry` with the comment as JSON text. */
+interface KeptUpsert extends Omit<UpsertHistoryEntry, 'comment'> {
+  json: string;
+}
+
+type KeptHistoryEntry = KeptUpsert | DeleteHistoryEntry;
+
 interface SourceState {
   source: Source;
-  comments: Map<string, StoredComment>;
+  comments: Map<string, KeptComment>;
+}
+
+/** A frozen copy of a kept comment; its `comment` is parsed once, when first read. */
+function storedView({ json, ...kept }: KeptComment): StoredComment {
+  let comment: Comment | undefined;
+  return Object.freeze({
+    ...kept,
+    get comment(): Comment {
+      return (comment ??= deepFreeze(JSON.parse(json) as Comment));
+    },
+  });
+}
+
+function historyView(entry: KeptHistoryEntry): HistoryEntry {
+  if (entry.kind === 'delete') return entry;
+  const { json, ...kept } = entry;
+  let comment: Comment | undefined;
+  return Object.freeze({
+    ...kept,
+    get comment(): Comment {
+      return (comment ??= deepFreeze(JSON.parse(json) as Comment));
+    },
+  });
 }
 
 function zeroCounts(): CommentCounts {
@@ -150,8 +187,9 @@ function canonicalJson(value: unknown): string {
  * discarded. The real billing rule ("its text was modified") may be narrower; the sandbox errs towards
  * counting a bill.
  */
-function classify(previous: Comment | undefined, next: Comment): SyncOutcome {
-  if (previous === undefined) return 'new';
+function classify(previousJson: string | undefined, next: Comment): SyncOutcome {
+  if (previousJson === undefined) return 'new';
+  const previous = JSON.parse(previousJson) as Comment;
   if (canonicalJson(previous) === canonicalJson(next)) return 'unchanged';
   if (canonicalJson(previous.messages) === canonicalJson(next.messages)) return 'updated_properties_only';
   return 'updated_text_changed';
@@ -171,7 +209,7 @@ function sourceKey(project: string, name: string): string {
 
 export class CmStore {
   #sources = new Map<string, SourceState>();
-  #history: HistoryEntry[] = [];
+  #history: KeptHistoryEntry[] = [];
   #counts = zeroCounts();
   #seq = 0;
   readonly #now: () => Date;
@@ -241,19 +279,19 @@ export class CmStore {
       updated_text_changed: 0,
     };
     const at = this.#now().toISOString();
-    for (const raw of comments) {
-      const comment = deepFreeze(raw);
+    for (const comment of comments) {
+      const json = JSON.stringify(comment);
       const previous = state.comments.get(comment.id);
-      const outcome = classify(previous?.comment, comment);
+      const outcome = classify(previous?.json, comment);
       counts[outcome]++;
       if (outcome === 'updated_properties_only' || outcome === 'updated_text_changed') counts.updated++;
       const seq = ++this.#seq;
       this.#history.push(
-        deepFreeze({ seq, at, project, source: name, commentId: comment.id, kind: 'upsert', outcome, comment }),
+        Object.freeze({ seq, at, project, source: name, commentId: comment.id, kind: 'upsert', outcome, json }),
       );
       if (outcome === 'unchanged') continue;
       state.comments.set(comment.id, {
-        comment,
+        json,
         uid: `${state.source.id}.${comment.id}`,
         source_id: state.source.id,
         created_at: previous?.created_at ?? at,
@@ -280,7 +318,7 @@ export class CmStore {
       const existed = state.comments.delete(id);
       (existed ? deleted : missing).push(id);
       this.#history.push(
-        deepFreeze({ seq: ++this.#seq, at, project, source: name, commentId: id, kind: 'delete', existed }),
+        Object.freeze({ seq: ++this.#seq, at, project, source: name, commentId: id, kind: 'delete', existed }),
       );
     }
     this.#counts.deleted += deleted.length;
@@ -290,21 +328,24 @@ export class CmStore {
 
   /** Comments of a source in the order they were created; empty when the source does not exist. */
   comments(project: string, name: string): StoredComment[] {
-    return [...(this.#sources.get(sourceKey(project, name))?.comments.values() ?? [])];
+    return [...(this.#sources.get(sourceKey(project, name))?.comments.values() ?? [])].map(storedView);
   }
 
   comment(project: string, name: string, id: string): StoredComment | undefined {
-    return this.#sources.get(sourceKey(project, name))?.comments.get(id);
+    const kept = this.#sources.get(sourceKey(project, name))?.comments.get(id);
+    return kept && storedView(kept);
   }
 
   /** Every accepted change in `seq` order, optionally narrowed to a source or a comment id. */
   history(filter: HistoryFilter = {}): HistoryEntry[] {
-    return this.#history.filter(
-      (entry) =>
-        (filter.project === undefined || entry.project === filter.project) &&
-        (filter.source === undefined || entry.source === filter.source) &&
-        (filter.commentId === undefined || entry.commentId === filter.commentId),
-    );
+    return this.#history
+      .filter(
+        (entry) =>
+          (filter.project === undefined || entry.project === filter.project) &&
+          (filter.source === undefined || entry.source === filter.source) &&
+          (filter.commentId === undefined || entry.commentId === filter.commentId),
+      )
+      .map(historyView);
   }
 
   commentCounts(): CommentCounts {

@@ -126,13 +126,15 @@ function refusedFeature(soql: string): string | undefined {
   return undefined;
 }
 
+const REST_DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000$/;
+
 /** One value as CSV: quoted when it holds the delimiter, a quote or a line break, quotes doubled. */
 function csvValue(value: unknown, delimiter: string): string {
   if (value === null || value === undefined) return '';
   let text: string;
   if (typeof value === 'string') {
     // REST renders datetimes `…+0000`; Bulk results are ISO-8601 UTC with `Z`.
-    text = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000$/.test(value) ? value.replace(/\+0000$/, 'Z') : value;
+    text = value.length === 28 && REST_DATETIME.test(value) ? `${value.slice(0, 23)}Z` : value;
   } else if (typeof value === 'number' || typeof value === 'boolean') text = String(value);
   else text = JSON.stringify(value);
   return text.includes(delimiter) || /["\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;

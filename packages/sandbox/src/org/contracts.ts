@@ -78,8 +78,11 @@ export interface RecordSource {
   describe(objectName: string): ObjectMeta | undefined;
   /** All object metadata. */
   objects(): ObjectMeta[];
-  /** Records of one object. Soft-deleted (recycle bin) rows only with `includeDeleted`. */
-  records(objectName: string, opts?: { includeDeleted?: boolean }): Iterable<SRecord>;
+  /**
+   * Records of one object. Soft-deleted (recycle bin) rows only with `includeDeleted`. These are the
+   * stored rows, not copies: read them while iterating, copy what you keep.
+   */
+  records(objectName: string, opts?: { includeDeleted?: boolean }): Iterable<Readonly<SRecord>>;
   /**
    * One record by Id (15- or 18-character form), any object (found through the key prefix).
    * Soft-deleted only with `includeDeleted`.

@@ -155,15 +155,14 @@ class SandboxOrgStore implements OrgStoreWithEvents {
     return [...this.metas];
   }
 
-  records(objectName: string, opts: { includeDeleted?: boolean } = {}): Iterable<SRecord> {
+  *records(objectName: string, opts: { includeDeleted?: boolean } = {}): Iterable<Readonly<SRecord>> {
     const meta = this.describe(objectName);
-    if (!meta) return [];
-    const rows: SRecord[] = [];
+    if (!meta) return;
+    // The stored rows themselves: copying a million rows per query was most of a bulk job's cost.
     for (const row of this.table(meta).values()) {
       if (row['IsDeleted'] === true && !opts.includeDeleted) continue;
-      rows.push({ ...row });
+      yield row;
     }
-    return rows;
   }
 
   get(id: string, opts: { includeDeleted?: boolean } = {}): SRecord | undefined {

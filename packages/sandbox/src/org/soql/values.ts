@@ -107,8 +107,12 @@ export function renderValue(value: FieldValue | undefined, type: FieldType): Fie
   return value;
 }
 
+const STORED_DATETIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
 /** `2024-05-20T20:49:32.000Z` → `2024-05-20T20:49:32.000+0000`: Salesforce puts no colon in the offset. */
 export function renderDatetime(value: string): string {
+  // What the store writes (toISOString): only the offset changes. Anything else goes through Date.
+  if (value.length === 24 && STORED_DATETIME.test(value)) return `${value.slice(0, 23)}+0000`;
   const epochMs = Date.parse(value);
   if (Number.isNaN(epochMs)) return value;
   return new Date(epochMs).toISOString().replace(/Z$/, '+0000');
