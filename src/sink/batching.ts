@@ -3,6 +3,7 @@
  * serialized bytes. No I/O, so it is tested table-driven.
  */
 import type { Comment } from '../model/comment.ts';
+import { commentJson } from '../model/comment-json.ts';
 
 export interface SyncBatchLimits {
   /**
@@ -33,22 +34,18 @@ export const DEFAULT_SYNC_BATCH_LIMITS: Readonly<SyncBatchLimits> = Object.freez
 /** `{"comments":[` + `]}`: what a `/sync` body weighs around its comments. */
 const SYNC_ENVELOPE_BYTES = Buffer.byteLength(JSON.stringify({ comments: [] }));
 
-/** Each comment's JSON, made once: batch planning weighs it and the `/sync` body is built from it. */
-const jsonOf = new WeakMap<Comment, string>();
+/**
+ * A comment as the `/sync` body carries it: its canonical JSON, the same text its content hash covers
+ * and made once for both (batch planning weighs it too).
+ */
+export const serializedComment: (comment: Comment) => string = commentJson;
 
-/** A comment as `JSON.stringify` writes it (comments are never changed once built). */
-export function serializedComment(comment: Comment): string {
-  let json = jsonOf.get(comment);
-  if (json === undefined) jsonOf.set(comment, (json = JSON.stringify(comment)));
-  return json;
-}
-
-/** The UTF-8 size of one comment as `JSON.stringify` sends it. */
+/** The UTF-8 size of one comment as the `/sync` body carries it. */
 export function serializedBytes(comment: Comment): number {
   return Buffer.byteLength(serializedComment(comment));
 }
 
-/** `JSON.stringify({ comments })`, from the comments' JSON already made. */
+/** The `/sync` body, `{"comments":[…]}`, from the comments' JSON already made. */
 export function syncBody(comments: readonly Comment[]): string {
   return `{"comments":[${comments.map(serializedComment).join(',')}]}`;
 }
