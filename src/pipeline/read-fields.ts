@@ -40,15 +40,23 @@ function member(object: JsonObject, key: string): Json | undefined {
   return undefined;
 }
 
+const NULL_READ: FieldRead = Object.freeze({ kind: 'null' });
+const STRUCTURED_READ: FieldRead = Object.freeze({ kind: 'structured' });
+
 /** The value at a field path. Missing and null read the same: both mean "nothing to send". */
 export function readPath(record: SalesforceRecord, path: string): FieldRead {
-  let current: Json | undefined = record;
-  for (const segment of path.split('.')) {
-    if (!isObject(current)) return { kind: 'null' };
-    current = member(current, segment);
+  let current: Json | undefined;
+  // Most mapped fields are the record's own: read them without splitting the path (every field, every record).
+  if (!path.includes('.')) current = member(record, path);
+  else {
+    current = record;
+    for (const segment of path.split('.')) {
+      if (!isObject(current)) return NULL_READ;
+      current = member(current, segment);
+    }
   }
-  if (current === undefined || current === null) return { kind: 'null' };
-  if (typeof current === 'object') return { kind: 'structured' };
+  if (current === undefined || current === null) return NULL_READ;
+  if (typeof current === 'object') return STRUCTURED_READ;
   return { kind: 'value', value: current };
 }
 

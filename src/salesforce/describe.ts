@@ -69,14 +69,20 @@ export function describeLookupOf(describes: Iterable<ObjectDescribe>): DescribeL
 /** Field names are case-insensitive in SOQL; index each describe once. */
 const fieldIndexes = new WeakMap<
   ObjectDescribe,
-  { byName: Map<string, FieldDescribe>; byRelationship: Map<string, FieldDescribe> }
+  {
+    /** By the describe's own spelling: what configs use, found without lower-casing on every record. */
+    byExactName: Map<string, FieldDescribe>;
+    byName: Map<string, FieldDescribe>;
+    byRelationship: Map<string, FieldDescribe>;
+  }
 >();
 
 function indexOf(describe: ObjectDescribe) {
   let index = fieldIndexes.get(describe);
   if (!index) {
-    index = { byName: new Map(), byRelationship: new Map() };
+    index = { byExactName: new Map(), byName: new Map(), byRelationship: new Map() };
     for (const field of describe.fields) {
+      index.byExactName.set(field.name, field);
       index.byName.set(field.name.toLowerCase(), field);
       if (field.relationshipName) index.byRelationship.set(field.relationshipName.toLowerCase(), field);
     }
@@ -87,7 +93,8 @@ function indexOf(describe: ObjectDescribe) {
 
 /** The field called `fieldName` (case-insensitive), or undefined. */
 export function findField(describe: ObjectDescribe, fieldName: string): FieldDescribe | undefined {
-  return indexOf(describe).byName.get(fieldName.toLowerCase());
+  const index = indexOf(describe);
+  return index.byExactName.get(fieldName) ?? index.byName.get(fieldName.toLowerCase());
 }
 
 /** The reference field whose relationship name is `relationshipName` (`Parent` → `ParentId`, `Case__r` → `Case__c`). */

@@ -52,23 +52,25 @@ function nonEmptyText(max: number) {
     .refine((s) => withinChars(s, max), { error: `must be at most ${max} characters` });
 }
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
 
 /** RFC 3339 date-time with `Z` or an explicit offset, calendar-valid (`timestamp`, docs/communications-mining.md#comment-fields). */
 export function isRfc3339DateTime(value: string): boolean {
   const m = RFC3339.exec(value);
   if (!m) return false;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  // Field by field, without arrays or Dates: this runs for every timestamp of every comment synced.
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  const hour = Number(m[4]);
+  const minute = Number(m[5]);
+  const second = Number(m[6]);
   if (month < 1 || month > 12 || day < 1) return false;
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  if (day > daysInMonth) return false;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const daysInMonth = month === 2 ? (leap ? 29 : 28) : DAYS_IN_MONTH[month - 1];
+  if (daysInMonth === undefined || day > daysInMonth) return false;
   if (hour > 23 || minute > 59 || second > 60) return false; // 60: leap second, allowed by RFC 3339
   if (m[8] !== undefined && (Number(m[9]) > 23 || Number(m[10]) > 59)) return false;
   return true;

@@ -49,6 +49,18 @@ export interface ChangeEventLogOptions {
 
 export type AppendListener = (event: LoggedChangeEvent) => void;
 
+/**
+ * A copy of a payload (JSON data: objects, arrays, field values), so that no caller can change a
+ * logged event. A plain walk: `structuredClone` was the costliest step of a commit.
+ */
+function copyOf<T>(value: T): T {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(copyOf) as T;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) out[key] = copyOf((value as Record<string, unknown>)[key]);
+  return out as T;
+}
+
 export class ChangeEventLog {
   private readonly events: LoggedChangeEvent[] = [];
   private readonly listeners = new Set<AppendListener>();
@@ -95,7 +107,7 @@ export class ChangeEventLog {
       channels: [changeEventChannelOf(meta), ALL_CHANGE_EVENTS_CHANNEL],
       message: {
         schema: schemaIdOf(meta),
-        payload: structuredClone(payload),
+        payload: copyOf(payload),
         event: { replayId: this.lastId },
       },
     };

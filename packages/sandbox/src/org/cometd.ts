@@ -16,6 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import './faye-json.ts';
 import faye from 'faye';
 import type { TokenAuthority } from './contracts.ts';
 import type { ChangeEventLog, GapChangeType } from './change-events.ts';

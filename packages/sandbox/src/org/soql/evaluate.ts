@@ -140,7 +140,7 @@ function matches(condition: ResolvedCondition, row: SRecord, lookup: RelatedReco
     }
     case 'in': {
       const value = normalize(condition.field.kind, lookup.valueAt(row, condition.field));
-      const found = condition.values.some((candidate) => candidate === value);
+      const found = condition.valueSet.has(value);
       return condition.negated ? !found : found;
     }
     case 'like': {
