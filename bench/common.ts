@@ -60,6 +60,8 @@ export function benchConfig(options: {
   orgUrl: string;
   cmUrl: string;
   extra?: string;
+  /** Extra top-level entries (e.g. `worker: { linger: 2s }`), one per line. */
+  top?: string;
   /** Extra `salesforce:` entries, written inside its flow map (e.g. `, transport: pubsub`). */
   salesforce?: string;
   objects: string;
@@ -68,7 +70,7 @@ export function benchConfig(options: {
 redis: { url: "${REDIS_URL}", prefix: "${options.prefix}" }
 server: { port: 0, publicUrl: "http://bench.localhost", adminToken: Bq7TzW2eRk9LmX4vN8pYc3HsJ6dFa1Gu5QoZ }
 secrets: { encryptionKey: h86KJOaWJkivgCv6jg/ncIFHTOL13/sqfZ6vM/t/lpM= }
-integrations:
+${options.top ?? ''}integrations:
   - project: bench
     name: emails
     salesforce: { loginUrl: "${options.orgUrl}", clientId: bench-client, clientSecret: bench-secret${options.salesforce ?? ''} }

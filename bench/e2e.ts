@@ -19,7 +19,8 @@
  *
  * Options: --changes N (default 100000), --chunk C (default 1000), --rate R (default 1000),
  * --seconds S (default 10), --deployments all,split (default both), --phases small,steady,burst,catch-up
- * (default all four), --transport cometd|pubsub|both (default cometd). BENCH_NODE_ARGS adds node flags to
+ * (default all four), --transport cometd|pubsub|both (default cometd), --linger D (the workers'
+ * `worker.linger`, e.g. 2500ms; default the config's). BENCH_NODE_ARGS adds node flags to
  * every bridge process (e.g. `--cpu-prof`). Needs Redis at REDIS_URL (default 127.0.0.1:6379); uses
  * random key prefixes and deletes them afterwards.
  */
@@ -60,6 +61,7 @@ const { values } = parseArgs({
     deployments: { type: 'string', default: 'all,split' },
     phases: { type: 'string', default: 'small,steady,burst,catch-up' },
     transport: { type: 'string', default: 'cometd' },
+    linger: { type: 'string' },
   },
 });
 const CHANGES = Number(values.changes);
@@ -249,6 +251,7 @@ async function startDeployment(
     ...(transport === 'pubsub' ? { salesforce: `, transport: pubsub, pubsubUrl: "${org.pubsubUrl}"` } : {}),
     // No scheduled reconciliation during the run: the figures are the stream's.
     extra: '    reconcile: { every: 1h, lookback: 1s }\n',
+    ...(values.linger === undefined ? {} : { top: `worker: { linger: ${values.linger} }\n` }),
     objects: `      Case:
         comment:
           subject: Subject
@@ -341,7 +344,7 @@ async function main(): Promise<void> {
   const redis = new Redis(REDIS_URL);
   const load = loadavg().map((l) => l.toFixed(2));
   console.log(
-    `sf-cm-bridge e2e bench — ${CHANGES} changes, node ${process.version}, ${cpus().length} cores, load average ${load.join(' ')}`,
+    `sf-cm-bridge e2e bench — ${CHANGES} changes${values.linger === undefined ? '' : `, worker.linger ${values.linger}`}, node ${process.version}, ${cpus().length} cores, load average ${load.join(' ')}`,
   );
   // The yardstick swings by ±40 % from one minute to the next on a shared VM, so each deployment is
   // compared with one measured right before its heavy phases, under the same conditions.
