@@ -20,11 +20,8 @@
  * A client is never repaired in place: it is retired and a new one is built after the buffer has
  * drained, so the resubscribe asks for exactly the durable position.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { NotAuthorizedError } from '../salesforce/errors.ts';
 import type { SalesforceSession } from '../salesforce/session.ts';
-import { Backoff } from '../salesforce/cometd/backoff.ts';
 import { CometdClient } from '../salesforce/cometd/cometd-client.ts';
 import {
   ChannelUnavailableError,
@@ -37,6 +34,7 @@ import {
 } from '../salesforce/cometd/errors.ts';
 import { EventIngest } from './event-ingest.ts';
 import { PubsubStream } from './pubsub-stream.ts';
+import { StreamLifecycle } from './stream-lifecycle.ts';
 import {
   DEFAULT_STREAM_TIMINGS,
   type ChannelState,
@@ -68,7 +66,7 @@ class CometdStream {
   /** Channel → object, for the `mode: cdc` objects. */
   readonly #objects: ReadonlyMap<string, string>;
   readonly #channels = new Map<string, ChannelState>();
-  readonly #backoffs: { rebuild: Backoff; connectionLimit: Backoff; dailyLimit: Backoff };
+  readonly #life: StreamLifecycle;
   #client: CometdClient | undefined;
   #handshakes = 0;
   /** Last successful connect reply, or the client's creation (the stall watchdog counts from it). */
@@ -78,12 +76,6 @@ class CometdStream {
   /** When the stream stopped being live, until a new client connects: what a -1 subscribe may have missed. */
   #liveUntil: number | undefined;
   #longPollTimeoutMs: number;
-  #state: StreamState = 'starting';
-  #pausedBecause: string | undefined;
-  #rebuilding = false;
-  #stopped = false;
-  #task: Promise<void> = Promise.resolve();
-  #sleep = new AbortController();
   #watchdog: NodeJS.Timeout | undefined;
   #channelRetry: NodeJS.Timeout | undefined;
   #resubscribeCheck: NodeJS.Timeout | undefined;
@@ -92,7 +84,6 @@ class CometdStream {
     unknownClients: 0,
     rehandshakes: 0,
     replayResets: 0,
-    rebuilds: {} as Partial<Record<RebuildReason, number>>,
   };
 
   constructor(options: IntegrationStreamOptions) {
@@ -105,12 +96,6 @@ class CometdStream {
     this.#objects = new Map(
       options.integration.objects.filter((o) => o.mode === 'cdc').map((o) => [o.channel, o.name]),
     );
-    const random = options.random ?? Math.random;
-    this.#backoffs = {
-      rebuild: new Backoff(this.#timings.rebuild, random),
-      connectionLimit: new Backoff(this.#timings.connectionLimit, random),
-      dailyLimit: new Backoff(this.#timings.dailyLimit, random),
-    };
     this.#ingest = new EventIngest({
       integration: this.key,
       objectsByChannel: this.#objects,
@@ -128,143 +113,43 @@ class CometdStream {
             { buffered: this.#ingest.buffered },
             'event buffer full: pausing consumption until the queue catches up',
           );
-          this.#rebuild('backpressure', 0);
+          this.#life.rebuild('backpressure', 0);
         }
       },
       now: this.#now,
     });
+    this.#life = new StreamLifecycle({
+      ...options,
+      key: this.key,
+      transport: {
+        name: 'CometD',
+        open: (refreshRejected) => this.#open(refreshRejected),
+        retire: (graceful) => this.#retireClient(graceful),
+        accessToken: () => this.#client?.accessToken,
+      },
+      ingest: this.#ingest,
+      objects: this.#objects,
+      timings: this.#timings,
+      logger: this.#logger,
+    });
   }
 
-  get state(): StreamState {
-    return this.#state;
+  /** The lifecycle: start, authorized, tokenRefreshed, pause, stop, abandon (stream-lifecycle.ts). */
+  get life(): StreamLifecycle {
+    return this.#life;
   }
 
   stats(): StreamStats {
-    return {
-      state: this.#state,
-      pausedBecause: this.#pausedBecause,
-      clientsBuilt: this.#counts.clientsBuilt,
-      rebuilds: { ...this.#counts.rebuilds },
-      unknownClients: this.#counts.unknownClients,
-      rehandshakes: this.#counts.rehandshakes,
-      replayResets: this.#counts.replayResets,
-      channels: Object.fromEntries(this.#channels),
-      ingest: { ...this.#ingest.stats },
-      buffered: this.#ingest.buffered,
-    };
-  }
-
-  /** Open the stream (resolves once the first client is built, or the stream is paused). */
-  async start(): Promise<void> {
-    this.#run(async () => this.#open());
-    await this.#task;
-  }
-
-  /** The token service says the integration is authorised (again): resume a paused stream. */
-  authorized(): void {
-    if (this.#state === 'paused') this.#rebuild('authorized', 0);
-  }
-
-  /** Another process refreshed the token: move to it if our client still uses the old one. */
-  async tokenRefreshed(): Promise<void> {
-    const client = this.#client;
-    if (!client || this.#rebuilding) return;
-    const session = await this.#options.tokens.session(this.key).catch(() => undefined);
-    if (session && this.#client === client && session.accessToken !== client.accessToken)
-      this.#rebuild('token_refreshed', 0);
-  }
-
-  /** No usable token any more (`needs_reauth`, `disconnected`): stop quietly until `authorized`. */
-  pause(because: string): void {
-    if (this.#stopped) return;
-    this.#retireClient();
-    this.#sleep.abort();
-    this.#state = 'paused';
-    this.#pausedBecause = because;
-    // A first run is not authorised yet: "again" would suggest something broke.
-    if (because === 'unauthorized') this.#logger.info('stream waits until the integration is authorised');
-    else this.#logger.warn({ because }, 'stream paused until the integration is authorised again');
-  }
-
-  /**
-   * Stop consuming, then (with `flush`) enqueue and checkpoint what is buffered. Without `flush`
-   * (a lost lease) buffered events are dropped here: the next leader replays them from the
-   * durable position.
-   */
-  async stop({ flush = true }: { flush?: boolean } = {}): Promise<void> {
-    this.#stopped = true;
-    this.#state = 'stopped';
-    this.#sleep.abort();
-    this.#retireClient();
-    if (flush) await this.#ingest.drained();
-    this.#ingest.close();
-    await this.#task.catch(() => undefined);
-  }
-
-  /** What a killed process leaves: no disconnect, no flush (tests of takeover use it). */
-  abandon(): void {
-    this.#stopped = true;
-    this.#state = 'stopped';
-    this.#sleep.abort();
-    this.#clearTimers();
-    this.#client?.retire({ graceful: false });
-    this.#client = undefined;
-    this.#ingest.close();
+    return this.#life.stats({ ...this.#counts, channels: Object.fromEntries(this.#channels) });
   }
 
   // ── client lifecycle ────────────────────────────────────────────────────────────────────────
-
-  /** Run `step` after whatever transition is in progress; failures schedule a rebuild. */
-  #run(step: () => Promise<void>): void {
-    this.#task = this.#task.then(async () => {
-      if (this.#stopped) return;
-      try {
-        await step();
-      } catch (error) {
-        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by close() while this call awaited
-        if (this.#stopped) return;
-        if (error instanceof NotAuthorizedError) {
-          this.pause(error.state);
-          return;
-        }
-        const wait = this.#backoffs.rebuild.next();
-        this.#logger.warn({ err: error, retryInMs: wait }, 'could not open the stream; retrying');
-        this.#rebuilding = false;
-        this.#rebuild('retry', wait);
-      }
-    });
-  }
-
-  /** Retire the client now, then (after `delayMs` and a drained buffer) open a new one. */
-  #rebuild(reason: RebuildReason, delayMs: number, options: { refreshRejected?: string } = {}): void {
-    if (this.#stopped || this.#rebuilding) return;
-    this.#rebuilding = true;
-    this.#counts.rebuilds[reason] = (this.#counts.rebuilds[reason] ?? 0) + 1;
-    this.#retireClient();
-    this.#logger.info({ reason, delayMs }, 'rebuilding the CometD client');
-    for (const object of this.#objects.values())
-      void this.#options.status.countReconnect(object).catch(() => undefined);
-    this.#run(async () => {
-      try {
-        if (delayMs > 0) {
-          this.#state = 'backing_off';
-          await this.#pause(delayMs);
-        }
-        // Resubscribe from a position that covers everything received so far.
-        await this.#ingest.drained();
-        if (this.#stopped) return;
-        await this.#open(options.refreshRejected);
-      } finally {
-        this.#rebuilding = false;
-      }
-    });
-  }
 
   async #open(refreshRejected?: string): Promise<void> {
     const { tokens, replay, status, integration } = this.#options;
     const session: SalesforceSession =
       refreshRejected !== undefined ? await tokens.refresh(this.key, refreshRejected) : await tokens.session(this.key);
-    if (this.#stopped) return;
+    if (this.#life.stopped) return;
 
     await this.#ingest.recoverPending();
     const stored = await replay.positions(this.key);
@@ -287,10 +172,10 @@ class CometdStream {
         );
       }
     }
-    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by close() while this call awaited
-    if (this.#stopped) return;
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by stop() while this call awaited
+    if (this.#life.stopped) return;
 
-    this.#pausedBecause = undefined;
+    this.#life.pausedBecause = undefined;
     this.#handshakes = 0;
     this.#lastConnectAt = this.#now();
     const client = new CometdClient({
@@ -308,10 +193,10 @@ class CometdStream {
         handshook: () => this.#handshook(client),
         subscribed: (channel) => this.#subscribed(channel),
         failed: (error) => this.#failed(client, error),
-        serverDisconnected: () => this.#rebuild('server_disconnect', this.#backoffs.rebuild.next()),
+        serverDisconnected: () => this.#life.rebuild('server_disconnect', this.#life.backoffs.rebuild.next()),
         // A reply lost in transit may have held events the server will not send again: a new client
         // subscribes from what was received, so the replay fills the hole (docs/salesforce.md#transport-failures-lose-a-reply).
-        transportDown: () => this.#rebuild('transport_down', this.#backoffs.rebuild.next()),
+        transportDown: () => this.#life.rebuild('transport_down', this.#life.backoffs.rebuild.next()),
       },
     });
     this.#client = client;
@@ -320,7 +205,7 @@ class CometdStream {
       this.#channels.set(channel, 'pending');
       client.subscribe(channel);
     }
-    this.#state = 'streaming';
+    this.#life.state = 'streaming';
     this.#startTimers();
     this.#logger.info(
       { channels: [...this.#objects.keys()], positions: Object.fromEntries(this.#replayPositions()) },
@@ -328,10 +213,10 @@ class CometdStream {
     );
   }
 
-  #retireClient(): void {
+  #retireClient(graceful: boolean): void {
     this.#clearTimers();
     if (this.#client) this.#liveUntil ??= this.#lastLiveAt;
-    this.#client?.retire();
+    this.#client?.retire({ graceful });
     this.#client = undefined;
   }
 
@@ -344,12 +229,6 @@ class CometdStream {
     return positions;
   }
 
-  /** Sleep that `stop()`/`pause()` cut short. */
-  async #pause(ms: number): Promise<void> {
-    this.#sleep = new AbortController();
-    await delay(ms, undefined, { signal: this.#sleep.signal }).catch(() => undefined);
-  }
-
   // ── what the client reports ─────────────────────────────────────────────────────────────────
 
   #connected(client: CometdClient, timeoutMs: number | undefined): void {
@@ -357,9 +236,7 @@ class CometdStream {
     this.#lastConnectAt = this.#lastLiveAt = this.#now();
     this.#liveUntil = undefined;
     if (timeoutMs !== undefined && timeoutMs > 0) this.#longPollTimeoutMs = timeoutMs;
-    this.#backoffs.rebuild.reset();
-    this.#backoffs.connectionLimit.reset();
-    this.#backoffs.dailyLimit.reset();
+    this.#life.live();
   }
 
   #handshook(client: CometdClient): void {
@@ -388,7 +265,7 @@ class CometdStream {
       return;
     }
     this.#logger.warn({ channels: pending }, 'resubscription not confirmed after a re-handshake');
-    this.#rebuild('resubscribe', this.#backoffs.rebuild.next());
+    this.#life.rebuild('resubscribe', this.#life.backoffs.rebuild.next());
   }
 
   #subscribed(channel: string): void {
@@ -401,7 +278,7 @@ class CometdStream {
   }
 
   #failed(client: CometdClient, error: CometdError): void {
-    if (client !== this.#client || this.#stopped) return;
+    if (client !== this.#client || this.#life.stopped) return;
     const channel = error.subscription;
     const object = channel === undefined ? undefined : this.#objects.get(channel);
     const log = { err: { type: error.name, message: error.message, code: error.code }, channel };
@@ -409,46 +286,46 @@ class CometdStream {
     if (error instanceof StreamAuthenticationError) {
       this.#logger.info(log, 'access token rejected by CometD: refreshing it and building a new client');
       // The first rebuild is immediate; repeated auth failures back off (no handshake storm, docs/salesforce.md#pitfall-6-handshake-storms).
-      const first = this.#backoffs.rebuild.attempts === 0;
-      const wait = this.#backoffs.rebuild.next();
-      this.#rebuild('authentication', first ? 0 : wait, { refreshRejected: client.accessToken });
+      const first = this.#life.backoffs.rebuild.attempts === 0;
+      const wait = this.#life.backoffs.rebuild.next();
+      this.#life.rebuild('authentication', first ? 0 : wait, { refreshRejected: client.accessToken });
     } else if (error instanceof UnknownClientError) {
       this.#counts.unknownClients += 1;
       this.#logger.info(log, 'server forgot the client: faye handshakes again and resubscribes');
     } else if (error instanceof ReplayIdInvalidError && channel !== undefined && object !== undefined) {
       this.#channels.set(channel, 'pending');
-      this.#run(() => this.#resetChannel(client, channel, object, error.replayId));
+      this.#life.run(() => this.#resetChannel(client, channel, object, error.replayId));
     } else if (error instanceof ChannelUnavailableError && channel !== undefined && object !== undefined) {
       this.#channels.set(channel, 'failed');
       this.#logger.error({ ...log, object, hint: error.hint }, 'object cannot stream; the others keep running');
       void this.#options.status.setError(object, `${error.wire}: ${error.hint ?? ''}`).catch(() => undefined);
     } else if (error instanceof DailyDeliveryLimitError) {
-      const wait = this.#backoffs.dailyLimit.next();
+      const wait = this.#life.backoffs.dailyLimit.next();
       this.#logger.error(
         { ...log, retryInMs: wait },
         'daily CDC delivery allocation used up: disconnecting and reconciling later',
       );
-      this.#rebuild('daily_limit', wait);
+      this.#life.rebuild('daily_limit', wait);
       const reason = `daily delivery limit exceeded; streaming again in ${Math.round(wait / 1000)} s`;
-      this.#reconcileAll(reason).catch((err: unknown) =>
-        this.#logger.error({ err }, 'could not request reconciliation'),
-      );
+      this.#life
+        .reconcileAll(reason)
+        .catch((err: unknown) => this.#logger.error({ err }, 'could not request reconciliation'));
     } else if (error instanceof ConnectionLimitError) {
-      const wait = this.#backoffs.connectionLimit.next();
+      const wait = this.#life.backoffs.connectionLimit.next();
       this.#logger.warn({ ...log, retryInMs: wait }, 'CometD connection limit: backing off');
-      this.#rebuild('connection_limit', wait);
+      this.#life.rebuild('connection_limit', wait);
     } else if (channel !== undefined && object !== undefined) {
       // A transient subscribe failure: try that channel again on the same client.
-      const wait = this.#backoffs.rebuild.next();
+      const wait = this.#life.backoffs.rebuild.next();
       this.#channels.set(channel, 'pending');
       this.#logger.warn({ ...log, retryInMs: wait }, 'subscribe failed: retrying');
       setTimeout(() => {
         if (this.#client === client) client.subscribe(channel);
       }, wait).unref();
     } else {
-      const wait = this.#backoffs.rebuild.next();
+      const wait = this.#life.backoffs.rebuild.next();
       this.#logger.warn({ ...log, retryInMs: wait }, 'CometD failure: building a new client');
-      this.#rebuild('transient', wait);
+      this.#life.rebuild('transient', wait);
     }
   }
 
@@ -466,16 +343,6 @@ class CometdStream {
       'replay id expired: resubscribing at -1 and reconciling',
     );
     if (this.#client === client) client.subscribe(channel);
-  }
-
-  async #reconcileAll(reason: string): Promise<void> {
-    const { status } = this.#options;
-    for (const object of this.#objects.values()) {
-      const lastCommit = await status.lastCommitAt(object);
-      const since = lastCommit === undefined ? null : lastCommit - this.#timings.reconcileMarginMs;
-      await status.requestReconcile(object, since, reason);
-      await status.setError(object, reason);
-    }
   }
 
   // ── timers ───────────────────────────────────────────────────────────────────────────────────
@@ -498,11 +365,11 @@ class CometdStream {
   /** Silent stall (docs/salesforce.md#pitfall-8-streams-stop-without-an-error): no connect reply for longer than the long-poll could take. */
   #checkStall(): void {
     // A connect held back by the ingest (back-pressure) is no stall: the hold is bounded (cometd-client.ts).
-    if (!this.#client || this.#rebuilding || this.#ingest.behind) return;
+    if (!this.#client || this.#life.rebuilding || this.#ingest.behind) return;
     const silentFor = this.#now() - this.#lastConnectAt;
     if (silentFor <= this.#longPollTimeoutMs + this.#timings.stallMarginMs) return;
     this.#logger.warn({ silentForMs: silentFor }, 'no /meta/connect reply in time: the stream is stalled');
-    this.#rebuild('stall', this.#backoffs.rebuild.next());
+    this.#life.rebuild('stall', this.#life.backoffs.rebuild.next());
   }
 
   #retryFailedChannels(): void {
@@ -535,7 +402,7 @@ export class IntegrationStream {
   }
 
   get state(): StreamState {
-    return this.#impl.state;
+    return this.#impl.life.state;
   }
 
   stats(): StreamStats {
@@ -544,31 +411,31 @@ export class IntegrationStream {
 
   /** Open the stream (resolves once the first client is built, or the stream is paused). */
   start(): Promise<void> {
-    return this.#impl.start();
+    return this.#impl.life.start();
   }
 
   /** The token service says the integration is authorised (again): resume a paused stream. */
   authorized(): void {
-    this.#impl.authorized();
+    this.#impl.life.authorized();
   }
 
   /** Another process refreshed the token: move to it if our client still uses the old one. */
   tokenRefreshed(): Promise<void> {
-    return this.#impl.tokenRefreshed();
+    return this.#impl.life.tokenRefreshed();
   }
 
   /** No usable token any more (`needs_reauth`, `disconnected`): stop quietly until `authorized`. */
   pause(because: string): void {
-    this.#impl.pause(because);
+    this.#impl.life.pause(because);
   }
 
   /** Stop consuming, then (with `flush`) enqueue and checkpoint what is buffered. */
   stop(options: { flush?: boolean } = {}): Promise<void> {
-    return this.#impl.stop(options);
+    return this.#impl.life.stop(options);
   }
 
   /** What a killed process leaves: no disconnect, no flush (tests of takeover use it). */
   abandon(): void {
-    this.#impl.abandon();
+    this.#impl.life.abandon();
   }
 }

@@ -21,11 +21,8 @@
  * holds the top-ups, which bounds memory without disconnecting. Keepalives move the stored position
  * (docs/pubsub.md#keepalives).
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { NotAuthorizedError } from '../salesforce/errors.ts';
 import type { SalesforceSession } from '../salesforce/session.ts';
-import { Backoff } from '../salesforce/cometd/backoff.ts';
 import { SchemaCache } from '../salesforce/pubsub/avro.ts';
 import { changeEventData } from '../salesforce/pubsub/change-event.ts';
 import { PubsubCallError, SUBSCRIPTION_LIMIT_EXCEEDED } from '../salesforce/pubsub/errors.ts';
@@ -39,14 +36,8 @@ import {
 import { replayIdBytes, replayIdText } from '../salesforce/pubsub/replay-id.ts';
 import type { TransportPositions } from '../store/replay-store.ts';
 import { EventIngest } from './event-ingest.ts';
-import type {
-  ChannelState,
-  IntegrationStreamOptions,
-  RebuildReason,
-  StreamState,
-  StreamStats,
-  StreamTimings,
-} from './stream-types.ts';
+import { StreamLifecycle } from './stream-lifecycle.ts';
+import type { ChannelState, IntegrationStreamOptions, StreamStats, StreamTimings } from './stream-types.ts';
 
 /** Top up a call's requests once fewer than this many are outstanding. */
 const TOP_UP_BELOW = MAX_NUM_REQUESTED / 2;
@@ -73,24 +64,17 @@ export class PubsubStream {
   readonly #objects: ReadonlyMap<string, string>;
   readonly #channels = new Map<string, ChannelState>();
   readonly #calls = new Map<string, TopicCall>();
-  readonly #backoffs: { rebuild: Backoff; connectionLimit: Backoff; dailyLimit: Backoff };
+  readonly #life: StreamLifecycle;
   readonly #schemas: SchemaCache;
   #client: PubsubClient | undefined;
   #lastResponseAt = 0;
   #lastLiveAt: number | undefined;
   #liveUntil: number | undefined;
-  #state: StreamState = 'starting';
-  #pausedBecause: string | undefined;
-  #rebuilding = false;
-  #stopped = false;
-  #task: Promise<void> = Promise.resolve();
-  #sleep = new AbortController();
   #watchdog: NodeJS.Timeout | undefined;
   #channelRetry: NodeJS.Timeout | undefined;
   readonly #counts = {
     clientsBuilt: 0,
     replayResets: 0,
-    rebuilds: {} as Partial<Record<RebuildReason, number>>,
   };
 
   constructor(options: IntegrationStreamOptions & { timings: StreamTimings }) {
@@ -102,12 +86,6 @@ export class PubsubStream {
     this.#objects = new Map(
       options.integration.objects.filter((o) => o.mode === 'cdc').map((o) => [o.channel, o.name]),
     );
-    const random = options.random ?? Math.random;
-    this.#backoffs = {
-      rebuild: new Backoff(this.#timings.rebuild, random),
-      connectionLimit: new Backoff(this.#timings.connectionLimit, random),
-      dailyLimit: new Backoff(this.#timings.dailyLimit, random),
-    };
     this.#positions = options.replay.transport('pubsub');
     this.#schemas = new SchemaCache((schemaId) => {
       if (!this.#client) return Promise.reject(new Error('no Pub/Sub client'));
@@ -132,122 +110,43 @@ export class PubsubStream {
       },
       now: this.#now,
     });
+    this.#life = new StreamLifecycle({
+      ...options,
+      key: this.key,
+      transport: {
+        name: 'Pub/Sub',
+        open: (refreshRejected) => this.#open(refreshRejected),
+        retire: () => this.#retireClient(),
+        accessToken: () => this.#client?.accessToken,
+      },
+      ingest: this.#ingest,
+      objects: this.#objects,
+      timings: this.#timings,
+      logger: this.#logger,
+    });
   }
 
-  get state(): StreamState {
-    return this.#state;
+  /** The lifecycle: start, authorized, tokenRefreshed, pause, stop, abandon (stream-lifecycle.ts). */
+  get life(): StreamLifecycle {
+    return this.#life;
   }
 
   stats(): StreamStats {
-    return {
-      state: this.#state,
-      pausedBecause: this.#pausedBecause,
-      clientsBuilt: this.#counts.clientsBuilt,
-      rebuilds: { ...this.#counts.rebuilds },
+    return this.#life.stats({
+      ...this.#counts,
       unknownClients: 0,
       rehandshakes: 0,
-      replayResets: this.#counts.replayResets,
       channels: Object.fromEntries(this.#channels),
-      ingest: { ...this.#ingest.stats },
-      buffered: this.#ingest.buffered,
-    };
-  }
-
-  async start(): Promise<void> {
-    this.#run(async () => this.#open());
-    await this.#task;
-  }
-
-  authorized(): void {
-    if (this.#state === 'paused') this.#rebuild('authorized', 0);
-  }
-
-  async tokenRefreshed(): Promise<void> {
-    const client = this.#client;
-    if (!client || this.#rebuilding) return;
-    const session = await this.#options.tokens.session(this.key).catch(() => undefined);
-    if (session && this.#client === client && session.accessToken !== client.accessToken)
-      this.#rebuild('token_refreshed', 0);
-  }
-
-  pause(because: string): void {
-    if (this.#stopped) return;
-    this.#retireClient();
-    this.#sleep.abort();
-    this.#state = 'paused';
-    this.#pausedBecause = because;
-    this.#logger.warn({ because }, 'stream paused until the integration is authorised again');
-  }
-
-  async stop({ flush = true }: { flush?: boolean } = {}): Promise<void> {
-    this.#stopped = true;
-    this.#state = 'stopped';
-    this.#sleep.abort();
-    this.#retireClient();
-    if (flush) await this.#ingest.drained();
-    this.#ingest.close();
-    await this.#task.catch(() => undefined);
-  }
-
-  abandon(): void {
-    this.#stopped = true;
-    this.#state = 'stopped';
-    this.#sleep.abort();
-    this.#retireClient();
-    this.#ingest.close();
+    });
   }
 
   // ── client lifecycle ────────────────────────────────────────────────────────────────────────
-
-  #run(step: () => Promise<void>): void {
-    this.#task = this.#task.then(async () => {
-      if (this.#stopped) return;
-      try {
-        await step();
-      } catch (error) {
-        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by stop() while this call awaited
-        if (this.#stopped) return;
-        if (error instanceof NotAuthorizedError) {
-          this.pause(error.state);
-          return;
-        }
-        const wait = this.#backoffs.rebuild.next();
-        this.#logger.warn({ err: error, retryInMs: wait }, 'could not open the Pub/Sub stream; retrying');
-        this.#rebuilding = false;
-        this.#rebuild('retry', wait);
-      }
-    });
-  }
-
-  #rebuild(reason: RebuildReason, delayMs: number, options: { refreshRejected?: string } = {}): void {
-    if (this.#stopped || this.#rebuilding) return;
-    this.#rebuilding = true;
-    this.#counts.rebuilds[reason] = (this.#counts.rebuilds[reason] ?? 0) + 1;
-    this.#retireClient();
-    this.#logger.info({ reason, delayMs }, 'rebuilding the Pub/Sub client');
-    for (const object of this.#objects.values())
-      void this.#options.status.countReconnect(object).catch(() => undefined);
-    this.#run(async () => {
-      try {
-        if (delayMs > 0) {
-          this.#state = 'backing_off';
-          await this.#pause(delayMs);
-        }
-        // Resubscribe from a position that covers everything received so far.
-        await this.#ingest.drained();
-        if (this.#stopped) return;
-        await this.#open(options.refreshRejected);
-      } finally {
-        this.#rebuilding = false;
-      }
-    });
-  }
 
   async #open(refreshRejected?: string): Promise<void> {
     const { tokens, replay, status, integration } = this.#options;
     const session: SalesforceSession =
       refreshRejected !== undefined ? await tokens.refresh(this.key, refreshRejected) : await tokens.session(this.key);
-    if (this.#stopped) return;
+    if (this.#life.stopped) return;
 
     await this.#ingest.recoverPending();
     const stored = await this.#positions.positions(this.key);
@@ -276,9 +175,9 @@ export class PubsubStream {
       );
     }
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by stop() while this call awaited
-    if (this.#stopped) return;
+    if (this.#life.stopped) return;
 
-    this.#pausedBecause = undefined;
+    this.#life.pausedBecause = undefined;
     this.#lastResponseAt = this.#now();
     const client = new PubsubClient({
       url: integration.salesforce.pubsubUrl,
@@ -289,7 +188,7 @@ export class PubsubStream {
     this.#client = client;
     this.#counts.clientsBuilt += 1;
     for (const topic of this.#objects.keys()) this.#subscribe(client, topic);
-    this.#state = 'streaming';
+    this.#life.state = 'streaming';
     this.#startTimers();
     this.#logger.info(
       { topics: [...this.#objects.keys()], endpoint: integration.salesforce.pubsubUrl },
@@ -323,11 +222,6 @@ export class PubsubStream {
     this.#client = undefined;
   }
 
-  async #pause(ms: number): Promise<void> {
-    this.#sleep = new AbortController();
-    await delay(ms, undefined, { signal: this.#sleep.signal }).catch(() => undefined);
-  }
-
   // ── what the calls report ───────────────────────────────────────────────────────────────────
 
   #accepted(client: PubsubClient, topic: string): void {
@@ -342,9 +236,7 @@ export class PubsubStream {
     if (client !== this.#client) return;
     this.#lastResponseAt = this.#lastLiveAt = this.#now();
     this.#liveUntil = undefined;
-    this.#backoffs.rebuild.reset();
-    this.#backoffs.connectionLimit.reset();
-    this.#backoffs.dailyLimit.reset();
+    this.#life.live();
     call.outstanding = Math.max(0, call.outstanding - response.events.length);
     call.handled = call.handled.then(async () => {
       try {
@@ -389,7 +281,7 @@ export class PubsubStream {
   }
 
   #ended(client: PubsubClient, topic: string, error: PubsubCallError | undefined): void {
-    if (client !== this.#client || this.#stopped) return;
+    if (client !== this.#client || this.#life.stopped) return;
     this.#failed(client, topic, error, error);
   }
 
@@ -400,24 +292,24 @@ export class PubsubStream {
       topic,
     };
     if (!error) {
-      const wait = this.#backoffs.rebuild.next();
+      const wait = this.#life.backoffs.rebuild.next();
       this.#logger.warn({ ...log, retryInMs: wait }, 'Pub/Sub call ended: building a new client');
-      this.#rebuild(cause === undefined ? 'server_disconnect' : 'transient', wait);
+      this.#life.rebuild(cause === undefined ? 'server_disconnect' : 'transient', wait);
       return;
     }
     switch (error.kind) {
       case 'authentication': {
         this.#logger.info(log, 'access token rejected by Pub/Sub: refreshing it and building a new client');
-        const first = this.#backoffs.rebuild.attempts === 0;
-        const wait = this.#backoffs.rebuild.next();
-        this.#rebuild('authentication', first ? 0 : wait, { refreshRejected: client.accessToken });
+        const first = this.#life.backoffs.rebuild.attempts === 0;
+        const wait = this.#life.backoffs.rebuild.next();
+        this.#life.rebuild('authentication', first ? 0 : wait, { refreshRejected: client.accessToken });
         return;
       }
       case 'replay_invalid':
         if (object === undefined) return;
         this.#channels.set(topic, 'pending');
         this.#calls.delete(topic);
-        this.#run(() => this.#resetTopic(client, topic, object));
+        this.#life.run(() => this.#resetTopic(client, topic, object));
         return;
       case 'topic_unavailable':
         this.#channels.set(topic, 'failed');
@@ -427,27 +319,27 @@ export class PubsubStream {
         return;
       case 'limit': {
         if (error.errorCode === SUBSCRIPTION_LIMIT_EXCEEDED) {
-          const wait = this.#backoffs.connectionLimit.next();
+          const wait = this.#life.backoffs.connectionLimit.next();
           this.#logger.warn({ ...log, retryInMs: wait }, 'Pub/Sub subscription limit: backing off');
-          this.#rebuild('connection_limit', wait);
+          this.#life.rebuild('connection_limit', wait);
           return;
         }
-        const wait = this.#backoffs.dailyLimit.next();
+        const wait = this.#life.backoffs.dailyLimit.next();
         this.#logger.error(
           { ...log, retryInMs: wait },
           'Pub/Sub allocation used up: disconnecting and reconciling later',
         );
-        this.#rebuild('daily_limit', wait);
+        this.#life.rebuild('daily_limit', wait);
         const reason = `Pub/Sub allocation exceeded; streaming again in ${Math.round(wait / 1000)} s`;
-        this.#reconcileAll(reason).catch((err: unknown) =>
-          this.#logger.error({ err }, 'could not request reconciliation'),
-        );
+        this.#life
+          .reconcileAll(reason)
+          .catch((err: unknown) => this.#logger.error({ err }, 'could not request reconciliation'));
         return;
       }
       case 'transient': {
-        const wait = this.#backoffs.rebuild.next();
+        const wait = this.#life.backoffs.rebuild.next();
         this.#logger.warn({ ...log, retryInMs: wait }, 'Pub/Sub failure: building a new client');
-        this.#rebuild('transient', wait);
+        this.#life.rebuild('transient', wait);
         return;
       }
     }
@@ -474,16 +366,6 @@ export class PubsubStream {
     if (this.#client === client) this.#subscribe(client, topic);
   }
 
-  async #reconcileAll(reason: string): Promise<void> {
-    const { status } = this.#options;
-    for (const object of this.#objects.values()) {
-      const lastCommit = await status.lastCommitAt(object);
-      const since = lastCommit === undefined ? null : lastCommit - this.#timings.reconcileMarginMs;
-      await status.requestReconcile(object, since, reason);
-      await status.setError(object, reason);
-    }
-  }
-
   // ── timers ───────────────────────────────────────────────────────────────────────────────────
 
   #startTimers(): void {
@@ -502,11 +384,11 @@ export class PubsubStream {
 
   /** Salesforce answers at least every 270 s (a keepalive): longer silence is a dead call. */
   #checkStall(): void {
-    if (!this.#client || this.#rebuilding) return;
+    if (!this.#client || this.#life.rebuilding) return;
     const silentFor = this.#now() - this.#lastResponseAt;
     if (silentFor <= this.#timings.pubsubSilenceMs) return;
     this.#logger.warn({ silentForMs: silentFor }, 'no Pub/Sub response in time: the stream is stalled');
-    this.#rebuild('stall', this.#backoffs.rebuild.next());
+    this.#life.rebuild('stall', this.#life.backoffs.rebuild.next());
   }
 
   #retryFailedTopics(): void {
