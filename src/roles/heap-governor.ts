@@ -16,9 +16,14 @@ import { runInNewContext } from 'node:vm';
 export interface HeapGovernorOptions {
   /** RSS above which a full collection is asked for, bytes. */
   softLimitBytes: number;
-  /** How often RSS is read, ms. @defaultValue 250 */
+  /** How often RSS is read, ms. @defaultValue 100 */
   checkEveryMs?: number;
-  /** Least time between two collections, ms: bounds their CPU cost when the live set itself is large. @defaultValue 1000 */
+  /**
+   * Least time between two collections, ms: bounds their CPU cost when the live set itself is large.
+   * 250 ms, not more: in a burst the heap grows by ~100 MB a second, and with a 1 s gap it outgrew
+   * the limit between two collections (docs/runtime.md#memory-of-the-all-role-in-a-burst).
+   * @defaultValue 250
+   */
   minGapMs?: number;
   /** Reads the process's RSS (tests give their own). @defaultValue process.memoryUsage.rss */
   rss?: () => number;
@@ -55,8 +60,8 @@ export class HeapGovernor {
 
   constructor(options: HeapGovernorOptions) {
     this.#options = {
-      checkEveryMs: 250,
-      minGapMs: 1_000,
+      checkEveryMs: 100,
+      minGapMs: 250,
       rss: () => process.memoryUsage.rss(),
       collect: options.collect ?? exposedGc(),
       ...options,
