@@ -2,7 +2,7 @@
  * The steps that turn a record into a comment, one mapping rule each (README.md#mapping-rules).
  * Each is a pure function of the draft so far and the input; `to-comment.ts` runs them in order.
  */
-import { findField, resolveFieldPath } from '../salesforce/describe.ts';
+import { resolveFieldPath } from '../salesforce/describe.ts';
 import type { DescribeLookup, FieldDescribe } from '../salesforce/describe.ts';
 import type { ObjectConfig } from '../config/types.ts';
 import type { Message, UserProperties } from '../model/comment.ts';
@@ -38,11 +38,6 @@ export type CommentProcessor = (draft: CommentDraft, input: PipelineInput) => St
 
 /** The field a path ends at, typed from the record's `attributes.type` on polymorphic hops. */
 function fieldOf(input: PipelineInput, path: string): FieldDescribe | undefined {
-  if (!path.includes('.')) {
-    // The record's own field: no hop to type, so no walk along the record.
-    const describe = input.describes(input.object.name);
-    return describe && findField(describe, path);
-  }
   return resolveFieldPath(input.object.name, path, input.describes, typesAlongPath(input.record, path))?.field;
 }
 

@@ -65,6 +65,7 @@ export function readPath(record: SalesforceRecord, path: string): FieldRead {
  * EmailMessage, `['EmailMessage', 'Case']`. Polymorphic relationships are typed from this.
  */
 export function typesAlongPath(record: SalesforceRecord, path: string): (string | undefined)[] {
+  if (!path.includes('.')) return [attributesType(record)];
   const types: (string | undefined)[] = [];
   let current: Json | undefined = record;
   for (const segment of path.split('.')) {

@@ -125,10 +125,15 @@ export function resolveFieldPath(
   describes: DescribeLookup,
   typesAlongPath: readonly (string | undefined)[] = [],
 ): ResolvedField | undefined {
+  let object = describes(rootObject);
+  if (!path.includes('.')) {
+    // The root's own field (most mapped fields): no hop, no split, on every record.
+    const field = object && path !== '' ? findField(object, path) : undefined;
+    return object && field ? { object, field } : undefined;
+  }
   const segments = path.split('.');
   const fieldName = segments.pop();
   if (fieldName === undefined || fieldName === '') return undefined;
-  let object = describes(rootObject);
   for (const [hop, relationshipName] of segments.entries()) {
     if (!object) return undefined;
     const reference = findRelationship(object, relationshipName);

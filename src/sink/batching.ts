@@ -34,20 +34,14 @@ export const DEFAULT_SYNC_BATCH_LIMITS: Readonly<SyncBatchLimits> = Object.freez
 /** `{"comments":[` + `]}`: what a `/sync` body weighs around its comments. */
 const SYNC_ENVELOPE_BYTES = Buffer.byteLength(JSON.stringify({ comments: [] }));
 
-/**
- * A comment as the `/sync` body carries it: its canonical JSON, the same text its content hash covers
- * and made once for both (batch planning weighs it too).
- */
-export const serializedComment: (comment: Comment) => string = commentJson;
-
-/** The UTF-8 size of one comment as the `/sync` body carries it. */
+/** The UTF-8 size of one comment as the `/sync` body carries it: its canonical JSON (model/comment-json.ts), made once. */
 export function serializedBytes(comment: Comment): number {
-  return Buffer.byteLength(serializedComment(comment));
+  return Buffer.byteLength(commentJson(comment));
 }
 
 /** The `/sync` body, `{"comments":[…]}`, from the comments' JSON already made. */
 export function syncBody(comments: readonly Comment[]): string {
-  return `{"comments":[${comments.map(serializedComment).join(',')}]}`;
+  return `{"comments":[${comments.map(commentJson).join(',')}]}`;
 }
 
 /** The exact UTF-8 size of the `/sync` body for these comments. */

@@ -32,7 +32,7 @@ import {
   UnknownClientError,
   type CometdError,
 } from '../salesforce/cometd/errors.ts';
-import { EventIngest } from './event-ingest.ts';
+import type { EventIngest } from './event-ingest.ts';
 import { PubsubStream } from './pubsub-stream.ts';
 import { StreamLifecycle } from './stream-lifecycle.ts';
 import {
@@ -93,20 +93,17 @@ class CometdStream {
     this.#logger = options.logger.child({ integration: this.key, component: 'stream' });
     this.#now = options.now ?? Date.now;
     this.#longPollTimeoutMs = this.#timings.longPollTimeoutMs;
-    this.#objects = new Map(
-      options.integration.objects.filter((o) => o.mode === 'cdc').map((o) => [o.channel, o.name]),
-    );
-    this.#ingest = new EventIngest({
-      integration: this.key,
-      objectsByChannel: this.#objects,
-      queue: options.queue,
-      replay: options.replay,
-      deadLetters: options.deadLetters,
-      status: options.status,
+    this.#life = new StreamLifecycle({
+      ...options,
+      timings: this.#timings,
       logger: this.#logger,
-      ...(options.metrics ? { metrics: options.metrics } : {}),
-      maxBatch: this.#timings.maxBatch,
-      highWaterMark: this.#timings.highWaterMark,
+      transport: {
+        kind: 'cometd',
+        name: 'CometD',
+        open: (refreshRejected) => this.#open(refreshRejected),
+        retire: (graceful) => this.#retireClient(graceful),
+        accessToken: () => this.#client?.accessToken,
+      },
       onPressure: (state) => {
         if (state === 'full') {
           this.#logger.warn(
@@ -116,22 +113,9 @@ class CometdStream {
           this.#life.rebuild('backpressure', 0);
         }
       },
-      now: this.#now,
     });
-    this.#life = new StreamLifecycle({
-      ...options,
-      key: this.key,
-      transport: {
-        name: 'CometD',
-        open: (refreshRejected) => this.#open(refreshRejected),
-        retire: (graceful) => this.#retireClient(graceful),
-        accessToken: () => this.#client?.accessToken,
-      },
-      ingest: this.#ingest,
-      objects: this.#objects,
-      timings: this.#timings,
-      logger: this.#logger,
-    });
+    this.#ingest = this.#life.ingest;
+    this.#objects = this.#life.objects;
   }
 
   /** The lifecycle: start, authorized, tokenRefreshed, pause, stop, abandon (stream-lifecycle.ts). */

@@ -35,7 +35,7 @@ import {
 } from '../salesforce/pubsub/pubsub-client.ts';
 import { replayIdBytes, replayIdText } from '../salesforce/pubsub/replay-id.ts';
 import type { TransportPositions } from '../store/replay-store.ts';
-import { EventIngest } from './event-ingest.ts';
+import type { EventIngest } from './event-ingest.ts';
 import { StreamLifecycle } from './stream-lifecycle.ts';
 import type { ChannelState, IntegrationStreamOptions, StreamStats, StreamTimings } from './stream-types.ts';
 
@@ -83,47 +83,30 @@ export class PubsubStream {
     this.#timings = options.timings;
     this.#logger = options.logger.child({ integration: this.key, component: 'stream', transport: 'pubsub' });
     this.#now = options.now ?? Date.now;
-    this.#objects = new Map(
-      options.integration.objects.filter((o) => o.mode === 'cdc').map((o) => [o.channel, o.name]),
-    );
     this.#positions = options.replay.transport('pubsub');
     this.#schemas = new SchemaCache((schemaId) => {
       if (!this.#client) return Promise.reject(new Error('no Pub/Sub client'));
       return this.#client.getSchema(schemaId);
     });
-    this.#ingest = new EventIngest({
-      integration: this.key,
-      objectsByChannel: this.#objects,
-      queue: options.queue,
-      replay: options.replay,
-      transport: 'pubsub',
-      deadLetters: options.deadLetters,
-      status: options.status,
-      logger: this.#logger,
-      ...(options.metrics ? { metrics: options.metrics } : {}),
-      maxBatch: this.#timings.maxBatch,
-      highWaterMark: this.#timings.highWaterMark,
-      onPressure: (state) => {
-        if (state === 'full')
-          this.#logger.warn({ buffered: this.#ingest.buffered }, 'event buffer full: no more requests until it drains');
-        else for (const topic of this.#calls.keys()) this.#topUp(topic);
-      },
-      now: this.#now,
-    });
     this.#life = new StreamLifecycle({
       ...options,
-      key: this.key,
+      timings: this.#timings,
+      logger: this.#logger,
       transport: {
+        kind: 'pubsub',
         name: 'Pub/Sub',
         open: (refreshRejected) => this.#open(refreshRejected),
         retire: () => this.#retireClient(),
         accessToken: () => this.#client?.accessToken,
       },
-      ingest: this.#ingest,
-      objects: this.#objects,
-      timings: this.#timings,
-      logger: this.#logger,
+      onPressure: (state) => {
+        if (state === 'full')
+          this.#logger.warn({ buffered: this.#ingest.buffered }, 'event buffer full: no more requests until it drains');
+        else for (const topic of this.#calls.keys()) this.#topUp(topic);
+      },
     });
+    this.#ingest = this.#life.ingest;
+    this.#objects = this.#life.objects;
   }
 
   /** The lifecycle: start, authorized, tokenRefreshed, pause, stop, abandon (stream-lifecycle.ts). */

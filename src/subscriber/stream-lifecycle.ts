@@ -1,6 +1,7 @@
 /**
  * The lifecycle both transports' streams share (CometD in integration-stream.ts, Pub/Sub in
- * pubsub-stream.ts). A client is never repaired in place: it is retired, and a new one is opened
+ * pubsub-stream.ts), with the parts every stream has whatever its transport: the `mode: cdc` objects
+ * it streams and the {@link EventIngest} their events go through. A client is never repaired in place: it is retired, and a new one is opened
  * after an optional backoff and once the ingest has drained, so the resubscribe asks for exactly the
  * durable position. Steps run one after another; a step that fails schedules a rebuild with backoff,
  * or pauses the stream while no token is usable (`NotAuthorizedError`) until the token service says
@@ -10,7 +11,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { Backoff } from '../salesforce/cometd/backoff.ts';
 import { NotAuthorizedError } from '../salesforce/errors.ts';
-import type { EventIngest } from './event-ingest.ts';
+import type { Transport } from '../config/index.ts';
+import { EventIngest } from './event-ingest.ts';
 import type {
   IntegrationStreamOptions,
   RebuildReason,
@@ -21,6 +23,8 @@ import type {
 
 /** What a stream's transport does for the lifecycle. */
 export interface StreamTransport {
+  /** Whose replay positions the ingest reads and writes. */
+  readonly kind: Transport;
   /** What logs call the client: `CometD`, `Pub/Sub`. */
   readonly name: string;
   /** Open a new client; `refreshRejected` is an access token Salesforce rejected, to refresh first. */
@@ -31,17 +35,20 @@ export interface StreamTransport {
   accessToken(): string | undefined;
 }
 
-export interface StreamLifecycleOptions extends Pick<IntegrationStreamOptions, 'tokens' | 'status' | 'random'> {
-  key: string;
+export interface StreamLifecycleOptions extends Omit<IntegrationStreamOptions, 'timings' | 'logger'> {
   transport: StreamTransport;
-  ingest: EventIngest;
-  /** Channel (topic) → object, for the `mode: cdc` objects. */
-  objects: ReadonlyMap<string, string>;
   timings: StreamTimings;
+  /** The stream's own logger (its integration and transport bound). */
   logger: Logger;
+  /** The ingest's buffer is full, or has drained after that: what the transport does about it. */
+  onPressure: (state: 'full' | 'drained') => void;
 }
 
 export class StreamLifecycle {
+  readonly key: string;
+  /** Channel (topic) → object, for the `mode: cdc` objects. */
+  readonly objects: ReadonlyMap<string, string>;
+  readonly ingest: EventIngest;
   state: StreamState = 'starting';
   pausedBecause: string | undefined;
   readonly backoffs: { rebuild: Backoff; connectionLimit: Backoff; dailyLimit: Backoff };
@@ -54,6 +61,24 @@ export class StreamLifecycle {
 
   constructor(options: StreamLifecycleOptions) {
     this.#options = options;
+    this.key = options.integration.key;
+    this.objects = new Map(options.integration.objects.filter((o) => o.mode === 'cdc').map((o) => [o.channel, o.name]));
+    const { timings } = options;
+    this.ingest = new EventIngest({
+      integration: this.key,
+      objectsByChannel: this.objects,
+      queue: options.queue,
+      replay: options.replay,
+      transport: options.transport.kind,
+      deadLetters: options.deadLetters,
+      status: options.status,
+      logger: options.logger,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+      maxBatch: timings.maxBatch,
+      highWaterMark: timings.highWaterMark,
+      onPressure: options.onPressure,
+      ...(options.now ? { now: options.now } : {}),
+    });
     const random = options.random ?? Math.random;
     this.backoffs = {
       rebuild: new Backoff(options.timings.rebuild, random),
@@ -78,7 +103,7 @@ export class StreamLifecycle {
       'clientsBuilt' | 'unknownClients' | 'rehandshakes' | 'replayResets' | 'channels'
     >,
   ): StreamStats {
-    const { ingest } = this.#options;
+    const { ingest } = this;
     return {
       state: this.state,
       pausedBecause: this.pausedBecause,
@@ -109,7 +134,8 @@ export class StreamLifecycle {
 
   /** Another process refreshed the token: move to it if our client still uses the old one. */
   async tokenRefreshed(): Promise<void> {
-    const { transport, tokens, key } = this.#options;
+    const { transport, tokens } = this.#options;
+    const key = this.key;
     const token = transport.accessToken();
     if (token === undefined || this.#rebuilding) return;
     const session = await tokens.session(key).catch(() => undefined);
@@ -137,8 +163,8 @@ export class StreamLifecycle {
   async stop({ flush = true }: { flush?: boolean } = {}): Promise<void> {
     this.#halt();
     this.#options.transport.retire(true);
-    if (flush) await this.#options.ingest.drained();
-    this.#options.ingest.close();
+    if (flush) await this.ingest.drained();
+    this.ingest.close();
     await this.#task.catch(() => undefined);
   }
 
@@ -146,7 +172,7 @@ export class StreamLifecycle {
   abandon(): void {
     this.#halt();
     this.#options.transport.retire(false);
-    this.#options.ingest.close();
+    this.ingest.close();
   }
 
   /** Run `step` after whatever transition is in progress; failures schedule a rebuild. */
@@ -176,7 +202,8 @@ export class StreamLifecycle {
   /** Retire the client now, then (after `delayMs` and a drained buffer) open a new one. */
   rebuild(reason: RebuildReason, delayMs: number, options: { refreshRejected?: string } = {}): void {
     if (this.#stopped || this.#rebuilding) return;
-    const { transport, ingest, status, objects, logger } = this.#options;
+    const { transport, status, logger } = this.#options;
+    const { ingest, objects } = this;
     this.#rebuilding = true;
     this.rebuilds[reason] = (this.rebuilds[reason] ?? 0) + 1;
     transport.retire(true);
@@ -200,8 +227,8 @@ export class StreamLifecycle {
 
   /** Every object reconciles from its last commit (a delivery allocation used up), and shows why. */
   async reconcileAll(reason: string): Promise<void> {
-    const { status, objects, timings } = this.#options;
-    for (const object of objects.values()) {
+    const { status, timings } = this.#options;
+    for (const object of this.objects.values()) {
       const lastCommit = await status.lastCommitAt(object);
       const since = lastCommit === undefined ? null : lastCommit - timings.reconcileMarginMs;
       await status.requestReconcile(object, since, reason);

@@ -135,8 +135,11 @@ interface SourceState {
   comments: Map<string, KeptComment>;
 }
 
-/** A frozen copy of a kept comment; its `comment` is parsed once, when first read. */
-function storedView({ json, ...kept }: KeptComment): StoredComment {
+/** A frozen copy of what the store keeps, with `comment` parsed from `json` (and frozen) when first read. */
+function withComment<T extends { json: string }>({
+  json,
+  ...kept
+}: T): Readonly<Omit<T, 'json'> & { comment: Comment }> {
   let comment: Comment | undefined;
   return Object.freeze({
     ...kept,
@@ -147,15 +150,7 @@ function storedView({ json, ...kept }: KeptComment): StoredComment {
 }
 
 function historyView(entry: KeptHistoryEntry): HistoryEntry {
-  if (entry.kind === 'delete') return entry;
-  const { json, ...kept } = entry;
-  let comment: Comment | undefined;
-  return Object.freeze({
-    ...kept,
-    get comment(): Comment {
-      return (comment ??= deepFreeze(JSON.parse(json) as Comment));
-    },
-  });
+  return entry.kind === 'delete' ? entry : withComment(entry);
 }
 
 function zeroCounts(): CommentCounts {
@@ -328,12 +323,12 @@ export class CmStore {
 
   /** Comments of a source in the order they were created; empty when the source does not exist. */
   comments(project: string, name: string): StoredComment[] {
-    return [...(this.#sources.get(sourceKey(project, name))?.comments.values() ?? [])].map(storedView);
+    return [...(this.#sources.get(sourceKey(project, name))?.comments.values() ?? [])].map(withComment);
   }
 
   comment(project: string, name: string, id: string): StoredComment | undefined {
     const kept = this.#sources.get(sourceKey(project, name))?.comments.get(id);
-    return kept && storedView(kept);
+    return kept && withComment(kept);
   }
 
   /** Every accepted change in `seq` order, optionally narrowed to a source or a comment id. */
